@@ -1,0 +1,142 @@
+"""The ``lowincome`` console script. Heavy imports happen inside each command."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+
+def _date(s: str) -> dt.date:
+    return dt.date.fromisoformat(s)
+
+
+def _settings(args, **extra):
+    from pipelines.config import load_settings
+
+    return load_settings(
+        config_file=getattr(args, "config", None),
+        landing=getattr(args, "landing", None),
+        warehouse=getattr(args, "warehouse", None),
+        outbox=getattr(args, "outbox", None),
+        feedback=getattr(args, "feedback", None),
+        **extra,
+    )
+
+
+def cmd_synth(args) -> int:
+    from pipelines.synth import generate
+
+    result = generate(out=args.out, households=args.households, months=args.months,
+                      seed=args.seed, start=args.start)
+    print(result.summary())
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from pipelines.ingest import ingest, print_summary
+
+    settings = _settings(args)
+    summary = ingest(settings, as_of=args.as_of)
+    print_summary(summary)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from pipelines.nightly import run_night
+
+    settings = _settings(args)
+    summary = run_night(settings, as_of=args.as_of or dt.date.today())
+    print(summary.render())
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from pipelines.demo import demo
+
+    return demo(out=args.out, households=args.households, months=args.months, seed=args.seed)
+
+
+def cmd_query(args) -> int:
+    from pipelines.analyst import query_cli
+
+    settings = _settings(args)
+    return query_cli(settings, args.sql, csv=args.csv, database=args.database)
+
+
+def cmd_report(args) -> int:
+    from pipelines.nightly import write_report
+
+    settings = _settings(args)
+    path = write_report(settings, as_of=args.as_of or dt.date.today())
+    print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lowincome", description="低收入人口动态监测 — low-income population dynamic monitoring")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("synth", help="write a synthetic province's landing zone and ground truth")
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--households", type=int, default=2000, help="roster families (non-roster households are added)")
+    s.add_argument("--months", type=int, default=13)
+    s.add_argument("--seed", type=int, default=20261)
+    s.add_argument("--start", default="2025-10", help="first data month YYYY-MM")
+    s.set_defaults(func=cmd_synth)
+
+    def common(sp, *, outbox=False, feedback=False):
+        sp.add_argument("--landing", type=Path)
+        sp.add_argument("--warehouse", type=Path)
+        if outbox:
+            sp.add_argument("--outbox", type=Path)
+        if feedback:
+            sp.add_argument("--feedback", type=Path)
+        sp.add_argument("--config", type=Path, help="TOML: [settings] and indicator overrides")
+        sp.add_argument("--as-of", type=_date, default=None, help="the night's date (default: today)")
+
+    s = sub.add_parser("ingest", help="discover, validate and load deliveries into the warehouse")
+    common(s)
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("run", help="one night: ingest, indicators, cases, extracts, feedback, report")
+    common(s, outbox=True, feedback=True)
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("demo", help="synthesise a small province and run every night over it")
+    s.add_argument("--out", type=Path, default=Path("demo_out"))
+    s.add_argument("--households", type=int, default=1500)
+    s.add_argument("--months", type=int, default=13)
+    s.add_argument("--seed", type=int, default=20261)
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("query", help="read-only SQL against the analyst database")
+    s.add_argument("sql")
+    s.add_argument("--warehouse", type=Path)
+    s.add_argument("--database", type=Path, help="analyst database (default: analyst.duckdb beside the warehouse)")
+    s.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    s.add_argument("--config", type=Path)
+    s.set_defaults(func=cmd_query)
+
+    s = sub.add_parser("report", help="write the nightly HTML report")
+    common(s, outbox=True)
+    s.set_defaults(func=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from pipelines.warehouse import WarehouseLocked
+
+    try:
+        return int(args.func(args) or 0)
+    except WarehouseLocked as e:
+        print(f"lowincome: {e}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

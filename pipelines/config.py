@@ -1,0 +1,109 @@
+"""Runtime settings: defaults in the repo, overrides from a TOML file or ``LOWINCOME_*`` env.
+
+The CLI, the Airflow DAGs and the tests all build a :class:`Settings` through
+:func:`load_settings`, so a value means the same thing wherever it is read.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WAREHOUSE_SQL_DIR = REPO_ROOT / "warehouse"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+MODELS_DIR = REPO_ROOT / "models"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and how hard DuckDB may work.
+
+    Paths are plain ``Path`` objects; ``None`` means "not used in this run".
+    """
+
+    landing: Path = Path("landing")
+    warehouse: Path = Path("warehouse.duckdb")
+    outbox: Path = Path("outbox")
+    feedback: Path | None = None
+    # Working area for staged Parquet, GX Data Docs, reports and locks; defaults beside the warehouse.
+    work_dir: Path | None = None
+    # Indicator thresholds/routing overrides (TOML), layered over models/indicators.toml.
+    indicator_config: Path | None = None
+    # DuckDB resources (issue 7): set per process, never left to DuckDB's 80%-of-RAM default.
+    duckdb_threads: int = 2
+    duckdb_memory_limit: str = "6GB"
+    # Key for pseudonymous analyst keys (HMAC). Never stored in the repo; read from env or a file.
+    hmac_key_file: Path | None = None
+    # Optional encryption at rest of the restricted warehouse (issue 8).
+    encryption_key_file: Path | None = None
+    show_progress: bool = True
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def work(self) -> Path:
+        return self.work_dir if self.work_dir is not None else self.warehouse.parent / (self.warehouse.stem + "_work")
+
+    @property
+    def temp_directory(self) -> Path:
+        return self.work / "duckdb_tmp"
+
+    @property
+    def analyst_db(self) -> Path:
+        return self.warehouse.parent / "analyst.duckdb"
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+_PATH_FIELDS = {"landing", "warehouse", "outbox", "feedback", "work_dir", "indicator_config",
+                "hmac_key_file", "encryption_key_file"}
+_INT_FIELDS = {"duckdb_threads"}
+_BOOL_FIELDS = {"show_progress"}
+
+
+def _coerce(name: str, value):
+    if value is None or value == "":
+        return None if name in _PATH_FIELDS else value
+    if name in _PATH_FIELDS:
+        return Path(value)
+    if name in _INT_FIELDS:
+        return int(value)
+    if name in _BOOL_FIELDS:
+        return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
+    return value
+
+
+def load_settings(config_file: Path | None = None, env: dict | None = None, **overrides) -> Settings:
+    """Defaults, then ``[settings]`` of a TOML file, then ``LOWINCOME_<FIELD>`` env, then overrides.
+
+    Overrides whose value is ``None`` are ignored, so CLI flags that were not given keep
+    whatever the file or environment said.
+    """
+    env = os.environ if env is None else env
+    values: dict = {}
+    config_file = config_file or (Path(env["LOWINCOME_CONFIG"]) if env.get("LOWINCOME_CONFIG") else None)
+    if config_file is not None:
+        with open(config_file, "rb") as f:
+            values.update(tomllib.load(f).get("settings", {}))
+    names = {f.name for f in fields(Settings)} - {"extra"}
+    for name in names:
+        key = f"LOWINCOME_{name.upper()}"
+        if key in env:
+            values[name] = env[key]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)} (known: {sorted(names)})")
+    return Settings(**{k: _coerce(k, v) for k, v in values.items()})
+
+
+def read_secret(env_var: str, file: Path | None) -> bytes | None:
+    """A secret from ``$env_var`` or from a file outside the repo; never logged, never defaulted."""
+    if os.environ.get(env_var):
+        return os.environ[env_var].encode()
+    if file is not None:
+        return Path(file).read_bytes().strip()
+    return None
