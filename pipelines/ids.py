@@ -61,7 +61,12 @@ def valid_mask(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     buf = np.frombuffer(good.buffers()[2], dtype=np.uint8)
     offsets = np.frombuffer(good.buffers()[1], dtype=np.int64)[good.offset: good.offset + len(good) + 1]
     starts = offsets[:-1]
-    mat = buf[starts[:, None] + np.arange(18)[None, :]]
+    if offsets[-1] - offsets[0] == 18 * len(good):
+        # every string is 18 bytes and `take` laid them out back to back: a zero-copy view
+        # (the gather below builds an (n, 18) int64 index array: ~1.3 s and 430 MB per 3M ids)
+        mat = buf[offsets[0]: offsets[-1]].reshape(len(good), 18)
+    else:
+        mat = buf[starts[:, None] + np.arange(18)[None, :]]
     digits = mat[:, :17] - ord("0")
     rem = (digits.astype(np.int64) @ WEIGHTS) % 11
     expected = np.frombuffer(CHECK_CHARS.encode(), dtype=np.uint8)[rem]

@@ -70,10 +70,13 @@ def _as_dict(obj) -> dict:
 
 # --- stages -----------------------------------------------------------------------------------
 
-def discover(settings: Settings, as_of: dt.date, feeds: list[str] | None = None):
+def discover(settings: Settings, as_of: dt.date, feeds: list[str] | None = None, include_waiting: bool = False):
+    """New or changed delivery folders visible on ``as_of``. ``include_waiting`` also returns folders
+    still without a manifest that the ledger has not seen (``run_ingest`` records those as waiting;
+    the DAG passes it so both runners record the same ledger)."""
     from pipelines import ingest
 
-    return ingest.discover(settings, as_of=as_of, feeds=feeds)
+    return ingest.discover(settings, as_of=as_of, feeds=feeds, include_waiting=include_waiting)
 
 
 def prepare_feed(settings: Settings, feed_id: str, as_of: dt.date):

@@ -119,6 +119,10 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+# Lock files this process holds, with nesting depth (see writer_lock).
+_HELD: dict[str, int] = {}
+
+
 @contextlib.contextmanager
 def writer_lock(settings: Settings, owner: str = "lowincome run") -> Iterator[Path]:
     """Hold ``<warehouse>.lock`` for the duration of a writing run.
@@ -127,6 +131,16 @@ def writer_lock(settings: Settings, owner: str = "lowincome run") -> Iterator[Pa
     host is stale and is taken over; a lock held by a live process raises :class:`WarehouseLocked`.
     """
     lock = Path(str(settings.warehouse) + ".lock")
+    key = str(lock.resolve())
+    if _HELD.get(key):
+        # Re-entrant within one process (run_night holds the lock and calls ingest, whose publish
+        # takes it too): the outer holder keeps the file; the inner one must not unlink it.
+        _HELD[key] += 1
+        try:
+            yield lock
+        finally:
+            _HELD[key] -= 1
+        return
     lock.parent.mkdir(parents=True, exist_ok=True)
     me = {"pid": os.getpid(), "host": socket.gethostname(), "owner": owner, "since": time.time()}
     for _ in range(2):
@@ -154,8 +168,10 @@ def writer_lock(settings: Settings, owner: str = "lowincome run") -> Iterator[Pa
         break
     else:
         raise WarehouseLocked(f"could not take {lock}")
+    _HELD[key] = 1
     try:
         yield lock
     finally:
+        _HELD.pop(key, None)
         with contextlib.suppress(FileNotFoundError):
             lock.unlink()

@@ -1,0 +1,149 @@
+"""
+### 低收入人口动态监测 — nightly monitoring
+
+Every night at 02:00 Asia/Shanghai: take in the departments' new deliveries, validate them,
+load them into the DuckDB warehouse, compute the warning indicators, open and update cases,
+apply department feedback, write the department extracts, refresh the analyst database and
+write the nightly report.
+
+```
+discover_reference -> validate_reference_feed[*] -> load_reference
+  -> discover -> validate_feed[*] -> load -> indicators -> cases -> apply_feedback
+  -> extracts -> analyst_db -> report          (load -> data_docs -> report)
+```
+
+- Reference feeds (regions, standards) are validated and loaded first: the other feeds' region
+  codes are checked against the region list in force.
+- `validate_*` are mapped, one task per feed with new deliveries; they never write the warehouse
+  and run in parallel. A bad delivery is *rejected* (ledger + report), it does not fail the task.
+- Every task that writes the warehouse runs in the one-slot pool `lowincome_warehouse` and holds
+  the warehouse file lock: one writer at a time, across DAGs and the CLI.
+- The night's date `as_of` is the logical date in Asia/Shanghai; warnings carry 02:00 of it
+  (data time), so re-running a night changes nothing.
+
+**Manual runs** (Trigger with config): `as_of` (YYYY-MM-DD; empty = the logical date),
+`feed` (one feed id; empty = all), `dry_run` (validate only: nothing is loaded or computed).
+
+Settings: Airflow Variable `lowincome_settings` (JSON, e.g. `{"landing": "/data/landing",
+"warehouse": "/data/wh/warehouse.duckdb", "outbox": "/data/outbox", "feedback": "/data/feedback"}`),
+else `LOWINCOME_*` environment variables. Failures: `<work>/alerts.log`. Runbook: docs/airflow.md.
+The task code lives in `pipelines/airflow_tasks.py` and `pipelines/nightly.py`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, CronTriggerTimetable, Param, chain, dag, task
+
+from pipelines import airflow_tasks as lt
+
+STAGING_ASSETS = {f: Asset(lt.staging_asset_uri(f), group="lowincome_staging") for f in lt.FEED_IDS}
+WARNINGS_ASSET = Asset(lt.WARNINGS_ASSET_URI, group="lowincome_mart")
+WRITER = {"pool": lt.POOL, "pool_slots": 1, "queue": lt.WRITER_QUEUE}
+# Mapped tasks do not take their docstring as doc_md, so the validate task's docs are given here.
+VALIDATE_DOC = """One feed's new deliveries (one mapped task per feed): manifest checksums, parse, type,
+Great Expectations suite -> staged Parquet under `<work>/staged/<delivery_id>/`. Read-only on the
+warehouse, so the feeds run in parallel. A bad delivery is rejected with a report, not a failure.
+Returns small handoff dicts (paths), never data."""
+
+
+@dag(
+    dag_id="nightly_monitoring",
+    schedule=CronTriggerTimetable("0 2 * * *", timezone=lt.TIMEZONE),
+    start_date=pendulum.datetime(2026, 1, 1, tz=lt.TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=pendulum.duration(hours=8),
+    default_args=lt.default_args(),
+    tags=[*lt.TAGS, "nightly"],
+    doc_md=__doc__,
+    params={
+        "as_of": Param(None, type=["null", "string"], format="date", title="as_of",
+                       description="The night to run (YYYY-MM-DD). Empty: the run's logical date in Asia/Shanghai."),
+        "feed": Param(None, type=["null", "string"], enum=[None, "", *lt.FEED_IDS], title="feed",
+                      description="Only this feed's deliveries. Empty: all feeds."),
+        "dry_run": Param(False, type="boolean", title="dry_run",
+                         description="Validate only: no load, no indicators, no extracts."),
+    },
+)
+def nightly_monitoring():
+    @task
+    def discover_reference() -> list[str]:
+        """Reference feeds (regions, standards) with new or changed delivery folders dated on or
+        before `as_of`. Read-only."""
+        return lt.discover(lt.run_params(), phase="reference")
+
+    @task(trigger_rule="none_failed")
+    def discover() -> list[str]:
+        """Department feeds with new or changed delivery folders dated on or before `as_of`
+        (after the reference feeds are in). Read-only."""
+        return lt.discover(lt.run_params(), phase="data")
+
+    @task(trigger_rule="none_failed", map_index_template="{{ task.op_kwargs['feed_id'] }}", doc_md=VALIDATE_DOC)
+    def validate_feed(feed_id: str) -> list[dict]:
+        return lt.validate_feed(feed_id, lt.run_params())
+
+    @task(trigger_rule="none_failed", **WRITER)
+    def load(validated: list, **context) -> dict:
+        """Publish the validated deliveries: per delivery, in one transaction, replace the feed's
+        partition in `raw.*`/`staging.*` and update `ops.deliveries`. The single writer. Skipped
+        on a dry run. Emits one Asset event per feed's staging table."""
+        return lt.load(validated, lt.run_params(context), context)
+
+    @task(trigger_rule="none_failed")
+    def data_docs() -> str | None:
+        """Render the night's Great Expectations Data Docs (static HTML under `<work>/data_docs/`).
+        Best effort: never fails the night."""
+        return lt.data_docs(lt.run_params())
+
+    @task(outlets=[WARNINGS_ASSET], **WRITER)
+    def indicators(**context) -> dict:
+        """Rebuild `core.*` and compute `mart.warnings` for every data month whose inputs are
+        complete; months still waiting for a feed get no verdict yet."""
+        return lt.indicators(lt.run_params(context), context)
+
+    @task(**WRITER)
+    def cases(**context) -> dict:
+        """Open, merge and escalate cases (`mart.cases`, `mart.case_events`) from the warnings."""
+        return lt.cases(lt.run_params(context), context)
+
+    @task(**WRITER)
+    def apply_feedback(**context) -> dict:
+        """Apply department feedback files visible on `as_of` that were not applied yet (each file
+        once, by content hash). The daytime `department_feedback` DAG does the same."""
+        return lt.apply_feedback(lt.run_params(context), context)
+
+    @task(**WRITER)
+    def extracts(**context) -> dict:
+        """Write each department's county extracts (XLSX + CSV + feedback template + manifest)
+        into the outbox for the cases not sent yet."""
+        return lt.extracts(lt.run_params(context), context)
+
+    @task(**WRITER)
+    def analyst_db(**context) -> str:
+        """Refresh the pseudonymised analyst database (`analyst.duckdb`, swapped atomically)."""
+        return lt.analyst_db(lt.run_params(context), context)
+
+    @task(**WRITER)
+    def report(**context) -> str:
+        """Write the nightly HTML report to `<outbox>/report/<as_of>/report.html`."""
+        return lt.report(lt.run_params(context), context)
+
+    reference_checked = validate_feed.override(task_id="validate_reference_feed").expand(
+        feed_id=discover_reference())
+    reference_loaded = load.override(
+        task_id="load_reference",
+        outlets=[STAGING_ASSETS[f] for f in lt.REFERENCE_FEEDS],
+    )(reference_checked)
+    feeds = discover()
+    reference_loaded >> feeds
+    checked = validate_feed.expand(feed_id=feeds)
+    loaded = load.override(outlets=[STAGING_ASSETS[f] for f in lt.DATA_FEEDS])(checked)
+    docs = data_docs()
+    last = report()
+
+    loaded >> docs >> last
+    chain(loaded, indicators(), cases(), apply_feedback(), extracts(), analyst_db(), last)
+
+
+nightly_monitoring()

@@ -1,0 +1,1060 @@
+"""The analysts' database: a pseudonymous, read-only copy of the warehouse, and ``query``.
+
+After each night :func:`build_analyst_db` writes ``analyst.duckdb`` beside the warehouse
+(``Settings.analyst_db``). It holds no 身份证号, names, birth dates, family ids or hukou
+numbers: persons, households, cases and warnings get stable pseudonymous keys (keyed
+HMAC-SHA256), ages replace birth dates, village codes are cut to town codes, and free text
+(explanations, notes, evidence) is scrubbed of names and ids.
+
+Why a separate file: DuckDB allows one read-write process per file, and analysts' readers
+must never block the nightly writer (nor see a half-built table). The new file is built
+under a temporary name in the same folder and renamed over the old one; a reader that has
+the old file open keeps reading it (POSIX keeps the old inode alive), the next reader gets
+the new one.
+
+SQL: ``warehouse/analyst/tables/*.sql`` build the pseudonymous tables (rendered with
+``{{ source('schema', 'table') }}`` and ``{{ target }}``), ``warehouse/analyst/*.sql`` are the
+analysts' views, one per file. Every table, view and column carries a ``COMMENT ON``; the
+data dictionary in ``docs/analyst.md`` is generated from them (:func:`schema_markdown`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv as csv_module
+import datetime as dt
+import decimal
+import hmac
+import json
+import os
+import re
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from pipelines.config import REPO_ROOT, WAREHOUSE_SQL_DIR, Settings, read_secret
+
+ANALYST_SQL_DIR = WAREHOUSE_SQL_DIR / "analyst"
+HMAC_ENV = "LOWINCOME_HMAC_KEY"
+EPHEMERAL_ENV = "LOWINCOME_ALLOW_EPHEMERAL_HMAC_KEY"
+MIN_KEY_BYTES = 16
+CST = dt.timezone(dt.timedelta(hours=8))
+
+# Base tables in build order (each a file under warehouse/analyst/tables/).
+TABLE_FILES = ("person_month", "household_month", "warnings", "cases", "case_events", "deliveries", "regions")
+
+# Restricted-warehouse relations the analyst tables read, with the contract columns used
+# when a relation does not exist yet (an empty stand-in keeps the build and the views whole).
+SOURCES: dict[str, str] = {
+    "core.person_month": "period varchar, person_id varchar, household_id varchar, family_id varchar, "
+    "hukou_no varchar, on_roster boolean, category varchar, region_code varchar, county_code varchar, "
+    "city_code varchar, urban_rural varchar, relation varchar, birth_date date, name varchar",
+    "core.household_month": "period varchar, household_id varchar, family_id varchar, hukou_no varchar, "
+    "on_roster boolean, category varchar, county_code varchar, city_code varchar, urban_rural varchar, "
+    "size integer, head_person_id varchar, income_yuan decimal(14,2), income_known boolean, "
+    "oop_yuan decimal(14,2), edu_cost_yuan decimal(14,2), dibao_std_yuan decimal(14,2), tekun_std_yuan decimal(14,2)",
+    "mart.warnings": "warning_id varchar, indicator_code varchar, severity varchar, period varchar, "
+    "family_id varchar, hukou_no varchar, person_id varchar, county_code varchar, departments varchar[], "
+    "evidence json, explanation varchar, case_id varchar, raised_at timestamptz",
+    "mart.cases": "case_id varchar, household_id varchar, family_id varchar, hukou_no varchar, "
+    "indicator_code varchar, severity varchar, county_code varchar, departments varchar[], status varchar, "
+    "opened_period varchar, opened_at timestamptz, dispatched_at timestamptz, due_at timestamptz, "
+    "last_warning_id varchar, closed_at timestamptz, escalated boolean",
+    "mart.case_events": "case_id varchar, seq integer, \"at\" timestamptz, actor varchar, from_status varchar, "
+    "to_status varchar, action varchar, detail json, source varchar",
+    "ops.deliveries": "delivery_id varchar, feed_id varchar, period varchar, folder varchar, delivery_date date, "
+    "produced_at timestamptz, files json, rows bigint, status varchar, errors json, warnings json, "
+    "first_seen_at timestamptz, status_at timestamptz, superseded_by varchar",
+    "staging.ref_regions": "region_code varchar, name varchar, level varchar, parent_code varchar, period varchar",
+    "staging.mca_roster": "name varchar",
+}
+
+# Labels (Chinese with English) for indicators, departments and feeds. Thresholds and routing
+# live in models/; these are names only, shared with the report.
+INDICATORS: dict[str, tuple[str, str]] = {
+    "INC_DROP": ("收入骤减", "income drop"),
+    "EXP_MED": ("医疗支出骤增", "medical spending spike"),
+    "EXP_EDU": ("教育支出骤增", "education spending spike"),
+    "EXP_HARDSHIP": ("支出型困难", "spending-driven hardship"),
+    "DISASTER": ("受灾", "disaster"),
+    "POP_DEATH": ("人口变化-死亡", "death of a member"),
+    "POP_DISABILITY": ("人口变化-重度残疾", "new severe disability"),
+    "POP_BIRTH": ("人口变化-新增人口", "new member"),
+    "ELIG_DIBAO": ("主动发现-低保", "possibly eligible for dibao"),
+    "ELIG_EDGE": ("主动发现-低保边缘", "possibly edge"),
+    "EXIT_REVIEW": ("应退尽退复核", "review eligibility"),
+    "BENEFIT_AFTER_DEATH": ("死亡后仍享受待遇", "benefit after death"),
+    "DUP_ENROLL": ("重复救助", "duplicate enrollment"),
+    "REVIEW_OVERDUE": ("复核逾期", "periodic review overdue"),
+}
+DEPARTMENTS: dict[str, tuple[str, str]] = {
+    "MCA": ("民政", "civil affairs"),
+    "HRSS": ("人社", "human resources & social security"),
+    "NHSA": ("医保", "medical insurance"),
+    "MOE": ("教育", "education"),
+    "MOHURD": ("住建", "housing & urban-rural development"),
+    "MEM": ("应急管理", "emergency management"),
+    "CDPF": ("残联", "disabled persons' federation"),
+    "SAMR": ("市场监管", "market regulation"),
+    "MPS": ("公安", "public security"),
+    "BANK": ("金融机构", "banks (asset check)"),
+    "GRID": ("网格", "grid workers"),
+}
+# feed_id -> (department, Chinese name, cadence). pipelines.feeds.FEEDS wins when importable.
+FEEDS_DEFAULT: dict[str, tuple[str, str, str]] = {
+    "mca_roster": ("MCA", "低收入人口名册", "monthly"),
+    "hrss_employment": ("HRSS", "就业参保", "monthly"),
+    "nhsa_claims": ("NHSA", "医保结算", "monthly"),
+    "moe_students": ("MOE", "学生资助", "term"),
+    "mohurd_housing": ("MOHURD", "住房", "quarterly"),
+    "samr_business": ("SAMR", "市场主体", "monthly"),
+    "mps_hukou_events": ("MPS", "户籍变动", "monthly"),
+    "mps_hukou_members": ("MPS", "户籍成员", "monthly"),
+    "mps_vehicles": ("MPS", "机动车登记", "monthly"),
+    "cdpf_disability": ("CDPF", "残疾人证", "monthly"),
+    "mem_disaster": ("MEM", "受灾人员", "monthly"),
+    "bank_deposits": ("BANK", "金融资产核对", "quarterly"),
+    "grid_visits": ("GRID", "走访摸排", "daily"),
+    "ref_regions": ("MCA", "行政区划", "reference"),
+    "ref_standards": ("MCA", "救助标准", "reference"),
+}
+# How many months a feed's last loaded period may lag the month before as_of before it is "stale".
+STALE_AFTER_MONTHS = {"monthly": 1, "quarterly": 4, "term": 7, "daily": None, "reference": None}
+
+
+class AnalystKeyMissing(RuntimeError):
+    """No pseudonymisation key configured: the analyst database is not built without one."""
+
+
+class AnalystDbError(RuntimeError):
+    """The analyst database failed its own identifier scan or could not be built."""
+
+
+# --- the pseudonymisation key --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HmacKey:
+    secret: bytes
+    ephemeral: bool
+    source: str  # "env", "file <path>", "ephemeral <path>"
+
+    def fingerprint(self) -> str:
+        """A short keyed tag to tell keys apart (changes when the key changes); reveals nothing."""
+        return "kf_" + hmac.new(self.secret, b"lowincome-analyst-key-fingerprint", "sha256").hexdigest()[:8]
+
+
+def ephemeral_key_path(settings: Settings) -> Path:
+    return settings.work / "secrets" / "analyst_hmac.key"
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def resolve_hmac_key(settings: Settings, allow_ephemeral_key: bool | None = None) -> HmacKey:
+    """The pseudonymisation key from ``$LOWINCOME_HMAC_KEY`` or ``settings.hmac_key_file``.
+
+    Without either the build refuses (:class:`AnalystKeyMissing`) — unless ephemeral keys are
+    allowed (argument, ``settings.extra["allow_ephemeral_hmac_key"]`` or
+    ``$LOWINCOME_ALLOW_EPHEMERAL_HMAC_KEY=1``; for demos and tests): then a random key is
+    generated once into ``<work>/secrets/analyst_hmac.key`` (mode 0600) and reused by later
+    builds of the same work dir, so keys stay stable across the demo's nights.
+    """
+    secret = read_secret(HMAC_ENV, settings.hmac_key_file)
+    if secret is not None:
+        if len(secret) < MIN_KEY_BYTES:
+            raise AnalystKeyMissing(
+                f"the pseudonymisation key is {len(secret)} bytes; use at least {MIN_KEY_BYTES} random bytes "
+                f"(e.g. `python -c 'import secrets; print(secrets.token_hex(32))' > keyfile`)"
+            )
+        source = "env" if os.environ.get(HMAC_ENV) else f"file {settings.hmac_key_file}"
+        return HmacKey(secret, ephemeral=False, source=source)
+    if allow_ephemeral_key is None:
+        allow_ephemeral_key = bool(settings.extra.get("allow_ephemeral_hmac_key")) or _env_flag(EPHEMERAL_ENV)
+    if not allow_ephemeral_key:
+        raise AnalystKeyMissing(
+            "the analyst database needs a pseudonymisation key and none is configured: set "
+            f"${HMAC_ENV}, or hmac_key_file in the settings (LOWINCOME_HMAC_KEY_FILE) to a file outside "
+            "the repository holding at least 32 random bytes. For a demo only, allow an ephemeral key "
+            f"(build_analyst_db(..., allow_ephemeral_key=True) or {EPHEMERAL_ENV}=1)."
+        )
+    path = ephemeral_key_path(settings)
+    if path.exists():
+        secret = path.read_bytes().strip()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        secret = secrets.token_hex(32).encode()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first: use theirs
+            secret = path.read_bytes().strip()
+        else:
+            with os.fdopen(fd, "wb") as f:
+                f.write(secret + b"\n")
+    inside_repo = path.resolve().is_relative_to(REPO_ROOT)
+    print(
+        f"lowincome analyst: no {HMAC_ENV} / hmac_key_file configured; using an EPHEMERAL demo key "
+        f"stored at {path} (0600). Pseudonyms are stable only while that file is kept; do not use this "
+        f"in production.{' WARNING: that path is inside the repository checkout.' if inside_repo else ''}",
+        file=sys.stderr,
+    )
+    return HmacKey(secret, ephemeral=True, source=f"ephemeral {path}")
+
+
+_B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
+
+
+def pseudonyms(values: Iterable[str | None], key: bytes, domain: str, prefix: str) -> list[str | None]:
+    """Keyed pseudonyms: ``prefix`` + base32 of the first 80 bits of HMAC-SHA256(key, domain|value).
+
+    Base32 (letters and 2-7) keeps a pseudonym from ever looking like an 18-digit id, and the
+    domain keeps a person and a household with the same raw id apart. The HMACs are one C call
+    per id; the base32 encoding is vectorised over all of them.
+    """
+    values = list(values)
+    tag = domain.encode() + b"\x00"
+    digest = hmac.digest
+    blob = b"".join(digest(key, tag + v.encode(), "sha256")[:10] for v in values if v is not None)
+    n = len(blob) // 10
+    if n:
+        bits = np.unpackbits(np.frombuffer(blob, dtype=np.uint8).reshape(n, 10), axis=1).reshape(n, 16, 5)
+        idx = bits @ np.array([16, 8, 4, 2, 1], dtype=np.uint8)
+        chars = _B32[idx].tobytes().decode("ascii")
+    else:
+        chars = ""
+    out: list[str | None] = []
+    j = 0
+    for v in values:
+        if v is None:
+            out.append(None)
+        else:
+            out.append(prefix + chars[j * 16:(j + 1) * 16])
+            j += 1
+    return out
+
+
+# --- scrubbing free text -------------------------------------------------------------------
+
+ID_RUN = re.compile(r"(?<![0-9])[0-9]{15,}[Xx]?(?![0-9])|[0-9]{17}[0-9Xx]")
+PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{3,}")
+NAME_MASK = "[姓名]"
+ID_MASK = "[证件号]"
+PHONE_MASK = "[电话]"
+
+# Evidence / detail keys that hold raw record ids or people's names: dropped, except person and
+# household ids, which become pseudonymous keys.
+_PERSON_KEYS = {"person_id", "person", "deceased_person_id", "head_person_id", "member_id"}
+_HOUSEHOLD_KEYS = {"family_id", "hukou_no", "household_id"}
+_DROP_KEY = re.compile(r"(^|_)(id|ids|no|nos|name|names|handler|handlers|actor|visitor|contact|phone|mobile|address|birth_date|credit_code)$")
+_PERSON_LIST_KEYS = {"person_ids", "member_ids", "student_person_ids", "members"}
+_HOUSEHOLD_LIST_KEYS = {"family_ids", "household_ids", "hukou_nos"}
+
+
+class NameMatcher:
+    """Finds full names of a roster in text: longest match first, O(len(text) × name lengths)."""
+
+    def __init__(self, names: Iterable[str | None]):
+        self.names = {n.strip() for n in names if n and len(n.strip()) >= 2}
+        self.first = {n[0] for n in self.names}
+        self.lengths = sorted({len(n) for n in self.names}, reverse=True)
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        i, n = 0, len(text)
+        while i < n:
+            if text[i] in self.first:
+                for length in self.lengths:
+                    if text[i:i + length] in self.names:
+                        yield i, i + length
+                        i += length
+                        break
+                else:
+                    i += 1
+            else:
+                i += 1
+
+    def scrub(self, text: str) -> str:
+        parts, last = [], 0
+        for a, b in self.spans(text):
+            parts.append(text[last:a])
+            parts.append(NAME_MASK)
+            last = b
+        if not parts:
+            return text
+        parts.append(text[last:])
+        return "".join(parts)
+
+    def found(self, text: str) -> list[str]:
+        return [text[a:b] for a, b in self.spans(text)]
+
+
+class Scrubber:
+    """Removes names and ids from free text and JSON; known household ids become their keys."""
+
+    def __init__(self, names: NameMatcher, household_keys: dict[str, str], person_keys: dict[str, str],
+                 other_keys: dict[str, str] | None = None):
+        self.names = names
+        self.household_keys = household_keys
+        self.person_keys = person_keys  # upper-cased 身份证号 -> key
+        self.other_keys = other_keys or {}  # case and warning ids -> keys
+
+    def _household_key(self, raw: str) -> str | None:
+        return self.household_keys.get(raw) or self.household_keys.get("H" + raw)
+
+    def _token(self, m: re.Match) -> str:
+        t = m.group(0)
+        hk = self._household_key(t)
+        if hk:
+            return hk
+        return self.person_keys.get(t.upper()) or self.other_keys.get(t) or t
+
+    def text(self, s: str | None) -> str | None:
+        if s is None:
+            return None
+        s = TOKEN.sub(self._token, s)
+        s = ID_RUN.sub(ID_MASK, s)
+        s = PHONE.sub(PHONE_MASK, s)
+        return self.names.scrub(s) if self.names else s
+
+    def value(self, v, key: str | None = None):
+        if isinstance(v, dict):
+            out = {}
+            lowered = {str(k).lower(): vv for k, vv in v.items()}
+            # One household key per object: household_id, else family_id, else hukou_no (a roster
+            # family's hukou household is another household, so they must not overwrite each other).
+            for hk in ("household_id", "family_id", "hukou_no"):
+                if isinstance(lowered.get(hk), str) and lowered[hk].strip():
+                    out["household_key"] = self._household_key(lowered[hk].strip()) or ID_MASK
+                    break
+            for kk, vv in v.items():
+                kl = str(kk).lower()
+                if kl in _HOUSEHOLD_KEYS:
+                    continue
+                if kl in _PERSON_KEYS and isinstance(vv, str):
+                    out[_rename(kl, "person_key")] = self.person_keys.get(vv.strip().upper()) or ID_MASK
+                elif kl in ("warning_id", "last_warning_id") and isinstance(vv, str):
+                    out[kl.replace("_id", "_key")] = self.other_keys.get(vv) or ID_MASK
+                elif kl == "case_id" and isinstance(vv, str):
+                    out["case_key"] = self.other_keys.get(vv) or ID_MASK
+                elif kl in _PERSON_LIST_KEYS and isinstance(vv, list):
+                    out[_rename(kl, "person_keys")] = [
+                        (self.person_keys.get(x.strip().upper()) or ID_MASK) if isinstance(x, str) else self.value(x)
+                        for x in vv]
+                elif kl in _HOUSEHOLD_LIST_KEYS and isinstance(vv, list):
+                    out["household_keys"] = [
+                        (self._household_key(x.strip()) or ID_MASK) if isinstance(x, str) else self.value(x) for x in vv]
+                elif _DROP_KEY.search(kl):
+                    continue  # raw evidence ids (settle_id, event_id, ...), names, handlers
+                else:
+                    out[kk] = self.value(vv, kl)
+            return out
+        if isinstance(v, list):
+            return [self.value(x, key) for x in v]
+        if isinstance(v, str):
+            return self.text(v)
+        return v
+
+    def json_text(self, raw: str | None) -> str | None:
+        if raw is None:
+            return None
+        try:
+            parsed = json.loads(raw)
+        except (TypeError, ValueError):
+            return json.dumps(self.text(raw), ensure_ascii=False)
+        return json.dumps(self.value(parsed), ensure_ascii=False, sort_keys=True)
+
+
+def _rename(key: str, kind: str) -> str:
+    """person_id -> person_key, deceased_person_id -> deceased_person_key, student_person_ids -> student_person_keys."""
+    if key in {"person_id", "family_id", "hukou_no", "household_id", "person_ids", "member_ids"}:
+        return kind
+    if key == "members":
+        return "member_keys"
+    return re.sub(r"_(id|no)s?$", "", key) + ("_keys" if kind.endswith("s") else "_key")
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Build:
+    con: duckdb.DuckDBPyConnection  # where the SQL runs
+    src: str  # catalog of the restricted warehouse on that connection
+    dst: str  # catalog of the analyst database being built
+    present: dict[str, bool]
+
+    def source(self, qualified: str) -> str:
+        if self.present.get(qualified):
+            schema, table = qualified.split(".")
+            return f'"{self.src}"."{schema}"."{table}"'
+        return "_an_empty_" + qualified.replace(".", "_")
+
+
+_SOURCE_CALL = re.compile(r"\{\{\s*source\(\s*'(\w+)'\s*,\s*'(\w+)'\s*\)\s*\}\}")
+_TARGET = re.compile(r"\{\{\s*target\s*\}\}")
+
+
+def render_sql(text: str, build: _Build) -> str:
+    text = _SOURCE_CALL.sub(lambda m: build.source(f"{m.group(1)}.{m.group(2)}"), text)
+    return _TARGET.sub(f'"{build.dst}"', text)
+
+
+def _relation_exists(con: duckdb.DuckDBPyConnection, catalog: str, qualified: str) -> bool:
+    schema, table = qualified.split(".")
+    row = con.execute(
+        """select count(*) from (
+               select 1 from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?
+               union all
+               select 1 from duckdb_views() where database_name = ? and schema_name = ? and view_name = ?)""",
+        [catalog, schema, table, catalog, schema, table],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _duckdb_config(settings: Settings) -> dict:
+    settings.temp_directory.mkdir(parents=True, exist_ok=True)
+    return {
+        "threads": settings.duckdb_threads,
+        "memory_limit": settings.duckdb_memory_limit,
+        "temp_directory": str(settings.temp_directory),
+    }
+
+
+def _distinct(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[str]:
+    return [v for v in con.execute(sql, params or []).to_arrow_table().column(0).to_pylist() if v is not None]
+
+
+def _register(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list]) -> None:
+    con.register(name, pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}))
+
+
+def _prepare_mappings(b: _Build, key: HmacKey) -> tuple[Scrubber, NameMatcher]:
+    """Register the key mappings (_an_*_keys) and the scrubbed text/JSON lookups on b.con."""
+    con, s = b.con, b.source
+    household_ids = _distinct(con, f"""
+        select household_id from {s('core.person_month')}
+        union select family_id from {s('core.person_month')}
+        union select 'H' || hukou_no from {s('core.person_month')}
+        union select household_id from {s('core.household_month')}
+        union select coalesce(nullif(family_id, ''), 'H' || nullif(hukou_no, '')) from {s('mart.warnings')}
+        union select household_id from {s('mart.cases')}""")
+    person_ids = _distinct(con, f"""
+        select person_id from {s('core.person_month')}
+        union select head_person_id from {s('core.household_month')}
+        union select person_id from {s('mart.warnings')}""")
+    case_ids = _distinct(con, f"select case_id from {s('mart.cases')} union select case_id from {s('mart.warnings')}")
+    warning_ids = _distinct(con, f"select warning_id from {s('mart.warnings')} union select last_warning_id from {s('mart.cases')}")
+
+    hh_keys = pseudonyms(household_ids, key.secret, "household", "h_")
+    p_keys = pseudonyms(person_ids, key.secret, "person", "p_")
+    _register(con, "_an_household_keys", {"household_id": household_ids, "household_key": hh_keys})
+    _register(con, "_an_person_keys", {"person_id": person_ids, "person_key": p_keys})
+    c_keys = pseudonyms(case_ids, key.secret, "case", "c_")
+    w_keys = pseudonyms(warning_ids, key.secret, "warning", "w_")
+    _register(con, "_an_case_keys", {"id": case_ids, "key": c_keys})
+    _register(con, "_an_warning_keys", {"id": warning_ids, "key": w_keys})
+
+    names = NameMatcher(_distinct(con, f"select name from {s('core.person_month')} union select name from {s('staging.mca_roster')}"))
+    scrubber = Scrubber(names, dict(zip(household_ids, hh_keys)), {p.upper(): k for p, k in zip(person_ids, p_keys)},
+                        {**dict(zip(case_ids, c_keys)), **dict(zip(warning_ids, w_keys))})
+    texts = _distinct(con, f"select explanation from {s('mart.warnings')} union select source from {s('mart.case_events')}")
+    _register(con, "_an_text", {"raw": texts, "clean": [scrubber.text(t) for t in texts]})
+    jsons = _distinct(con, f"select cast(evidence as varchar) from {s('mart.warnings')} "
+                           f"union select cast(detail as varchar) from {s('mart.case_events')}")
+    _register(con, "_an_json", {"raw": jsons, "clean": [scrubber.json_text(t) for t in jsons]})
+    return scrubber, names
+
+
+def _feeds_table(feed_ids_seen: list[str]) -> dict[str, list]:
+    feeds = {k: v for k, v in FEEDS_DEFAULT.items()}
+    try:  # the registry, when the feeds package is there, is the authority on department and cadence
+        from pipelines.feeds import FEEDS  # type: ignore
+
+        for fid, spec in FEEDS.items():
+            name = FEEDS_DEFAULT.get(fid, (None, fid, None))[1]
+            feeds[fid] = (getattr(spec, "department", None) or feeds.get(fid, ("?",))[0], name,
+                          getattr(spec, "cadence", None) or feeds.get(fid, (None, None, "monthly"))[2])
+    except Exception:  # noqa: BLE001 — the registry is optional for this module
+        pass
+    for fid in feed_ids_seen:
+        if fid not in feeds:
+            feeds[fid] = (fid.split("_")[0].upper(), fid, "monthly")
+    ids = sorted(feeds)
+    return {
+        "feed_id": ids,
+        "department": [feeds[f][0] for f in ids],
+        "name_zh": [feeds[f][1] for f in ids],
+        "cadence": [feeds[f][2] for f in ids],
+        "stale_after_months": [STALE_AFTER_MONTHS.get(feeds[f][2], 1) for f in ids],
+    }
+
+
+REFERENCE_COMMENTS: dict[str, tuple[str, dict[str, str]]] = {
+    "build_info": (
+        "构建信息 One row about this build of the analyst database: when, for which night, and which key generation.",
+        {
+            "built_at": "构建时间 Wall-clock time the file was built",
+            "as_of": "数据截止 The night (as_of date) the build reflects; freshness is measured against it",
+            "reference_at": "参考时刻 The night's logical time (02:00 +08:00 of as_of): feedback is overdue when due_at is before it",
+            "key_fingerprint": "密钥指纹 Keyed tag of the pseudonymisation key: pseudonyms are comparable across builds with the same fingerprint",
+            "ephemeral_key": "临时密钥 True if a demo key generated on the fly was used (pseudonyms not stable beyond that work dir)",
+            "sources": "来源 Row counts of the warehouse relations read (JSON); a missing relation is built empty",
+        },
+    ),
+    "indicators": (
+        "监测指标 The monitoring indicators: code, Chinese and English name.",
+        {"indicator_code": "指标代码 Indicator code", "name_zh": "中文名称 Chinese name", "name_en": "English name"},
+    ),
+    "departments": (
+        "部门 Department codes and names.",
+        {"department": "部门代码 Department code", "name_zh": "中文名称 Chinese name", "name_en": "English name"},
+    ),
+    "feeds": (
+        "数据源 Departmental feeds: department, name, cadence and the lag after which the feed counts as stale.",
+        {
+            "feed_id": "数据源 Feed id",
+            "department": "部门 Delivering department",
+            "name_zh": "中文名称 Chinese name",
+            "cadence": "频率 monthly / quarterly / term / daily / reference",
+            "stale_after_months": "容许滞后月数 Months the last loaded period may lag the month before as_of; null = never stale by months",
+        },
+    ),
+}
+
+
+def _create_reference_tables(b: _Build, key: HmacKey, as_of: dt.date, counts: dict[str, int | None]) -> None:
+    con, dst = b.con, f'"{b.dst}"'
+    feed_ids = _distinct(con, f"select distinct feed_id from {b.source('ops.deliveries')}")
+    tables = {
+        "indicators": {"indicator_code": list(INDICATORS), "name_zh": [v[0] for v in INDICATORS.values()],
+                       "name_en": [v[1] for v in INDICATORS.values()]},
+        "departments": {"department": list(DEPARTMENTS), "name_zh": [v[0] for v in DEPARTMENTS.values()],
+                        "name_en": [v[1] for v in DEPARTMENTS.values()]},
+        "feeds": _feeds_table(feed_ids),
+    }
+    for name, cols in tables.items():
+        con.register("_an_ref", pa.table(cols))
+        con.execute(f"create table {dst}.{name} as select * from _an_ref")
+        con.unregister("_an_ref")
+    reference_at = dt.datetime.combine(as_of, dt.time(2, 0), tzinfo=CST)
+    con.execute(
+        f"""create table {dst}.build_info as select
+               now() as built_at, ?::date as as_of, ?::timestamptz as reference_at,
+               ?::varchar as key_fingerprint, ?::boolean as ephemeral_key, ?::json as sources""",
+        [as_of, reference_at, key.fingerprint(), key.ephemeral, json.dumps(counts, sort_keys=True)],
+    )
+    for name, (comment, cols) in REFERENCE_COMMENTS.items():
+        con.execute(f"comment on table {dst}.{name} is {_sql_str(comment)}")
+        for col, c in cols.items():
+            con.execute(f"comment on column {dst}.{name}.{col} is {_sql_str(c)}")
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _default_as_of(b: _Build) -> dt.date:
+    """The night a build reflects when none is given: the latest case event or warning (data
+    written at the night's logical time), as a China date, else today in China time."""
+    row = b.con.execute(
+        f"""select cast(timezone('Asia/Shanghai', max(t)) as date) from (
+               select max("at") as t from {b.source('mart.case_events')}
+               union all select max(raised_at) from {b.source('mart.warnings')})"""
+    ).fetchone()
+    if row and row[0] is not None:
+        return row[0]
+    return dt.datetime.now(CST).date()
+
+
+def _populate(b: _Build, key: HmacKey, as_of: dt.date | None) -> NameMatcher:
+    con = b.con
+    for qualified, columns in SOURCES.items():
+        if not b.present[qualified]:
+            con.execute(f"create or replace temp table _an_empty_{qualified.replace('.', '_')} ({columns})")
+    _, names = _prepare_mappings(b, key)
+    counts = {q: (con.execute(f"select count(*) from {b.source(q)}").fetchone()[0] if b.present[q] else None)
+              for q in SOURCES if q != "staging.mca_roster"}
+    for table in TABLE_FILES:
+        sql = render_sql((ANALYST_SQL_DIR / "tables" / f"{table}.sql").read_text(encoding="utf-8"), b)
+        try:
+            con.execute(sql)
+        except duckdb.Error as e:
+            raise AnalystDbError(f"building analyst table {table} (warehouse/analyst/tables/{table}.sql): {e}") from e
+    _create_reference_tables(b, key, as_of or _default_as_of(b), counts)
+    return names
+
+
+def _cleanup_mappings(con: duckdb.DuckDBPyConnection) -> None:
+    for name in ("_an_household_keys", "_an_person_keys", "_an_case_keys", "_an_warning_keys", "_an_text", "_an_json"):
+        with contextlib.suppress(Exception):
+            con.unregister(name)
+    for qualified in SOURCES:
+        with contextlib.suppress(Exception):
+            con.execute(f"drop table if exists temp.main._an_empty_{qualified.replace('.', '_')}")
+
+
+def view_files() -> list[Path]:
+    return sorted(ANALYST_SQL_DIR.glob("*.sql"))
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Run every ``warehouse/analyst/*.sql`` (one view per file) on an open analyst database."""
+    names = []
+    for path in view_files():
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+        except duckdb.Error as e:
+            raise AnalystDbError(f"creating analyst view {path.relative_to(REPO_ROOT)}: {e}") from e
+        names.append(path.stem)
+    return names
+
+
+def _fsync(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None = None, *,
+                     allow_ephemeral_key: bool | None = None, as_of: dt.date | None = None,
+                     target: Path | None = None) -> Path:
+    """Build the pseudonymous analyst database and swap it in atomically; return its path.
+
+    ``con`` is the nightly writer's open warehouse connection (the build then reads through it
+    and attaches the new file to it, so nothing else needs to open the locked warehouse);
+    without it the warehouse is attached READ_ONLY to a private in-memory connection.
+    ``as_of`` is the night (for freshness and overdue feedback); by default the latest
+    logical time found in the case events / warnings.
+    """
+    key = resolve_hmac_key(settings, allow_ephemeral_key)
+    target = Path(target or settings.analyst_db)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    dst = "analyst_build_" + secrets.token_hex(4)
+    own = con is None
+    config = _duckdb_config(settings)
+    work = None
+    try:
+        if own:
+            work = duckdb.connect(":memory:", config=config)
+            work.execute("set enable_progress_bar = false")
+            secret = read_secret("LOWINCOME_ENCRYPTION_KEY", settings.encryption_key_file)
+            if secret is not None:
+                from pipelines.warehouse import _httpfs_extension_path
+
+                work.execute(f"LOAD '{_httpfs_extension_path()}'")
+                work.execute(f"ATTACH {_sql_str(str(settings.warehouse))} AS wh "
+                             f"(ENCRYPTION_KEY {_sql_str(secret.decode())}, READ_ONLY)")
+            else:
+                if not Path(settings.warehouse).exists():
+                    raise AnalystDbError(f"warehouse {settings.warehouse} does not exist; run the night first")
+                work.execute(f"ATTACH {_sql_str(str(settings.warehouse))} AS wh (READ_ONLY)")
+            src = "wh"
+        else:
+            work = con
+            src = con.execute("select current_database()").fetchone()[0]
+        build = _Build(work, src, dst, {q: _relation_exists(work, src, q) for q in SOURCES})
+        work.execute(f'ATTACH {_sql_str(str(tmp))} AS "{dst}"')
+        try:
+            names = _populate(build, key, as_of)
+        finally:
+            _cleanup_mappings(work)
+            with contextlib.suppress(Exception):
+                work.execute(f'DETACH "{dst}"')
+
+        if own:
+            work.close()
+            work = None
+        # Views and the identifier scan run on the new file opened as itself, so the views'
+        # stored SQL resolves tables by plain names whatever the file is later called.
+        new = duckdb.connect(str(tmp), config=config)
+        new.execute("set enable_progress_bar = false")
+        try:
+            create_views(new)
+            leaks = find_identifiers(new, names, skip_name_check=("regions", "indicators", "departments", "feeds"))
+            if leaks:
+                raise AnalystDbError("analyst database failed its identifier scan (not published): "
+                                     + "; ".join(leaks[:10]))
+            new.execute("checkpoint")
+        finally:
+            new.close()
+        _fsync(tmp)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(str(target) + ".wal")  # a stale WAL must never be replayed onto the new file
+        os.replace(tmp, target)
+        _fsync(target.parent)
+        return target
+    except BaseException:
+        if own and work is not None:
+            with contextlib.suppress(Exception):
+                work.close()
+        for p in (tmp, Path(str(tmp) + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        raise
+
+
+# --- checks -------------------------------------------------------------------------------
+
+ID18_SQL = "[0-9]{17}[0-9Xx]"
+# Types whose text form can never hold 17 digits in a row (int32 has at most 10).
+_CANNOT_HOLD_ID = {"BOOLEAN", "DATE", "TIME", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS",
+                   "TIMESTAMP_NS", "INTERVAL", "TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT", "UINTEGER"}
+CJK_SQL = "[\u4e00-\u9fff]"
+
+
+def relations(con: duckdb.DuckDBPyConnection, include_views: bool = True) -> list[tuple[str, str]]:
+    """(name, 'table'|'view') of the main schema of the open database."""
+    rows = con.execute(
+        """select table_name, 'table' from duckdb_tables()
+           where database_name = current_database() and schema_name = 'main'
+           union all
+           select view_name, 'view' from duckdb_views()
+           where database_name = current_database() and schema_name = 'main' and not internal
+           order by 2, 1"""
+    ).fetchall()
+    return [(n, k) for n, k in rows if include_views or k == "table"]
+
+
+def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterable[str] | None = None, *,
+                     include_views: bool = False, skip_name_check: tuple[str, ...] = ()) -> list[str]:
+    """Every column (cast to text) scanned for an 18-character id shape and for roster names.
+
+    Returns findings as ``table.column: what`` strings; empty means clean.
+    """
+    if names is not None and not isinstance(names, NameMatcher):
+        names = NameMatcher(names)
+    findings = []
+    for rel, _kind in relations(con, include_views=include_views):
+        cols = con.execute(
+            "select column_name, data_type from duckdb_columns() where database_name = current_database() "
+            "and schema_name = 'main' and table_name = ?", [rel]).fetchall()
+        for col, data_type in cols:
+            if data_type in _CANNOT_HOLD_ID:
+                continue
+            q = f'cast("{col}" as varchar)'
+            n = con.execute(f'select count(*) from "{rel}" where regexp_matches({q}, ?)', [ID18_SQL]).fetchone()[0]
+            if n:
+                findings.append(f"{rel}.{col}: {n} value(s) shaped like a 身份证号")
+            if data_type not in ("VARCHAR", "JSON", "VARCHAR[]") and not data_type.startswith(("STRUCT", "MAP")):
+                continue
+            if names and rel not in skip_name_check:
+                texts = _distinct(con, f'select distinct {q} from "{rel}" where regexp_matches({q}, ?)', [CJK_SQL])
+                hits = {h for t in texts for h in names.found(t)}
+                if hits:
+                    findings.append(f"{rel}.{col}: {len(hits)} roster name(s)")
+    return findings
+
+
+# --- query --------------------------------------------------------------------------------
+
+
+def connect_analyst(path: Path, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the analyst database read-only with no file system access beyond it (no ATTACH of
+    other files, no COPY TO, no reading files), configuration locked."""
+    config = {"enable_external_access": False}
+    if settings is not None:
+        config.update(threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit)
+    con = duckdb.connect(str(path), read_only=True, config=config)
+    con.execute("set enable_progress_bar = false")  # it would print into --csv output
+    con.execute("set lock_configuration = true")
+    return con
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4f}".rstrip("0").rstrip(".") if v == v else "NaN"
+    if isinstance(v, decimal.Decimal):
+        return str(v)
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v.isoformat()
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_cell(x) for x in v)
+    if isinstance(v, dict):
+        return json.dumps(v, ensure_ascii=False, default=str)
+    return str(v)
+
+
+def run_query(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple]]:
+    """Column names and rows of the last statement of ``sql``.
+
+    Rows come through Arrow: DuckDB's own Python conversion of ``timestamptz`` needs pytz,
+    which is not a dependency; time stamps are shown in China time (+08:00).
+    """
+    cur = con.execute(sql)
+    if cur.description is None:
+        return [], []
+    table = cur.arrow().read_all()
+    columns = []
+    for i, f in enumerate(table.schema):
+        col = table.column(i)
+        if pa.types.is_timestamp(f.type) and f.type.tz:
+            naive = col.cast(pa.timestamp(f.type.unit)).to_pylist()
+            columns.append([None if v is None else v.replace(tzinfo=dt.timezone.utc).astimezone(CST) for v in naive])
+        else:
+            columns.append(col.to_pylist())
+    return list(table.schema.names), list(zip(*columns)) if columns else []
+
+
+def query_cli(settings: Settings, sql: str, csv: bool = False, database: Path | None = None,
+              out=None, err=None, max_rows: int = 1000) -> int:
+    """``lowincome query``: run SQL on the analyst database (read-only) and print the result.
+
+    Prints a table (rich) or, with ``csv``, CSV. Returns 0, or 1 on an SQL error (message on
+    stderr), 2 when the database does not exist.
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
+    path = Path(database or settings.analyst_db)
+    if not path.exists():
+        print(f"lowincome query: analyst database {path} not found — it is built at the end of each night "
+              f"(`lowincome run`), or pass --database", file=err)
+        return 2
+    try:
+        con = connect_analyst(path, settings)
+    except duckdb.Error as e:
+        print(f"lowincome query: cannot open {path} read-only: {e}", file=err)
+        return 2
+    try:
+        columns, rows = run_query(con, sql)
+    except duckdb.Error as e:
+        msg = str(e).strip()
+        hint = ""
+        if "read-only" in msg or "read only" in msg:
+            hint = "\n  the analyst database is read-only: it is rebuilt every night from the warehouse"
+        elif "file system operations are disabled" in msg:
+            hint = "\n  queries may only read the analyst database (no files, no ATTACH, no COPY TO)"
+        print(f"lowincome query: error: {msg}{hint}", file=err)
+        return 1
+    finally:
+        con.close()
+    if csv:
+        w = csv_module.writer(out, lineterminator="\n")
+        if columns:
+            w.writerow(columns)
+        for r in rows:
+            w.writerow([_cell(v) for v in r])
+        return 0
+    if not columns:
+        print("OK (no result set)", file=out)
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False, header_style="bold")
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for r in rows[:max_rows]:
+        table.add_row(*(_cell(v) for v in r))
+    width = None if getattr(out, "isatty", lambda: False)() else max(120, min(240, 16 * len(columns)))
+    console = Console(file=out, width=width, soft_wrap=False, highlight=False)
+    console.print(table)
+    more = f" (first {max_rows} shown; use --csv for all)" if len(rows) > max_rows else ""
+    console.print(f"{len(rows)} row(s){more}")
+    return 0
+
+
+# --- documentation ------------------------------------------------------------------------
+
+
+def _md(s: str | None) -> str:
+    return (s or "").replace("|", "\\|").replace("\n", " ")
+
+
+def schema_markdown(con: duckdb.DuckDBPyConnection) -> str:
+    """The data dictionary of an analyst database, generated from its COMMENT ONs."""
+    comments = dict(con.execute(
+        """select table_name, comment from duckdb_tables() where database_name = current_database()
+           union all select view_name, comment from duckdb_views() where database_name = current_database()
+           and not internal""").fetchall())
+    lines: list[str] = []
+    for kind_title, kind in (("Tables", "table"), ("Views", "view")):
+        lines.append(f"### {kind_title}\n")
+        for rel, k in relations(con):
+            if k != kind:
+                continue
+            lines.append(f"#### `{rel}` ({kind})\n")
+            lines.append(f"{_md(comments.get(rel))}\n")
+            lines.append("| column | type | description |")
+            lines.append("| --- | --- | --- |")
+            for col, typ, com in con.execute(
+                "select column_name, data_type, comment from duckdb_columns() where database_name = current_database() "
+                "and schema_name = 'main' and table_name = ? order by column_index", [rel]).fetchall():
+                lines.append(f"| `{col}` | {_md(typ)} | {_md(com)} |")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# The worked examples in docs/analyst.md: (question, SQL). Keep them runnable: the tests run
+# every one against a fixture analyst database.
+EXAMPLES: list[tuple[str, str]] = [
+    (
+        "最近一个数据月，各县各指标的预警有多少？ How many warnings did each indicator raise per county in the latest data month?",
+        """select indicator_code, indicator_name, county_code, warnings, households, urgent + high as urgent_or_high
+from warnings_by_indicator_county_month
+where period = (select max(period) from warnings)
+order by warnings desc, indicator_code, county_code""",
+    ),
+    (
+        "各指标每月预警趋势 Monthly trend of warnings per indicator (all counties)",
+        """select period, indicator_code, sum(warnings) as warnings
+from warnings_by_indicator_county_month
+group by all
+order by period, indicator_code""",
+    ),
+    (
+        "预警负荷：每千户预警数 Alert load: warnings per 1,000 monitored households by county and month",
+        """select period, county_code, monitored_households, warnings, warnings_per_1000
+from alert_load
+order by period, county_code""",
+    ),
+    (
+        "各部门在办个案和逾期反馈 Open cases and overdue feedback per department",
+        """select department, department_name, sum(open_cases) as open_cases,
+       sum(overdue_feedback) as overdue_feedback, sum(escalated) as escalated
+from open_cases_by_department
+group by all
+order by overdue_feedback desc, open_cases desc""",
+    ),
+    (
+        "各指标核实属实率 Confirmation rate per indicator (all counties)",
+        """select indicator_code, indicator_name, sum(cases) as cases, sum(confirmed) as confirmed,
+       sum(not_confirmed) as not_confirmed, sum(pending) as pending,
+       round(sum(confirmed) / nullif(sum(confirmed) + sum(not_confirmed), 0), 3) as confirmation_rate
+from confirmation_rate
+group by all
+order by indicator_code""",
+    ),
+    (
+        "各部门从派发到首次反馈用了多少天？ How many days from dispatch to first feedback, per department?",
+        """with routed as (
+    select case_key, unnest(departments) as department from cases
+),
+dispatched as (
+    select case_key, min(event_at) as dispatched_at from case_events where action = 'dispatched' group by case_key
+),
+answered as (
+    select case_key, min(event_at) as answered_at from case_events where source = 'feedback' group by case_key
+)
+select r.department, count(*) as answered_cases,
+       round(median(date_diff('hour', d.dispatched_at, a.answered_at) / 24.0), 1) as median_days,
+       round(max(date_diff('hour', d.dispatched_at, a.answered_at) / 24.0), 1) as max_days
+from routed r join dispatched d using (case_key) join answered a using (case_key)
+group by all
+order by department""",
+    ),
+    (
+        "在册规模和进出（按类别、月份） Roster size and flows in/out by category and month",
+        """select period, category, households, persons, households_in, households_out
+from roster_flows
+order by period, category""",
+    ),
+    (
+        "哪些数据源滞后或被拒？ Which feeds are stale, rejected or missing?",
+        """select feed_id, department, feed_name, last_loaded_period, last_delivery_date,
+       latest_status, rejected, months_behind, freshness_status
+from feed_status
+order by freshness_status = 'ok', department, feed_id""",
+    ),
+    (
+        "一户的救助链：预警最多的家庭 The history of one household (the one with the most warnings)",
+        """select event_at, kind, period, indicator_code, severity, to_status, action
+from household_history
+where household_key = (select household_key from warnings group by 1 order by count(*) desc, 1 limit 1)
+order by event_at, kind desc, seq""",
+    ),
+    (
+        "收入骤减家庭的成员年龄结构 Age groups of the members of households warned for INC_DROP",
+        """with warned as (
+    select distinct household_key, period from warnings where indicator_code = 'INC_DROP'
+)
+select case when age < 18 then '0-17' when age < 60 then '18-59' else '60+' end as age_group,
+       count(*) as persons, count(distinct household_key) as households
+from person_month join warned using (household_key, period)
+group by all
+order by age_group""",
+    ),
+]
+
+SCHEMA_START, SCHEMA_END = "<!-- schema:start -->", "<!-- schema:end -->"
+EXAMPLES_START, EXAMPLES_END = "<!-- examples:start -->", "<!-- examples:end -->"
+
+
+def _markdown_table(columns: list[str], rows: list[tuple], limit: int = 15) -> str:
+    if not columns:
+        return "_(no result set)_"
+    lines = ["| " + " | ".join(_md(c) for c in columns) + " |", "|" + " --- |" * len(columns)]
+    for r in rows[:limit]:
+        lines.append("| " + " | ".join(_md(_cell(v)) for v in r) + " |")
+    if len(rows) > limit:
+        lines.append(f"\n_… {len(rows) - limit} more row(s)_")
+    if not rows:
+        lines.append("| " + " | ".join("" for _ in columns) + " |")
+    return "\n".join(lines)
+
+
+def examples_markdown(con: duckdb.DuckDBPyConnection, note: str = "") -> str:
+    parts = [note.strip() + "\n"] if note else []
+    for i, (question, sql) in enumerate(EXAMPLES, 1):
+        columns, rows = run_query(con, sql)
+        parts.append(f"### {i}. {question}\n\n```sql\n{sql}\n```\n\n{_markdown_table(columns, rows)}\n")
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _replace_section(text: str, start: str, end: str, body: str) -> str:
+    a, b = text.find(start), text.find(end)
+    if a < 0 or b < a:
+        raise ValueError(f"markers {start} … {end} not found")
+    return text[:a + len(start)] + "\n" + body + text[b:]
+
+
+def update_doc(doc: Path, con: duckdb.DuckDBPyConnection, examples_note: str | None = None) -> None:
+    """Regenerate the schema (and, when ``examples_note`` is given, the examples) section of docs/analyst.md."""
+    from pipelines.atomic import atomic_write_text
+
+    text = doc.read_text(encoding="utf-8")
+    text = _replace_section(text, SCHEMA_START, SCHEMA_END, schema_markdown(con))
+    if examples_note is not None:
+        text = _replace_section(text, EXAMPLES_START, EXAMPLES_END, examples_markdown(con, examples_note))
+    atomic_write_text(doc, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.analyst docs --database analyst.duckdb [--examples]``"""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m pipelines.analyst")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("docs", help="regenerate docs/analyst.md from an analyst database")
+    d.add_argument("--database", type=Path, required=True)
+    d.add_argument("--doc", type=Path, default=REPO_ROOT / "docs" / "analyst.md")
+    d.add_argument("--examples", action="store_true", help="also re-run the ten examples and record their output")
+    d.add_argument("--note", default="Outputs below come from the analyst database given to the generator.")
+    args = p.parse_args(argv)
+    con = connect_analyst(args.database)
+    try:
+        update_doc(args.doc, con, args.note if args.examples else None)
+    finally:
+        con.close()
+    print(args.doc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

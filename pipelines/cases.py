@@ -1,0 +1,583 @@
+"""Cases: from warnings to one case per household and indicator, with a life cycle and a history.
+
+A warning is a referral, never a decision (shared/design/indicators.md). The case is the unit a
+department works on: it is opened by the first warning of a condition, fed by later warnings of
+the same condition, dispatched to the county offices of the departments the warnings name, and
+moved forward by their feedback. Every step is one row of ``mart.case_events``; nothing here
+changes a benefit.
+
+Life cycle (ranks in :data:`STATUSES`)::
+
+    open -> dispatched -> accepted -> verified     -> assisted | ineligible | closed
+                                   -> not_verified  (final)
+
+Choices (documented in docs/cases.md):
+
+- Final statuses are ``not_verified``, ``assisted``, ``ineligible`` and ``closed``. A department
+  that checked and found the warning untrue has finished with it; keeping such a case open would
+  silence the indicator for that household for good.
+- ``transferred`` (转办) is not a status: it is an event on the case (handed to another office);
+  on a case still ``dispatched`` it implies ``accepted`` (someone took it to hand it on).
+- Persisting condition: a new warning for a household and indicator with an open case is linked to
+  that case (``warnings.case_id`` set, an event recorded) and sends nothing. A higher severity
+  raises the case's severity and, if it had been dispatched, starts a new dispatch round so every
+  department of the case receives it again (re-alert).
+- After closure: a warning whose data month is at most one month after the closed case's last
+  warning month, and not more severe, is the same condition continuing — it is linked to the closed
+  case (no new case). Otherwise the condition has returned: a new case (``previous_case_id`` points
+  back). A gap of a month without a warning, or a higher severity, counts as a return.
+- Escalation runs in :func:`escalate_overdue`, called by ``dispatch.write_extracts`` — i.e. after
+  the night's feedback has been applied — so a case answered in the files of that night is not
+  escalated. A case escalates once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import tomllib
+from collections import defaultdict, deque
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.config import MODELS_DIR, WAREHOUSE_SQL_DIR
+from pipelines.warehouse import ensure_schemas, transaction
+
+TZ = dt.timezone(dt.timedelta(hours=8))  # Asia/Shanghai, no DST
+
+SEVERITIES = ("low", "medium", "high", "urgent")
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES, start=1)}
+SEVERITY_ZH = {"urgent": "紧急", "high": "高", "medium": "中", "low": "低"}
+# Days from dispatch to the feedback deadline; models/indicators.toml [deadlines] overrides.
+DEFAULT_DEADLINES = {"urgent": 3, "high": 7, "medium": 15, "low": 30}
+# Where a case goes when its warnings name no department: the coordinating civil-affairs office.
+FALLBACK_DEPARTMENT = "MCA"
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    rank: int
+    label_zh: str
+    stage: str
+    is_final: bool
+
+
+STATUSES: dict[str, StatusInfo] = {
+    "open": StatusInfo(0, "待派发", "待派发 to_dispatch", False),
+    "dispatched": StatusInfo(1, "已派发", "待反馈 awaiting_feedback", False),
+    "accepted": StatusInfo(2, "已受理", "办理中 in_progress", False),
+    "verified": StatusInfo(3, "核实属实", "办理中 in_progress", False),
+    "not_verified": StatusInfo(3, "核实不属实", "已办结 final", True),
+    "assisted": StatusInfo(4, "已救助", "已办结 final", True),
+    "ineligible": StatusInfo(4, "不符合条件", "已办结 final", True),
+    "closed": StatusInfo(4, "已办结", "已办结 final", True),
+}
+FINAL_STATUSES = frozenset(s for s, i in STATUSES.items() if i.is_final)
+# The only forward moves. Feedback may skip steps; the skipped ones are recorded as implied.
+FORWARD: dict[str, tuple[str, ...]] = {
+    "open": ("dispatched",),
+    "dispatched": ("accepted",),
+    "accepted": ("verified", "not_verified"),
+    "verified": ("assisted", "ineligible", "closed"),
+    "not_verified": (),
+    "assisted": (),
+    "ineligible": (),
+    "closed": (),
+}
+
+_SQL_TABLES = ("cases.sql", "case_events.sql", "case_warnings.sql", "case_dispatches.sql",
+               "case_statuses.sql", "ops_audit_log.sql", "ops_feedback_files.sql", "ops_feedback_rejects.sql")
+_SQL_VIEWS = ("household_history", "case_overview", "feedback_stats")
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+def night_time(as_of: dt.date) -> dt.datetime:
+    """The night's logical time, 02:00 Asia/Shanghai of ``as_of`` (same as nightly.logical_time)."""
+    return dt.datetime.combine(as_of, dt.time(2, 0), tzinfo=TZ)
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=TZ)
+
+
+def add_months(period: str, n: int) -> str:
+    y, m = int(period[:4]), int(period[5:7])
+    idx = y * 12 + (m - 1) + n
+    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+
+
+def severity_rank(severity: str | None) -> int:
+    return SEVERITY_RANK.get((severity or "").lower(), 0)
+
+
+def forward_path(current: str, target: str) -> list[str] | None:
+    """Statuses a case passes through from ``current`` to reach ``target`` (target last).
+
+    ``[]`` when already there; ``None`` when ``target`` is not ahead of ``current`` (a move back,
+    a sibling such as verified -> not_verified, or anything after a final status).
+    """
+    if current == target:
+        return []
+    seen = {current}
+    queue: deque[tuple[str, list[str]]] = deque([(current, [])])
+    while queue:
+        status, path = queue.popleft()
+        for nxt in FORWARD.get(status, ()):
+            if nxt in seen:
+                continue
+            if nxt == target:
+                return path + [nxt]
+            seen.add(nxt)
+            queue.append((nxt, path + [nxt]))
+    return None
+
+
+def load_deadlines(overrides: dict | None = None, toml_path: Path | None = None) -> dict[str, int]:
+    """Feedback deadlines in days per severity: defaults, then ``[deadlines]`` of
+    models/indicators.toml (if present), then ``overrides``. Keys ``urgent`` or ``urgent_days``."""
+    out = dict(DEFAULT_DEADLINES)
+    path = toml_path or (MODELS_DIR / "indicators.toml")
+    layers: list[dict] = []
+    if path.exists():
+        try:
+            with open(path, "rb") as f:
+                layers.append(tomllib.load(f).get("deadlines", {}) or {})
+        except (OSError, tomllib.TOMLDecodeError):
+            pass  # the rules loader reports a broken file; cases keep the defaults
+    if overrides:
+        layers.append(overrides)
+    for layer in layers:
+        for key, value in layer.items():
+            sev = str(key).lower().removesuffix("_days")
+            if sev in SEVERITY_RANK and value is not None:
+                days = int(value)
+                if days < 0:
+                    raise ValueError(f"deadline for {sev} must be >= 0 days, got {value!r}")
+                out[sev] = days
+    return out
+
+
+def case_id_for(county: str, household_id: str, indicator_code: str, period: str) -> str:
+    digest = hashlib.sha256(f"{household_id}|{indicator_code}|{period}".encode()).hexdigest()[:10]
+    return f"C-{county}-{digest}"
+
+
+def _relation_type(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
+    row = con.execute(
+        "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+        [schema, name]).fetchall()}
+
+
+# --- schema ----------------------------------------------------------------------------------
+
+def ensure_case_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the case tables, ops audit tables and views (idempotent) and refresh the status labels."""
+    ensure_schemas(con)
+    for name in _SQL_TABLES:
+        con.execute((WAREHOUSE_SQL_DIR / "mart" / name).read_text(encoding="utf-8"))
+    con.execute("delete from mart.case_statuses")
+    con.executemany(
+        "insert into mart.case_statuses values (?, ?, ?, ?, ?)",
+        [[s, i.rank, i.label_zh, i.stage, i.is_final] for s, i in STATUSES.items()],
+    )
+    for view in _SQL_VIEWS:
+        body = (WAREHOUSE_SQL_DIR / "mart" / f"{view}.sql").read_text(encoding="utf-8")
+        con.execute(f"create or replace view mart.{view} as\n{body}")
+    con.execute("comment on view mart.household_history is '一户一条救助链 household history: every step of every case of a household, in one query (where household_id = ?).'")
+    con.execute("comment on view mart.case_overview is '案件总览: analyst-visible state of each case: status label, stage (待派发/待反馈/办理中/已办结/逾期升级), counts of warnings, steps and feedback lines.'")
+    con.execute("comment on view mart.feedback_stats is '反馈统计 per indicator and county: cases, dispatched, with_feedback, answered (verification result known), verified, not_verified, confirmation_rate = verified / answered, overdue (escalated), closed.'")
+
+
+# --- reading and writing cases ---------------------------------------------------------------
+
+CASE_SCHEMA = pa.schema([
+    ("case_id", pa.string()), ("household_id", pa.string()), ("family_id", pa.string()),
+    ("hukou_no", pa.string()), ("person_id", pa.string()), ("indicator_code", pa.string()),
+    ("severity", pa.string()), ("county_code", pa.string()), ("departments", pa.list_(pa.string())),
+    ("status", pa.string()), ("opened_period", pa.string()), ("last_period", pa.string()),
+    ("opened_at", pa.timestamp("us", tz="UTC")), ("dispatched_at", pa.timestamp("us", tz="UTC")),
+    ("due_at", pa.timestamp("us", tz="UTC")), ("deadline_days", pa.int32()),
+    ("last_warning_id", pa.string()), ("explanation", pa.string()), ("dispatch_round", pa.int32()),
+    ("awaiting_feedback", pa.bool_()), ("last_feedback_on", pa.date32()), ("escalated", pa.bool_()),
+    ("escalated_at", pa.timestamp("us", tz="UTC")), ("closed_at", pa.timestamp("us", tz="UTC")),
+    ("previous_case_id", pa.string()), ("updated_at", pa.timestamp("us", tz="UTC")),
+])
+CASE_COLUMNS = tuple(CASE_SCHEMA.names)
+_TS_COLUMNS = frozenset(f.name for f in CASE_SCHEMA if pa.types.is_timestamp(f.type))
+
+
+def _select_list(columns: Iterable[str], ts_columns: frozenset[str], alias: str = "") -> str:
+    # Timestamps come back as Asia/Shanghai wall time: fetching timestamptz into Python would
+    # need pytz, which is not a dependency.
+    pre = f"{alias}." if alias else ""
+    return ", ".join(
+        f"timezone('Asia/Shanghai', {pre}\"{c}\") as \"{c}\"" if c in ts_columns else f"{pre}\"{c}\""
+        for c in columns
+    )
+
+
+def _aware(value):
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=TZ)
+    return value
+
+
+def load_cases(con: duckdb.DuckDBPyConnection, where: str = "true", params: list | None = None) -> dict[str, dict]:
+    """Cases matching ``where`` (SQL over mart.cases aliased ``c``) as dicts keyed by case_id;
+    timestamps as aware Asia/Shanghai datetimes."""
+    rows = con.execute(
+        f"select {_select_list(CASE_COLUMNS, _TS_COLUMNS, 'c')} from mart.cases c where {where} order by c.case_id",
+        params or [],
+    ).fetchall()
+    out = {}
+    for row in rows:
+        rec = {c: _aware(v) for c, v in zip(CASE_COLUMNS, row)}
+        rec["departments"] = list(rec["departments"] or [])
+        out[rec["case_id"]] = rec
+    return out
+
+
+def save_cases(con: duckdb.DuckDBPyConnection, cases: Iterable[dict]) -> int:
+    """Replace these cases' rows (delete + insert; call inside a transaction)."""
+    cases = list(cases)
+    if not cases:
+        return 0
+    table = pa.Table.from_pylist([{c: rec.get(c) for c in CASE_COLUMNS} for rec in cases], schema=CASE_SCHEMA)
+    con.register("_cases_save", table)
+    try:
+        con.execute("delete from mart.cases where case_id in (select case_id from _cases_save)")
+        con.execute("insert into mart.cases by name select * from _cases_save")
+    finally:
+        con.unregister("_cases_save")
+    return len(cases)
+
+
+EVENT_SCHEMA = pa.schema([
+    ("case_id", pa.string()), ("seq", pa.int32()), ("at", pa.timestamp("us", tz="UTC")),
+    ("actor", pa.string()), ("from_status", pa.string()), ("to_status", pa.string()),
+    ("action", pa.string()), ("detail", pa.string()), ("source", pa.string()),
+])
+
+
+class EventLog:
+    """Collects case events with per-case sequence numbers; :meth:`write` appends them."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._con = con
+        self._next: dict[str, int] = {}
+        self.rows: list[dict] = []
+
+    def _seq(self, case_id: str) -> int:
+        if case_id not in self._next:
+            row = self._con.execute("select coalesce(max(seq), 0) from mart.case_events where case_id = ?",
+                                    [case_id]).fetchone()
+            self._next[case_id] = int(row[0]) + 1
+        seq = self._next[case_id]
+        self._next[case_id] = seq + 1
+        return seq
+
+    def prime(self, case_ids: Iterable[str]) -> None:
+        """Load the next sequence numbers of many cases in one query."""
+        ids = [c for c in set(case_ids) if c not in self._next]
+        if not ids:
+            return
+        found = dict(self._con.execute(
+            "select case_id, max(seq) from mart.case_events where case_id in (select unnest(?::varchar[])) group by case_id",
+            [ids]).fetchall())
+        for c in ids:
+            self._next[c] = int(found.get(c, 0) or 0) + 1
+
+    def add(self, case_id: str, at: dt.datetime, actor: str, from_status: str | None, to_status: str,
+            action: str, detail: dict | None, source: str) -> dict:
+        row = {"case_id": case_id, "seq": self._seq(case_id), "at": at, "actor": actor,
+               "from_status": from_status, "to_status": to_status, "action": action,
+               "detail": json.dumps(detail or {}, ensure_ascii=False, default=str, sort_keys=True),
+               "source": source}
+        self.rows.append(row)
+        return row
+
+    def write(self) -> int:
+        if not self.rows:
+            return 0
+        table = pa.Table.from_pylist(self.rows, schema=EVENT_SCHEMA)
+        self._con.register("_case_events_new", table)
+        try:
+            self._con.execute("insert into mart.case_events by name select * from _case_events_new")
+        finally:
+            self._con.unregister("_case_events_new")
+        n = len(self.rows)
+        self.rows = []
+        return n
+
+
+def append_audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, target: str,
+                 rows: int | None = None, sha256: str | None = None, detail: dict | None = None) -> None:
+    """Append one row to ops.audit_log. The audit log is append-only: nothing in the code base
+    updates or deletes its rows (checked by a test)."""
+    con.execute(
+        'insert into ops.audit_log ("at", actor, action, target, rows, sha256, detail) values (now(), ?, ?, ?, ?, ?, ?)',
+        [actor, action, str(target), rows, sha256,
+         json.dumps(detail or {}, ensure_ascii=False, default=str, sort_keys=True)],
+    )
+
+
+# --- update_cases ----------------------------------------------------------------------------
+
+@dataclass
+class CaseSummary:
+    as_of: dt.date
+    warnings_read: int = 0
+    links_restored: int = 0
+    opened: int = 0
+    returned: int = 0          # of ``opened``: a condition back after its case was closed
+    linked: int = 0            # persisting condition, linked to the open case, no re-alert
+    raised: int = 0            # higher severity on an open case: re-alert
+    linked_after_close: int = 0
+    skipped: int = 0           # warnings with an unknown severity (reported, not cased)
+    open_cases: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["as_of"] = self.as_of.isoformat()
+        return d
+
+
+def _merge_departments(current: list[str], new: Iterable[str] | None) -> list[str]:
+    out = list(current)
+    for d in new or ():
+        if d and d not in out:
+            out.append(d)
+    return out
+
+
+def _unlinked_warnings(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    cols = _columns(con, "mart", "warnings")
+    household = ("coalesce(w.household_id, w.family_id, 'H' || w.hukou_no)" if "household_id" in cols
+                 else "coalesce(w.family_id, 'H' || w.hukou_no)")
+    rows = con.execute(f"""
+        select w.warning_id, w.indicator_code, lower(w.severity), w.period, w.family_id, w.hukou_no,
+               w.person_id, w.county_code, w.departments, w.explanation, {household} as household_id
+        from mart.warnings w
+        where w.case_id is null
+          and not exists (select 1 from mart.case_warnings cw where cw.warning_id = w.warning_id)
+    """).fetchall()
+    keys = ("warning_id", "indicator_code", "severity", "period", "family_id", "hukou_no", "person_id",
+            "county_code", "departments", "explanation", "household_id")
+    out = [dict(zip(keys, r)) for r in rows]
+    # Oldest data month first, and within a month the milder warning first, so a worse one
+    # arriving in the same batch is seen as a rise, not as a second case.
+    out.sort(key=lambda w: (w["period"] or "", severity_rank(w["severity"]), w["warning_id"]))
+    return out
+
+
+def update_cases(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules_deadlines: dict | None = None,
+                 actor: str = "system") -> CaseSummary:
+    """Turn the night's unlinked warnings (``mart.warnings.case_id is null``) into cases.
+
+    One open case per household and indicator; see the module docstring for persisting,
+    worsening and returning conditions. Every warning ends linked to a case (``warnings.case_id``
+    and ``mart.case_warnings``), except warnings with an unknown severity, which are reported.
+    """
+    ensure_case_tables(con)
+    summary = CaseSummary(as_of=as_of)
+    kind = _relation_type(con, "mart", "warnings")
+    if kind is None:
+        summary.notes.append("mart.warnings does not exist yet: no cases")
+        return summary
+    deadlines = load_deadlines(rules_deadlines)
+    now = night_time(as_of)
+
+    with transaction(con):
+        if kind == "BASE TABLE":
+            before = con.execute("select count(*) from mart.warnings where case_id is null").fetchone()[0]
+            con.execute("""
+                update mart.warnings set case_id = cw.case_id
+                from mart.case_warnings cw
+                where mart.warnings.warning_id = cw.warning_id and mart.warnings.case_id is null
+            """)
+            after = con.execute("select count(*) from mart.warnings where case_id is null").fetchone()[0]
+            summary.links_restored = int(before - after)
+
+        warnings = _unlinked_warnings(con)
+        summary.warnings_read = len(warnings)
+        households = sorted({w["household_id"] for w in warnings if w["household_id"]})
+        cases = load_cases(con, "c.household_id in (select unnest(?::varchar[]))", [households]) if households else {}
+        by_key: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for c in sorted(cases.values(), key=lambda c: (c["opened_at"], c["case_id"])):
+            by_key[(c["household_id"], c["indicator_code"])].append(c)
+        events = EventLog(con)
+        events.prime(cases)
+        changed: dict[str, dict] = {}
+        links: list[dict] = []
+
+        for w in warnings:
+            sev = w["severity"]
+            if sev not in SEVERITY_RANK or not w["household_id"] or not w["period"]:
+                summary.skipped += 1
+                summary.notes.append(f"warning {w['warning_id']}: unknown severity {sev!r} or no household/period; not cased")
+                continue
+            chain = by_key[(w["household_id"], w["indicator_code"])]
+            current = next((c for c in reversed(chain) if c["status"] not in FINAL_STATUSES), None)
+            last_closed = chain[-1] if chain and current is None else None
+            wdetail = {"warning_id": w["warning_id"], "period": w["period"], "severity": sev}
+
+            if current is not None:
+                case = current
+                case["departments"] = _merge_departments(case["departments"], w["departments"])
+                if severity_rank(sev) > severity_rank(case["severity"]):
+                    redispatch = case["dispatched_at"] is not None
+                    events.add(case["case_id"], now, actor, case["status"], case["status"], "severity_raised",
+                               {**wdetail, "from_severity": case["severity"], "to_severity": sev,
+                                "redispatch": redispatch}, "warning")
+                    case["severity"] = sev
+                    case["deadline_days"] = deadlines[sev]
+                    if redispatch:
+                        case["dispatch_round"] += 1
+                    link = "raised"
+                    summary.raised += 1
+                else:
+                    events.add(case["case_id"], now, actor, case["status"], case["status"], "warning_linked",
+                               wdetail, "warning")
+                    link = "linked"
+                    summary.linked += 1
+                if link == "raised" or w["period"] >= case["last_period"]:
+                    case.update(last_warning_id=w["warning_id"], explanation=w["explanation"] or case["explanation"],
+                                person_id=w["person_id"] or case["person_id"])
+                case["last_period"] = max(case["last_period"], w["period"])
+                case["updated_at"] = now
+            elif (last_closed is not None and severity_rank(sev) <= severity_rank(last_closed["severity"])
+                  and w["period"] <= add_months(last_closed["last_period"], 1)):
+                case = last_closed
+                events.add(case["case_id"], now, actor, case["status"], case["status"], "warning_after_close",
+                           {**wdetail, "note": "同一情况在办结后延续，不重复预警 condition continuing right after closure; no new case"},
+                           "warning")
+                case["last_period"] = max(case["last_period"], w["period"])
+                case["updated_at"] = now
+                link = "after_close"
+                summary.linked_after_close += 1
+            else:
+                county = (w["county_code"] or "000000")[:6]
+                base = case_id_for(county, w["household_id"], w["indicator_code"], w["period"])
+                cid, n = base, 1
+                while cid in cases:
+                    n += 1
+                    cid = f"{base}-{n}"
+                departments = _merge_departments([], w["departments"]) or [FALLBACK_DEPARTMENT]
+                case = {
+                    "case_id": cid, "household_id": w["household_id"], "family_id": w["family_id"],
+                    "hukou_no": w["hukou_no"], "person_id": w["person_id"], "indicator_code": w["indicator_code"],
+                    "severity": sev, "county_code": county, "departments": departments, "status": "open",
+                    "opened_period": w["period"], "last_period": w["period"], "opened_at": now,
+                    "dispatched_at": None, "due_at": None, "deadline_days": deadlines[sev],
+                    "last_warning_id": w["warning_id"], "explanation": w["explanation"], "dispatch_round": 1,
+                    "awaiting_feedback": False, "last_feedback_on": None, "escalated": False,
+                    "escalated_at": None, "closed_at": None,
+                    "previous_case_id": last_closed["case_id"] if last_closed else None, "updated_at": now,
+                }
+                cases[cid] = case
+                chain.append(case)
+                events.add(cid, now, actor, None, "open", "opened",
+                           {**wdetail, "departments": departments,
+                            "reason": "returned_after_close" if last_closed else "new",
+                            "previous_case_id": case["previous_case_id"]}, "warning")
+                link = "opened"
+                summary.opened += 1
+                summary.returned += last_closed is not None
+                if not w["departments"]:
+                    summary.notes.append(f"warning {w['warning_id']} names no department: routed to {FALLBACK_DEPARTMENT}")
+            changed[case["case_id"]] = case
+            links.append({"warning_id": w["warning_id"], "case_id": case["case_id"], "link": link, "linked_at": now})
+
+        save_cases(con, changed.values())
+        events.write()
+        if links:
+            table = pa.Table.from_pylist(links, schema=pa.schema([
+                ("warning_id", pa.string()), ("case_id", pa.string()), ("link", pa.string()),
+                ("linked_at", pa.timestamp("us", tz="UTC"))]))
+            con.register("_case_links", table)
+            try:
+                con.execute("insert into mart.case_warnings by name select * from _case_links")
+                if kind == "BASE TABLE":
+                    con.execute("""
+                        update mart.warnings set case_id = l.case_id
+                        from _case_links l where mart.warnings.warning_id = l.warning_id
+                    """)
+            finally:
+                con.unregister("_case_links")
+        summary.open_cases = con.execute(
+            "select count(*) from mart.cases where not list_contains(?, status)", [sorted(FINAL_STATUSES)]
+        ).fetchone()[0]
+        append_audit(con, actor, "cases_updated", "mart.cases", rows=len(links),
+                     detail={k: v for k, v in summary.as_dict().items() if k != "notes"})
+    return summary
+
+
+# --- escalation and manual close -------------------------------------------------------------
+
+def escalate_overdue(con: duckdb.DuckDBPyConnection, as_of: dt.date, actor: str = "system") -> list[str]:
+    """Flag cases past their feedback deadline with no feedback since their last dispatch.
+
+    Overdue means: not final, still awaiting feedback, and ``as_of`` later than the due date
+    (feedback on the due date itself is on time). Each case escalates once; the county MCA office
+    receives it in the next extract (``dispatch.write_extracts``) marked 逾期升级.
+    """
+    ensure_case_tables(con)
+    now = night_time(as_of)
+    with transaction(con):
+        overdue = load_cases(
+            con,
+            "not c.escalated and c.awaiting_feedback and c.due_at is not null and c.due_at < ? "
+            "and not list_contains(?, c.status)",
+            [now, sorted(FINAL_STATUSES)],
+        )
+        if not overdue:
+            return []
+        events = EventLog(con)
+        events.prime(overdue)
+        for case in overdue.values():
+            events.add(case["case_id"], now, actor, case["status"], case["status"], "escalated",
+                       {"due_at": case["due_at"].date().isoformat(), "departments": case["departments"],
+                        "escalate_to": f"MCA/{case['county_code']}", "label": "逾期升级"}, "escalation")
+            case.update(escalated=True, escalated_at=now, updated_at=now)
+        save_cases(con, overdue.values())
+        events.write()
+        append_audit(con, actor, "cases_escalated", "mart.cases", rows=len(overdue),
+                     detail={"as_of": as_of.isoformat(), "case_ids": sorted(overdue)})
+    return sorted(overdue)
+
+
+def close_case(con: duckdb.DuckDBPyConnection, case_id: str, as_of: dt.date, actor: str, reason: str) -> None:
+    """Close a case by hand (e.g. a duplicate, or handled outside the system). Recorded as an event
+    with the analyst as actor; a final case cannot be closed again."""
+    ensure_case_tables(con)
+    if not actor or not reason:
+        raise ValueError("closing a case needs an actor and a reason")
+    now = night_time(as_of)
+    with transaction(con):
+        found = load_cases(con, "c.case_id = ?", [case_id])
+        if not found:
+            raise KeyError(f"unknown case {case_id}")
+        case = found[case_id]
+        if case["status"] in FINAL_STATUSES:
+            raise ValueError(f"case {case_id} is already final ({case['status']})")
+        events = EventLog(con)
+        events.add(case_id, now, actor, case["status"], "closed", "closed", {"reason": reason}, "analyst")
+        case.update(status="closed", closed_at=now, awaiting_feedback=False, updated_at=now)
+        save_cases(con, [case])
+        events.write()
+        append_audit(con, actor, "case_closed", case_id, rows=1, detail={"reason": reason})

@@ -1,0 +1,157 @@
+"""The ``core`` layer: households, persons and monthly facts, built from ``staging.*``.
+
+Every fact table is partitioned by data month (``period``). A month is rebuilt -- delete + insert of
+its partition in every core table, in one transaction -- only when the deliveries it is built from
+changed (or the SQL of a model changed), so a new month costs only its own data. Trailing windows
+are not materialised here: indicators join ``core.household_month`` on ``month_idx`` offsets.
+
+The SQL lives in ``warehouse/core/<table>.sql`` (one model per file, parameterised by ``$period``)
+and ``warehouse/core/ddl/<table>.sql`` (table, comments).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import duckdb
+
+from pipelines.config import WAREHOUSE_SQL_DIR
+from pipelines.warehouse import ensure_schemas, transaction
+
+CORE_DIR = WAREHOUSE_SQL_DIR / "core"
+
+# Tables rebuilt in full on every build (small).
+GLOBAL_MODELS = ("month_calendar", "feed_month")
+# Per-month models, in dependency order.
+PERIOD_MODELS = ("standards_month", "person_month", "person_income_month", "household_oop_month",
+                 "student_term", "household_month")
+DDL = GLOBAL_MODELS + PERIOD_MODELS + ("build_runs",)
+
+# Staging tables core reads (created from the ingest's DDL when a feed never delivered yet).
+STAGING_USED = ("mca_roster", "mps_hukou_members", "hrss_employment", "nhsa_claims", "moe_students",
+                "mem_disaster", "ref_standards", "mps_hukou_events", "cdpf_disability", "mps_vehicles",
+                "samr_business", "mohurd_housing", "bank_deposits")
+
+# Which (feed, month offset) deliveries the core facts of month M are built from.
+CORE_INPUTS: tuple[tuple[str, int], ...] = (
+    ("mca_roster", 0), ("mps_hukou_members", 0), ("hrss_employment", 0),
+    ("nhsa_claims", 0), ("nhsa_claims", 1),   # a settlement dated M may come in the M+1 delivery
+    ("moe_students", 0), ("moe_students", -6),  # the previous term tells who starts a new stage
+    ("mem_disaster", 0), ("ref_standards", 0),
+)
+
+
+@dataclass
+class CoreSummary:
+    built: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    households: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"core_months_built": len(self.built), "core_months_unchanged": len(self.unchanged),
+                "built": self.built}
+
+
+def shift_period(period: str, months: int) -> str:
+    y, m = int(period[:4]), int(period[5:7])
+    idx = y * 12 + (m - 1) + months
+    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+
+
+def model_sql(name: str) -> str:
+    return (CORE_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name]).fetchone()[0] > 0
+
+
+def ensure_core_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the core tables (idempotent) and any staging table core reads that does not exist yet."""
+    ensure_schemas(con)
+    for feed in STAGING_USED:
+        if not _relation_exists(con, "staging", feed):
+            ddl = WAREHOUSE_SQL_DIR / "staging" / f"{feed}.sql"
+            if not ddl.exists():
+                raise RuntimeError(f"staging.{feed} does not exist and there is no {ddl} to create it")
+            con.execute(ddl.read_text(encoding="utf-8"))
+    for name in DDL:
+        con.execute((CORE_DIR / "ddl" / f"{name}.sql").read_text(encoding="utf-8"))
+
+
+def _refresh_global(con: duckdb.DuckDBPyConnection) -> None:
+    if not _relation_exists(con, "ops", "completeness"):
+        raise RuntimeError("ops.completeness does not exist: initialise the warehouse (ingest) first")
+    with transaction(con):
+        for name in GLOBAL_MODELS:
+            con.execute(f"delete from core.{name}")
+            con.execute(f"insert into core.{name} by name {model_sql(name)}")
+
+
+def feed_tokens(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple]:
+    """(feed, month) -> (status, delivery_id, loaded_at) from core.feed_month."""
+    rows = con.execute("select feed_id, period, status, delivery_id, cast(loaded_at as varchar) from core.feed_month").fetchall()
+    return {(f, p): (s, d, t) for f, p, s, d, t in rows}
+
+
+def _sql_fingerprint(names: tuple[str, ...]) -> str:
+    h = hashlib.sha256()
+    for name in names:
+        h.update(model_sql(name).encode())
+    return h.hexdigest()
+
+
+def core_inputs(period: str, tokens: dict) -> list[list]:
+    out = []
+    for feed, offset in CORE_INPUTS:
+        month = shift_period(period, offset)
+        status, delivery, loaded_at = tokens.get((feed, month), ("missing", None, None))
+        out.append([feed, month, status, delivery, loaded_at])
+    return out
+
+
+def build_core(con: duckdb.DuckDBPyConnection, periods: list[str] | None = None, force: bool = False) -> CoreSummary:
+    """Build or refresh ``core.*``.
+
+    ``periods=None``: every known month whose inputs changed since it was last built. With a list of
+    periods, exactly those months are rebuilt (``force`` rebuilds all months).
+    """
+    ensure_core_tables(con)
+    _refresh_global(con)
+    tokens = feed_tokens(con)
+    known = [r[0] for r in con.execute("select period from core.month_calendar order by period").fetchall()]
+    built = dict(con.execute("select period, inputs_hash from core.build_runs").fetchall())
+    sql_hash = _sql_fingerprint(PERIOD_MODELS)
+    summary = CoreSummary()
+    todo = []
+    for period in (periods if periods is not None else known):
+        if period not in known:
+            raise ValueError(f"unknown data month {period!r} (known: {', '.join(known) or 'none'})")
+        inputs = core_inputs(period, tokens)
+        digest = hashlib.sha256(json.dumps([sql_hash, inputs], default=str).encode()).hexdigest()
+        if periods is None and not force and built.get(period) == digest:
+            summary.unchanged.append(period)
+            continue
+        todo.append((period, inputs, digest))
+    for period, inputs, digest in sorted(todo):
+        summary.households[period] = _build_period(con, period, inputs, digest)
+        summary.built.append(period)
+    return summary
+
+
+def _build_period(con: duckdb.DuckDBPyConnection, period: str, inputs: list, digest: str) -> int:
+    with transaction(con):
+        for name in PERIOD_MODELS:
+            con.execute(f"delete from core.{name} where period = ?", [period])
+            con.execute(f"insert into core.{name} by name {model_sql(name)}", {"period": period})
+        households = con.execute("select count(*) from core.household_month where period = ?", [period]).fetchone()[0]
+        con.execute("delete from core.build_runs where period = ?", [period])
+        con.execute("insert into core.build_runs values (?, ?, ?, ?, ?)",
+                    [period, digest, json.dumps(inputs, default=str),
+                     dt.datetime.now(dt.timezone.utc), households])
+    return households

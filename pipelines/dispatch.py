@@ -1,0 +1,613 @@
+"""Department extracts: each county office gets the cases it must act on, and nothing else.
+
+``write_extracts`` writes, for every department and county office with cases not yet sent
+(new cases, re-alerted cases, and overdue cases escalated to the county MCA office),
+
+    outbox/<DEPT>/<county>/<as_of YYYY-MM-DD>/
+        cases.xlsx               sheet 「案件 cases」, sheet 「指标说明 indicators」, sheet 「填报说明 how to answer」
+        cases.csv                UTF-8 with BOM (Excel opens it without mojibake)
+        feedback_template.csv    UTF-8 with BOM: case_id,status,action,amount_yuan,handled_on,handler,note
+        feedback_template.xlsx   the same, with a drop-down of allowed statuses
+        manifest.json            files (rows, sha256, bytes), department, county, as_of, case count
+
+The folder is built under a temporary name and renamed into place (``atomic_dir``); only then are
+the cases marked dispatched (status, dispatched_at, due_at, event) and the extract recorded in
+``ops.audit_log``. What was sent is kept per case in ``mart.case_dispatches``, so a re-run of the
+night sends nothing new, and a re-run that does find new cases rebuilds that night's folder with
+the earlier rows plus the new ones (nothing already sent disappears).
+
+Data minimisation: an office receives only its own county's cases, only the fields in
+:data:`COMMON_FIELDS` plus what :data:`DEPARTMENT_FIELDS` grants it, and never a warning's evidence
+JSON (other departments' source records) — only the warning's explanation.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.atomic import atomic_dir, sha256_file
+from pipelines.cases import (
+    FINAL_STATUSES, SEVERITY_ZH, STATUSES, EventLog, append_audit, ensure_case_tables, escalate_overdue,
+    load_cases, load_deadlines, night_time, save_cases, _relation_type, _columns,
+)
+from pipelines.warehouse import transaction
+
+# --- reference data (as data, not buried in code) ---------------------------------------------
+
+DEPARTMENTS: dict[str, str] = {
+    "MCA": "民政 civil affairs",
+    "HRSS": "人社 human resources & social security",
+    "NHSA": "医保 medical insurance",
+    "MOE": "教育 education",
+    "MOHURD": "住建 housing",
+    "MEM": "应急管理 emergency management",
+    "CDPF": "残联 disabled persons' federation",
+}
+
+# The coordinating office that receives escalated (overdue) cases of every department.
+ESCALATION_DEPARTMENT = "MCA"
+
+
+@dataclass(frozen=True)
+class IndicatorInfo:
+    name_zh: str
+    name_en: str
+    rule_zh: str
+    severity_zh: str
+    severities: tuple[str, ...]
+    routed_zh: str
+
+
+INDICATORS: dict[str, IndicatorInfo] = {
+    "INC_DROP": IndicatorInfo(
+        "收入骤减", "income drop",
+        "家庭当月收入 ≤ 前6个月收入中位数的70%（至少3个月有数据，中位数>0），且人均降幅 ≥ 当地低保标准的20%。"
+        " Household income this month ≤ 70% of its 6-month median and the per-capita fall ≥ 20% of the local dibao standard.",
+        "高 high：新的人均收入低于低保标准；中 medium：其他。", ("high", "medium"),
+        "民政 MCA；成员新登记失业或失去就业时另送人社 HRSS"),
+    "EXP_MED": IndicatorInfo(
+        "医疗支出骤增", "medical spending spike",
+        "近3个月医疗自付 ≥ 同期家庭收入的50%且 ≥ 家庭人数×月低保标准；或单月自付 ≥ 前12个月月中位数的3倍且 ≥ 5,000元。"
+        " Out-of-pocket medical cost of 3 months ≥ 50% of income and ≥ size × dibao standard, or one month ≥ 3× the usual and ≥ 5,000 yuan.",
+        "高 high：有大病（catastrophic）结算；中 medium：其他。", ("high", "medium"),
+        "医保 NHSA（医疗救助）；民政 MCA（临时救助）"),
+    "EXP_EDU": IndicatorInfo(
+        "教育支出骤增", "education spending spike",
+        "一个学期教育支出（学费+住宿费−资助，合计全家）≥ 3,000元，且成员升入高中/中职/大学/研究生时 ≥ 2个月家庭收入，或 ≥ 前6个月收入的30%。"
+        " A term's education cost ≥ 3,000 yuan and ≥ 2 months of income at a new senior/vocational/college stage, or ≥ 30% of 6 months' income.",
+        "中 medium。", ("medium",), "教育 MOE（教育救助）"),
+    "EXP_HARDSHIP": IndicatorInfo(
+        "支出型困难", "spending-driven hardship",
+        "近12个月（数据满6个月即可）扣除医疗自付、教育支出和灾害损失后的人均月收入低于低保标准，而仅看收入不低于低保标准。"
+        " Over 12 months, income net of medical, education and disaster costs per capita < dibao standard while income alone is not.",
+        "高 high。", ("high",), "民政 MCA（支出型困难认定）"),
+    "DISASTER": IndicatorInfo(
+        "受灾", "disaster",
+        "家庭成员受灾，房屋倒塌/严重损坏，或损失 ≥ 10,000元。 A member hit by a disaster with the house collapsed/severely damaged or a loss ≥ 10,000 yuan.",
+        "紧急 urgent：房屋倒塌；高 high：其他。", ("urgent", "high"),
+        "应急管理 MEM；房屋倒塌/严重损坏时另送住建 MOHURD"),
+    "POP_DEATH": IndicatorInfo(
+        "人口变化-死亡", "death of a member",
+        "家庭成员死亡。 A member died.",
+        "高 high：去世者是前6个月主要收入来源；中 medium：其他。", ("high", "medium"), "民政 MCA"),
+    "POP_DISABILITY": IndicatorInfo(
+        "人口变化-重度残疾", "new severe disability",
+        "成员新取得一级/二级残疾证。 A member newly certified with a grade 1/2 disability.",
+        "中 medium。", ("medium",), "残联 CDPF（两项补贴）"),
+    "POP_BIRTH": IndicatorInfo(
+        "人口变化-新增人口", "new member",
+        "出生或迁入家庭。 A birth or a move into the household.",
+        "低 low。", ("low",), "民政 MCA"),
+    "ELIG_DIBAO": IndicatorInfo(
+        "主动发现-低保", "possibly eligible for dibao",
+        "未纳入低保/特困的家庭，近3个月人均收入低于低保标准。 A household not in dibao/tekun with a 3-month per-capita income below the standard.",
+        "高 high。", ("high",), "民政 MCA"),
+    "ELIG_EDGE": IndicatorInfo(
+        "主动发现-低保边缘", "possibly a dibao-edge household",
+        "未在册家庭，近3个月人均收入低于低保标准的1.5倍。 A household not on the roster with a 3-month per-capita income below 1.5× the standard.",
+        "中 medium。", ("medium",), "民政 MCA"),
+    "EXIT_REVIEW": IndicatorInfo(
+        "应退尽退复核", "eligibility review",
+        "在册家庭新登记车辆、新设企业或大额个体户、房产增加、人均存款证券 ≥ 24个月低保标准，或人均收入连续3个月 ≥ 1.5倍适用标准。"
+        " An enrolled household with a new vehicle, business, property, large deposits, or income ≥ 1.5× the line for 3 months. 仅供复核，不是停保决定 review only, not a decision.",
+        "中 medium。", ("medium",), "民政 MCA"),
+    "BENEFIT_AFTER_DEATH": IndicatorInfo(
+        "死亡后仍享受待遇", "benefit after death",
+        "死亡次月后仍在册且有救助金。 A deceased person still on the roster with a benefit one full month after the death month.",
+        "紧急 urgent。", ("urgent",), "民政 MCA"),
+    "DUP_ENROLL": IndicatorInfo(
+        "重复救助", "duplicate enrollment",
+        "同一人同时在两个家庭或两个区县的名册中。 One person in two families or two counties in the same roster snapshot.",
+        "高 high。", ("high",), "民政 MCA（两个区县）"),
+    "REVIEW_OVERDUE": IndicatorInfo(
+        "复核逾期", "periodic review overdue",
+        "在册家庭经济状况核查超过6个月或入户走访超过12个月。 An enrolled household whose economic check is > 6 months or home visit > 12 months old.",
+        "低 low。", ("low",), "民政 MCA"),
+}
+
+# Fields every office receives: enough to find the household and act on the case.
+COMMON_FIELDS: tuple[str, ...] = (
+    "case_id", "dispatch_kind", "indicator_code", "indicator_name", "severity", "period", "opened_period",
+    "county_code", "family_id", "hukou_no", "explanation", "due_date", "escalated", "status",
+)
+
+# What each department may see of the key person. Every office must be able to identify the
+# household to help it; the full 身份证号 goes only where the department acts on the person's own
+# record (enrolment, medical-aid settlement, employment services, disability subsidy, student aid).
+# Emergency management and housing act on the house and the household: a masked number suffices.
+DEPARTMENT_FIELDS: dict[str, dict] = {
+    "MCA": {"person_name": True, "id_number": "full", "departments": True},
+    "HRSS": {"person_name": True, "id_number": "full", "departments": False},
+    "NHSA": {"person_name": True, "id_number": "full", "departments": False},
+    "MOE": {"person_name": True, "id_number": "full", "departments": False},
+    "CDPF": {"person_name": True, "id_number": "full", "departments": False},
+    "MEM": {"person_name": True, "id_number": "masked", "departments": False},
+    "MOHURD": {"person_name": True, "id_number": "masked", "departments": False},
+}
+_DEFAULT_FIELDS = {"person_name": True, "id_number": "masked", "departments": False}
+
+# Column order and bilingual headers of cases.xlsx / cases.csv.
+HEADERS: dict[str, str] = {
+    "case_id": "案件编号 case_id",
+    "dispatch_kind": "派发类型 dispatch_kind",
+    "indicator_code": "指标代码 indicator_code",
+    "indicator_name": "指标名称 indicator_name",
+    "severity": "严重程度 severity",
+    "period": "数据月份 period",
+    "opened_period": "首次预警月份 opened_period",
+    "county_code": "区县 county_code",
+    "family_id": "低保家庭编号 family_id",
+    "hukou_no": "户口簿号 hukou_no",
+    "person_name": "关键人员姓名 person_name",
+    "id_number": "身份证号 id_number",
+    "explanation": "预警说明 explanation",
+    "due_date": "反馈期限 due_date",
+    "escalated": "逾期升级 escalated",
+    "status": "当前状态 status",
+    "departments": "原承办部门 departments",
+}
+
+KIND_LABELS = {"new": "新案件 new", "realert": "升级 realert", "escalation": "逾期升级 escalated"}
+
+FEEDBACK_COLUMNS = ("case_id", "status", "action", "amount_yuan", "handled_on", "handler", "note")
+FEEDBACK_HEADERS_ZH = {
+    "case_id": "案件编号 case_id", "status": "状态 status", "action": "办理措施 action",
+    "amount_yuan": "救助金额(元) amount_yuan", "handled_on": "办理日期 handled_on (YYYY-MM-DD)",
+    "handler": "经办人 handler", "note": "备注 note",
+}
+FEEDBACK_STATUSES: dict[str, str] = {
+    "accepted": "已受理",
+    "verified": "核实属实",
+    "not_verified": "核实不属实",
+    "assisted": "已救助",
+    "ineligible": "不符合条件",
+    "transferred": "转办",
+}
+
+PRINCIPLE_ZH = ("预警是转介，不是决定：本表中的任何内容都不改变、停发或给予待遇，须经核实后依规办理。"
+                " A warning is a referral, never a decision: nothing here changes, stops or grants a benefit.")
+
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+def safe_text(value) -> object:
+    """Neutralise spreadsheet formula injection: text starting with = + - @ tab or CR gets a
+    leading apostrophe, so Excel/WPS show it as text instead of evaluating it."""
+    if isinstance(value, str) and value and (value.startswith(_FORMULA_PREFIXES)
+                                             or value.lstrip(" ").startswith(_FORMULA_PREFIXES)):
+        return "'" + value
+    return value
+
+
+def mask_id(pid: str | None) -> str | None:
+    if not pid:
+        return pid
+    return pid[:6] + "*" * max(len(pid) - 10, 0) + pid[-4:] if len(pid) > 10 else "*" * len(pid)
+
+
+def fields_for(department: str) -> list[str]:
+    """The columns an office of ``department`` receives, in extract order."""
+    policy = DEPARTMENT_FIELDS.get(department, _DEFAULT_FIELDS)
+    allowed = set(COMMON_FIELDS)
+    if policy.get("person_name"):
+        allowed.add("person_name")
+    if policy.get("id_number"):
+        allowed.add("id_number")
+    if policy.get("departments"):
+        allowed.add("departments")
+    return [c for c in HEADERS if c in allowed]
+
+
+def indicator_name(code: str) -> str:
+    info = INDICATORS.get(code)
+    return f"{info.name_zh} {info.name_en}" if info else code
+
+
+def _person_names(con: duckdb.DuckDBPyConnection, person_ids: list[str]) -> dict[str, str]:
+    """Latest known name per person: core.person_month, else the roster."""
+    if not person_ids:
+        return {}
+    for schema, table, order in (("core", "person_month", "period"), ("staging", "mca_roster", "snapshot_month")):
+        if _relation_type(con, schema, table) and {"person_id", "name", order} <= _columns(con, schema, table):
+            rows = con.execute(
+                f"select person_id, arg_max(name, {order}) from {schema}.{table} "
+                f"where person_id in (select unnest(?::varchar[])) and name is not null group by person_id",
+                [person_ids]).fetchall()
+            if rows:
+                return dict(rows)
+    return {}
+
+
+def _record(case: dict, department: str, kind: str, due_date: dt.date | None, names: dict[str, str]) -> dict:
+    """The row an office of ``department`` receives for ``case`` (English keys; only its fields)."""
+    policy = DEPARTMENT_FIELDS.get(department, _DEFAULT_FIELDS)
+    pid = case["person_id"]
+    full = {
+        "case_id": case["case_id"],
+        "dispatch_kind": kind,
+        "indicator_code": case["indicator_code"],
+        "indicator_name": indicator_name(case["indicator_code"]),
+        "severity": case["severity"],
+        "period": case["last_period"],
+        "opened_period": case["opened_period"],
+        "county_code": case["county_code"],
+        "family_id": case["family_id"],
+        "hukou_no": case["hukou_no"],
+        "person_name": names.get(pid),
+        "id_number": pid if policy.get("id_number") == "full" else mask_id(pid),
+        "explanation": case["explanation"],
+        "due_date": due_date.isoformat() if due_date else None,
+        "escalated": bool(case["escalated"]),
+        # Shown as it stands once this extract is sent (an open case becomes dispatched).
+        "status": "dispatched" if case["status"] == "open" else case["status"],
+        "departments": list(case["departments"]),
+    }
+    return {k: full[k] for k in fields_for(department)}
+
+
+def _display(key: str, value) -> object:
+    """Staff-facing rendering of one field (Chinese labels with English codes)."""
+    if value is None:
+        return ""
+    if key == "dispatch_kind":
+        return " + ".join(KIND_LABELS.get(k, k) for k in value.split("+"))
+    if key == "severity":
+        return f"{value} {SEVERITY_ZH.get(value, '')}".strip()
+    if key == "escalated":
+        return "是 逾期升级 yes" if value else "否 no"
+    if key == "status":
+        info = STATUSES.get(value)
+        return f"{value} {info.label_zh}" if info else value
+    if key == "departments":
+        return "、".join(value)
+    return value
+
+
+def _merge_rows(records: list[dict]) -> list[dict]:
+    """One row per case: a case both re-alerted and escalated in the same extract shows both kinds."""
+    by_case: dict[str, dict] = {}
+    kinds: dict[str, list[str]] = defaultdict(list)
+    for rec in records:
+        cid = rec["case_id"]
+        for k in rec["dispatch_kind"].split("+"):
+            if k not in kinds[cid]:
+                kinds[cid].append(k)
+        base = by_case.get(cid)
+        if base is None or rec["dispatch_kind"] != "escalation":
+            merged = dict(rec)
+            if base is not None:
+                merged["escalated"] = bool(base.get("escalated")) or bool(rec.get("escalated"))
+            by_case[cid] = merged
+        else:
+            base["escalated"] = True
+    order = ("new", "realert", "escalation")
+    out = []
+    for cid in sorted(by_case):
+        row = by_case[cid]
+        row["dispatch_kind"] = "+".join(sorted(kinds[cid], key=order.index))
+        out.append(row)
+    return out
+
+
+# --- file writers ---------------------------------------------------------------------------------
+
+def _csv_bytes(header: list[str], rows: list[list]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([safe_text(h) for h in header])
+    for row in rows:
+        writer.writerow([safe_text(v) for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _set_text(cell, value) -> None:
+    """Write a cell; strings are forced to text type so nothing is ever stored as a formula."""
+    value = safe_text(value)
+    if value == "":
+        value = None
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+
+
+def _sheet(ws, header: list[str], rows: list[list], widths: dict[int, int] | None = None) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    for j, h in enumerate(header, start=1):
+        cell = ws.cell(row=1, column=j)
+        _set_text(cell, h)
+        cell.font, cell.fill = bold, fill
+    for i, row in enumerate(rows, start=2):
+        for j, v in enumerate(row, start=1):
+            cell = ws.cell(row=i, column=j)
+            _set_text(cell, v)
+            if isinstance(v, str) and len(v) > 40:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "B2"
+    for j, h in enumerate(header, start=1):
+        width = (widths or {}).get(j) or min(max(len(str(h)) + 4, 12), 60)
+        ws.column_dimensions[get_column_letter(j)].width = width
+
+
+def _fixed_properties(wb, as_of: dt.date) -> None:
+    stamp = dt.datetime.combine(as_of, dt.time(2, 0))
+    wb.properties.creator = "lowincome dispatch"
+    wb.properties.created = stamp
+    wb.properties.modified = stamp
+
+
+def _indicator_rows(codes: list[str], deadlines: dict[str, int]) -> list[list]:
+    rows = []
+    for code in codes:
+        info = INDICATORS.get(code)
+        if info is None:
+            rows.append([code, code, "见指标说明 see shared/design/indicators.md", "", "", ""])
+            continue
+        due = "；".join(f"{SEVERITY_ZH[s]} {s}：派发后 {deadlines[s]} 天 days" for s in info.severities)
+        rows.append([code, f"{info.name_zh} {info.name_en}", info.rule_zh, info.severity_zh, due, info.routed_zh])
+    return rows
+
+
+def _write_cases_xlsx(path: Path, columns: list[str], rows: list[dict], deadlines: dict[str, int],
+                      as_of: dt.date) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    _fixed_properties(wb, as_of)
+    ws = wb.active
+    ws.title = "案件 cases"
+    _sheet(ws, [HEADERS[c] for c in columns], [[_display(c, r.get(c)) for c in columns] for r in rows],
+           widths={columns.index("explanation") + 1: 60})
+    ws2 = wb.create_sheet("指标说明 indicators")
+    codes = sorted({r["indicator_code"] for r in rows})
+    _sheet(ws2, ["指标代码 code", "指标名称 name", "预警规则 rule", "严重程度含义 severity meaning",
+                 "反馈期限 feedback deadline", "承办部门 routed to"], _indicator_rows(codes, deadlines),
+           widths={3: 80, 4: 40, 5: 40, 6: 30})
+    ws3 = wb.create_sheet("填报说明 how to answer")
+    guide = [
+        [PRINCIPLE_ZH],
+        ["请在 feedback_template.csv / feedback_template.xlsx 中逐案填写办理情况，状态只能向前，不能回退。"
+         " Fill one line per case in the feedback template; a status only moves forward."],
+        ["逾期未反馈的案件将升级至区县民政部门。 Cases without feedback by the due date are escalated to the county MCA office."],
+    ] + [[f"{code} {zh}"] for code, zh in FEEDBACK_STATUSES.items()]
+    _sheet(ws3, ["填报说明 how to answer"], guide, widths={1: 120})
+    wb.save(path)
+
+
+def _write_template_xlsx(path: Path, case_ids: list[str], as_of: dt.date) -> None:
+    from openpyxl import Workbook
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = Workbook()
+    _fixed_properties(wb, as_of)
+    ws = wb.active
+    ws.title = "反馈 feedback"
+    _sheet(ws, [FEEDBACK_HEADERS_ZH[c] for c in FEEDBACK_COLUMNS],
+           [[cid, None, None, None, None, None, None] for cid in case_ids],
+           widths={1: 26, 2: 18, 3: 30, 4: 18, 5: 26, 6: 16, 7: 40})
+    last = max(len(case_ids) + 1, 2)
+    status_dv = DataValidation(type="list", formula1='"' + ",".join(FEEDBACK_STATUSES) + '"', allow_blank=True,
+                               showErrorMessage=True, errorTitle="状态 status",
+                               error="请从下拉列表选择 choose a status from the list")
+    status_dv.add(f"B2:B{last}")
+    amount_dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                               showErrorMessage=True, error="金额须为不小于0的数字 amount must be a number ≥ 0")
+    amount_dv.add(f"D2:D{last}")
+    date_dv = DataValidation(type="date", operator="greaterThan", formula1="DATE(2000,1,1)", allow_blank=True,
+                             showErrorMessage=True, error="请填写日期 a date, YYYY-MM-DD")
+    date_dv.add(f"E2:E{last}")
+    for dv in (status_dv, amount_dv, date_dv):
+        ws.add_data_validation(dv)
+    for r in range(2, last + 1):
+        ws.cell(row=r, column=5).number_format = "yyyy-mm-dd"
+    ws2 = wb.create_sheet("状态说明 statuses")
+    _sheet(ws2, ["状态代码 status", "含义 meaning"], [[k, v] for k, v in FEEDBACK_STATUSES.items()])
+    wb.save(path)
+
+
+def _write_folder(folder: Path, department: str, county: str, as_of: dt.date, rows: list[dict],
+                  deadlines: dict[str, int]) -> dict:
+    """Write the five files of one office's extract into ``folder``; return the manifest."""
+    columns = fields_for(department)
+    case_ids = [r["case_id"] for r in rows]
+    _write_cases_xlsx(folder / "cases.xlsx", columns, rows, deadlines, as_of)
+    (folder / "cases.csv").write_bytes(
+        _csv_bytes([HEADERS[c] for c in columns], [[_display(c, r.get(c)) for c in columns] for r in rows]))
+    (folder / "feedback_template.csv").write_bytes(
+        _csv_bytes(list(FEEDBACK_COLUMNS), [[cid, "", "", "", "", "", ""] for cid in case_ids]))
+    _write_template_xlsx(folder / "feedback_template.xlsx", case_ids, as_of)
+    kinds: dict[str, int] = defaultdict(int)
+    for r in rows:
+        for k in r["dispatch_kind"].split("+"):
+            kinds[k] += 1
+    manifest = {
+        "department": department,
+        "department_name": DEPARTMENTS.get(department, department),
+        "county_code": county,
+        "as_of": as_of.isoformat(),
+        "cases": len(rows),
+        "kinds": dict(sorted(kinds.items())),
+        "escalated": sum(1 for r in rows if r.get("escalated")),
+        "files": [
+            {"name": name, "rows": len(rows), "sha256": sha256_file(folder / name),
+             "bytes": (folder / name).stat().st_size}
+            for name in ("cases.xlsx", "cases.csv", "feedback_template.csv", "feedback_template.xlsx")
+        ],
+        "feedback": {"path": f"feedback/{department}/<YYYY-MM-DD>/feedback.csv",
+                     "columns": list(FEEDBACK_COLUMNS), "statuses": list(FEEDBACK_STATUSES)},
+        "note": PRINCIPLE_ZH,
+        "generated_by": "lowincome pipelines.dispatch",
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    return manifest
+
+
+# --- write_extracts -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Pending:
+    case_id: str
+    department: str
+    county_code: str
+    dispatch_round: int
+    kind: str
+
+
+def pending_dispatches(con: duckdb.DuckDBPyConnection) -> list[_Pending]:
+    """(case, department) pairs not yet sent in the case's current round, and escalations not yet
+    sent to the county MCA office."""
+    rows = con.execute("""
+        with live as (
+            select case_id, departments, county_code, dispatch_round, escalated
+            from mart.cases where not list_contains(?, status)
+        ),
+        routed as (
+            select case_id, unnest(departments) as department, county_code, dispatch_round from live
+        ),
+        sent as (
+            select case_id, department, max(dispatch_round) as last_round
+            from mart.case_dispatches where kind in ('new', 'realert') group by case_id, department
+        )
+        select r.case_id, r.department, r.county_code, r.dispatch_round,
+               case when s.last_round is null then 'new' else 'realert' end as kind
+        from routed r left join sent s using (case_id, department)
+        where s.last_round is null or s.last_round < r.dispatch_round
+        union all
+        select l.case_id, ? as department, l.county_code, l.dispatch_round, 'escalation' as kind
+        from live l
+        where l.escalated
+          and not exists (select 1 from mart.case_dispatches d where d.case_id = l.case_id and d.kind = 'escalation')
+        order by 2, 3, 1, 5
+    """, [sorted(FINAL_STATUSES), ESCALATION_DEPARTMENT]).fetchall()
+    return [_Pending(*r) for r in rows]
+
+
+_DISPATCH_SCHEMA = pa.schema([
+    ("case_id", pa.string()), ("department", pa.string()), ("county_code", pa.string()), ("kind", pa.string()),
+    ("dispatch_round", pa.int32()), ("as_of", pa.date32()), ("dispatched_at", pa.timestamp("us", tz="UTC")),
+    ("due_at", pa.timestamp("us", tz="UTC")), ("extract_dir", pa.string()), ("record", pa.string()),
+])
+
+
+def _insert_dispatches(con: duckdb.DuckDBPyConnection, rows: list[list]) -> None:
+    table = pa.Table.from_pylist([dict(zip(_DISPATCH_SCHEMA.names, r)) for r in rows], schema=_DISPATCH_SCHEMA)
+    con.register("_dispatches_new", table)
+    try:
+        con.execute("insert into mart.case_dispatches by name select * from _dispatches_new")
+    finally:
+        con.unregister("_dispatches_new")
+
+
+def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
+                   deadlines: dict | None = None, actor: str = "system") -> list[Path]:
+    """Write one extract folder per department and county office with cases to send tonight;
+    return the folders written (empty on a re-run that has nothing new)."""
+    ensure_case_tables(con)
+    escalate_overdue(con, as_of, actor=actor)
+    outbox = Path(outbox)
+    now = night_time(as_of)
+    base_deadlines = load_deadlines(deadlines)
+    pending = pending_dispatches(con)
+    if not pending:
+        return []
+    cases = load_cases(con, "c.case_id in (select unnest(?::varchar[]))", [sorted({p.case_id for p in pending})])
+    names = _person_names(con, sorted({c["person_id"] for c in cases.values() if c["person_id"]}))
+
+    def days_for(case: dict) -> int:
+        if deadlines:
+            return base_deadlines[case["severity"]]
+        return case["deadline_days"] if case["deadline_days"] is not None else base_deadlines[case["severity"]]
+
+    offices: dict[tuple[str, str], list[_Pending]] = defaultdict(list)
+    for p in pending:
+        offices[(p.department, p.county_code)].append(p)
+
+    written: list[Path] = []
+    for (department, county), items in sorted(offices.items()):
+        folder = outbox / department / county / as_of.isoformat()
+        new_records = []
+        for p in items:
+            case = cases[p.case_id]
+            if p.kind == "escalation":
+                due = case["due_at"].date() if case["due_at"] else None
+                rec = _record(case, department, "escalation", due, names)
+                rec["escalated"] = True
+            else:
+                rec = _record(case, department, p.kind, as_of + dt.timedelta(days=days_for(case)), names)
+            new_records.append((p, rec))
+        earlier = [json.loads(r[0]) for r in con.execute(
+            "select record from mart.case_dispatches where department = ? and county_code = ? and as_of = ? "
+            "order by case_id, kind", [department, county, as_of]).fetchall()]
+        rows = _merge_rows(earlier + [rec for _, rec in new_records])
+
+        with atomic_dir(folder) as tmp:
+            manifest = _write_folder(tmp, department, county, as_of, rows, base_deadlines)
+        manifest_sha = sha256_file(folder / "manifest.json")
+
+        # The folder is in place: only now do the cases count as dispatched.
+        with transaction(con):
+            fresh = load_cases(con, "c.case_id in (select unnest(?::varchar[]))", [sorted({p.case_id for p, _ in new_records})])
+            events = EventLog(con)
+            events.prime(fresh)
+            dispatch_rows = []
+            for p, rec in new_records:
+                case = fresh[p.case_id]
+                detail = {"department": department, "county_code": county, "kind": p.kind,
+                          "dispatch_round": p.dispatch_round, "extract": str(folder)}
+                if p.kind == "escalation":
+                    events.add(p.case_id, now, actor, case["status"], case["status"], "escalation_sent",
+                               {**detail, "label": "逾期升级"}, "dispatch")
+                    due_at = case["due_at"]
+                else:
+                    due_at = now + dt.timedelta(days=days_for(case))
+                    detail["due_date"] = rec["due_date"]
+                    to_status = "dispatched" if case["status"] == "open" else case["status"]
+                    action = "redispatched" if p.kind == "realert" else "dispatched"
+                    events.add(p.case_id, now, actor, case["status"], to_status, action, detail, "dispatch")
+                    case.update(status=to_status, dispatched_at=now, due_at=due_at, awaiting_feedback=True,
+                                deadline_days=days_for(case), updated_at=now)
+                dispatch_rows.append([p.case_id, department, county, p.kind, p.dispatch_round, as_of, now, due_at,
+                                      str(folder), json.dumps(rec, ensure_ascii=False, sort_keys=True)])
+            save_cases(con, fresh.values())
+            events.write()
+            _insert_dispatches(con, dispatch_rows)
+            append_audit(con, actor, "extract_written", str(folder), rows=manifest["cases"], sha256=manifest_sha,
+                         detail={"department": department, "county_code": county, "as_of": as_of.isoformat(),
+                                 "new_rows": len(new_records), "kinds": manifest["kinds"],
+                                 "files": manifest["files"]})
+        written.append(folder)
+    return written

@@ -1,0 +1,415 @@
+"""Shared machinery for the feed readers: the :class:`FeedSpec` contract, typed staging fields,
+file readers (CSV / Parquet / XLSX / JSON lines) and the SQL snippets that type raw strings.
+
+A reader returns the file *as delivered*: every column a string, English column names, plus
+``_file`` (file name inside the delivery folder) and ``_row`` (1-based data row, header excluded).
+Typing happens afterwards in DuckDB (``FeedSpec.staging_sql`` over the relation ``raw_batch``),
+so a value that does not parse is a reportable error with file, row and field, never a crash.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Columns every raw and staging table carries besides the feed's own.
+LINEAGE_COLUMNS = ("delivery_id", "period", "_file", "_row")
+
+
+class FeedFormatError(ValueError):
+    """A file cannot be read as the feed's documented format (wrong columns, bad encoding, ...).
+
+    Carries the file, and when known the column (field) and row, so the rejection report can
+    tell the department exactly what to fix.
+    """
+
+    def __init__(self, file: str, message: str, field: str | None = None, row: int | None = None,
+                 check: str = "format"):
+        super().__init__(f"{file}: {message}")
+        self.file = file
+        self.field = field
+        self.row = row
+        self.check = check
+        self.detail = message
+
+    def record(self) -> dict:
+        return {"file": self.file, "row": self.row, "field": self.field, "check": self.check,
+                "message": self.detail}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One typed staging column.
+
+    ``expr`` is a DuckDB expression over the raw columns of ``raw_batch``. ``source`` names the raw
+    column whose non-empty value must yield a non-null typed value; otherwise that row is a parse
+    error for this field. ``None`` = no parse check (derived or free text).
+    """
+
+    name: str
+    type: str
+    expr: str
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class RefCheck:
+    """A value that must point at a key in this batch or in an already loaded staging table.
+
+    Computed before GX into the boolean column ``name`` (null values of ``column`` pass).
+    """
+
+    name: str            # boolean column the suite expects to be true, e.g. "_reversal_found"
+    column: str          # column holding the reference, e.g. "reversal_of"
+    batch_column: str    # key column in the same batch, e.g. "settle_id"
+    table: str           # loaded table, e.g. "staging.nhsa_claims"
+    table_column: str    # key column there
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """A department feed: how to read it, how to type it, how it partitions (see architecture.md)."""
+
+    feed_id: str
+    department: str
+    cadence: str              # monthly | quarterly | term | daily | reference
+    kind: str                 # snapshot | events
+    partition: str            # period | delivery
+    read_raw: Callable[[Path], pa.Table]
+    staging_sql: str = ""     # filled from ``fields`` when empty
+    # --- additions to the architecture contract ---------------------------------------------
+    title: str = ""                          # Chinese name for staff-facing reports
+    file_format: str = "csv"                 # csv | parquet | xlsx | jsonl
+    raw_columns: tuple[str, ...] = ()        # English raw column names, as delivered order
+    fields: tuple[Field, ...] = ()           # typed staging columns (in order)
+    months_covered: int = 1                  # months one delivery counts for in ops.completeness
+    id_columns: tuple[str, ...] = ("person_id",)   # 身份证号 columns checked with GB 11643
+    region_column: str | None = None         # checked against the ref_regions version in force
+    ref_checks: tuple[RefCheck, ...] = ()
+    # Boolean check columns computed in DuckDB over ``staged`` before GX sees the batch:
+    # (column name, SQL expression). The suite expects them to be true.
+    check_sql: tuple[tuple[str, str], ...] = ()
+    # Raw column -> the header the department writes, where they differ (Chinese headers).
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.staging_sql and self.fields:
+            object.__setattr__(self, "staging_sql", staging_select(self.fields))
+
+    @property
+    def staging_columns(self) -> list[str]:
+        return [f.name for f in self.fields] + list(LINEAGE_COLUMNS)
+
+    def header_of(self, raw_column: str) -> str:
+        return dict(self.headers).get(raw_column, raw_column)
+
+    @property
+    def is_reference(self) -> bool:
+        return self.cadence == "reference"
+
+
+# --- SQL snippets (DuckDB) ------------------------------------------------------------------------
+
+def q(col: str) -> str:
+    return '"' + col.replace('"', '""') + '"'
+
+
+def text(col: str) -> str:
+    """Trimmed text; empty means missing."""
+    return f"nullif(trim({q(col)}), '')"
+
+
+def ident(col: str) -> str:
+    """An id: trimmed and upper-cased (some systems send the check character as lowercase ``x``)."""
+    return f"nullif(upper(trim({q(col)})), '')"
+
+
+def iso_date(col: str) -> str:
+    return f"try_cast({text(col)} as date)"
+
+
+def ymd_date(col: str) -> str:
+    """``YYYYMMDD`` string -> date."""
+    return f"cast(try_strptime({text(col)}, '%Y%m%d') as date)"
+
+
+def yyyymm_month(col: str) -> str:
+    """``YYYYMM`` -> ``YYYY-MM``."""
+    return f"strftime(try_strptime({text(col)}, '%Y%m'), '%Y-%m')"
+
+
+def money(col: str, precision: str = "decimal(14,2)") -> str:
+    return f"try_cast({text(col)} as {precision})"
+
+
+def fen_to_yuan(col: str) -> str:
+    """Integer fen -> exact yuan (decimal arithmetic, no float rounding)."""
+    return f"try_cast(try_cast({text(col)} as decimal(18,0)) * 0.01 as decimal(14,2))"
+
+
+def integer(col: str) -> str:
+    return f"try_cast({text(col)} as integer)"
+
+
+def boolean(col: str) -> str:
+    """``true``/``false``, ``True``/``False``, ``1``/``0`` (whatever the export wrote)."""
+    return (f"case lower({text(col)}) when 'true' then true when '1' then true "
+            f"when 'false' then false when '0' then false end")
+
+
+def mapped(col: str, mapping: dict[str, str]) -> str:
+    """Translate department codes; an unknown value passes through unchanged so the suite's
+    enumeration check reports it (with row and value) instead of it silently becoming null."""
+    whens = " ".join(f"when '{k}' then '{v}'" for k, v in mapping.items())
+    return f"case {text(col)} {whens} else {text(col)} end"
+
+
+def staging_select(fields: tuple[Field, ...]) -> str:
+    cols = ",\n    ".join(f"cast({f.expr} as {f.type}) as {q(f.name)}" for f in fields)
+    lineage = ", ".join(q(c) for c in LINEAGE_COLUMNS)
+    return f"select\n    {cols},\n    {lineage}\nfrom raw_batch"
+
+
+# --- readers -------------------------------------------------------------------------------------
+
+def _constant_column(value: str, n: int) -> pa.Array:
+    return pa.array([value], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32)))
+
+
+def with_lineage(table: pa.Table, path: Path) -> pa.Table:
+    """Append ``_file`` and ``_row`` (1-based data row number)."""
+    n = table.num_rows
+    table = table.append_column("_file", _constant_column(Path(path).name, n))
+    return table.append_column("_row", pa.array(np.arange(1, n + 1, dtype=np.int64)))
+
+
+def check_columns(file: str, found: list[str], expected: tuple[str, ...],
+                  shown: dict[str, str] | None = None) -> None:
+    """Reject a file whose columns are missing, extra or renamed, naming them.
+
+    ``shown`` maps expected (English) names back to the header the department writes, so the
+    message uses the department's own words (e.g. ``缴费基数``).
+    """
+    shown = shown or {}
+    dupes = sorted({c for c in found if found.count(c) > 1})
+    if dupes:
+        raise FeedFormatError(file, f"duplicate column(s) {dupes}", field=dupes[0], check="columns")
+    missing = [c for c in expected if c not in found]
+    extra = [c for c in found if c not in expected]
+    if not missing and not extra:
+        return
+    name = lambda c: shown.get(c, c)  # noqa: E731
+    parts = []
+    if missing:
+        parts.append("missing column(s) " + ", ".join(repr(name(c)) for c in missing))
+    if extra:
+        parts.append("unexpected column(s) " + ", ".join(repr(c) for c in extra))
+    if missing and extra:
+        parts.append("(renamed?)")
+    raise FeedFormatError(file, "; ".join(parts) + f"; expected {[name(c) for c in expected]}",
+                          field=name((missing or extra)[0]), check="columns")
+
+
+def _sniff_header(path: Path, encodings: tuple[str, ...], delimiter: str) -> tuple[list[str], str]:
+    """Decode the header line with the first encoding that works; returns (names, encoding)."""
+    with open(path, "rb") as f:
+        first = f.readline(1 << 20)
+    if not first.strip():
+        raise FeedFormatError(path.name, "empty file (no header line)", check="format")
+    last_error = None
+    for enc in encodings:
+        try:
+            line = first.decode(enc)
+        except UnicodeDecodeError as e:
+            last_error = e
+            continue
+        line = line.lstrip("\ufeff")
+        names = next(csv.reader(io.StringIO(line), delimiter=delimiter))
+        return [n.strip() for n in names], enc
+    raise FeedFormatError(path.name, f"header is not {' or '.join(encodings)} text: {last_error}",
+                          check="encoding")
+
+
+def read_csv_strings(path: Path, expected: tuple[str, ...], *, encodings: tuple[str, ...] = ("utf-8",),
+                     header_map: dict[str, str] | None = None, delimiter: str = ",",
+                     newlines_in_values: bool = False) -> pa.Table:
+    """Read a delimited text file with every column as a string (empty -> null).
+
+    ``encodings`` are tried in order on the header; the first that decodes *and* yields the
+    expected columns wins (a department that switched GB18030 -> UTF-8 still loads). A UTF-8 BOM
+    is skipped. ``header_map`` renames delivered headers (e.g. Chinese) to English names.
+    """
+    import pyarrow.csv as pcsv
+
+    path = Path(path)
+    header_map = header_map or {}
+    reverse = {v: k for k, v in header_map.items()}
+    chosen = None
+    names: list[str] = []
+    for enc in encodings:
+        try:
+            names, chosen_try = _sniff_header(path, (enc,), delimiter)
+        except FeedFormatError:
+            continue
+        if {header_map.get(n, n) for n in names} == set(expected):
+            chosen = chosen_try
+            break
+    if chosen is None:
+        # No encoding gives the expected header: report what the first decodable one shows.
+        names, chosen = _sniff_header(path, encodings, delimiter)
+    mapped_names = [header_map.get(n, n) for n in names]
+    check_columns(path.name, mapped_names, expected, reverse)
+
+    encoding = "utf-8" if chosen in ("utf-8", "utf-8-sig") else chosen
+    read_options = pcsv.ReadOptions(encoding=encoding, column_names=mapped_names, skip_rows=1,
+                                    block_size=16 << 20)
+    parse_options = pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines_in_values)
+    convert_options = pcsv.ConvertOptions(
+        column_types={c: pa.string() for c in mapped_names},
+        strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True,
+    )
+    try:
+        table = pcsv.read_csv(path, read_options=read_options, parse_options=parse_options,
+                              convert_options=convert_options)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+        raise FeedFormatError(path.name, f"cannot be read as {chosen} CSV: {e}", check="parse") from None
+    table = table.select(list(expected))
+    return with_lineage(table, path)
+
+
+def _values_to_strings(values: list) -> pa.Array:
+    """Spreadsheet cells (str / float / int / bool / date / datetime) -> strings, '' -> null."""
+    try:
+        arr = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = None
+    if arr is not None:
+        t = arr.type
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            pass
+        elif pa.types.is_null(t):
+            arr = arr.cast(pa.string())
+        elif pa.types.is_date(t):
+            arr = pc.strftime(arr.cast(pa.timestamp("s")), "%Y-%m-%d")
+        elif pa.types.is_timestamp(t):
+            # A date-formatted cell comes back as midnight; keep only the date then.
+            midnight = pc.all(pc.equal(pc.cast(pc.cast(arr, pa.date32()), t), arr)).as_py()
+            arr = pc.strftime(arr, "%Y-%m-%d" if midnight in (True, None) else "%Y-%m-%d %H:%M:%S")
+        elif pa.types.is_floating(t):
+            integral = pc.all(pc.equal(pc.floor(arr), arr)).as_py()
+            arr = arr.cast(pa.int64()).cast(pa.string()) if integral in (True, None) else arr.cast(pa.string())
+        else:
+            arr = arr.cast(pa.string())
+    else:
+        # Mixed cell types in one column (e.g. dates and blanks): the rare slow path.
+        def one(v):
+            if v is None or v == "":
+                return None
+            if hasattr(v, "isoformat"):
+                s = v.isoformat()
+                return s[:10] if s.endswith("T00:00:00") else s
+            if isinstance(v, float) and v.is_integer():
+                return str(int(v))
+            return str(v)
+
+        arr = pa.array([one(v) for v in values], pa.string())
+    arr = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def read_xlsx_strings(path: Path, expected: tuple[str, ...], header_map: dict[str, str]) -> pa.Table:
+    """First sheet of an .xlsx with a header row; cells as strings (python-calamine, Rust)."""
+    from python_calamine import CalamineWorkbook
+
+    path = Path(path)
+    reverse = {v: k for k, v in header_map.items()}
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=True)
+    except Exception as e:  # calamine raises its own error types for zip/xml damage
+        raise FeedFormatError(path.name, f"cannot be read as an .xlsx workbook: {e}", check="parse") from None
+    if not rows:
+        raise FeedFormatError(path.name, "the sheet is empty (no header row)", check="format")
+    header = [str(h).strip() for h in rows[0]]
+    while header and header[-1] == "":
+        header.pop()
+    names = [header_map.get(h, h) for h in header]
+    check_columns(path.name, names, expected, reverse)
+    data = rows[1:]
+    # Drop trailing blank rows (formatting left in the sheet).
+    while data and all(v in ("", None) for v in data[-1]):
+        data.pop()
+    width = len(header)
+    # calamine returns a rectangular area, so zip(*) transposes it at C speed; pad only ragged rows
+    if data and set(map(len, data)) != {width}:
+        data = [r[:width] + [""] * (width - len(r)) for r in data]
+    columns = list(zip(*data)) if data else [()] * width
+    arrays = {name: _values_to_strings(list(col)) for name, col in zip(names, columns)}
+    table = pa.table({c: arrays[c] for c in expected}) if data else pa.table(
+        {c: pa.array([], pa.string()) for c in expected})
+    return with_lineage(table, path)
+
+
+def read_jsonl_strings(path: Path, expected: tuple[str, ...]) -> pa.Table:
+    """JSON lines, one object per line; every field as the text it was delivered as.
+
+    DuckDB's reader with explicit VARCHAR columns keeps ``"2026-01-05"`` as written (Arrow's JSON
+    reader would infer a timestamp) and renders JSON numbers with their digits. A first pass over
+    the objects' keys detects missing or unexpected fields."""
+    import duckdb
+
+    path = Path(path)
+    con = duckdb.connect(":memory:", config={"threads": 1, "preserve_insertion_order": True})
+    try:
+        src = str(path).replace("'", "''")
+        try:
+            keys = [r[0] for r in con.execute(
+                f"select distinct unnest(json_keys(json)) from read_json_objects('{src}', "
+                f"format='newline_delimited')").fetchall()]
+            columns = ", ".join(f"'{c}': 'VARCHAR'" for c in expected)
+            table = con.execute(
+                f"select * from read_json('{src}', format='newline_delimited', columns={{{columns}}})").arrow()
+        except duckdb.Error as e:
+            raise FeedFormatError(path.name, f"not valid JSON lines: {e}", check="parse") from None
+        table = table.read_all() if hasattr(table, "read_all") else table
+    finally:
+        con.close()
+    if table.num_rows:
+        present = set(keys)
+        check_columns(path.name, [k for k in expected if k in present] + [k for k in keys if k not in expected],
+                      expected)
+    return with_lineage(table.select(list(expected)), path)
+
+
+def read_parquet_strings(path: Path, expected: tuple[str, ...]) -> pa.Table:
+    """Parquet as delivered, every column rendered as a string (dates ISO, booleans true/false)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise FeedFormatError(path.name, f"cannot be read as Parquet: {e}", check="parse") from None
+    check_columns(path.name, table.column_names, expected)
+    cols = {}
+    for c in expected:
+        col = table.column(c)
+        if pa.types.is_string(col.type):
+            cols[c] = col
+        elif pa.types.is_large_string(col.type) or pa.types.is_dictionary(col.type):
+            cols[c] = col.cast(pa.string())
+        elif pa.types.is_timestamp(col.type):
+            cols[c] = pc.strftime(col, "%Y-%m-%d %H:%M:%S")
+        elif pa.types.is_date(col.type):
+            cols[c] = pc.strftime(col.cast(pa.timestamp("s")), "%Y-%m-%d")
+        else:
+            cols[c] = col.cast(pa.string())
+    return with_lineage(pa.table(cols), path)
+

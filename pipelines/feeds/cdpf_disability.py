@@ -1,0 +1,48 @@
+"""``cdpf_disability`` — disabled persons' federation (残联): valid disability certificates.
+
+Monthly full snapshot, all residents. **Excel (.xlsx)**, one sheet, **Chinese headers** and Chinese
+category values (残疾类别 视力.., 残疾等级 一级..四级, 状态 有效/注销), all translated here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, mapped, read_xlsx_strings, text
+
+HEADER_MAP = {
+    "身份证号": "person_id",
+    "残疾类别": "disability_type",
+    "残疾等级": "disability_grade",
+    "发证日期": "issued_on",
+    "状态": "cert_status",
+}
+RAW_COLUMNS = tuple(HEADER_MAP.values())
+
+DISABILITY_TYPE = {"视力": "visual", "听力": "hearing", "言语": "speech", "肢体": "physical",
+                   "智力": "intellectual", "精神": "mental", "多重": "multiple"}
+# 一级 is the most severe; 一/二 = severe (重度).
+DISABILITY_GRADE = {"一级": "1", "二级": "2", "三级": "3", "四级": "4"}
+CERT_STATUS = {"有效": "valid", "注销": "cancelled"}
+
+
+def read_raw(path: Path) -> pa.Table:
+    return read_xlsx_strings(path, RAW_COLUMNS, HEADER_MAP)
+
+
+FIELDS = (
+    Field("person_id", "varchar", ident("person_id")),
+    Field("disability_type", "varchar", mapped("disability_type", DISABILITY_TYPE)),
+    # 一级..四级 -> 1..4 (a bare digit is accepted too); anything else is a parse error.
+    Field("disability_grade", "integer", f"try_cast({mapped('disability_grade', DISABILITY_GRADE)} as integer)",
+          "disability_grade"),
+    Field("issued_on", "date", iso_date("issued_on"), "issued_on"),
+    Field("cert_status", "varchar", mapped("cert_status", CERT_STATUS)),
+)
+
+FEED = FeedSpec(
+    feed_id="cdpf_disability", department="CDPF", cadence="monthly", kind="snapshot", partition="period",
+    read_raw=read_raw, title="残联 残疾人证", file_format="xlsx", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    headers=tuple((v, k) for k, v in HEADER_MAP.items()),
+)

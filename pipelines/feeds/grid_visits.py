@@ -1,0 +1,44 @@
+"""``grid_visits`` — field visits by grid workers and village assistants (走访摸排).
+
+**Daily** deliveries: each delivery folder is its own partition. CSV, UTF-8, free-text notes (which
+may hold line breaks inside quotes) and ``;``-separated finding codes (-> ``varchar[]``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, read_csv_strings, text
+
+RAW_COLUMNS = ("visit_id", "family_id", "hukou_no", "visit_date", "visitor_role", "findings", "note")
+FINDINGS = ("job_loss", "illness", "disability", "house_damage", "death", "new_member", "no_change")
+
+
+def read_raw(path: Path) -> pa.Table:
+    return read_csv_strings(path, RAW_COLUMNS, newlines_in_values=True)
+
+
+_findings = ("list_filter(list_transform(string_split(coalesce(lower(trim(\"findings\")), ''), ';'), "
+             "f -> trim(f)), f -> f <> '')")
+_known = ", ".join(f"'{f}'" for f in FINDINGS)
+
+FIELDS = (
+    Field("visit_id", "varchar", text("visit_id")),
+    Field("family_id", "varchar", ident("family_id")),
+    Field("hukou_no", "varchar", text("hukou_no")),
+    Field("visit_date", "date", iso_date("visit_date"), "visit_date"),
+    Field("visitor_role", "varchar", f"lower({text('visitor_role')})"),
+    Field("findings", "varchar[]", _findings),
+    Field("note", "varchar", text("note")),
+)
+
+FEED = FeedSpec(
+    feed_id="grid_visits", department="GRID", cadence="daily", kind="events", partition="delivery",
+    read_raw=read_raw, title="走访摸排", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    id_columns=(),
+    check_sql=(
+        ("_findings_known", f"coalesce(list_bool_and(list_transform(findings, f -> f in ({_known}))), true)"),
+        ("_household_present", "family_id is not null or hukou_no is not null"),
+    ),
+)

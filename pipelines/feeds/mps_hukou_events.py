@@ -1,0 +1,33 @@
+"""``mps_hukou_events`` — public security, household registration events (公安户籍).
+
+Monthly events for all residents. CSV, UTF-8; ``event_date`` is a ``YYYYMMDD`` string."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from pipelines.feeds._base import Field, FeedSpec, ident, read_csv_strings, text, ymd_date
+
+RAW_COLUMNS = ("event_id", "person_id", "hukou_no", "event_type", "event_date", "region_code")
+
+
+def read_raw(path: Path) -> pa.Table:
+    return read_csv_strings(path, RAW_COLUMNS)
+
+
+FIELDS = (
+    Field("event_id", "varchar", text("event_id")),
+    Field("person_id", "varchar", ident("person_id")),
+    Field("hukou_no", "varchar", text("hukou_no")),
+    Field("event_type", "varchar", f"lower({text('event_type')})"),
+    Field("event_date", "date", ymd_date("event_date"), "event_date"),
+    Field("region_code", "varchar", text("region_code")),
+)
+
+FEED = FeedSpec(
+    feed_id="mps_hukou_events", department="MPS", cadence="monthly", kind="events", partition="period",
+    read_raw=read_raw, title="公安 户籍变动", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    region_column="region_code",
+)

@@ -1,0 +1,30 @@
+"""``mps_vehicles`` — public security, vehicle registrations (公安交管): new registrations and transfers
+for roster persons. Monthly. CSV, UTF-8."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, read_csv_strings, text
+
+RAW_COLUMNS = ("person_id", "vehicle_class", "first_registered", "event", "event_date")
+
+
+def read_raw(path: Path) -> pa.Table:
+    return read_csv_strings(path, RAW_COLUMNS)
+
+
+FIELDS = (
+    Field("person_id", "varchar", ident("person_id")),
+    Field("vehicle_class", "varchar", f"lower({text('vehicle_class')})"),
+    Field("first_registered", "date", iso_date("first_registered"), "first_registered"),
+    Field("event", "varchar", f"lower({text('event')})"),
+    Field("event_date", "date", iso_date("event_date"), "event_date"),
+)
+
+FEED = FeedSpec(
+    feed_id="mps_vehicles", department="MPS", cadence="monthly", kind="events", partition="period",
+    read_raw=read_raw, title="公安交管 机动车登记", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
+)

@@ -1,0 +1,907 @@
+"""Deliveries from the landing zone into the warehouse: discover -> prepare -> publish.
+
+- :func:`discover` scans ``landing/<feed_id>/<YYYY-MM-DD>/`` (folders dated on or before ``as_of``)
+  and returns the deliveries that are new or changed for the ledger ``ops.deliveries``.
+- :func:`prepare_delivery` checks the manifest (file names, sha256, row counts), reads the files
+  with the feed's reader, types them with the feed's staging SQL, runs its GX suite, and writes
+  staged Parquet + ``result.json`` under ``<work>/staged/<delivery_id>/``. It never writes the
+  warehouse, so several may run at once (one process per feed).
+- :func:`publish` is the single writer: per delivery, in one transaction, it replaces the feed's
+  partition in ``raw.*`` and ``staging.*`` and updates the ledger (loaded / rejected / superseded).
+- :func:`ingest` does all three for a night, reference feeds first (the region list must be in
+  before the feeds checked against it).
+
+A delivery that fails its checksum, its parse or a critical expectation is quarantined: ledger
+status ``rejected`` with errors naming file, row and field, and a report under
+``<work>/reports/<as_of>/``. Its files in the landing zone are only ever read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.atomic import atomic_dir, atomic_write_text, sha256_file
+from pipelines.config import WAREHOUSE_SQL_DIR, Settings
+from pipelines.feeds import FEEDS, FeedFormatError, FeedSpec
+from pipelines.feeds._base import q, text
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+FINAL_STATUSES = ("loaded", "rejected", "superseded")
+ROWS_PER_CHECK = 5
+STAGED_ROW_GROUP = 122_880  # DuckDB's row group size
+
+LEDGER_COLUMNS = ("delivery_id", "feed_id", "period", "folder", "delivery_date", "produced_at", "files", "rows",
+                  "status", "errors", "warnings", "first_seen_at", "status_at", "superseded_by",
+                  "manifest_sha256", "as_of", "retry")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat()
+
+
+# --- references to deliveries ---------------------------------------------------------------------
+
+@dataclass
+class DeliveryRef:
+    """A delivery folder seen on night ``as_of``. ``manifest`` is ``None`` while it is still uploading."""
+
+    feed_id: str
+    delivery_date: dt.date
+    folder: Path
+    as_of: dt.date
+    manifest: dict | None = None
+    manifest_sha256: str | None = None
+    manifest_error: str | None = None
+    previous_status: str | None = None
+
+    @property
+    def delivery_id(self) -> str:
+        return f"{self.feed_id}/{self.delivery_date.isoformat()}"
+
+    @property
+    def ready(self) -> bool:
+        return self.manifest_sha256 is not None
+
+    @property
+    def period(self) -> str | None:
+        p = (self.manifest or {}).get("period")
+        return p if isinstance(p, str) and PERIOD.match(p) else None
+
+    @property
+    def produced_at(self) -> str | None:
+        v = (self.manifest or {}).get("produced_at")
+        if not isinstance(v, str):
+            return None
+        try:
+            dt.datetime.fromisoformat(v)
+        except ValueError:
+            return None
+        return v
+
+    @property
+    def safe_name(self) -> str:
+        return self.delivery_id.replace("/", "__")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.update(delivery_date=self.delivery_date.isoformat(), as_of=self.as_of.isoformat(), folder=str(self.folder))
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DeliveryRef":
+        d = dict(d)
+        d["delivery_date"] = dt.date.fromisoformat(d["delivery_date"])
+        d["as_of"] = dt.date.fromisoformat(d["as_of"])
+        d["folder"] = Path(d["folder"])
+        return cls(**d)
+
+
+@dataclass
+class PreparedDelivery:
+    """The outcome of :func:`prepare_delivery`: ``ready`` (staged, to be loaded), ``rejected`` or
+    ``waiting``. ``retry`` = rejected for an internal reason (a bug, a busy warehouse), not the data:
+    the next night tries again."""
+
+    ref: DeliveryRef
+    status: str
+    rows: int = 0
+    files: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
+    checks: list[dict] = field(default_factory=list)
+    staged_dir: Path | None = None
+    report: Path | None = None
+    retry: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+    traceback: str | None = None   # internal errors only (for the operator, not the department)
+
+    @property
+    def delivery_id(self) -> str:
+        return self.ref.delivery_id
+
+    @property
+    def feed_id(self) -> str:
+        return self.ref.feed_id
+
+    def to_dict(self) -> dict:
+        return {"ref": self.ref.to_dict(), "status": self.status, "rows": self.rows, "files": self.files,
+                "errors": self.errors, "warnings": self.warnings, "checks": self.checks,
+                "staged_dir": str(self.staged_dir) if self.staged_dir else None,
+                "report": str(self.report) if self.report else None, "retry": self.retry,
+                "timings": self.timings, "traceback": self.traceback}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PreparedDelivery":
+        d = dict(d)
+        d["ref"] = DeliveryRef.from_dict(d["ref"])
+        d["staged_dir"] = Path(d["staged_dir"]) if d.get("staged_dir") else None
+        d["report"] = Path(d["report"]) if d.get("report") else None
+        return cls(**d)
+
+
+def load_prepared(staged_dir: Path) -> PreparedDelivery:
+    """A prepared delivery from its ``result.json`` (e.g. handed between Airflow tasks as a path)."""
+    return PreparedDelivery.from_dict(json.loads((Path(staged_dir) / "result.json").read_text(encoding="utf-8")))
+
+
+# --- warehouse DDL ----------------------------------------------------------------------------------
+
+_VIEW = re.compile(r"^\s*create\s+(or\s+replace\s+)?view\b", re.IGNORECASE | re.MULTILINE)
+
+
+def _sql_files() -> list[Path]:
+    """Ingest-owned DDL: tables first (ops, raw, staging), then views (which read the tables)."""
+    files = []
+    for sub in ("ops", "raw", "staging"):
+        files.extend(sorted((WAREHOUSE_SQL_DIR / sub).glob("*.sql")))
+    tables = [f for f in files if not _VIEW.search(f.read_text(encoding="utf-8"))]
+    views = [f for f in files if f not in tables]
+    return tables + views
+
+
+def _feed_rows() -> list[tuple]:
+    return [(s.feed_id, s.department, s.cadence, s.kind, s.partition, s.months_covered, s.file_format, s.title)
+            for s in FEEDS.values()]
+
+
+def init_warehouse(con) -> None:
+    """Create the ``raw``/``staging``/``ops`` objects ingest owns and refresh ``ops.feeds`` from the
+    registry. Idempotent; skipped when ``ops.ingest_schema`` already has this DDL's fingerprint
+    (re-applying ~400 DDL/COMMENT statements costs ~0.2 s per publish)."""
+    from pipelines.warehouse import ensure_schemas, run_sql_file
+
+    files = _sql_files()
+    h = hashlib.sha256()
+    for path in files:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    h.update(repr(_feed_rows()).encode())
+    fingerprint = h.hexdigest()
+    exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'ops' "
+                         "and table_name = 'ingest_schema'").fetchone()[0]
+    have = con.execute("select fingerprint from ops.ingest_schema").fetchall() if exists else []
+    if have == [(fingerprint,)]:
+        return
+    ensure_schemas(con)
+    for path in files:
+        run_sql_file(con, path)
+    rows = _feed_rows()
+    current = con.execute("select feed_id, department, cadence, kind, partition, months_covered, file_format, title "
+                          "from ops.feeds").fetchall()
+    if sorted(current) != sorted(rows):
+        con.execute("delete from ops.feeds")
+        con.executemany("insert into ops.feeds values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.execute("delete from ops.ingest_schema")
+    con.execute("insert into ops.ingest_schema values (?, cast(? as timestamptz))", [fingerprint, _now()])
+
+
+# --- discover ---------------------------------------------------------------------------------------
+
+def _open_read_only(settings: Settings):
+    """A read-only warehouse connection, or ``None`` when there is no warehouse yet."""
+    from pipelines.warehouse import connect
+
+    if not Path(settings.warehouse).exists():
+        return None
+    return connect(settings, read_only=True)
+
+
+def read_ledger(settings: Settings, con=None) -> dict[str, dict]:
+    """``delivery_id -> {status, manifest_sha256, retry}`` as the warehouse knows it."""
+    own = con is None
+    con = con or _open_read_only(settings)
+    if con is None:
+        return {}
+    try:
+        exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'ops' "
+                             "and table_name = 'deliveries'").fetchone()[0]
+        if not exists:
+            return {}
+        rows = con.execute("select delivery_id, status, manifest_sha256, coalesce(retry, false) "
+                           "from ops.deliveries").fetchall()
+        return {r[0]: {"status": r[1], "manifest_sha256": r[2], "retry": r[3]} for r in rows}
+    finally:
+        if own:
+            con.close()
+
+
+def discover(settings: Settings, as_of: dt.date | None = None, feeds: list[str] | None = None,
+             include_waiting: bool = False) -> list[DeliveryRef]:
+    """Delivery folders dated on or before ``as_of`` that are new or changed for the ledger.
+
+    A folder whose manifest (same sha256) already ended ``loaded``/``rejected``/``superseded`` is
+    skipped: nothing is processed twice. ``include_waiting`` also returns folders without a
+    manifest yet (so the ledger can record them as ``waiting``).
+    """
+    as_of = as_of or dt.date.today()
+    unknown = set(feeds or ()) - set(FEEDS)
+    if unknown:
+        raise KeyError(f"unknown feed(s) {sorted(unknown)}; known: {sorted(FEEDS)}")
+    ledger = read_ledger(settings)
+    landing = Path(settings.landing)
+    refs: list[DeliveryRef] = []
+    for feed_id in (feeds or list(FEEDS)):
+        feed_dir = landing / feed_id
+        if not feed_dir.is_dir():
+            continue
+        for child in sorted(feed_dir.iterdir()):
+            if not child.is_dir() or not DATE_DIR.match(child.name):
+                continue  # e.g. an upload tool's temp folder
+            try:
+                date = dt.date.fromisoformat(child.name)
+            except ValueError:
+                continue
+            if date > as_of:
+                continue  # not visible yet on this night (the demo replays history)
+            ref = DeliveryRef(feed_id=feed_id, delivery_date=date, folder=child.resolve(), as_of=as_of)
+            prev = ledger.get(ref.delivery_id)
+            ref.previous_status = prev["status"] if prev else None
+            manifest = child / MANIFEST
+            if not manifest.is_file():
+                if include_waiting and prev is None:
+                    refs.append(ref)
+                continue
+            raw = manifest.read_bytes()
+            ref.manifest_sha256 = hashlib.sha256(raw).hexdigest()
+            if prev and prev["manifest_sha256"] == ref.manifest_sha256 and prev["status"] in FINAL_STATUSES \
+                    and not prev["retry"]:
+                continue
+            try:
+                m = json.loads(raw.decode("utf-8-sig"))
+                if not isinstance(m, dict):
+                    raise ValueError("manifest is not a JSON object")
+                ref.manifest = m
+            except (ValueError, UnicodeDecodeError) as e:
+                ref.manifest_error = f"manifest.json is not valid JSON: {e}"
+            refs.append(ref)
+    return refs
+
+
+# --- prepare ------------------------------------------------------------------------------------------
+
+def staged_dir_for(settings: Settings, delivery_id: str) -> Path:
+    return settings.work / "staged" / delivery_id
+
+
+def _err(check: str, message: str, file: str | None = None, row: int | None = None,
+         field_: str | None = None, count: int | None = None) -> dict:
+    return {"file": file, "row": row, "field": field_, "check": check, "severity": "critical",
+            "count": count, "message": message}
+
+
+def _safe_name(name) -> str | None:
+    """Why a manifest file name is unsafe, or None. Files must sit directly in the delivery folder."""
+    if not isinstance(name, str) or not name.strip():
+        return "empty or non-string file name"
+    if "/" in name or "\\" in name:
+        return "file name contains a path separator"
+    if name in (".", "..") or ".." in name:
+        return "file name contains '..'"
+    if os.path.isabs(name) or re.match(r"^[A-Za-z]:", name):
+        return "absolute path"
+    if name == MANIFEST:
+        return "the manifest cannot list itself"
+    return None
+
+
+def check_manifest(ref: DeliveryRef) -> tuple[list[dict], list[dict]]:
+    """Manifest structure and the files it lists: (errors, files with measured bytes/sha256)."""
+    errors: list[dict] = []
+    files: list[dict] = []
+    if ref.manifest_error:
+        return [_err("manifest", ref.manifest_error, MANIFEST)], files
+    m = ref.manifest or {}
+    if m.get("feed_id") != ref.feed_id:
+        errors.append(_err("manifest", f"manifest feed_id {m.get('feed_id')!r} does not match the folder's feed "
+                                       f"{ref.feed_id!r}", MANIFEST, field_="feed_id"))
+    if ref.period is None:
+        errors.append(_err("manifest", f"period {m.get('period')!r} is not YYYY-MM", MANIFEST, field_="period"))
+    if m.get("produced_at") is not None and ref.produced_at is None:
+        errors.append(_err("manifest", f"produced_at {m.get('produced_at')!r} is not an ISO timestamp", MANIFEST,
+                           field_="produced_at"))
+    entries = m.get("files")
+    if not isinstance(entries, list) or not entries:
+        errors.append(_err("manifest", "manifest lists no files", MANIFEST, field_="files"))
+        return errors, files
+    seen = set()
+    for entry in entries:
+        if not isinstance(entry, dict):
+            errors.append(_err("manifest", f"file entry {entry!r} is not an object", MANIFEST, field_="files"))
+            continue
+        name = entry.get("name")
+        why = _safe_name(name)
+        if why:
+            errors.append(_err("unsafe_file_name", f"rejected file name {name!r}: {why}", str(name), field_="name"))
+            continue
+        if name in seen:
+            errors.append(_err("manifest", f"file {name!r} listed twice", name, field_="name"))
+            continue
+        seen.add(name)
+        rows = entry.get("rows")
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+            errors.append(_err("manifest", f"rows {rows!r} is not a non-negative integer", name, field_="rows"))
+        sha = entry.get("sha256")
+        if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", sha):
+            errors.append(_err("manifest", f"sha256 {sha!r} is not a hex digest", name, field_="sha256"))
+        path = ref.folder / name
+        if path.is_symlink():
+            errors.append(_err("unsafe_file_name", f"{name!r} is a symbolic link; deliveries must hold real files", name))
+            continue
+        if not path.is_file():
+            errors.append(_err("missing_file", f"file {name!r} listed in the manifest is not in the folder", name))
+            continue
+        actual = sha256_file(path)
+        size = path.stat().st_size
+        files.append({"name": name, "rows": rows, "sha256": actual, "bytes": size})
+        if isinstance(sha, str) and actual.lower() != sha.lower():
+            errors.append(_err("checksum", f"sha256 of {name!r} is {actual}, manifest says {sha}: file is corrupt "
+                                           f"or still being written", name))
+        if isinstance(entry.get("bytes"), int) and entry["bytes"] != size:
+            errors.append(_err("checksum", f"{name!r} has {size} bytes, manifest says {entry['bytes']}", name))
+    return errors, files
+
+
+def typed_with_flags_sql(spec: FeedSpec) -> str:
+    """The feed's staging select plus one ``__bad_<field>`` flag per parsed field (a non-empty raw
+    value whose typed value is null: ``try_cast`` failed), in one pass over ``raw_batch``."""
+    parsed = [f for f in spec.fields if f.source]
+    if not parsed:
+        return spec.staging_sql
+    has = ", ".join(f'{text(f.source)} is not null as "__has_{f.name}"' for f in parsed)
+    inner = spec.staging_sql.replace("\nfrom raw_batch", f",\n    {has}\nfrom raw_batch")
+    bad = ", ".join(f'("__has_{f.name}" and {q(f.name)} is null) as "__bad_{f.name}"' for f in parsed)
+    exclude = ", ".join(f'"__has_{f.name}"' for f in parsed)
+    return f"with typed as ({inner}) select * exclude ({exclude}), {bad} from typed"
+
+
+def type_batch(con, spec: FeedSpec) -> tuple[pa.Table, list[dict]]:
+    """Type the registered ``raw_batch`` with the feed's staging SQL; returns (staging table, parse
+    errors). A parse error names file, row, field, the delivered column header and the value;
+    the first few rows per field are reported, with the field's total count."""
+    import pyarrow.compute as pc
+
+    table = _arrow(con.execute(typed_with_flags_sql(spec)))
+    flags = [c for c in table.column_names if c.startswith("__bad_")]
+    errors: list[dict] = []
+    for flag in flags:
+        if not pc.any(table.column(flag)).as_py():
+            continue
+        name = flag.removeprefix("__bad_")
+        field_ = next(f for f in spec.fields if f.name == name)
+        mask = table.column(flag)
+        n = pc.sum(mask).as_py()
+        bad = table.filter(mask).select(["_file", "_row"]).slice(0, ROWS_PER_CHECK)
+        con.register("_bad_rows", bad)
+        try:
+            rows = con.execute(
+                f"select r._file, r._row, r.{q(field_.source)} from raw_batch r "
+                f"join _bad_rows b on b._file = r._file and b._row = r._row order by r._file, r._row").fetchall()
+        finally:
+            con.unregister("_bad_rows")
+        header = spec.header_of(field_.source)
+        for file, row, value in rows:
+            errors.append(_err("parse", f"cannot read {value!r} in column {header!r} as {field_.type} "
+                                        f"({n} row(s) in this delivery)", file, row, name, n))
+    return (table.drop_columns(flags) if flags else table), errors
+
+
+def _prep_connection(settings: Settings):
+    import duckdb
+
+    tmp = settings.temp_directory / f"prepare_{os.getpid()}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(":memory:", config={
+        "threads": settings.duckdb_threads, "memory_limit": settings.duckdb_memory_limit,
+        "temp_directory": str(tmp), "preserve_insertion_order": True})
+
+
+def _arrow(result) -> pa.Table:
+    out = result.arrow()
+    return out.read_all() if hasattr(out, "read_all") else out
+
+
+def _constant(value: str, n: int) -> pa.Array:
+    import numpy as np
+
+    return pa.array([value], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32)))
+
+
+def report_paths(settings: Settings, ref: DeliveryRef) -> tuple[Path, Path]:
+    base = settings.work / "reports" / ref.as_of.isoformat() / ref.safe_name
+    return base.with_suffix(".json"), base.with_suffix(".md")
+
+
+def write_report(settings: Settings, p: PreparedDelivery) -> Path:
+    """Rejection report for staff and the department: JSON (machine) + Markdown (people)."""
+    jpath, mpath = report_paths(settings, p.ref)
+    spec = FEEDS.get(p.feed_id)
+    body = {"delivery_id": p.delivery_id, "feed_id": p.feed_id, "title": spec.title if spec else "",
+            "period": p.ref.period, "folder": str(p.ref.folder), "as_of": p.ref.as_of.isoformat(),
+            "status": p.status, "files": p.files, "errors": p.errors, "warnings": p.warnings, "checks": p.checks}
+    atomic_write_text(jpath, json.dumps(body, ensure_ascii=False, indent=2, default=str))
+    lines = [f"# 数据交付退回 / delivery rejected: `{p.delivery_id}`", "",
+             f"- 数据项 feed: {p.feed_id} {body['title']}", f"- 所属期 period: {p.ref.period}",
+             f"- 目录 folder: `{p.ref.folder}`", f"- 处理日期 night: {p.ref.as_of.isoformat()}",
+             "- 原始文件未改动 (the delivered files were left untouched); 请更正后重新交付 (please correct and re-deliver).",
+             "", "## 错误 errors", "", "| 文件 file | 行 row | 字段 field | 检查 check | 说明 message |",
+             "| --- | --- | --- | --- | --- |"]
+    esc = lambda v: "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    for e in p.errors:
+        lines.append(f"| {esc(e.get('file'))} | {esc(e.get('row'))} | {esc(e.get('field'))} | {esc(e.get('check'))} "
+                     f"| {esc(e.get('message'))} |")
+    if p.warnings:
+        lines += ["", "## 警告 warnings", "", "| 文件 file | 行 row | 字段 field | 检查 check | 说明 message |",
+                  "| --- | --- | --- | --- | --- |"]
+        for e in p.warnings:
+            lines.append(f"| {esc(e.get('file'))} | {esc(e.get('row'))} | {esc(e.get('field'))} "
+                         f"| {esc(e.get('check'))} | {esc(e.get('message'))} |")
+    lines.append("")
+    lines.append("行号 row = 数据行序号 (1 = 表头下第一行 / first row under the header).")
+    atomic_write_text(mpath, "\n".join(lines) + "\n")
+    return jpath
+
+
+def prepare_delivery(settings: Settings, ref: DeliveryRef) -> PreparedDelivery:
+    """Parse + type + validate one delivery into ``<work>/staged/<delivery_id>/``; no warehouse writes.
+
+    Never raises for a bad delivery: the outcome says ``rejected`` with the reasons. The staged
+    folder holds ``raw.parquet`` + ``staging.parquet`` (ready only) and ``result.json``, written
+    last: a folder without it was interrupted and is not publishable."""
+    if not ref.ready:
+        return PreparedDelivery(ref=ref, status="waiting")
+    t0 = time.perf_counter()
+    out = PreparedDelivery(ref=ref, status="rejected")
+    target = staged_dir_for(settings, ref.delivery_id)
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        _prepare(settings, ref, out)
+    except Exception as e:  # a bug or an infrastructure problem: reject for now, retry next night
+        log.exception("prepare %s failed", ref.delivery_id)
+        out.errors.append(_err("internal_error", f"{type(e).__name__}: {e}"))
+        out.retry = True
+        out.traceback = traceback.format_exc()
+    out.status = "rejected" if out.errors else "ready"
+    if out.status == "rejected":
+        shutil.rmtree(target, ignore_errors=True)
+        try:
+            out.report = write_report(settings, out)
+        except OSError:
+            log.exception("could not write the rejection report of %s", ref.delivery_id)
+    out.timings["total"] = time.perf_counter() - t0
+    target.mkdir(parents=True, exist_ok=True)
+    out.staged_dir = target
+    atomic_write_text(target / "result.json", json.dumps(out.to_dict(), ensure_ascii=False, default=str))
+    return out
+
+
+def _prepare(settings: Settings, ref: DeliveryRef, out: PreparedDelivery) -> None:
+    spec = FEEDS[ref.feed_id]
+    timings = out.timings
+    t = time.perf_counter()
+    errors, files = check_manifest(ref)
+    out.files = files
+    timings["checksum"] = time.perf_counter() - t
+    if errors:
+        out.errors = errors
+        return
+    # read every file as delivered
+    t = time.perf_counter()
+    tables = []
+    for f in files:
+        try:
+            table = spec.read_raw(ref.folder / f["name"])
+        except FeedFormatError as e:
+            out.errors.append(e.record() | {"severity": "critical", "count": None})
+            continue
+        if table.num_rows != f["rows"]:
+            out.errors.append(_err("row_count", f"{f['name']!r} has {table.num_rows} data rows, manifest says "
+                                                f"{f['rows']}", f["name"]))
+        tables.append(table)
+    timings["read"] = time.perf_counter() - t
+    if out.errors:
+        return
+    raw = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    del tables
+    raw = raw.append_column("delivery_id", _constant(ref.delivery_id, raw.num_rows))
+    raw = raw.append_column("period", _constant(ref.period, raw.num_rows))
+    out.rows = raw.num_rows
+    _typed_and_validated(settings, spec, ref, raw, out)
+
+
+def _typed_and_validated(settings: Settings, spec: FeedSpec, ref: DeliveryRef, raw: pa.Table,
+                         out: PreparedDelivery) -> None:
+    from pipelines import validate
+
+    timings = out.timings
+    con = _prep_connection(settings)
+    try:
+        t = time.perf_counter()
+        con.register("raw_batch", raw)
+        staged, parse_errors = type_batch(con, spec)
+        out.errors.extend(parse_errors)
+        timings["type"] = time.perf_counter() - t
+        if out.errors:
+            return
+        t = time.perf_counter()
+        lookup = validate.ReferenceLookup(_open_read_only(settings))
+        try:
+            checked, notes = validate.add_check_columns(con, spec, staged, ref.period, lookup)
+        finally:
+            lookup.close()
+        timings["checks"] = time.perf_counter() - t
+        params = validate.suite_parameters(spec, ref.period, ref.delivery_date)
+        outcome = validate.validate_typed(spec, checked, params, extra_notes=notes, run_name=ref.delivery_id)
+        del checked
+        timings["gx"] = outcome.seconds
+        out.errors.extend(outcome.errors)
+        out.warnings.extend(outcome.warnings)
+        out.checks = outcome.checks
+        if outcome.gx_result is not None:
+            validate.save_gx_result(settings, ref.as_of, ref.delivery_id, outcome.gx_result)
+        if out.errors:
+            return
+        t = time.perf_counter()
+        with atomic_dir(staged_dir_for(settings, ref.delivery_id)) as tmp:
+            # DuckDB-sized row groups: publish reads them in parallel (one 1M-row group = one thread)
+            pq.write_table(raw, tmp / "raw.parquet", compression="zstd", row_group_size=STAGED_ROW_GROUP)
+            pq.write_table(staged, tmp / "staging.parquet", compression="zstd", row_group_size=STAGED_ROW_GROUP)
+        timings["write"] = time.perf_counter() - t
+    finally:
+        con.close()
+
+
+def prepare_feed(settings: Settings, feed_id: str, as_of: dt.date | None = None) -> list[PreparedDelivery]:
+    """Prepare every new delivery of one feed (including ``waiting`` folders, to be recorded)."""
+    refs = discover(settings, as_of=as_of or dt.date.today(), feeds=[feed_id], include_waiting=True)
+    return [prepare_delivery(settings, r) for r in refs]
+
+
+# --- publish ------------------------------------------------------------------------------------------
+
+@dataclass
+class FeedCounts:
+    loaded: int = 0
+    rejected: int = 0
+    superseded: int = 0
+    waiting: int = 0
+    rows: int = 0
+    warnings: int = 0
+    seconds: float = 0.0          # prepare (read, type, validate, stage)
+    gx_seconds: float = 0.0       # of which Great Expectations
+    publish_seconds: float = 0.0  # loading into the warehouse
+
+
+@dataclass
+class IngestSummary:
+    as_of: dt.date
+    feeds: dict[str, FeedCounts] = field(default_factory=dict)
+    deliveries: list[dict] = field(default_factory=list)
+    data_docs: Path | None = None
+    seconds: float = 0.0
+
+    def feed(self, feed_id: str) -> FeedCounts:
+        return self.feeds.setdefault(feed_id, FeedCounts())
+
+    def total(self, name: str) -> int:
+        return sum(getattr(c, name) for c in self.feeds.values())
+
+    def as_dict(self) -> dict:
+        return {"loaded": self.total("loaded"), "rejected": self.total("rejected"),
+                "superseded": self.total("superseded"), "waiting": self.total("waiting"),
+                "rows": self.total("rows"), "deliveries": self.deliveries,
+                "data_docs": str(self.data_docs) if self.data_docs else None}
+
+
+def _order_key(produced_epoch_us, delivery_date: str, delivery_id: str) -> tuple:
+    return (produced_epoch_us if produced_epoch_us is not None else -(2 ** 62), delivery_date, delivery_id)
+
+
+def _ledger_row(con, delivery_id: str):
+    return con.execute("select status, first_seen_at::varchar from ops.deliveries where delivery_id = ?",
+                       [delivery_id]).fetchone()
+
+
+def _upsert_ledger(con, p: PreparedDelivery, status: str, *, superseded_by: str | None = None,
+                   rows: int | None = None) -> None:
+    ref = p.ref
+    prev = _ledger_row(con, ref.delivery_id)
+    now = _now()
+    first_seen = prev[1] if prev else now
+    con.execute("delete from ops.deliveries where delivery_id = ?", [ref.delivery_id])
+    con.execute(
+        f"insert into ops.deliveries ({', '.join(LEDGER_COLUMNS)}) values "
+        "(?, ?, ?, ?, ?, cast(? as timestamptz), ?, ?, ?, ?, ?, cast(? as timestamptz), cast(? as timestamptz), ?, ?, ?, ?)",
+        [ref.delivery_id, ref.feed_id, ref.period, str(ref.folder), ref.delivery_date, ref.produced_at,
+         json.dumps(p.files, ensure_ascii=False) if p.files or ref.ready else None,
+         rows if rows is not None else (p.rows if status == "loaded" else 0),
+         status, json.dumps(p.errors, ensure_ascii=False, default=str),
+         json.dumps(p.warnings, ensure_ascii=False, default=str), first_seen, now, superseded_by,
+         ref.manifest_sha256, ref.as_of, p.retry])
+
+
+def _delete_partition(con, spec: FeedSpec, period: str | None, delivery_id: str) -> None:
+    for layer in ("raw", "staging"):
+        if spec.partition == "period" and period is not None:
+            con.execute(f"delete from {layer}.{spec.feed_id} where period = ? or delivery_id = ?", [period, delivery_id])
+        else:
+            con.execute(f"delete from {layer}.{spec.feed_id} where delivery_id = ?", [delivery_id])
+
+
+def _publish_one(con, p: PreparedDelivery) -> tuple[str, str | None]:
+    """Apply one prepared delivery. Returns (status, the delivery it superseded, if any)."""
+    from pipelines.warehouse import transaction
+
+    spec = FEEDS[p.feed_id]
+    ref = p.ref
+    if p.status == "waiting":
+        if _ledger_row(con, ref.delivery_id) is None:
+            with transaction(con):
+                _upsert_ledger(con, p, "waiting")
+        return "waiting", None
+    if p.status == "rejected":
+        with transaction(con):
+            prev = _ledger_row(con, ref.delivery_id)
+            if prev and prev[0] == "loaded":
+                # The folder was rewritten in place and the new content is bad: its old content is
+                # gone from the landing zone, so it cannot stay in the warehouse either.
+                _delete_partition(con, spec, None, ref.delivery_id)
+            _upsert_ledger(con, p, "rejected")
+        return "rejected", None
+    if p.status != "ready":
+        raise ValueError(f"{ref.delivery_id}: unknown prepared status {p.status!r}")
+    staged = Path(p.staged_dir)
+    raw_file, staging_file = staged / "raw.parquet", staged / "staging.parquet"
+    replaced = None
+    with transaction(con):
+        if spec.partition == "period":
+            cur = con.execute(
+                "select delivery_id, epoch_us(produced_at), delivery_date::varchar from ops.deliveries "
+                "where feed_id = ? and period = ? and status = 'loaded' and delivery_id <> ?",
+                [ref.feed_id, ref.period, ref.delivery_id]).fetchall()
+            mine_epoch = con.execute("select epoch_us(cast(? as timestamptz))", [ref.produced_at]).fetchone()[0] \
+                if ref.produced_at else None
+            mine = _order_key(mine_epoch, ref.delivery_date.isoformat(), ref.delivery_id)
+            newer = [c for c in cur if _order_key(c[1], c[2], c[0]) > mine]
+            if newer:
+                # An older-produced delivery arriving after a newer one: keep the newer, never load this.
+                _upsert_ledger(con, p, "superseded", superseded_by=newer[0][0], rows=0)
+                return "superseded_on_arrival", newer[0][0]
+            replaced = ", ".join(c[0] for c in cur) or None
+        _delete_partition(con, spec, ref.period, ref.delivery_id)
+        con.execute(f"insert into raw.{spec.feed_id} by name select * from read_parquet(?)", [str(raw_file)])
+        con.execute(f"insert into staging.{spec.feed_id} by name select * from read_parquet(?)", [str(staging_file)])
+        if spec.partition == "period":
+            con.execute("update ops.deliveries set status = 'superseded', superseded_by = ?, "
+                        "status_at = cast(? as timestamptz) "
+                        "where feed_id = ? and period = ? and status = 'loaded' and delivery_id <> ?",
+                        [ref.delivery_id, _now(), ref.feed_id, ref.period, ref.delivery_id])
+        _upsert_ledger(con, p, "loaded")
+    return "loaded", replaced
+
+
+def _publish_order(p: PreparedDelivery) -> tuple:
+    spec = FEEDS[p.feed_id]
+    return (0 if spec.is_reference else 1, list(FEEDS).index(p.feed_id), p.ref.period or "",
+            p.ref.produced_at or "", p.ref.delivery_date)
+
+
+def publish(settings: Settings, prepared: Iterable[PreparedDelivery | Path | str | dict],
+            summary: IngestSummary | None = None) -> IngestSummary:
+    """The single writer: record and load prepared deliveries, each in its own transaction.
+
+    A delivery that cannot be published (e.g. its staged files vanished) is recorded as rejected
+    for retry; the others go on."""
+    from pipelines.warehouse import connect, transaction, writer_lock
+
+    items: list[PreparedDelivery] = []
+    for p in prepared:
+        if isinstance(p, PreparedDelivery):
+            items.append(p)
+        elif isinstance(p, dict):
+            items.append(PreparedDelivery.from_dict(p))
+        else:
+            items.append(load_prepared(Path(p)))
+    if summary is None:
+        summary = IngestSummary(as_of=items[0].ref.as_of if items else dt.date.today())
+    items.sort(key=_publish_order)
+    with writer_lock(settings, owner="lowincome ingest (publish)"):
+        con = connect(settings)
+        try:
+            with transaction(con):
+                init_warehouse(con)
+            for p in items:
+                counts = summary.feed(p.feed_id)
+                t_pub = time.perf_counter()
+                try:
+                    status, replaced = _publish_one(con, p)
+                except Exception as e:
+                    p.errors.append(_err("internal_error", f"publish failed: {type(e).__name__}: {e}"))
+                    p.retry = True
+                    p.status = "rejected"
+                    with transaction(con):
+                        _upsert_ledger(con, p, "rejected")
+                    status, replaced = "rejected", None
+                if status == "loaded":
+                    counts.loaded += 1
+                    counts.rows += p.rows
+                    counts.warnings += len(p.warnings)
+                    if replaced:
+                        counts.superseded += len(replaced.split(", "))
+                elif status == "superseded_on_arrival":
+                    counts.superseded += 1
+                elif status == "rejected":
+                    counts.rejected += 1
+                elif status == "waiting":
+                    counts.waiting += 1
+                counts.publish_seconds += time.perf_counter() - t_pub
+                counts.seconds += float(p.timings.get("total", 0.0) or 0.0)
+                counts.gx_seconds += float(p.timings.get("gx", 0.0) or 0.0)
+                summary.deliveries.append({
+                    "delivery_id": p.delivery_id, "feed_id": p.feed_id, "period": p.ref.period,
+                    "status": "superseded" if status == "superseded_on_arrival" else status,
+                    "rows": p.rows if status == "loaded" else 0, "replaced": replaced,
+                    "errors": len(p.errors), "warnings": len(p.warnings),
+                    "first_error": p.errors[0]["message"] if p.errors else None,
+                    "report": str(p.report) if p.report else None,
+                })
+                if status in ("loaded", "superseded_on_arrival") and p.staged_dir:
+                    # loaded (or not needed): the staged Parquet has done its job
+                    for name in ("raw.parquet", "staging.parquet"):
+                        (Path(p.staged_dir) / name).unlink(missing_ok=True)
+            con.execute("checkpoint")
+        finally:
+            con.close()
+    return summary
+
+
+# --- the whole night ----------------------------------------------------------------------------------
+
+class _FeedProgress:
+    """A rich progress bar per feed (deliveries done / found), or nothing when progress is off."""
+
+    def __init__(self, settings: Settings, refs: list[DeliveryRef]):
+        self.enabled = bool(settings.show_progress) and bool(refs)
+        self.progress = None
+        self.tasks: dict[str, int] = {}
+        self.rows: dict[str, int] = {}
+        if not self.enabled:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("[bold]{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[rows]:>12} rows  {task.fields[note]}"),
+                                 TimeElapsedColumn())
+        for feed_id in FEEDS:
+            n = sum(1 for r in refs if r.feed_id == feed_id)
+            if n:
+                self.tasks[feed_id] = self.progress.add_task(feed_id, total=n, rows="", note="")
+
+    def __enter__(self):
+        if self.progress:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress:
+            self.progress.stop()
+
+    def working(self, ref: DeliveryRef) -> None:
+        if self.progress:
+            self.progress.update(self.tasks[ref.feed_id], note=f"{ref.delivery_date} …")
+
+    def done(self, p: PreparedDelivery) -> None:
+        if not self.progress:
+            return
+        self.rows[p.feed_id] = self.rows.get(p.feed_id, 0) + p.rows
+        self.progress.update(self.tasks[p.feed_id], advance=1, rows=f"{self.rows[p.feed_id]:,}",
+                             note="" if p.status != "rejected" else "[red]rejected")
+
+
+def ingest(settings: Settings, as_of: dt.date | None = None, feeds: list[str] | None = None) -> IngestSummary:
+    """One night's ingest: discover -> prepare -> publish, reference feeds first; then Data Docs."""
+    from pipelines import validate
+    from pipelines.warehouse import writer_lock
+
+    as_of = as_of or dt.date.today()
+    t0 = time.perf_counter()
+    summary = IngestSummary(as_of=as_of)
+    with writer_lock(settings, owner=f"lowincome ingest --as-of {as_of}"):
+        refs = discover(settings, as_of=as_of, feeds=feeds, include_waiting=True)
+        phases = ([r for r in refs if FEEDS[r.feed_id].is_reference],
+                  [r for r in refs if not FEEDS[r.feed_id].is_reference])
+        validated = 0
+        with _FeedProgress(settings, refs) as progress:
+            for phase in phases:
+                if not phase:
+                    continue
+                prepared = []
+                for ref in phase:
+                    progress.working(ref)
+                    p = prepare_delivery(settings, ref)
+                    progress.done(p)
+                    prepared.append(p)
+                    validated += "gx" in p.timings
+                publish(settings, prepared, summary=summary)
+    # Rebuild the night's Data Docs only when something new was validated (a re-run keeps them).
+    if validated and settings.extra.get("data_docs", True):
+        try:
+            summary.data_docs = validate.build_data_docs(settings, as_of)
+        except Exception as e:  # docs are a convenience; never fail the night over them
+            summary.deliveries.append({"delivery_id": None, "status": "note",
+                                       "first_error": f"Data Docs not built: {type(e).__name__}: {e}"})
+    elif (validate.data_docs_dir(settings, as_of) / "index.html").exists():
+        summary.data_docs = validate.data_docs_dir(settings, as_of) / "index.html"
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def print_summary(summary: IngestSummary, console=None) -> None:
+    """Closing table per feed: loaded / rejected / superseded / waiting, rows; then what was rejected."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if console is None:
+        console = Console()
+        if console.width < 110:  # piped to a log: do not truncate feed names
+            console = Console(width=110)
+    table = Table(title=f"ingest {summary.as_of.isoformat()}  ({summary.seconds:.1f}s)")
+    for col, justify in (("feed", "left"), ("loaded", "right"), ("rejected", "right"), ("superseded", "right"),
+                         ("waiting", "right"), ("rows", "right"), ("warnings", "right"), ("seconds", "right")):
+        table.add_column(col, justify=justify, no_wrap=True)
+    for feed_id in FEEDS:
+        c = summary.feeds.get(feed_id)
+        if c is None:
+            continue
+        table.add_row(feed_id, str(c.loaded), f"[red]{c.rejected}" if c.rejected else "0", str(c.superseded),
+                      str(c.waiting), f"{c.rows:,}", str(c.warnings), f"{c.seconds:.1f}")
+    table.add_row("[bold]total", str(summary.total("loaded")), str(summary.total("rejected")),
+                  str(summary.total("superseded")), str(summary.total("waiting")), f"{summary.total('rows'):,}",
+                  str(summary.total("warnings")), "")
+    console.print(table)
+    for d in summary.deliveries:
+        if d.get("status") == "rejected":
+            console.print(f"[red]rejected[/red] {d['delivery_id']}: {d.get('first_error')}  ({d.get('errors')} "
+                          f"error(s); report {d.get('report')})")
+        elif d.get("status") == "note":
+            console.print(f"[yellow]{d.get('first_error')}")
+    if not summary.feeds:
+        console.print("no new deliveries")
+    if summary.data_docs:
+        console.print(f"Data Docs: {summary.data_docs}")

@@ -1,0 +1,459 @@
+"""The nightly report: one self-contained static HTML file, aggregates only.
+
+No external assets (no CDN, no fonts, no libraries): the charts are inline SVG drawn here in
+Python, the styles are inline, and a few lines of inline script only record that the charts
+rendered (``<html data-render="ok">``, used by the headless-browser test). Labels are Chinese
+with the English codes beside them. The report carries counts per indicator, county,
+department and feed — never a 身份证号, a name or any household-level row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipelines.analyst import DEPARTMENTS, INDICATORS, STALE_AFTER_MONTHS, _feeds_table
+from pipelines.atomic import atomic_write_text
+
+CST = dt.timezone(dt.timedelta(hours=8))
+# A qualitative palette with 14+ distinguishable colours (one per indicator).
+PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+           "#9c755f", "#bab0ac", "#1f77b4", "#17becf", "#8c564b", "#bcbd22", "#7f7f7f", "#d62728"]
+STATUS_STYLE = {
+    "ok": ("正常", "#1b5e20", "#e8f5e9"),
+    "stale": ("滞后", "#8a5300", "#fff3e0"),
+    "rejected": ("被拒", "#b71c1c", "#ffebee"),
+    "waiting": ("等待", "#0d47a1", "#e3f2fd"),
+    "missing": ("缺失", "#424242", "#eeeeee"),
+}
+OPEN_EXCLUDED = ("assisted", "ineligible", "closed")
+
+
+def logical_time(as_of: dt.date) -> dt.datetime:
+    """02:00 Asia/Shanghai of the night (the same convention as pipelines.nightly)."""
+    return dt.datetime.combine(as_of, dt.time(2, 0), tzinfo=CST)
+
+
+def _esc(s) -> str:
+    return html.escape("" if s is None else str(s), quote=True)
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ReportData:
+    as_of: dt.date
+    periods: list[str] = field(default_factory=list)
+    trend: dict[str, dict[str, int]] = field(default_factory=dict)  # indicator -> period -> n
+    counties: list[tuple[str, str | None, int, int]] = field(default_factory=list)  # code, name, total, latest
+    departments: list[tuple[str, int, int, int]] = field(default_factory=list)  # dept, open, overdue, escalated
+    confirmation: list[tuple[str, int, int, int]] = field(default_factory=list)  # indicator, confirmed, rejected, cases
+    feeds: list[dict] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # warehouse relations not there yet
+
+
+def _exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, name = qualified.split(".")
+    return bool(con.execute(
+        """select count(*) from (
+               select 1 from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?
+               union all
+               select 1 from duckdb_views() where database_name = current_database() and schema_name = ? and view_name = ?)""",
+        [schema, name, schema, name]).fetchone()[0])
+
+
+def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date, months: int = 13) -> ReportData:
+    """The aggregates the report shows, read from the restricted warehouse (counts only)."""
+    d = ReportData(as_of=as_of)
+    d.missing = [q for q in ("mart.warnings", "mart.cases", "mart.case_events", "ops.deliveries", "staging.ref_regions")
+                 if not _exists(con, q)]
+    as_of_month = f"{as_of:%Y-%m}"
+    ref = logical_time(as_of)
+
+    if "mart.warnings" not in d.missing:
+        d.periods = [r[0] for r in con.execute(
+            "select distinct period from mart.warnings where period <= ? order by period desc limit ?",
+            [as_of_month, months]).fetchall()][::-1]
+        if d.periods:
+            first = d.periods[0]
+            for code, period, n in con.execute(
+                """with w as (select indicator_code, period from mart.warnings where period between ? and ?)
+                   select indicator_code, period, count(*) from w group by all order by all""",
+                    [first, d.periods[-1]]).fetchall():
+                d.trend.setdefault(code, {})[period] = n
+            names_sql = ("""select left(region_code, 6) as county_code, arg_max(name, period) as county_name
+                            from staging.ref_regions where level = 'county' group by 1"""
+                         if "staging.ref_regions" not in d.missing else
+                         "select null::varchar as county_code, null::varchar as county_name where false")
+            d.counties = con.execute(
+                f"""with w as (select county_code, period from mart.warnings where period between ? and ?),
+                        names as ({names_sql}),
+                        per_county as (
+                            select county_code, count(*) as total, count(*) filter (where period = ?) as latest
+                            from w group by county_code)
+                    select p.county_code, n.county_name, p.total, p.latest
+                    from per_county p left join names n using (county_code)
+                    order by p.total desc, p.county_code""",
+                [first, d.periods[-1], d.periods[-1]]).fetchall()
+
+    if "mart.cases" not in d.missing:
+        d.departments = con.execute(
+            f"""with routed as (select *, unnest(departments) as department from mart.cases),
+                    open_cases as (
+                        select * from routed
+                        where closed_at is null and status not in {OPEN_EXCLUDED})
+                select department, count(*) as open_cases,
+                       count(*) filter (where status in ('dispatched', 'accepted') and due_at < ?) as overdue,
+                       count(*) filter (where escalated) as escalated
+                from open_cases group by department
+                order by overdue desc, open_cases desc, department""", [ref]).fetchall()
+        events = ("""select case_id, bool_or(to_status in ('verified', 'assisted')) as ok,
+                            bool_or(to_status in ('not_verified', 'ineligible')) as no
+                     from mart.case_events group by case_id"""
+                  if "mart.case_events" not in d.missing else
+                  "select null::varchar as case_id, false as ok, false as no where false")
+        d.confirmation = con.execute(
+            f"""with outcomes as ({events}),
+                    judged as (
+                        select c.indicator_code,
+                               coalesce(o.ok, false) or c.status in ('verified', 'assisted') as confirmed,
+                               coalesce(o.no, false) or c.status in ('not_verified', 'ineligible') as rejected
+                        from mart.cases c left join outcomes o using (case_id))
+                select indicator_code, count(*) filter (where confirmed),
+                       count(*) filter (where rejected and not confirmed), count(*)
+                from judged group by indicator_code order by indicator_code""").fetchall()
+
+    d.feeds = _feed_status(con, as_of, has_ledger="ops.deliveries" not in d.missing)
+    return d
+
+
+def _feed_status(con: duckdb.DuckDBPyConnection, as_of: dt.date, has_ledger: bool) -> list[dict]:
+    """Per feed: last loaded period, last delivery, latest status and freshness (the same rules
+    as the analyst view ``feed_status``), for deliveries visible on ``as_of``."""
+    rows = {}
+    if has_ledger:
+        for r in con.execute(
+            """with d as (select * from ops.deliveries where delivery_date <= ?)
+               select feed_id,
+                      max(period) filter (where status = 'loaded') as last_loaded_period,
+                      max(delivery_date) as last_delivery_date,
+                      arg_max(delivery_id, (delivery_date, delivery_id)) as latest_delivery_id,
+                      arg_max(status, (delivery_date, delivery_id)) as latest_status,
+                      arg_max(coalesce(json_array_length(cast(errors as json)), 0), (delivery_date, delivery_id)) as latest_errors,
+                      count(*) filter (where status = 'rejected') as rejected,
+                      count(*) as deliveries
+               from d group by feed_id""", [as_of]).fetchall():
+            rows[r[0]] = dict(zip(("feed_id", "last_loaded_period", "last_delivery_date", "latest_delivery_id",
+                                   "latest_status", "latest_errors", "rejected", "deliveries"), r))
+    table = _feeds_table(sorted(rows))
+    out = []
+    for i, fid in enumerate(table["feed_id"]):
+        r = rows.get(fid, {"feed_id": fid, "deliveries": 0, "rejected": 0})
+        cadence = table["cadence"][i]
+        lp = r.get("last_loaded_period")
+        months_behind = (as_of.year * 12 + as_of.month - int(lp[:4]) * 12 - int(lp[5:7]) - 1) if lp else None
+        days = (as_of - r["last_delivery_date"]).days if r.get("last_delivery_date") else None
+        stale_after = STALE_AFTER_MONTHS.get(cadence, 1)
+        if not r.get("deliveries"):
+            status = "missing"
+        elif r.get("latest_status") == "rejected":
+            status = "rejected"
+        elif lp is None:
+            status = "missing"
+        elif r.get("latest_status") == "waiting":
+            status = "waiting"
+        elif cadence == "daily" and days is not None and days > 3:
+            status = "stale"
+        elif stale_after is not None and months_behind is not None and months_behind > stale_after:
+            status = "stale"
+        else:
+            status = "ok"
+        out.append({**r, "department": table["department"][i], "name_zh": table["name_zh"][i],
+                    "cadence": cadence, "months_behind": months_behind, "status": status})
+    return out
+
+
+# --- SVG charts ------------------------------------------------------------------------------
+
+
+def _nice_max(v: float) -> float:
+    if v <= 0:
+        return 1
+    import math
+
+    exp = 10 ** math.floor(math.log10(v))
+    for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if v <= m * exp:
+            return m * exp
+    return 10 * exp
+
+
+def _no_data(width: int, height: int, chart: str) -> str:
+    return (f'<svg class="chart-svg" data-chart="{chart}" data-empty="1" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img"><rect x="0" y="0" width="{width}" height="{height}" fill="#fafafa" '
+            f'stroke="#ddd"/><text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="#888">暂无数据 No data</text></svg>')
+
+
+def stacked_bars_svg(periods: list[str], series: dict[str, dict[str, int]], colors: dict[str, str],
+                     width: int = 1100, height: int = 340, chart: str = "trend") -> str:
+    """Stacked vertical bars: one bar per month, one segment per series."""
+    totals = [sum(series[s].get(p, 0) for s in series) for p in periods]
+    if not periods or not any(totals):
+        return _no_data(width, height, chart)
+    left, right, top, bottom = 48, 12, 14, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    ymax = _nice_max(max(totals))
+    if max(totals) <= 20:  # small counts: whole-number ticks
+        ymax = max(4, -(-max(totals) // 4) * 4)
+    slot = plot_w / len(periods)
+    bar_w = max(4.0, slot * 0.68)
+    parts = [f'<svg class="chart-svg" data-chart="{chart}" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img">']
+    for k in range(5):
+        v = ymax * k / 4
+        y = top + plot_h - plot_h * k / 4
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e5e5e5"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{v:g}</text>')
+    for i, p in enumerate(periods):
+        x = left + slot * i + (slot - bar_w) / 2
+        y = top + plot_h
+        for s in series:
+            n = series[s].get(p, 0)
+            if not n:
+                continue
+            h = plot_h * n / ymax
+            y -= h
+            zh = INDICATORS.get(s, (s, ""))[0]
+            parts.append(f'<rect class="mark" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                         f'fill="{colors[s]}"><title>{_esc(p)} {_esc(zh)} {_esc(s)}: {n}</title></rect>')
+        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" class="val">{totals[i]}</text>')
+        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 18}" text-anchor="middle" class="tick">{_esc(p)}</text>')
+    parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#999"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def hbars_svg(rows: list[tuple[str, list[float]]], series: list[tuple[str, str]], *, width: int = 1100,
+              chart: str, fmt=lambda v: f"{v:g}", xmax: float | None = None, notes: list[str] | None = None) -> str:
+    """Grouped horizontal bars: one group per row label, one bar per series (label, colour)."""
+    if not rows or not any(v for _, vals in rows for v in vals if v):
+        return _no_data(width, 120, chart)
+    label_w, right, top = 260, (260 if notes else 90), 8
+    bar_h, gap = 16, 12
+    group_h = bar_h * len(series) + gap
+    height = top + group_h * len(rows) + 8
+    plot_w = width - label_w - right
+    vmax = xmax or _nice_max(max(v for _, vals in rows for v in vals if v is not None))
+    parts = [f'<svg class="chart-svg" data-chart="{chart}" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img">']
+    for i, (label, vals) in enumerate(rows):
+        y0 = top + i * group_h
+        parts.append(f'<text x="{label_w - 8}" y="{y0 + bar_h * len(series) / 2 + 4:.1f}" text-anchor="end" class="lbl">'
+                     f'{_esc(label)}</text>')
+        for j, ((sname, color), v) in enumerate(zip(series, vals)):
+            if v is None:
+                if notes and j == 0 and notes[i]:
+                    parts.append(f'<text x="{label_w + 5}" y="{y0 + j * bar_h + bar_h - 5}" class="val">{_esc(notes[i])}</text>')
+                continue
+            w = plot_w * v / vmax if vmax else 0
+            y = y0 + j * bar_h
+            parts.append(f'<rect class="mark" x="{label_w}" y="{y}" width="{max(w, 1.5 if v else 0):.1f}" height="{bar_h - 2}" '
+                         f'fill="{color}"><title>{_esc(label)} — {_esc(sname)}: {_esc(fmt(v))}</title></rect>')
+            note = f" {notes[i]}" if notes and j == 0 and notes[i] else ""
+            parts.append(f'<text x="{label_w + w + 5:.1f}" y="{y + bar_h - 5}" class="val">{_esc(fmt(v))}{_esc(note)}</text>')
+    parts.append(f'<line x1="{label_w}" y1="{top}" x2="{label_w}" y2="{height - 8}" stroke="#999"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _legend(items: list[tuple[str, str]]) -> str:
+    return '<div class="legend">' + "".join(
+        f'<span><i style="background:{c}"></i>{_esc(label)}</span>' for label, c in items) + "</div>"
+
+
+# --- page -----------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",sans-serif;margin:0;
+     background:#fff;color:#222}
+header{background:#1f3b57;color:#fff;padding:18px 28px}
+header h1{margin:0;font-size:22px} header p{margin:6px 0 0;opacity:.85;font-size:13px}
+main{padding:8px 28px 28px;max-width:1160px}
+section{margin:22px 0} h2{font-size:17px;margin:0 0 8px;border-left:4px solid #1f3b57;padding-left:8px}
+h2 small,th small{color:#666;font-weight:normal}
+.kpis{display:flex;gap:14px;flex-wrap:wrap}
+.kpi{border:1px solid #ddd;border-radius:6px;padding:10px 16px;min-width:200px}
+.kpi b{display:block;font-size:26px} .kpi span{font-size:12px;color:#555}
+.legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;margin:6px 0}
+.legend i{display:inline-block;width:11px;height:11px;margin-right:4px;vertical-align:-1px}
+svg .tick{font-size:11px;fill:#555} svg .val{font-size:11px;fill:#333} svg .lbl{font-size:12px;fill:#222}
+table{border-collapse:collapse;font-size:13px;width:100%} th,td{border:1px solid #ddd;padding:5px 8px;text-align:left}
+th{background:#f3f5f7} td.num{text-align:right}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:bold;font-size:12px}
+.note{font-size:12px;color:#666} footer{font-size:12px;color:#666;padding:0 28px 24px}
+"""
+
+# Records that the charts drew (non-empty SVGs with marks and a real size); the headless test
+# reads data-render and data-chart-rects from the DOM. Errors flip data-render to "error".
+CHECK_SCRIPT = """
+(function () {
+  var root = document.documentElement;
+  window.addEventListener('error', function (e) { root.setAttribute('data-render', 'error: ' + e.message); });
+  try {
+    var rects = {}, drawn = 0, charts = document.querySelectorAll('svg.chart-svg');
+    var expected = document.querySelectorAll('svg.chart-svg:not([data-empty])').length;
+    charts.forEach(function (svg) {
+      var r = svg.getBoundingClientRect(), marks = svg.querySelectorAll('.mark').length;
+      rects[svg.getAttribute('data-chart')] = {x: Math.round(r.left + window.scrollX), y: Math.round(r.top + window.scrollY),
+        w: Math.round(r.width), h: Math.round(r.height), marks: marks};
+      if (marks > 0 && r.width > 0 && r.height > 0) { drawn += 1; }
+    });
+    root.setAttribute('data-chart-rects', JSON.stringify(rects));
+    root.setAttribute('data-charts-drawn', String(drawn));
+    if (root.getAttribute('data-render') === null) {
+      root.setAttribute('data-render', drawn === expected ? 'ok' : 'incomplete');
+    }
+  } catch (e) {
+    root.setAttribute('data-render', 'error: ' + e.message);
+  }
+})();
+"""
+
+
+def _data_docs_link(data_docs_dir: Path | None, feed_id: str, report_dir: Path) -> str | None:
+    """Relative link to the night's GX Data Docs page of a feed (else the Data Docs index)."""
+    if data_docs_dir is None or not Path(data_docs_dir).exists():
+        return None
+    root = Path(data_docs_dir)
+    pages = sorted((p for p in root.rglob("*.html") if feed_id in p.relative_to(root).as_posix()),
+                   key=lambda p: (len(p.parts), p.as_posix()))
+    target = pages[0] if pages else (root / "index.html" if (root / "index.html").exists() else root)
+    return Path(os.path.relpath(target.resolve(), report_dir.resolve())).as_posix()
+
+
+def render_html(d: ReportData, data_docs_dir: Path | None, report_dir: Path) -> str:
+    indicators = sorted(d.trend, key=lambda c: (list(INDICATORS).index(c) if c in INDICATORS else 99, c))
+    colors = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(indicators)}
+    latest = d.periods[-1] if d.periods else None
+    latest_n = sum(v.get(latest, 0) for v in d.trend.values()) if latest else 0
+    open_cases = sum(r[1] for r in d.departments)
+    overdue = sum(r[2] for r in d.departments)
+    bad_feeds = sum(1 for f in d.feeds if f["status"] != "ok")
+
+    def ind_label(c: str) -> str:
+        return f"{INDICATORS.get(c, (c,))[0]} {c}"
+
+    def dept_label(c: str) -> str:
+        return f"{DEPARTMENTS.get(c, (c,))[0]} {c}"
+
+    trend_svg = stacked_bars_svg(d.periods, {c: d.trend[c] for c in indicators}, colors)
+    county_series = [(f"近{len(d.periods)}个月合计 total, last {len(d.periods)} months", "#4e79a7"),
+                     (f"{latest or ''} 当月 latest month", "#f28e2b")]
+    county_svg = hbars_svg(
+        [((f"{name} {code}" if name else code), [total, latest_n_]) for code, name, total, latest_n_ in d.counties],
+        county_series, chart="county") + (_legend(county_series) if d.counties else "")
+    dept_series = [("在办 open", "#76b7b2"), ("逾期未反馈 overdue", "#e15759")]
+    dept_svg = hbars_svg(
+        [(dept_label(dep), [n_open, n_over]) for dep, n_open, n_over, _escalated in d.departments],
+        dept_series, chart="overdue") + (_legend(dept_series) if d.departments else "")
+    conf_rows = [(ind_label(c), [ok / (ok + no) * 100 if (ok + no) else None]) for c, ok, no, n in d.confirmation]
+    conf_notes = [f"({ok}/{ok + no}, 共{n}案 cases)" if (ok + no) else f"(待核实 pending, {n})" for c, ok, no, n in d.confirmation]
+    conf_svg = hbars_svg(conf_rows, [("属实率 confirmation rate", "#59a14f")], chart="confirmation",
+                         fmt=lambda v: f"{v:.0f}%", xmax=100, notes=conf_notes)
+
+    feed_rows = []
+    for f in d.feeds:
+        label, fg, bg = STATUS_STYLE.get(f["status"], (f["status"], "#222", "#fff"))
+        link = _data_docs_link(data_docs_dir, f["feed_id"], report_dir)
+        docs = f'<a href="{_esc(link)}">校验报告 Data Docs</a>' if link else '<span class="note">—</span>'
+        feed_rows.append(
+            f'<tr data-status="{_esc(f["status"])}"><td>{_esc(f["name_zh"])} <code>{_esc(f["feed_id"])}</code></td>'
+            f'<td>{_esc(DEPARTMENTS.get(f["department"], (f["department"],))[0])} {_esc(f["department"])}</td>'
+            f'<td>{_esc(f["cadence"])}</td><td>{_esc(f.get("last_loaded_period") or "—")}</td>'
+            f'<td>{_esc(f.get("last_delivery_date") or "—")}</td><td>{_esc(f.get("latest_status") or "—")}</td>'
+            f'<td class="num">{_esc(f.get("latest_errors") if f.get("latest_errors") is not None else "—")}</td>'
+            f'<td class="num">{_esc(f.get("rejected", 0))}</td>'
+            f'<td><span class="badge" style="color:{fg};background:{bg}">{_esc(label)} {_esc(f["status"])}</span></td>'
+            f"<td>{docs}</td></tr>")
+    missing = (f'<p class="note">尚无数据表 Not in the warehouse yet: {_esc(", ".join(d.missing))}</p>'
+               if d.missing else "")
+    title = f"低收入人口动态监测 夜间报告 Nightly report {d.as_of.isoformat()}"
+    return f"""<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_esc(title)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<header>
+<h1>低收入人口动态监测 · 夜间报告 <small>Low-income population monitoring — nightly report</small></h1>
+<p>数据截至 As of {_esc(d.as_of.isoformat())} · 最新预警数据月 Latest warning month: {_esc(latest or "—")}
+ · 仅含汇总数据 Aggregates only</p>
+</header>
+<main>
+{missing}
+<section class="kpis">
+<div class="kpi"><b>{latest_n}</b><span>最新数据月预警 Warnings, latest month</span></div>
+<div class="kpi"><b>{open_cases}</b><span>在办个案（按部门计） Open cases (per department)</span></div>
+<div class="kpi"><b>{overdue}</b><span>逾期未反馈 Overdue feedback</span></div>
+<div class="kpi"><b>{bad_feeds}</b><span>异常数据源 Feeds not OK</span></div>
+</section>
+<section id="trend">
+<h2>各指标月度预警 <small>Warnings per indicator per data month</small></h2>
+{trend_svg}
+{_legend([(ind_label(c), colors[c]) for c in indicators])}
+</section>
+<section id="county">
+<h2>各县预警 <small>Warnings by county</small></h2>
+{county_svg}
+</section>
+<section id="overdue">
+<h2>各部门在办与逾期个案 <small>Open and overdue cases by department (as of {_esc(logical_time(d.as_of).isoformat())})</small></h2>
+{dept_svg}
+<p class="note">逾期 = 已派发或已受理、超过反馈期限仍无核实结果。Overdue = dispatched or accepted, past the due date, no verification result. A case routed to two departments counts for each.</p>
+</section>
+<section id="confirmation">
+<h2>各指标核实属实率 <small>Confirmation rate per indicator</small></h2>
+{conf_svg}
+<p class="note">属实率 = 属实 / (属实 + 不属实)。Confirmed (verified or assisted) / answered (confirmed + not verified or ineligible).</p>
+</section>
+<section id="feeds">
+<h2>数据源新鲜度与校验 <small>Feed freshness and validation status</small></h2>
+<table>
+<thead><tr><th>数据源 <small>feed</small></th><th>部门 <small>dept</small></th><th>频率 <small>cadence</small></th>
+<th>最新入库月份 <small>last loaded period</small></th><th>最近交付 <small>last delivery</small></th>
+<th>最近交付状态 <small>latest status</small></th><th>错误数 <small>errors</small></th><th>被拒次数 <small>rejected</small></th>
+<th>状态 <small>status</small></th><th>校验报告 <small>GX Data Docs</small></th></tr></thead>
+<tbody>
+{"".join(feed_rows)}
+</tbody>
+</table>
+</section>
+</main>
+<footer>本报告仅含汇总数据，不含身份证号、姓名或家庭明细。This report holds aggregates only: no 身份证号, no names, no household rows.
+Household-level questions: the analyst database (<code>lowincome query</code>).</footer>
+<script>{CHECK_SCRIPT}</script>
+</body>
+</html>
+"""
+
+
+def report_path(out_dir: Path, as_of: dt.date) -> Path:
+    return Path(out_dir) / "report" / as_of.isoformat() / "report.html"
+
+
+def write_report(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
+                 data_docs_dir: Path | None = None) -> Path:
+    """Write ``out_dir/report/<as_of>/report.html`` atomically and return its path."""
+    target = report_path(out_dir, as_of)
+    data = collect(con, as_of)
+    atomic_write_text(target, render_html(data, Path(data_docs_dir) if data_docs_dir else None, target.parent))
+    return target

@@ -1,0 +1,409 @@
+"""Per-feed data files for one delivery: what each department exports for a period, from the
+generated province. Each method returns ``[(file name, bytes, rows)]``.
+
+Department quirks live here (see shared/design/feeds.md): Chinese headers and GB18030 for 人社,
+integer fen in Parquet for 医保, an Excel workbook for 残联, JSON lines for 应急管理, YYYYMMDD strings
+for 公安, booleans written three ways by 住建, a BOM on some 民政 exports, lowercase ``x`` check
+characters from some systems.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.synth import activity as act
+from pipelines.synth.common import Cols, fmt_dates, fmt_int, fmt_money, join_str, label, month_str
+from pipelines.synth.population import (CATEGORIES, DIBAO, EMPLOYED, NOROW, RELATIONS, STATUS_ZH, TEKUN, Province)
+from pipelines.synth.truth import cert_persons, presence, roster_check_dates
+from pipelines.synth.writers import csv_bytes, csv_text_bytes, jsonl_bytes, parquet_bytes, xlsx_bytes
+
+HRSS_HEADERS = ["统计月份", "身份证号", "就业状态", "单位信用代码", "缴费基数", "失业保险金", "养老金"]
+CDPF_HEADERS = ["身份证号", "残疾类别", "残疾等级", "发证日期", "状态"]
+ROSTER_COLUMNS = ["snapshot_month", "family_id", "person_id", "name", "gender", "birth_date", "relation",
+                  "region_code", "urban_rural", "category", "enrolled_date", "monthly_benefit_yuan",
+                  "last_econ_check_date", "last_home_visit_date"]
+BOOL_STYLES = (("true", "false"), ("True", "False"), ("1", "0"))
+
+
+def strings(values: np.ndarray) -> pa.Array:
+    """numpy unicode/object array -> arrow strings."""
+    if len(values) == 0:
+        return pa.array([], pa.string())
+    return pa.array(np.asarray(values, dtype=object), type=pa.string())
+
+
+def lower_x(ids: pa.Array) -> pa.Array:
+    return pc.utf8_lower(ids)
+
+
+class FeedFiles:
+    def __init__(self, pv: Province):
+        self.pv = pv
+        self.ids = strings(pv.p_id)
+        self.region = pv.h_region()
+        self.regions_arr = strings(self.region)
+        self.hukou_arr = strings(pv.h_hukou)
+        self.family_arr = strings(pv.h_family)
+        self.std = pv.std_matrix()
+        self.tekun = pv.std_matrix("tekun")
+        self.names_arr = strings(pv.p_name)
+        self.employer_arr = strings(pv.employers)
+        self._assign_claim_ids()
+        self._presence = {}
+        self._pairs = {}
+
+    # -- shared ---------------------------------------------------------------------------------
+    def _assign_claim_ids(self) -> None:
+        c = self.pv.rec["claims"]
+        n = len(c["p"])
+        cid = c["cid"].copy()
+        missing = cid < 0
+        cid[missing] = np.arange(missing.sum())
+        order = np.lexsort((cid, c["date"], c["t"]))
+        c = c.take(order)
+        cid = cid[order]
+        c["cid"] = cid
+        seq = np.zeros(n, np.int64)
+        t = c["t"]
+        start = np.r_[0, np.flatnonzero(np.diff(t)) + 1] if n else np.zeros(0, np.int64)
+        grp = np.repeat(np.arange(len(start)), np.diff(np.r_[start, n])) if n else np.zeros(0, np.int64)
+        seq = np.arange(n) - start[grp] if n else seq
+        months = np.array([month_str(self.pv.cal.abs(int(x))).replace("-", "") for x in range(self.pv.T)])
+        sid = np.char.add(np.char.add("JS", months[t]), np.char.zfill((seq + 1).astype(str), 7)) if n else \
+            np.zeros(0, "U16")
+        lookup = dict(zip(cid.tolist(), sid.tolist()))
+        c["sid"] = sid
+        c["rev_sid"] = np.array([lookup.get(int(r), "") if r >= 0 else "" for r in c["rev"]], dtype=object) \
+            if (c["rev"] >= 0).any() else np.full(n, "", dtype=object)
+        self.pv.rec["claims"] = c
+
+    def roster_pairs(self, t: int) -> Cols:
+        if t not in self._pairs:
+            rp = self.pv.rp
+            r = rp.take(np.flatnonzero((rp["t0"] <= t) & (rp["t1"] >= t)))
+            self._pairs[t] = r.take(np.lexsort((r["p"], r["rel"], r["f"])))
+        return self._pairs[t]
+
+    def presence(self, t: int) -> np.ndarray:
+        if t not in self._presence:
+            self._presence[t] = presence(self.pv, t)
+        return self._presence[t]
+
+    def _cert_persons(self, t: int) -> np.ndarray:
+        return cert_persons(self.pv, t)
+
+    # -- 民政 roster -------------------------------------------------------------------------------
+    def benefits(self, t: int, r: Cols) -> np.ndarray:
+        """Per-person monthly benefit in cents for roster rows r of month t."""
+        pv = self.pv
+        size = np.bincount(r["f"], minlength=pv.F)
+        f = r["f"]
+        cat = pv.h_cat[f]
+        std = self.std[f, t]
+        fam = np.where(cat == DIBAO, np.maximum(std * size[f] - pv.h_income[f], 0.15 * std * size[f]), 0)
+        fam = np.where(cat == TEKUN, self.tekun[f, t] * size[f], fam)
+        return (np.rint(fam / np.maximum(size[f], 1) / 100) * 100).astype(np.int64)
+
+    def mca_roster(self, t: int, bom: bool = False, alter: float = 0.0, rng=None) -> list:
+        pv = self.pv
+        r = self.roster_pairs(t)
+        f, p = r["f"], r["p"]
+        n = len(p)
+        econ, visit = roster_check_dates(pv, t)
+        names = pc.take(self.names_arr, pa.array(p))
+        benefit = self.benefits(t, r)
+        if alter and rng is not None and n:
+            # a first export with typos in names and benefits, corrected by a re-delivery
+            k = rng.random(n) < alter
+            typo = pc.binary_join_element_wise(pc.utf8_slice_codeunits(names, 0, -1), "某", "")
+            names = pc.if_else(pa.array(k), typo, names)
+            benefit = np.where(k & (benefit > 0), benefit + 100, benefit)
+        urban = pv.h_urban()[f]
+        table = pa.table({
+            "snapshot_month": pa.array([pv.cal.period(t)] * n, pa.string()),
+            "family_id": pc.take(self.family_arr, pa.array(f)),
+            "person_id": pc.take(self.ids, pa.array(p)),
+            "name": names,
+            "gender": label(pv.p_male[p].astype(np.int8), ("F", "M")),
+            "birth_date": fmt_dates(pv.p_birth[p]),
+            "relation": label(r["rel"], RELATIONS),
+            "region_code": pc.take(self.regions_arr, pa.array(f)),
+            "urban_rural": label(urban.astype(np.int8), ("rural", "urban")),
+            "category": label(pv.h_cat[f], CATEGORIES),
+            "enrolled_date": fmt_dates(pv.h_enrolled[f]),
+            "monthly_benefit_yuan": fmt_money(benefit),
+            "last_econ_check_date": fmt_dates(econ[f]),
+            "last_home_visit_date": fmt_dates(visit[f]),
+        })
+        data, rows = csv_bytes(table, bom=bom)
+        return [(f"roster_{pv.cal.period(t).replace('-', '')}.csv", data, rows)]
+
+    # -- 人社 employment ---------------------------------------------------------------------------
+    def hrss_employment(self, t: int) -> list:
+        pv = self.pv
+        p = np.flatnonzero(pv.hr_status[:, t] != NOROW)
+        st = pv.hr_status[p, t]
+        emp = np.where(st == EMPLOYED, pv.p_employer[p], -1)
+        codes = pc.fill_null(pc.take(self.employer_arr, pa.array(np.maximum(emp, 0), mask=emp < 0)), "")
+        table = pa.table({
+            "m": pa.array([pv.cal.period(t).replace("-", "")] * len(p), pa.string()),
+            "id": lower_x(pc.take(self.ids, pa.array(p))),
+            "status": label(st, STATUS_ZH),
+            "employer": codes,
+            "base": fmt_money(pv.hr_base[p, t]),
+            "ub": fmt_money(pv.hr_ub[p, t]),
+            "pension": fmt_money(pv.hr_pension[p, t]),
+        })
+        data, rows = csv_bytes(table, header=HRSS_HEADERS, encoding="gb18030")
+        return [(f"employment_{pv.cal.period(t).replace('-', '')}.csv", data, rows)]
+
+    # -- 医保 claims -------------------------------------------------------------------------------
+    def nhsa_claims(self, t: int, truncate: bool = False) -> list:
+        pv = self.pv
+        c = pv.rec["claims"]
+        idx = np.flatnonzero(c["t"] == t)
+        c = c.take(idx)
+        rev = c["rev_sid"]
+        table = pa.table({
+            "settle_id": strings(c["sid"]),
+            "person_id": pc.take(self.ids, pa.array(c["p"])),
+            "settle_date": pa.array(c["date"], pa.date32()),
+            "visit_type": label(c["vtype"], act.VISIT_TYPES),
+            "catastrophic": pa.array(c["cata"], pa.bool_()),
+            "total_fen": pa.array(c["total"], pa.int64()),
+            "fund_fen": pa.array(c["fund"], pa.int64()),
+            "critical_illness_fen": pa.array(c["crit"], pa.int64()),
+            "medical_aid_fen": pa.array(c["aid"], pa.int64()),
+            "oop_fen": pa.array(c["oop"], pa.int64()),
+            "reversal_of": pa.array([x if x else None for x in rev.tolist()], pa.string()),
+        })
+        data, rows = parquet_bytes(table)
+        if truncate:
+            data = data[: len(data) // 2]
+        return [(f"claims_{pv.cal.period(t).replace('-', '')}.parquet", data, rows)]
+
+    # -- 教育 students (per term) ------------------------------------------------------------------
+    def moe_students(self, m: int) -> list:
+        pv = self.pv
+        s = pv.rec["students"]
+        s = s.take(np.flatnonzero(s["m"] == m))
+        order = np.argsort(s["p"], kind="stable")
+        s = s.take(order)
+        term = f"{m // 12}-{1 if m % 12 + 1 <= 7 else 2}"
+        table = pa.table({
+            "term": pa.array([term] * len(s["p"]), pa.string()),
+            "person_id": pc.take(self.ids, pa.array(s["p"])),
+            "stage": label(s["stage"], act.STAGES),
+            "tuition_yuan": fmt_money(s["tuition"]),
+            "boarding_yuan": fmt_money(s["boarding"]),
+            "aid_yuan": fmt_money(s["aid"]),
+        })
+        data, rows = csv_bytes(table)
+        return [(f"students_{term}.csv", data, rows)]
+
+    # -- quarterly snapshots: roster persons -------------------------------------------------------
+    def _snapshot_persons(self, m: int) -> np.ndarray:
+        t = max(self.pv.cal.t_of(m), 0)
+        r = self.roster_pairs(t)
+        return np.unique(r["p"])
+
+    def mohurd_housing(self, m: int, style: int) -> list:
+        pv = self.pv
+        t = pv.cal.t_of(m)
+        p = self._snapshot_persons(m)
+        prop = pv.p_prop.copy()
+        area = pv.p_area_dm2.copy()
+        for q, t_from, dc, da in pv.overrides.get("prop", []):
+            if t >= t_from:
+                prop[q] += dc
+                area[q] += da
+        dil = pv.p_dilap.copy()
+        for h, t_from, level in pv.overrides.get("dilap", []):
+            if t >= t_from:
+                dil[pv.p_hh == h] = level
+        yes, no = BOOL_STYLES[style % 3]
+        as_of = (np.datetime64(f"{m // 12:04d}-{m % 12 + 1:02d}", "M") + 1).astype("datetime64[D]") - 1
+        table = pa.table({
+            "as_of": pa.array([str(as_of)] * len(p), pa.string()),
+            "person_id": pc.take(self.ids, pa.array(p)),
+            "property_count": fmt_int(prop[p]),
+            "property_area_m2": fmt_money(area[p]),
+            "public_rental": strings(np.where(pv.p_rental[p], yes, no)),
+            "dilapidated_level": strings(np.array(["", "A", "B", "C", "D"])[dil[p]]),
+        })
+        data, rows = csv_bytes(table)
+        return [(f"housing_{str(as_of).replace('-', '')}.csv", data, rows)]
+
+    def bank_deposits(self, m: int) -> list:
+        pv = self.pv
+        t = pv.cal.t_of(m)
+        p = self._snapshot_persons(m)
+        dep = pv.p_dep.copy()
+        for q, t_from, amount in pv.overrides.get("dep", []):
+            if t >= t_from:
+                dep[q] = amount
+        as_of = (np.datetime64(f"{m // 12:04d}-{m % 12 + 1:02d}", "M") + 1).astype("datetime64[D]") - 1
+        table = pa.table({
+            "as_of": pa.array([str(as_of)] * len(p), pa.string()),
+            "person_id": pc.take(self.ids, pa.array(p)),
+            "deposits_yuan": fmt_money(dep[p]),
+            "securities_yuan": fmt_money(pv.p_sec[p]),
+        })
+        data, rows = csv_bytes(table)
+        return [(f"deposits_{str(as_of).replace('-', '')}.csv", data, rows)]
+
+    # -- 市场监管 business -------------------------------------------------------------------------
+    def samr_business(self, t: int) -> list:
+        pv = self.pv
+        b = pv.rec["business"]
+        b = b.take(np.flatnonzero(b["t"] == t))
+        order = np.lexsort((b["credit"], b["date"]))
+        b = b.take(order)
+        table = pa.table({
+            "credit_code": strings(b["credit"]),
+            "person_id": pc.take(self.ids, pa.array(b["p"])),
+            "role": label(b["role"], ("legal_rep", "investor")),
+            "entity_type": label(b["etype"], ("individual", "company")),
+            "registered_capital_yuan": fmt_money(b["capital"]),
+            "status": label(b["status"], ("active", "cancelled", "revoked")),
+            "event_date": fmt_dates(b["date"]),
+        })
+        data, rows = csv_bytes(table)
+        return [(f"business_{pv.cal.period(t).replace('-', '')}.csv", data, rows)]
+
+    # -- 公安 hukou events / members, vehicles ------------------------------------------------------
+    def mps_hukou_events(self, t: int) -> list:
+        pv = self.pv
+        e = pv.rec["hukou_events"]
+        e = e.take(np.flatnonzero(e["t"] == t))
+        e = e.take(np.lexsort((e["p"], e["date"])))
+        n = len(e["p"])
+        ym = pv.cal.period(t).replace("-", "")
+        table = pa.table({
+            "event_id": join_str(f"HJ{ym}", fmt_int(np.arange(1, n + 1), 6)) if n else pa.array([], pa.string()),
+            "person_id": pc.take(self.ids, pa.array(e["p"])),
+            "hukou_no": pc.take(self.hukou_arr, pa.array(e["h"])),
+            "event_type": label(e["etype"], act.HUKOU_EVENTS),
+            "event_date": fmt_dates(e["date"], "%Y%m%d"),
+            "region_code": pc.take(self.regions_arr, pa.array(e["h"])),
+        })
+        data, rows = csv_bytes(table)
+        return [(f"hukou_events_{ym}.csv", data, rows)]
+
+    def members(self, t: int) -> np.ndarray:
+        pv = self.pv
+        present = self.presence(t)
+        return np.flatnonzero(pv.alive_listed(t) & present[pv.p_hh])
+
+    def mps_hukou_members(self, t: int) -> list:
+        """One file per city (the extract is produced by each city's public security bureau)."""
+        pv = self.pv
+        p = self.members(t)
+        h = pv.p_hh[p]
+        order = np.lexsort((p, h))
+        p, h = p[order], h[order]
+        city = pv.h_city()[h]
+        last = str(pv.cal.last_day(t)).replace("-", "")
+        ym = pv.cal.period(t).replace("-", "")
+        out = []
+        for c, code in enumerate(pv.regions.city_codes):
+            sel = np.flatnonzero(city == c)
+            table = pa.table({
+                "person_id": pc.take(self.ids, pa.array(p[sel])),
+                "hukou_no": pc.take(self.hukou_arr, pa.array(h[sel])),
+                "region_code": pc.take(self.regions_arr, pa.array(h[sel])),
+                "as_of": pa.array([last] * len(sel), pa.string()),
+            })
+            data, rows = csv_bytes(table)
+            out.append((f"hukou_members_{ym}_{code}.csv", data, rows))
+        return out
+
+    def mps_vehicles(self, t: int, lower: bool = False) -> list:
+        pv = self.pv
+        v = pv.rec["vehicles"]
+        v = v.take(np.flatnonzero(v["t"] == t))
+        v = v.take(np.lexsort((v["p"], v["date"])))
+        ids = pc.take(self.ids, pa.array(v["p"]))
+        table = pa.table({
+            "person_id": lower_x(ids) if lower else ids,
+            "vehicle_class": label(v["vclass"], act.VEHICLE_CLASSES),
+            "first_registered": fmt_dates(v["first"]),
+            "event": label(v["event"], act.VEHICLE_EVENTS),
+            "event_date": fmt_dates(v["date"]),
+        })
+        data, rows = csv_bytes(table)
+        return [(f"vehicles_{pv.cal.period(t).replace('-', '')}.csv", data, rows)]
+
+    # -- 残联 certificates (xlsx) -----------------------------------------------------------------
+    def cdpf_disability(self, t: int, lower: bool = False) -> list:
+        pv = self.pv
+        p = self._cert_persons(t)
+        p = p[np.argsort(pv.p_id[p], kind="stable")]
+        status = np.where(pv.p_cert_cancel_t[p] <= t, "注销", "有效")
+        ids = pc.take(self.ids, pa.array(p))
+        cols = [lower_x(ids) if lower else ids,
+                label(pv.p_cert_type[p], act.DISABILITY_TYPES_ZH),
+                label(pv.p_cert_grade[p], act.GRADES_ZH),
+                fmt_dates(pv.p_cert_issued[p]),
+                strings(status)]
+        created = f"{pv.cal.last_day(t)}T18:00:00Z"
+        data, rows = xlsx_bytes(["身份证号", "残疾类别", "残疾等级", "发证日期", "状态"], cols, sheet="持证残疾人",
+                                created=created, creator="残联信息系统")
+        return [(f"disability_{pv.cal.period(t).replace('-', '')}.xlsx", data, rows)]
+
+    # -- 应急管理 disasters (jsonl) ----------------------------------------------------------------
+    def mem_disaster(self, t: int) -> list:
+        pv = self.pv
+        d = pv.rec["disasters"]
+        d = d.take(np.flatnonzero(d["t"] == t))
+        d = d.take(np.lexsort((d["p"], d["did"])))
+        recs = []
+        for i in range(len(d["p"])):
+            h = pv.p_hh[d["p"][i]]
+            loss, aid = int(d["loss"][i]), int(d["aid"][i])
+            recs.append({
+                "disaster_id": str(d["did"][i]),
+                "disaster_type": act.DISASTER_TYPES[d["dtype"][i]],
+                "occurred_on": str(d["date"][i]),
+                "person_id": str(pv.p_id[d["p"][i]]),
+                "region_code": str(self.region[h]),
+                "house_damage": act.DAMAGE[d["damage"][i]],
+                "loss_yuan": loss // 100 if loss % 100 == 0 else loss / 100,
+                "emergency_aid_yuan": aid // 100 if aid % 100 == 0 else aid / 100,
+            })
+        data, rows = jsonl_bytes(recs)
+        return [(f"disaster_{pv.cal.period(t).replace('-', '')}.jsonl", data, rows)]
+
+    # -- 走访 visits ------------------------------------------------------------------------------
+    def grid_visits(self, idx: np.ndarray, day: np.datetime64) -> list:
+        pv = self.pv
+        v = pv.rec["visits"]
+        v = v.take(idx)
+        order = np.lexsort((v["h"], v["date"]))
+        v = v.take(order)
+        rows = []
+        ymd = str(day).replace("-", "")
+        for i in range(len(v["h"])):
+            h = int(v["h"][i])
+            roster = h < pv.F
+            rows.append([f"V{str(v['date'][i]).replace('-', '')}{i + 1:04d}{ymd[-2:]}",
+                         str(pv.h_family[h]) if roster else "", "" if roster else str(pv.h_hukou[h]),
+                         str(v["date"][i]), act.ROLES[v["role"][i]], str(v["findings"][i]), str(v["note"][i])])
+        data, n = csv_text_bytes(rows, ["visit_id", "family_id", "hukou_no", "visit_date", "visitor_role", "findings",
+                                        "note"])
+        return [(f"visits_{ymd}.csv", data, n)]
+
+    # -- reference data -------------------------------------------------------------------------
+    def ref_regions(self) -> list:
+        r = self.pv.regions
+        rows = [[c, n, lv, p or ""] for c, n, lv, p in zip(r.codes, r.names, r.levels, r.parents)]
+        data, n = csv_text_bytes(rows, ["region_code", "name", "level", "parent_code"])
+        return [("regions.csv", data, n)]
+
+    def ref_standards(self) -> list:
+        rows = [[c, str(y), ur, f"{d / 100:.2f}", f"{k / 100:.2f}"]
+                for c, y, ur, d, k in self.pv.regions.standards_rows()]
+        data, n = csv_text_bytes(rows, ["city_code", "year", "urban_rural", "dibao_monthly_yuan", "tekun_monthly_yuan"])
+        return [("standards.csv", data, n)]

@@ -1,0 +1,674 @@
+"""Life events injected at known months, each leaving its traces in the feeds that would see it,
+and "near misses": things in ordinary households that look alarming but must raise nothing.
+
+An :class:`Event` names the households it explains and the indicator rows that follow directly
+from what was written (a death event -> POP_DEATH in that month). Indicators that depend on sums
+over months (INC_DROP, EXP_*, ELIG_*, income EXIT_REVIEW) are computed afterwards by
+:mod:`pipelines.synth.truth` from the data actually written.
+
+Counts scale with the number of roster families (at least 2 of each kind). Event months leave room
+for baselines: anything needing an income history happens at month index >= 4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipelines.synth import activity as act
+from pipelines.synth.common import NEVER, Cols, month_str, stream
+from pipelines.synth.population import (CHILD, DIBAO, EDGE, EMPLOYED, EXPENSE, FLEXIBLE, GRANDCHILD, HEAD,
+                                        NON_ROSTER, NONE, NOROW, OTHER, OTHER_REL, RELAPSE, RETIRED, SPOUSE,
+                                        TEKUN, UNEMPLOYED, Province, append_persons, person_ids, _names)
+
+# events per roster family (at least MIN_EACH of each kind)
+RATES = {
+    "job_loss": 0.012, "catastrophic_illness": 0.006, "chronic_illness": 0.005, "college_entry": 0.004,
+    "disaster_collapse": 0.004, "death_breadwinner": 0.003, "death_tekun": 0.002, "severe_disability": 0.004,
+    "birth": 0.004, "exit_car": 0.002, "exit_company": 0.002, "exit_property": 0.002, "exit_deposits": 0.002,
+    "dup_enroll": 0.0015, "review_overdue": 0.003, "hidden_poor": 0.003, "income_collapse": 0.002,
+}
+NEAR_MISS_RATE = 0.002
+MIN_EACH = 2
+
+
+@dataclass
+class Event:
+    event_id: str
+    event_type: str
+    t: int
+    households: list[int]
+    person: int
+    note: str
+    # (indicator, household, month index, departments) that follow directly: required = 1
+    direct: list = field(default_factory=list)
+    # plausible consequences the rules may or may not raise: required = 0 unless computed otherwise
+    possible: list = field(default_factory=list)
+    # rows for households that are not in ``households`` (e.g. a newborn's hukou remainder): as given
+    extra: list = field(default_factory=list)
+
+
+@dataclass
+class NearMiss:
+    kind: str
+    household: int
+    person: int
+    t: int
+    note: str
+
+
+class Picker:
+    """Draws households for events; each household takes part in at most one event or near miss."""
+
+    def __init__(self, pv: Province, rng):
+        self.pv = pv
+        self.rng = rng
+        self.used = pv.h_event
+
+    def pick(self, mask: np.ndarray, n: int) -> np.ndarray:
+        pool = np.flatnonzero(mask & ~self.used)
+        if len(pool) == 0 or n <= 0:
+            return np.zeros(0, np.int64)
+        hs = np.sort(self.rng.choice(pool, size=min(n, len(pool)), replace=False))
+        self.used[hs] = True
+        return hs
+
+
+class Injector:
+    def __init__(self, pv: Province):
+        self.pv = pv
+        self.rng = stream(pv.seed, "events")
+        self.picker = Picker(pv, self.rng)
+        self.T = pv.T
+        self.F = pv.F
+        amount0 = pv.hr_base[:, 0] + pv.hr_pension[:, 0] + pv.hr_ub[:, 0]
+        self.amount0 = amount0
+        self.income0 = np.bincount(pv.p_hh, weights=amount0, minlength=pv.H)
+        order = np.lexsort((amount0, pv.p_hh))
+        last = np.ones(len(order), bool)
+        last[:-1] = pv.p_hh[order][1:] != pv.p_hh[order][:-1]
+        self.main = np.full(pv.H, -1, np.int64)
+        self.main[pv.p_hh[order][last]] = order[last]
+        self.share = np.divide(amount0[self.main], self.income0, out=np.zeros(pv.H), where=self.income0 > 0)
+        self.size0 = np.bincount(pv.p_hh, minlength=pv.H)
+        self.std = pv.std_matrix()
+        self.age0 = pv.age_years(pv.cal.first_day(0))
+        self.roster = np.arange(pv.H) < pv.F
+        self.seq = 0
+        self.cid = 10_000_000  # claim keys for event claims (routine claims get theirs later)
+        self.new_visits: list[Cols] = []
+        self.new_claims: list[Cols] = []
+        self.counts: dict[str, int] = {}
+
+    # -- helpers --------------------------------------------------------------------------------
+    def n_for(self, kind: str) -> int:
+        return max(MIN_EACH, int(round(RATES[kind] * self.F)))
+
+    def months(self, lo: int, hi: int, n: int) -> np.ndarray:
+        """n event months drawn in [lo, hi] (month indices), or empty when the range is empty."""
+        hi = min(hi, self.T - 1)
+        if hi < lo:
+            return np.zeros(0, np.int64)
+        return self.rng.integers(lo, hi + 1, n)
+
+    def new_event(self, kind: str, t: int, hs: list[int], person: int, note: str) -> Event:
+        self.seq += 1
+        ev = Event(f"EV{self.seq:05d}", kind, int(t), [int(h) for h in hs], int(person), note)
+        self.pv.events.append(ev)
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        return ev
+
+    def day(self, t: int, lo: int = 3, hi: int = 25) -> np.datetime64:
+        return self.pv.cal.first_day(t) + np.timedelta64(int(self.rng.integers(lo - 1, hi)), "D")
+
+    def visit(self, h: int, t: int, finding: str, p: float = 0.7) -> None:
+        if self.rng.random() < p:
+            self.new_visits.append(act.visit_for(self.pv, self.rng, h, t, finding))
+
+    def members(self, h: int) -> np.ndarray:
+        """Members listed for the whole period (no move-out, no death, not newborn)."""
+        pv = self.pv
+        if h < self.F:
+            return pv.rp["p"][pv.rp["f"] == h]
+        return np.flatnonzero((pv.p_hh == h) & (pv.p_out_t == NEVER) & (pv.p_death_t == NEVER) & (pv.p_from == 0))
+
+    def add_claims(self, p, t, vtype, cata, total, fund, crit, aid, rev=None, dates=None) -> np.ndarray:
+        """Event settlements (collected, appended to the claims once in :meth:`finish`)."""
+        n = len(p)
+        cid = np.arange(self.cid, self.cid + n)
+        self.cid += n
+        day = np.array([self.day(int(x), 2, 26) for x in t], dtype="datetime64[D]") if dates is None else dates
+        c = act.claims_table(p, t, day, vtype, cata, total, fund, crit, aid, rev=rev, cid=cid)
+        c["routine"] = np.zeros(n, bool)
+        self.new_claims.append(c)
+        return cid
+
+    # -- the events -------------------------------------------------------------------------------
+    def job_loss(self) -> None:
+        pv, n = self.pv, self.n_for("job_loss")
+        main = self.main
+        ok_main = (main >= 0)
+        st0 = np.where(ok_main, pv.hr_status[np.maximum(main, 0), 0], 0)
+        age_main = np.where(ok_main, self.age0[np.maximum(main, 0)], 99)
+        base_ok = ok_main & np.isin(st0, [EMPLOYED, FLEXIBLE]) & (self.share >= 0.6) & (age_main < 57)
+        roster_ok = self.roster & np.isin(pv.h_cat, [DIBAO, EDGE, EXPENSE, RELAPSE, OTHER]) & \
+            ((pv.h_cat != DIBAO) | (pv.h_ratio >= 0.62))
+        n_non = max(1, n * 3 // 10)
+        hs = np.concatenate([self.picker.pick(base_ok & roster_ok, n - n_non),
+                             self.picker.pick(base_ok & ~self.roster, n_non)])
+        for h, t in zip(hs, self.months(4, self.T - 1, len(hs))):
+            p = main[h]
+            base = pv.hr_base[p, :t].mean()
+            if pv.hr_status[p, 0] == EMPLOYED and self.rng.random() < 0.6:
+                ub = np.rint(min(0.35 * base, 1900_00) / 100) * 100
+                pv.hr_status[p, t:], pv.hr_base[p, t:], pv.hr_ub[p, t:] = UNEMPLOYED, 0, ub
+                note = f"breadwinner registered unemployed in {month_str(pv.cal.abs(t))}, benefit {ub / 100:.0f} yuan"
+            else:
+                # roster families stay visible through the roster; a non-roster household is only
+                # visible through its members' records, so its breadwinner keeps a 无 row
+                new = NONE if (h >= self.F or self.rng.random() < 0.7) else NOROW
+                pv.hr_status[p, t:], pv.hr_base[p, t:] = new, 0
+                note = f"breadwinner's {'employment' if pv.hr_status[p, 0] == EMPLOYED else 'flexible work'} " \
+                       f"ended in {month_str(pv.cal.abs(t))} (status {'无' if new == NONE else 'no record'})"
+            ev = self.new_event("job_loss", t, [h], p, note)
+            if pv.h_cat[h] not in (DIBAO, TEKUN):
+                ev.possible += [("ELIG_DIBAO", h, t, "MCA")] + ([("ELIG_EDGE", h, t, "MCA")] if h >= self.F else [])
+            ev.possible.append(("EXP_HARDSHIP", h, t, "MCA"))
+            self.visit(h, t, "job_loss", 0.6 if h < self.F else 0.2)
+
+    def catastrophic_illness(self) -> None:
+        pv, n = self.pv, self.n_for("catastrophic_illness")
+        ok = np.isin(pv.h_cat, [DIBAO, EDGE, EXPENSE, RELAPSE, OTHER, NON_ROSTER])
+        n_non = max(1, n * 3 // 10)
+        hs = np.concatenate([self.picker.pick(ok & self.roster, n - n_non), self.picker.pick(ok & ~self.roster, n_non)])
+        for h, t in zip(hs, self.months(4, self.T - 1, len(hs))):
+            mem = self.members(h)
+            p = int(self.rng.choice(mem))
+            months = np.arange(t, min(t + 3, self.T))
+            total = np.array([self.rng.uniform(80_000, 300_000)] + [self.rng.uniform(10_000, 30_000)] * (len(months) - 1))
+            total = (np.rint(total) * 100).astype(np.int64)
+            fund = (total * 0.55).astype(np.int64)
+            crit = (total * 0.18).astype(np.int64)
+            aid_share = {DIBAO: 0.10, EDGE: 0.05}.get(int(pv.h_cat[h]), 0.0)
+            aid = (total * aid_share).astype(np.int64)
+            vt = np.where(np.arange(len(months)) == 0, act.INPATIENT,
+                          self.rng.choice([act.INPATIENT, act.OUTPATIENT], len(months)))
+            self.add_claims(np.full(len(months), p), months, vt, np.ones(len(months), bool), total, fund, crit, aid)
+            oop = (total - fund - crit - aid)[0] / 100
+            ev = self.new_event("catastrophic_illness", t, [h], p,
+                                f"catastrophic inpatient care from {month_str(pv.cal.abs(t))}, first OOP {oop:.0f} yuan")
+            ev.possible.append(("EXP_HARDSHIP", h, t, "MCA"))
+            self.visit(h, t, "illness", 0.6 if h < self.F else 0.1)
+
+    def chronic_illness(self) -> None:
+        pv, n = self.pv, self.n_for("chronic_illness")
+        hs = self.picker.pick(self.roster & np.isin(pv.h_cat, [DIBAO, EDGE, RELAPSE, OTHER]), n)
+        for h, t in zip(hs, self.months(4, self.T - 2, len(hs))):
+            mem = self.members(h)
+            p = int(self.rng.choice(mem))
+            monthly = 0.55 * self.size0[h] * self.std[h].max() + 0.6 * self.income0[h]
+            months = np.arange(t, self.T)
+            oop = (np.rint(monthly * self.rng.uniform(0.97, 1.03, len(months)) / 100) * 100).astype(np.int64)
+            total = (oop / 0.35).astype(np.int64)
+            fund = total - oop
+            z = np.zeros(len(months), np.int64)
+            self.add_claims(np.full(len(months), p), months, np.full(len(months), act.CHRONIC),
+                            np.zeros(len(months), bool), total, fund, z, z)
+            ev = self.new_event("chronic_illness", t, [h], p,
+                                f"chronic special-disease care from {month_str(pv.cal.abs(t))}, "
+                                f"about {monthly / 100:.0f} yuan out of pocket a month")
+            ev.possible.append(("EXP_HARDSHIP", h, t, "MCA"))
+            self.visit(h, t, "illness", 0.5)
+
+    def college_entry(self) -> None:
+        pv, n = self.pv, self.n_for("college_entry")
+        terms = [m for m in pv.cal.term_months if 1 <= pv.cal.t_of(m) <= self.T - 1]
+        autumn = [m for m in terms if m % 12 == 8]
+        if not terms:
+            return
+        m_ev = autumn[0] if autumn else terms[0]
+        t = pv.cal.t_of(m_ev)
+        when = pv.cal.first_day(t)
+        age_ev = pv.age_years(when)
+        stu = pv.rec["students"]
+        # a child turning ~18 by the term, in a low-income roster family
+        cand_p = (pv.p_hh < self.F) & np.isin(pv.p_rel, [CHILD, GRANDCHILD]) & (age_ev >= 17.6) & (age_ev < 19.5) \
+            & (self.age0 < 18) & (pv.p_death_t == NEVER)
+        fam_ok = np.zeros(pv.H, bool)
+        fam_ok[pv.p_hh[cand_p]] = True
+        fam_ok &= np.isin(pv.h_cat, [DIBAO, EDGE, RELAPSE, OTHER]) & (self.income0 <= 2200_00)
+        hs = self.picker.pick(fam_ok, n)
+        for h in hs:
+            p = int(np.flatnonzero(cand_p & (pv.p_hh == h))[0])
+            tu = int(self.rng.integers(50, 66)) * 100 * 100
+            bo = int(self.rng.integers(12, 19)) * 100 * 100
+            aid = int(self.rng.integers(0, 6)) * 100 * 100
+            keep = stu["p"] != p
+            rows = []
+            for m in pv.cal.term_months:
+                if m < m_ev:
+                    rows.append((m, act.SENIOR, 0, 500_00, 500_00))
+                else:
+                    rows.append((m, act.COLLEGE, tu, bo, aid))
+            add = Cols(p=np.full(len(rows), p, np.int64), m=np.array([r[0] for r in rows], np.int64),
+                       stage=np.array([r[1] for r in rows], np.int8), tuition=np.array([r[2] for r in rows], np.int64),
+                       boarding=np.array([r[3] for r in rows], np.int64), aid=np.array([r[4] for r in rows], np.int64))
+            stu = Cols.concat([stu.take(keep), add])
+            cost = (tu + bo - aid) / 100
+            ev = self.new_event("college_entry", t, [h], p,
+                                f"child starts college in term {m_ev // 12}-{2 if m_ev % 12 == 8 else 1}: "
+                                f"net cost {cost:.0f} yuan for the term")
+            ev.possible.append(("EXP_HARDSHIP", h, t, "MCA"))
+        pv.rec["students"] = stu
+
+    def disaster_collapse(self) -> None:
+        pv, n = self.pv, self.n_for("disaster_collapse")
+        rural = ~pv.h_urban()
+        n_non = max(1, n * 4 // 10)
+        ok = rural & (pv.h_cat != TEKUN)
+        hs = np.concatenate([self.picker.pick(ok & self.roster, n - n_non), self.picker.pick(ok & ~self.roster, n_non)])
+        parts = []
+        for i, (h, t) in enumerate(zip(hs, self.months(2, self.T - 1, len(hs)))):
+            m = pv.cal.abs(t)
+            damage = act.COLLAPSED if self.rng.random() < 0.75 else act.SEVERE
+            loss = int(self.rng.integers(30, 150)) * 1000 * 100
+            aid = int(self.rng.integers(3, 20)) * 1000 * 100
+            dtype = self.rng.choice([0, 5, 2]) if m % 12 + 1 in (5, 6, 7, 8, 9) else self.rng.choice([4, 5, 2])
+            did = f"MEM{m // 12:04d}{m % 12 + 1:02d}{101 + i:03d}"
+            head = pv.h_head[h]
+            parts.append(act.disasters_table([did], [dtype], [self.day(t, 1, 20)], [head], [t], [damage], [loss],
+                                             [aid], routine=False))
+            pv.overrides.setdefault("dilap", []).append((int(h), t, 4))
+            dmg = act.DAMAGE[damage]
+            ev = self.new_event("disaster_collapse", t, [h], head,
+                                f"{act.DISASTER_TYPES[dtype]}: house {dmg}, loss {loss / 100:.0f} yuan")
+            ev.direct.append(("DISASTER", h, t, "MEM;MOHURD"))
+            ev.possible.append(("EXP_HARDSHIP", h, t, "MCA"))
+            self.visit(h, t, "house_damage", 0.8)
+        pv.rec["disasters"] = Cols.concat([pv.rec["disasters"]] + parts)
+
+    def _kill(self, p: int, t: int) -> np.datetime64:
+        pv = self.pv
+        date = self.day(t, 4, 24)
+        pv.p_death_t[p] = t
+        pv.p_death_date[p] = date
+        pv.hr_status[p, t:] = NOROW
+        pv.hr_base[p, t:] = pv.hr_ub[p, t:] = pv.hr_pension[p, t:] = 0
+        ev = act.hukou_events_table([p], [pv.p_hh[p]], [act.DEATH], [date], [t], routine=False)
+        pv.rec["hukou_events"] = Cols.concat([pv.rec["hukou_events"], ev])
+        return date
+
+    def death_breadwinner(self) -> None:
+        pv, n = self.pv, self.n_for("death_breadwinner")
+        main = self.main
+        ok = (main >= 0) & (self.size0 >= 2) & (self.share >= 0.6)
+        ok &= np.where(main >= 0, self.age0[np.maximum(main, 0)] < 65, False)
+        ok &= np.isin(pv.h_cat, [DIBAO, EDGE, EXPENSE, RELAPSE, OTHER, NON_ROSTER]) & (pv.h_ratio > 0)
+        n_non = max(1, n * 3 // 10)
+        hs = np.concatenate([self.picker.pick(ok & self.roster, n - n_non), self.picker.pick(ok & ~self.roster, n_non)])
+        rp = pv.rp
+        for h, t in zip(hs, self.months(4, self.T - 2, len(hs))):
+            p = int(main[h])
+            date = self._kill(p, t)
+            if pv.p_cert_grade[p]:
+                pv.p_cert_cancel_t[p] = t + 1
+            if h < self.F:
+                # removed from the roster from the next snapshot; a surviving member becomes head
+                i = np.flatnonzero((rp["f"] == h) & (rp["p"] == p))[0]
+                rp["t1"][i] = t
+                if rp["rel"][i] == HEAD:
+                    others = np.flatnonzero((rp["f"] == h) & (rp["p"] != p))
+                    sp = others[rp["rel"][others] == SPOUSE]
+                    j = sp[0] if len(sp) else others[np.argmin(pv.p_birth[rp["p"][others]])]
+                    new = Cols(f=np.array([h]), p=rp["p"][[j]], rel=np.array([HEAD], np.int8),
+                               t0=np.array([t + 1]), t1=np.array([rp["t1"][j]]))
+                    rp["t1"][j] = t
+                    pv.rp = rp = Cols.concat([rp, new])
+            ev = self.new_event("death_breadwinner", t, [h], p,
+                                f"main earner died on {date}; income stops"
+                                + ("; removed from the roster from the next snapshot" if h < self.F else ""))
+            ev.direct.append(("POP_DEATH", h, t, "MCA"))
+            if pv.h_cat[h] not in (DIBAO, TEKUN):
+                ev.possible += [("ELIG_DIBAO", h, t, "MCA")] + ([("ELIG_EDGE", h, t, "MCA")] if h >= self.F else [])
+            ev.possible += [("INC_DROP", h, t, "MCA;HRSS"), ("EXP_HARDSHIP", h, t, "MCA")]
+            self.visit(h, t, "death", 0.6 if h < self.F else 0.1)
+
+    def death_tekun(self) -> None:
+        pv, n = self.pv, self.n_for("death_tekun")
+        hs = self.picker.pick(self.roster & (pv.h_cat == TEKUN), n)
+        for h, t in zip(hs, self.months(1, self.T - 2, len(hs))):
+            p = int(pv.h_head[h])
+            date = self._kill(p, t)
+            ev = self.new_event("death_tekun_benefit_continues", t, [h], p,
+                                f"特困 recipient died on {date}; still on the roster with benefit afterwards")
+            ev.direct += [("POP_DEATH", h, t, "MCA"), ("BENEFIT_AFTER_DEATH", h, t + 1, "MCA")]
+            self.visit(h, t, "death", 0.3)
+
+    def severe_disability(self) -> None:
+        pv, n = self.pv, self.n_for("severe_disability")
+        nonearner = (pv.hr_status[:, :] == NOROW).all(axis=1) | (pv.hr_status == NONE).all(axis=1)
+        cand = (pv.p_cert_grade == 0) & nonearner & (pv.p_death_t == NEVER) & (pv.p_out_t == NEVER)
+        fam_ok = np.zeros(pv.H, bool)
+        fam_ok[pv.p_hh[cand]] = True
+        n_non = max(1, n * 3 // 10)
+        hs = np.concatenate([self.picker.pick(fam_ok & self.roster, n - n_non),
+                             self.picker.pick(fam_ok & ~self.roster, n_non)])
+        for h, t in zip(hs, self.months(1, self.T - 1, len(hs))):
+            p = int(self.rng.choice(np.flatnonzero(cand & (pv.p_hh == h))))
+            grade = int(self.rng.choice([1, 2]))
+            pv.p_cert_grade[p] = grade
+            pv.p_cert_type[p] = int(self.rng.integers(0, 7))
+            pv.p_cert_issued[p] = self.day(t, 2, 26)
+            pv.p_cert_cancel_t[p] = NEVER
+            ev = self.new_event("severe_disability", t, [h], p,
+                                f"{act.GRADES_ZH[grade]} {act.DISABILITY_TYPES_ZH[pv.p_cert_type[p]]} certificate "
+                                f"issued on {pv.p_cert_issued[p]}")
+            ev.direct.append(("POP_DISABILITY", h, t, "CDPF"))
+            self.visit(h, t, "disability", 0.5)
+
+    def birth(self) -> None:
+        pv, n = self.pv, self.n_for("birth")
+        age = self.age0
+        mother = (~pv.p_male) & (age >= 21) & (age < 40) & np.isin(pv.p_rel, [HEAD, SPOUSE, CHILD])
+        has_mother = np.zeros(pv.H, bool)
+        has_mother[pv.p_hh[mother]] = True
+        n_non = max(1, n * 3 // 10)
+        hs = np.concatenate([self.picker.pick(has_mother & self.roster & (pv.h_cat == DIBAO), n - n_non),
+                             self.picker.pick(has_mother & ~self.roster & (pv.h_ratio >= 3.4), n_non)])
+        months = self.months(1, self.T - 2, len(hs))
+        if len(hs) == 0:
+            return
+        dates = np.array([self.day(int(t), 1, 27) for t in months], dtype="datetime64[D]")
+        rels = np.array([CHILD if pv.p_rel[np.flatnonzero(mother & (pv.p_hh == h))[0]] in (HEAD, SPOUSE)
+                         else GRANDCHILD for h in hs], np.int8)
+        male = self.rng.random(len(hs)) < 0.52
+        county = pv.regions.village_county[pv.h_village[hs]]
+        ids = person_ids(county, dates, male)
+        given = _names(self.rng, np.arange(len(hs)), rels)
+        surname = np.array([str(pv.p_name[pv.h_head[h]])[:1] for h in hs])
+        names = np.array([s[0] + g[1:] if s else "" for s, g in zip(surname, given)])
+        names = np.where(hs < self.F, names, "")
+        new = append_persons(pv, p_hh=hs, p_rel=rels, p_male=male, p_birth=dates, p_id=ids, p_name=names,
+                             p_from=months)
+        add = Cols(f=hs[hs < self.F].astype(np.int64), p=new[hs < self.F], rel=rels[hs < self.F],
+                   t0=months[hs < self.F] + 1, t1=np.full((hs < self.F).sum(), self.T - 1, np.int64))
+        pv.rp = Cols.concat([pv.rp, add])
+        pv.rec["hukou_events"] = Cols.concat([pv.rec["hukou_events"], act.hukou_events_table(
+            new, hs, np.full(len(hs), act.BIRTH), dates, months, routine=False)])
+        for h, t, p, d in zip(hs, months, new, dates):
+            ev = self.new_event("birth", t, [h], p, f"birth on {d}"
+                                + ("; added to the roster from the next snapshot" if h < self.F else ""))
+            ev.direct.append(("POP_BIRTH", h, t, "MCA"))
+            if h < self.F:
+                # until the roster adds the baby, the newborn is a hukou member without a roster family:
+                # a pipeline may see it as its own one-person hukou household for that month
+                hid = "H" + str(pv.h_hukou[h])
+                note = "newborn listed in hukou before the roster adds it (one-person hukou remainder)"
+                ev.extra += [(ind, hid, int(t), "MCA", 0, note) for ind in ("ELIG_DIBAO", "ELIG_EDGE", "POP_BIRTH")]
+            self.visit(h, t, "new_member", 0.5 if h < self.F else 0.1)
+
+    def _adult_member(self, h: int) -> int:
+        pv = self.pv
+        mem = self.members(h)
+        ad = mem[self.age0[mem] >= 18]
+        return int(self.rng.choice(ad)) if len(ad) else int(pv.h_head[h])
+
+    def exit_car(self) -> None:
+        pv, n = self.pv, self.n_for("exit_car")
+        hs = self.picker.pick(self.roster & (pv.h_cat == DIBAO), n)
+        parts = []
+        for h, t in zip(hs, self.months(1, self.T - 1, len(hs))):
+            p = self._adult_member(h)
+            date = self.day(t)
+            vc = act.CAR if self.rng.random() < 0.8 else act.TRUCK
+            evt = act.REGISTER if self.rng.random() < 0.7 else act.TRANSFER_IN
+            first = date if evt == act.REGISTER else date - np.timedelta64(int(self.rng.integers(700, 3000)), "D")
+            parts.append(act.vehicles_table([p], [t], [vc], [first], [evt], [date], routine=False))
+            ev = self.new_event("exit_car", t, [h], p, f"{act.VEHICLE_EVENTS[evt]} of a {act.VEHICLE_CLASSES[vc]} "
+                                f"on {date} in a dibao family")
+            ev.direct.append(("EXIT_REVIEW", h, t, "MCA"))
+        pv.rec["vehicles"] = Cols.concat([pv.rec["vehicles"]] + parts)
+
+    def exit_company(self) -> None:
+        from pipelines.synth.population import uscc_codes
+
+        pv, n = self.pv, self.n_for("exit_company")
+        hs = self.picker.pick(self.roster & (pv.h_cat == DIBAO), n)
+        parts = []
+        for h, t in zip(hs, self.months(1, self.T - 1, len(hs))):
+            p = self._adult_member(h)
+            company = self.rng.random() < 0.75
+            capital = int(self.rng.integers(10, 200)) * 10_000 * 100 if company else \
+                int(self.rng.integers(12, 30)) * 10_000 * 100
+            code = uscc_codes(self.rng, pv.h_county()[[h]], "91" if company else "92")
+            role = 0 if (not company or self.rng.random() < 0.6) else 1
+            parts.append(act.business_table(code, [p], [t], [role], [1 if company else 0], [capital], [0],
+                                            [self.day(t)], routine=False))
+            ev = self.new_event("exit_company", t, [h], p,
+                                f"{'company' if company else 'individual business'} registered with capital "
+                                f"{capital / 100:.0f} yuan ({'legal_rep' if role == 0 else 'investor'})")
+            ev.direct.append(("EXIT_REVIEW", h, t, "MCA"))
+        pv.rec["business"] = Cols.concat([pv.rec["business"]] + parts)
+
+    def _quarter_months(self) -> list[int]:
+        qs = self.pv.cal.quarter_months
+        return [m for m in qs[1:] if 0 <= self.pv.cal.t_of(m) <= self.T - 1]
+
+    def exit_property(self) -> None:
+        pv, n = self.pv, self.n_for("exit_property")
+        qs = self._quarter_months()
+        if not qs:
+            return
+        hs = self.picker.pick(self.roster & (pv.h_cat == DIBAO), n)
+        for h in hs:
+            m = int(self.rng.choice(qs))
+            t = pv.cal.t_of(m)
+            p = int(pv.h_head[h])
+            area = int(self.rng.integers(60, 140)) * 100
+            pv.overrides.setdefault("prop", []).append((p, t, 1, area))
+            ev = self.new_event("exit_property", t, [h], p,
+                                f"one more registered property ({area / 100:.0f} m2) in the {month_str(m)} snapshot")
+            ev.direct.append(("EXIT_REVIEW", h, t, "MCA"))
+
+    def exit_deposits(self) -> None:
+        pv, n = self.pv, self.n_for("exit_deposits")
+        qs = self._quarter_months()
+        if not qs:
+            return
+        hs = self.picker.pick(self.roster & (pv.h_cat == DIBAO), n)
+        for h in hs:
+            m = int(self.rng.choice(qs))
+            t = pv.cal.t_of(m)
+            p = int(pv.h_head[h])
+            amount = int(np.rint(self.rng.uniform(32, 60) * self.std[h].max() * self.size0[h] / 100)) * 100
+            pv.overrides.setdefault("dep", []).append((p, t, amount))
+            ev = self.new_event("exit_deposits", t, [h], p,
+                                f"deposits of {amount / 100:.0f} yuan in the {month_str(m)} bank snapshot")
+            ev.direct.append(("EXIT_REVIEW", h, t, "MCA"))
+
+    def dup_enroll(self) -> None:
+        pv, n = self.pv, self.n_for("dup_enroll")
+        age = self.age0
+        nonearner = (pv.hr_status == NOROW).all(axis=1) | (pv.hr_status == NONE).all(axis=1)
+        cand = (pv.p_hh < self.F) & nonearner & (age >= 25) & (pv.p_rel != HEAD) & (pv.p_prop == 0)
+        fam_ok = np.zeros(pv.H, bool)
+        fam_ok[pv.p_hh[cand]] = True
+        fam_ok &= (pv.h_cat == DIBAO)
+        county = pv.h_county()
+        for t in self.months(1, self.T - 1, n):
+            a = self.picker.pick(fam_ok, 1)
+            if len(a) == 0:
+                return
+            a = int(a[0])
+            b = self.picker.pick(self.roster & (pv.h_cat == DIBAO) & (county != county[a]), 1)
+            if len(b) == 0:
+                self.picker.used[a] = False
+                return
+            b = int(b[0])
+            p = int(np.flatnonzero(cand & (pv.p_hh == a))[0])
+            pv.rp = Cols.concat([pv.rp, Cols(f=np.array([b]), p=np.array([p]), rel=np.array([OTHER_REL], np.int8),
+                                             t0=np.array([t]), t1=np.array([self.T - 1]))])
+            ev = self.new_event("dup_enroll", t, [a, b], p,
+                                f"person enrolled in two families ({county[a]} and {county[b]}) from "
+                                f"{month_str(pv.cal.abs(t))}")
+            ev.direct += [("DUP_ENROLL", a, t, "MCA"), ("DUP_ENROLL", b, t, "MCA")]
+
+    def review_overdue(self) -> None:
+        pv, n = self.pv, self.n_for("review_overdue")
+        lo, hi = -4, self.T - 7
+        if hi < lo or self.T < 3:
+            return
+        hs = self.picker.pick(self.roster & np.isin(pv.h_cat, [DIBAO, TEKUN, EDGE]), n)
+        for h in hs:
+            e0 = int(self.rng.integers(max(lo, 1 - 6), hi + 1))
+            m = pv.cal.abs(e0)
+            date = np.datetime64(f"{m // 12:04d}-{m % 12 + 1:02d}-{int(self.rng.integers(12, 19)):02d}")
+            pv.h_econ_freeze[h] = date
+            t = e0 + 6
+            ev = self.new_event("review_overdue", t, [h], int(pv.h_head[h]),
+                                f"economic checks and home visits stop after {date}")
+            ev.direct.append(("REVIEW_OVERDUE", h, t, "MCA"))
+
+    def _set_poor_income(self, h: int, t_from: int, target: float) -> int:
+        """Household earns ``target`` cents a month from ``t_from`` on, through one member."""
+        pv = self.pv
+        mem = np.flatnonzero(pv.p_hh == h)
+        earners = mem[np.isin(pv.hr_status[mem, max(t_from - 1, 0)], [EMPLOYED, FLEXIBLE, RETIRED, UNEMPLOYED])]
+        keep = int(pv.h_head[h])
+        for p in earners:
+            if p != keep:
+                pv.hr_status[p, t_from:] = NONE if pv.hr_status[p, 0] != RETIRED else NOROW
+                pv.hr_base[p, t_from:] = pv.hr_pension[p, t_from:] = pv.hr_ub[p, t_from:] = 0
+        T = self.T
+        if self.age0[keep] >= 60:
+            pv.hr_status[keep, t_from:] = RETIRED
+            pv.hr_base[keep, t_from:] = 0
+            pv.hr_pension[keep, t_from:] = int(np.rint(target / 100)) * 100
+        else:
+            pv.hr_status[keep, t_from:] = FLEXIBLE
+            jit = self.rng.uniform(0.98, 1.02, T - t_from)
+            pv.hr_base[keep, t_from:] = (np.rint(target * jit / 100) * 100).astype(np.int64)
+            pv.hr_pension[keep, t_from:] = 0
+        pv.hr_ub[keep, t_from:] = 0
+        pv.p_employer[keep] = -1
+        return keep
+
+    def hidden_poor(self) -> None:
+        """Non-roster households that are poor from the start (主动发现)."""
+        pv, n = self.pv, self.n_for("hidden_poor")
+        hs = self.picker.pick(~self.roster, n)
+        for i, h in enumerate(hs):
+            std = self.std[h]
+            size = self.size0[h]
+            dibao = i % 5 < 3
+            r = self.rng.uniform(0.2, 0.7) if dibao else self.rng.uniform(1.15, 1.32)
+            ref = std.min() if dibao else std[:3].max()
+            keep = self._set_poor_income(h, 0, r * ref * size)
+            pv.h_ratio[h] = r
+            ev = self.new_event("hidden_poor", 2 if self.T > 2 else 0, [h], keep,
+                                f"not on the roster; per-capita income about {r:.2f}x the 低保 standard from the start")
+            ind = "ELIG_DIBAO" if dibao else "ELIG_EDGE"
+            ev.possible.append((ind, h, min(2, self.T - 1), "MCA"))
+            if self.rng.random() < 0.5:
+                self.visit(h, int(self.rng.integers(0, self.T)), "no_change", 1.0)
+
+    def income_collapse(self) -> None:
+        """Non-roster households whose earnings collapse (job losses) at a known month."""
+        pv, n = self.pv, self.n_for("income_collapse")
+        ok = ~self.roster & (self.income0 > 0)
+        hs = self.picker.pick(ok, n)
+        for i, (h, t) in enumerate(zip(hs, self.months(4, self.T - 3, len(hs)))):
+            size = self.size0[h]
+            dibao = i % 2 == 0
+            r = self.rng.uniform(0.3, 0.7) if dibao else self.rng.uniform(1.15, 1.30)
+            ref = self.std[h].min() if dibao else self.std[h, t:].max()
+            keep = self._set_poor_income(h, t, r * ref * size)
+            ev = self.new_event("hidden_poor", t, [h], keep,
+                                f"not on the roster; earnings collapse in {month_str(pv.cal.abs(t))} to about "
+                                f"{r:.2f}x the 低保 standard per capita")
+            ev.possible.append(("ELIG_DIBAO" if dibao else "ELIG_EDGE", h, t, "MCA"))
+            self.visit(h, t, "job_loss", 0.3)
+
+    # -- near misses ------------------------------------------------------------------------------
+    def near_misses(self) -> None:
+        pv = self.pv
+        n = max(MIN_EACH, int(round(NEAR_MISS_RATE * self.F)))
+        nm = pv.near_misses
+        # a settlement and its reversal (冲销) in the same month, then the corrected small settlement
+        hs = self.picker.pick(self.roster & np.isin(pv.h_cat, [EDGE, RELAPSE, OTHER, EXPENSE]), n)
+        for h, t in zip(hs, self.months(1, self.T - 1, len(hs))):
+            p = int(self.rng.choice(self.members(h)))
+            tot = int(self.rng.integers(80, 160)) * 100 * 100
+            fund = tot // 2
+            d0 = np.array([self.day(int(t), 2, pv.cal.ndays(int(t)) - 4)], dtype="datetime64[D]")
+            cid = self.add_claims([p], [t], [act.INPATIENT], [False], [tot], [fund], [0], [0], dates=d0)
+            self.add_claims([p], [t], [act.INPATIENT], [False], [-tot], [-fund], [0], [0], rev=cid, dates=d0 + 2)
+            self.add_claims([p], [t], [act.OUTPATIENT], [False], [800_00], [600_00], [0], [140_00], dates=d0 + 3)
+            nm.append(NearMiss("claim_reversal", int(h), p, int(t),
+                               f"settlement of {tot / 100:.0f} yuan reversed the same month, re-settled at 800"))
+        # a motorcycle in a dibao family
+        hs = self.picker.pick(self.roster & (pv.h_cat == DIBAO), n)
+        parts = []
+        for h, t in zip(hs, self.months(1, self.T - 1, len(hs))):
+            p = self._adult_member(h)
+            d = self.day(t)
+            parts.append(act.vehicles_table([p], [t], [act.MOTORCYCLE], [d], [act.REGISTER], [d], routine=False))
+            nm.append(NearMiss("motorcycle_dibao", int(h), p, int(t), "motorcycle registered in a dibao family"))
+        pv.rec["vehicles"] = Cols.concat([pv.rec["vehicles"]] + parts)
+        # a grade 四级 certificate issued this month
+        cand = (pv.p_cert_grade == 0) & (pv.p_death_t == NEVER) & (pv.p_out_t == NEVER) & (pv.p_from == 0)
+        fam = np.zeros(pv.H, bool)
+        fam[pv.p_hh[cand]] = True
+        hs = self.picker.pick(fam, n)
+        for h, t in zip(hs, self.months(1, self.T - 1, len(hs))):
+            p = int(self.rng.choice(np.flatnonzero(cand & (pv.p_hh == h))))
+            pv.p_cert_grade[p], pv.p_cert_type[p] = 4, int(self.rng.integers(0, 7))
+            pv.p_cert_issued[p] = self.day(t)
+            nm.append(NearMiss("grade4_certificate", int(h), p, int(t), "四级 certificate issued (not severe)"))
+        # a 50-yuan prescription in a household without income
+        hs = self.picker.pick(self.roster & (pv.h_ratio == 0), n)
+        for h, t in zip(hs, self.months(1, self.T - 1, len(hs))):
+            p = int(self.rng.choice(self.members(h)))
+            self.add_claims([p], [t], [act.OUTPATIENT], [False], [80_00], [30_00], [0], [0])
+            nm.append(NearMiss("small_prescription", int(h), p, int(t), "50 yuan out of pocket, household has no income"))
+        # a disaster without house damage and a small loss
+        hs = self.picker.pick(np.isin(pv.h_cat, [NON_ROSTER, DIBAO, TEKUN]), n)
+        parts = []
+        for i, (h, t) in enumerate(zip(hs, self.months(1, self.T - 1, len(hs)))):
+            m = pv.cal.abs(t)
+            loss = int(self.rng.integers(5, 30)) * 100 * 100
+            parts.append(act.disasters_table([f"MEM{m // 12:04d}{m % 12 + 1:02d}{801 + i:03d}"],
+                                             [act.disaster_type_for(m % 12 + 1, self.rng)], [self.day(t)],
+                                             [pv.h_head[h]], [t], [act.NO_DAMAGE], [loss], [0], routine=False))
+            nm.append(NearMiss("minor_disaster", int(h), int(pv.h_head[h]), int(t),
+                               f"disaster without house damage, loss {loss / 100:.0f} yuan"))
+        pv.rec["disasters"] = Cols.concat([pv.rec["disasters"]] + parts)
+
+    def finish(self) -> None:
+        """Drop what cannot exist after a death (claims, school rows) and collect follow-up visits."""
+        pv = self.pv
+        c = pv.rec["claims"] = Cols.concat([pv.rec["claims"]] + self.new_claims)
+        dead_t = pv.p_death_t[c["p"]]
+        keep = c["t"] < dead_t
+        same = c["t"] == dead_t
+        keep |= same & (c["date"] < pv.p_death_date[c["p"]])
+        pv.rec["claims"] = c.take(keep)
+        s = pv.rec["students"]
+        dt_ = pv.p_death_t[s["p"]]
+        pv.rec["students"] = s.take((s["m"] - pv.cal.start) < dt_)
+        pv.rec["visits"] = Cols.concat([pv.rec["visits"]] + self.new_visits)
+
+
+ORDER = ("review_overdue", "dup_enroll", "death_tekun", "exit_property", "exit_deposits", "exit_car", "exit_company",
+         "college_entry", "death_breadwinner", "job_loss", "catastrophic_illness", "chronic_illness",
+         "disaster_collapse", "severe_disability", "birth", "hidden_poor", "income_collapse")
+
+
+def inject_events(pv: Province) -> dict[str, int]:
+    inj = Injector(pv)
+    for kind in ORDER:
+        getattr(inj, kind)()
+    inj.near_misses()
+    inj.finish()
+    return inj.counts

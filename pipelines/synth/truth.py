@@ -1,0 +1,557 @@
+"""Ground truth: the indicator rules of ``shared/design/indicators.md`` as interpreted in
+docs/architecture.md ("Indicator interpretation"), evaluated on exactly the values the generator
+writes.
+
+The same evaluator serves three purposes:
+
+* **cleaning** the event-free baseline: every household must stay at least 20% away from every
+  threshold (the rules are run with all thresholds loosened by 20%; a household that would fire
+  loses its routine extras — small claims, school costs, minor disaster losses);
+* **truth**: for each injected event, every indicator its households raise and the first data month
+  in which they raise it. A month is ``required = 1`` only when the rule fires in the same month under
+  slightly tightened and loosened thresholds (3%) and under the alternative readings of "window
+  average per capita" (mean of monthly per-capita values vs. sums over sums); otherwise the row
+  is kept with ``required = 0``;
+* **self-check**: ordinary households must raise nothing; the list of exceptions is reported
+  (and is empty by construction — the tests assert it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipelines.synth import activity as act
+from pipelines.synth.population import (DIBAO, EDGE, EMPLOYED, EXPENSE, FLEXIBLE, NONE, NOROW, TEKUN, UNEMPLOYED,
+                                        Province)
+
+ORACLE_INDICATORS = ("INC_DROP", "EXP_MED", "EXP_EDU", "EXP_HARDSHIP", "ELIG_DIBAO", "ELIG_EDGE", "EXIT_REVIEW",
+                     "REVIEW_OVERDUE")
+DEPARTMENTS = {"EXP_MED": "NHSA;MCA", "EXP_EDU": "MOE", "EXP_HARDSHIP": "MCA", "ELIG_DIBAO": "MCA",
+               "ELIG_EDGE": "MCA", "EXIT_REVIEW": "MCA", "REVIEW_OVERDUE": "MCA"}
+ROBUST_DELTA = 0.03
+MARGIN_DELTA = 0.20
+EDGE_MULTIPLIER = 1.5
+
+
+@dataclass
+class HouseholdMonths:
+    """Dense (H, T) household-month facts in yuan, as the pipeline's core.household_month sees them."""
+
+    size: np.ndarray
+    income: np.ndarray
+    oop: np.ndarray
+    catastrophic: np.ndarray
+    edu: np.ndarray
+    edu_new_upper: np.ndarray
+    loss: np.ndarray
+    std: np.ndarray
+    tekun_std: np.ndarray
+    lost_job: np.ndarray
+    term_months: list[int]
+    cat: np.ndarray
+    roster: np.ndarray
+    econ_age: np.ndarray      # days from the last economic check to the end of the month (roster)
+    visit_age: np.ndarray     # days from the last home visit (nan = no date)
+    econ_overdue: np.ndarray  # exact rule: last check before (end of month - 6 calendar months)
+    visit_overdue: np.ndarray  # exact rule: last visit before (end of month - 12 calendar months)
+    deposits_pc: np.ndarray   # (H, T) deposits+securities per capita at quarterly snapshot months, else nan
+    inc_med6: np.ndarray = None   # median household income of the previous 6 months (t >= 3), else nan
+    oop_med12: np.ndarray = None  # median monthly OOP of the previous 12 months (t >= 1), else nan
+
+    def __post_init__(self):
+        H, T = self.income.shape
+        if self.inc_med6 is None:
+            self.inc_med6 = np.full((H, T), np.nan)
+            self.oop_med12 = np.full((H, T), np.nan)
+            for t in range(T):
+                if t >= 3:
+                    self.inc_med6[:, t] = np.median(self.income[:, max(0, t - 6):t], axis=1)
+                if t >= 1:
+                    self.oop_med12[:, t] = np.median(self.oop[:, max(0, t - 12):t], axis=1)
+
+    def take(self, rows: np.ndarray) -> "HouseholdMonths":
+        """The same facts for a subset of households (rows keep their order)."""
+        kw = {}
+        for name in self.__dataclass_fields__:
+            v = getattr(self, name)
+            kw[name] = v[rows] if isinstance(v, np.ndarray) else v
+        return HouseholdMonths(**kw)
+
+
+def active_pairs(pv: Province, t: int) -> np.ndarray:
+    """Indices of roster pairs listed in snapshot t."""
+    rp = pv.rp
+    return np.flatnonzero((rp["t0"] <= t) & (rp["t1"] >= t))
+
+
+def cert_persons(pv: Province, t: int) -> np.ndarray:
+    """Persons in the 残联 snapshot of month t (valid or cancelled certificates issued by then)."""
+    return np.flatnonzero((pv.p_cert_grade > 0) & (pv.p_cert_issued <= pv.cal.last_day(t)) & (pv.p_from <= t))
+
+
+def presence(pv: Province, t: int) -> np.ndarray:
+    """(H,) hukou households with at least one member in any feed in month t — the scope of the
+    mps_hukou_members extract, hence of who the pipeline can see as a non-roster household."""
+    hh = np.zeros(pv.H, bool)
+    hh[pv.p_hh[pv.hr_status[:, t] != NOROW]] = True
+    hh[pv.p_hh[pv.rp["p"][active_pairs(pv, t)]]] = True
+    c = pv.rec["claims"]
+    hh[pv.p_hh[c["p"][c["t"] == t]]] = True
+    hh[pv.p_hh[cert_persons(pv, t)]] = True
+    d = pv.rec["disasters"]
+    hh[pv.p_hh[d["p"][d["t"] == t]]] = True
+    e = pv.rec["hukou_events"]
+    hh[e["h"][e["t"] == t]] = True
+    v = pv.rec["visits"]
+    hh[v["h"][v["t"] == t]] = True
+    s = pv.rec["students"]
+    hh[pv.p_hh[s["p"][s["m"] == pv.cal.abs(t)]]] = True
+    return hh
+
+
+def membership(pv: Province) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(household, person, month) for every member of every household in every month: roster
+    families by the roster snapshot, other households by the hukou members extract."""
+    rp = pv.rp
+    lens = np.maximum(rp["t1"] - rp["t0"] + 1, 0)
+    h = np.repeat(rp["f"], lens)
+    p = np.repeat(rp["p"], lens)
+    offs = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+    t = np.repeat(rp["t0"], lens) + offs
+    hs, ps, ts = [h], [p], [t]
+    nonroster = pv.p_hh >= pv.F
+    for tt in range(pv.T):
+        listed = presence(pv, tt)
+        sel = np.flatnonzero(nonroster & pv.alive_listed(tt) & listed[pv.p_hh])
+        hs.append(pv.p_hh[sel]), ps.append(sel), ts.append(np.full(len(sel), tt))
+    return np.concatenate(hs), np.concatenate(ps), np.concatenate(ts)
+
+
+def roster_check_dates(pv: Province, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """Last economic check and last home visit shown in roster snapshot t, per roster family
+    (checks every 3 months, visits every 6, unless an overdue-review event froze them)."""
+    F = pv.F
+    m = pv.cal.abs(t)
+
+    def cycle(phase, day, every):
+        last = m - np.mod(m - phase, every)
+        first = np.array([np.datetime64(f"{x // 12:04d}-{x % 12 + 1:02d}-01") for x in range(m - every, m + 1)])
+        return first[last - (m - every)] + (day - 1).astype("timedelta64[D]")
+
+    econ = cycle(pv.h_econ_phase[:F], pv.h_econ_day[:F], 3)
+    visit = cycle(pv.h_visit_phase[:F], pv.h_visit_day[:F], 6)
+    frz = pv.h_econ_freeze[:F]
+    frozen = ~np.isnat(frz)
+    if frozen.any():
+        fm = frz.astype("datetime64[M]").astype(np.int64) + 1970 * 12
+        now = frozen & (fm <= m)
+        econ = np.where(now, frz, econ)
+        if now.any():
+            # home visits stop too: the visit date shown is the one as of the freeze month
+            idx = np.flatnonzero(now)
+            for i in idx:
+                mm = int(fm[i])
+                last = mm - (mm - int(pv.h_visit_phase[i])) % 6
+                visit[i] = np.datetime64(f"{last // 12:04d}-{last % 12 + 1:02d}-01") + \
+                    np.timedelta64(int(pv.h_visit_day[i]) - 1, "D")
+    visit = np.where(pv.h_visit_empty[:F], np.datetime64("NaT"), visit)
+    return econ, visit
+
+
+def household_months(pv: Province) -> HouseholdMonths:
+    H, T, P = pv.H, pv.T, pv.P
+    mh, mp, mt = membership(pv)
+    flat = mh * T + mt
+
+    def per_hh(person_month: np.ndarray) -> np.ndarray:
+        return np.bincount(flat, weights=person_month[mp, mt], minlength=H * T).reshape(H, T)
+
+    size = np.bincount(flat, minlength=H * T).reshape(H, T)
+    income = per_hh(pv.income_matrix() / 100.0)
+
+    c = pv.rec["claims"]
+    pm = np.bincount(c["p"] * T + c["t"], weights=c["oop"] / 100.0, minlength=P * T).reshape(P, T)
+    oop = per_hh(pm)
+    pm = np.bincount(c["p"] * T + c["t"], weights=c["cata"].astype(float), minlength=P * T).reshape(P, T)
+    cata = per_hh(pm) > 0
+
+    s = pv.rec["students"]
+    st = s["m"] - pv.cal.start
+    cost = (s["tuition"] + s["boarding"] - s["aid"]) / 100.0
+    indata = (st >= 0) & (st < T)
+    pm = np.bincount(s["p"][indata] * T + st[indata], weights=cost[indata], minlength=P * T).reshape(P, T)
+    edu = per_hh(pm)
+    # a member starting senior/vocational/college/graduate: stage differs from the previous term or new
+    prev_stage = {}
+    for m in sorted(set(s["m"].tolist())):
+        sel = s["m"] == m
+        prev_stage[m] = dict(zip(s["p"][sel].tolist(), s["stage"][sel].tolist()))
+    upper = np.isin(s["stage"], act.UPPER_STAGES)
+    new_upper = np.zeros(len(s["p"]), bool)
+    for i in np.flatnonzero(upper & indata):
+        prev = prev_stage.get(int(s["m"][i]) - 6, {})
+        new_upper[i] = prev.get(int(s["p"][i])) != int(s["stage"][i])
+    pm = np.bincount(s["p"][new_upper] * T + st[new_upper], minlength=P * T).reshape(P, T).astype(float)
+    edu_new_upper = per_hh(pm) > 0
+
+    d = pv.rec["disasters"]
+    pm = np.bincount(d["p"] * T + d["t"], weights=d["loss"] / 100.0, minlength=P * T).reshape(P, T)
+    loss = per_hh(pm)
+
+    stt = pv.hr_status
+    was_working = np.zeros((P, T), bool)
+    was_working[:, 1:] = np.isin(stt[:, :-1], [EMPLOYED, FLEXIBLE])
+    lost = was_working & np.isin(stt, [UNEMPLOYED, NONE, NOROW])
+    lost_job = per_hh(lost.astype(float)) > 0
+
+    std = pv.std_matrix() / 100.0
+    tekun = pv.std_matrix("tekun") / 100.0
+    roster = np.arange(H) < pv.F
+
+    econ_age = np.full((H, T), np.nan)
+    visit_age = np.full((H, T), np.nan)
+    econ_overdue = np.zeros((H, T), bool)
+    visit_overdue = np.zeros((H, T), bool)
+    for t in range(T):
+        e, v = roster_check_dates(pv, t)
+        end = pv.cal.last_day(t)
+        econ_age[: pv.F, t] = (end - e).astype(np.int64)
+        va = (end - v).astype("timedelta64[D]").astype(float)
+        va[np.isnat(v)] = np.nan
+        visit_age[: pv.F, t] = va
+        econ_overdue[: pv.F, t] = e < np.datetime64(months_before(pv.cal.last_day(t), 6))
+        visit_overdue[: pv.F, t] = ~np.isnat(v) & (v < np.datetime64(months_before(pv.cal.last_day(t), 12)))
+
+    deposits_pc = np.full((H, T), np.nan)
+    dep = deposits_by_snapshot(pv)
+    for m, (ps, amount) in dep.items():
+        t = pv.cal.t_of(m)
+        if 0 <= t < T:
+            # household = the roster family of the person at t (both families for a duplicate)
+            sel = (mt == t) & (mh < pv.F)
+            amt = np.zeros(P)
+            amt[ps] = amount
+            tot = np.bincount(mh[sel], weights=amt[mp[sel]], minlength=H)
+            deposits_pc[: pv.F, t] = tot[: pv.F] / np.maximum(size[: pv.F, t], 1)
+    return HouseholdMonths(size=size, income=income, oop=oop, catastrophic=cata, edu=edu,
+                           edu_new_upper=edu_new_upper, loss=loss, std=std, tekun_std=tekun, lost_job=lost_job,
+                           term_months=[pv.cal.t_of(m) for m in pv.cal.term_months if 0 <= pv.cal.t_of(m) < T],
+                           cat=pv.h_cat, roster=roster, econ_age=econ_age, visit_age=visit_age,
+                           econ_overdue=econ_overdue, visit_overdue=visit_overdue,
+                           deposits_pc=deposits_pc)
+
+
+def months_before(day: np.datetime64, n: int) -> dt.date:
+    """The same day n calendar months earlier (clipped to the month's length)."""
+    d = day.astype(object)
+    m = d.year * 12 + d.month - 1 - n
+    y, mo = m // 12, m % 12 + 1
+    last = (dt.date(y + (mo == 12), mo % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(y, mo, min(d.day, last))
+
+
+def deposits_by_snapshot(pv: Province) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per quarterly snapshot month: (persons, deposits+securities cents) with event overrides."""
+    out = {}
+    for m in pv.cal.quarter_months:
+        t = pv.cal.t_of(m)
+        dep = pv.p_dep.copy()
+        for p, t_from, amount in pv.overrides.get("dep", []):
+            if t >= t_from:
+                dep[p] = amount
+        out[m] = (np.arange(pv.P), dep + pv.p_sec)
+    return out
+
+
+# --- the rules -------------------------------------------------------------------------------------
+
+def _ge(a, b, k, d):
+    return a >= b * (1 + k * d)
+
+
+def _le(a, b, k, d):
+    return a <= b * (1 - k * d)
+
+
+def _lt(a, b, k, d):
+    return a < b * (1 - k * d)
+
+
+def fire_matrices(hm: HouseholdMonths, k: int = 0, d: float = 0.0, alt: bool = False,
+                  with_edu: bool = True) -> dict[str, np.ndarray]:
+    """(H, T) booleans: the condition of each indicator holds for the household in that month.
+
+    ``k`` = +1 tightens every threshold by ``d``, -1 loosens it; ``alt`` uses sums over sums for
+    window averages per capita; ``with_edu`` = False leaves school costs out of EXP_HARDSHIP."""
+    H, T = hm.size.shape
+    inc, size, std = hm.income, hm.size, hm.std
+    present = size > 0
+    pc = np.divide(inc, size, out=np.zeros_like(inc), where=present)
+    out = {name: np.zeros((H, T), bool) for name in ORACLE_INDICATORS}
+    cat = hm.cat
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for t in range(T):
+            s_t, std_t = size[:, t], std[:, t]
+            ok = present[:, t]
+            # INC_DROP
+            if t >= 3:
+                base = hm.inc_med6[:, t]
+                fall = (base - inc[:, t]) / np.maximum(s_t, 1)
+                out["INC_DROP"][:, t] = ok & (base > 0) & _le(inc[:, t], 0.7 * base, k, d) & \
+                    _ge(fall, 0.2 * std_t, k, d)
+            # EXP_MED
+            a = np.zeros(H, bool)
+            if t >= 2:
+                o3 = hm.oop[:, t - 2:t + 1].sum(axis=1)
+                i3 = inc[:, t - 2:t + 1].sum(axis=1)
+                a = (o3 > 0) & _ge(o3, 0.5 * i3, k, d) & _ge(o3, s_t * std_t, k, d)
+            b = np.zeros(H, bool)
+            if t >= 1:
+                med = hm.oop_med12[:, t]
+                b = (hm.oop[:, t] > 0) & _ge(hm.oop[:, t], 3 * med, k, d) & _ge(hm.oop[:, t], 5000.0, k, d)
+            out["EXP_MED"][:, t] = ok & (a | b)
+            # EXP_EDU (term-start months)
+            if t in hm.term_months:
+                cost = hm.edu[:, t]
+                prev = inc[:, max(0, t - 6):t]
+                mean_prev = prev.mean(axis=1) if t > 0 else np.zeros(H)
+                sum_prev = prev.sum(axis=1) if t > 0 else np.zeros(H)
+                cond = (hm.edu_new_upper[:, t] & _ge(cost, 2 * mean_prev, k, d)) | _ge(cost, 0.3 * sum_prev, k, d)
+                out["EXP_EDU"][:, t] = ok & _ge(cost, 3000.0, k, d) & cond
+            # EXP_HARDSHIP
+            if t >= 5:
+                w = slice(max(0, t - 11), t + 1)
+                costs = hm.oop[:, w] + hm.loss[:, w] + (hm.edu[:, w] if with_edu else 0)
+                sz = size[:, w]
+                if alt:
+                    tot = np.maximum(sz.sum(axis=1), 1)
+                    net = (inc[:, w] - costs).sum(axis=1) / tot
+                    gross = inc[:, w].sum(axis=1) / tot
+                else:
+                    valid = sz > 0
+                    n = np.maximum(valid.sum(axis=1), 1)
+                    net = np.where(valid, (inc[:, w] - costs) / np.maximum(sz, 1), 0).sum(axis=1) / n
+                    gross = np.where(valid, inc[:, w] / np.maximum(sz, 1), 0).sum(axis=1) / n
+                excluded = np.isin(cat, [DIBAO, TEKUN, EXPENSE])
+                out["EXP_HARDSHIP"][:, t] = ok & ~excluded & _lt(net, std_t, k, d) & _ge(gross, std_t, k, d)
+            # ELIG_DIBAO / ELIG_EDGE
+            if t >= 2:
+                w = slice(t - 2, t + 1)
+                if alt:
+                    mean = inc[:, w].sum(axis=1) / np.maximum(size[:, w].sum(axis=1), 1)
+                else:
+                    mean = pc[:, w].mean(axis=1)
+                all_present = present[:, w].all(axis=1)
+                elig_d = all_present & ~np.isin(cat, [DIBAO, TEKUN]) & _lt(mean, std_t, k, d)
+                out["ELIG_DIBAO"][:, t] = elig_d
+                out["ELIG_EDGE"][:, t] = all_present & ~hm.roster & ~elig_d & _ge(mean, std_t, k, d) & \
+                    _lt(mean, EDGE_MULTIPLIER * std_t, k, d)
+            # EXIT_REVIEW: income part (and deposits at snapshot months)
+            enrolled = np.isin(cat, [DIBAO, TEKUN, EDGE])
+            ex = np.zeros(H, bool)
+            if t >= 2:
+                line = np.where(cat[:, None] == DIBAO, std[:, t - 2:t + 1],
+                                np.where(cat[:, None] == TEKUN, hm.tekun_std[:, t - 2:t + 1],
+                                         EDGE_MULTIPLIER * std[:, t - 2:t + 1]))
+                ex = _ge(pc[:, t - 2:t + 1], 1.5 * line, k, d).all(axis=1)
+            dep = hm.deposits_pc[:, t]
+            ex |= ~np.isnan(dep) & _ge(np.nan_to_num(dep / 100.0), 24 * std_t, k, d)
+            out["EXIT_REVIEW"][:, t] = ok & enrolled & ex
+            # REVIEW_OVERDUE (econ check > 6 months, home visit > 12 months; ages in days)
+            if k == 0:
+                overdue = hm.econ_overdue[:, t] | hm.visit_overdue[:, t]
+            else:
+                six = 6 * 30.44
+                eo = np.nan_to_num(hm.econ_age[:, t], nan=-1)
+                vo = np.nan_to_num(hm.visit_age[:, t], nan=-1)
+                overdue = (_ge(eo, six, k, d) & (eo > 0)) | (_ge(vo, 2 * six, k, d) & (vo > 0))
+            out["REVIEW_OVERDUE"][:, t] = ok & enrolled & hm.roster & overdue
+    return out
+
+
+def first_month(m: np.ndarray) -> np.ndarray:
+    """First month index where true, per row; -1 if never."""
+    any_ = m.any(axis=1)
+    return np.where(any_, m.argmax(axis=1), -1)
+
+
+VARIANTS = (
+    dict(k=0, d=0.0),
+    dict(k=0, d=0.0, alt=True),
+    dict(k=1, d=ROBUST_DELTA),
+    dict(k=-1, d=ROBUST_DELTA),
+    dict(k=0, d=0.0, with_edu=False),
+)
+
+
+def lenient(hm: HouseholdMonths) -> np.ndarray:
+    """(H,) households that would fire anything with every threshold loosened by 20%."""
+    hit = np.zeros(hm.size.shape[0], bool)
+    for alt in (False, True):
+        for m in fire_matrices(hm, k=-1, d=MARGIN_DELTA, alt=alt).values():
+            hit |= m.any(axis=1)
+    return hit
+
+
+def clean_baseline(pv: Province, rounds: int = 4) -> int:
+    """Remove routine extras (claims, minor disasters, net school costs) from households that come
+    within 20% of a threshold. Returns the number of households touched."""
+    touched = np.zeros(pv.H, bool)
+    for _ in range(rounds):
+        hm = household_months(pv)
+        bad = lenient(hm)
+        if not bad.any():
+            break
+        touched |= bad
+        c = pv.rec["claims"]
+        pv.rec["claims"] = c.take(~(bad[pv.p_hh[c["p"]]] & c["routine"]))
+        d = pv.rec["disasters"]
+        pv.rec["disasters"] = d.take(~(bad[pv.p_hh[d["p"]]] & d["routine"]))
+        s = pv.rec["students"]
+        hit = bad[pv.p_hh[s["p"]]]
+        s["aid"] = np.where(hit, s["tuition"] + s["boarding"], s["aid"])
+    return int(touched.sum())
+
+
+# --- truth rows and self-check ---------------------------------------------------------------------
+
+@dataclass
+class TruthRow:
+    event_id: str
+    event_type: str
+    household_id: str
+    family_id: str
+    hukou_no: str
+    person_id: str
+    indicator_code: str
+    period: str
+    departments: str
+    note: str
+    required: int
+
+    def as_list(self) -> list[str]:
+        return [self.event_id, self.event_type, self.household_id, self.family_id, self.hukou_no, self.person_id,
+                self.indicator_code, self.period, self.departments, self.note, str(self.required)]
+
+
+TRUTH_COLUMNS = ["event_id", "event_type", "household_id", "family_id", "hukou_no", "person_id",
+                 "indicator_code", "period", "departments", "note", "required"]
+
+
+def build_truth(pv: Province) -> tuple[list[TruthRow], list[str]]:
+    hm = household_months(pv)
+    nominal_fire = fire_matrices(hm)
+    # the robustness variants only matter for event households: evaluate them on that subset
+    ev_h = np.array(sorted({h for ev in pv.events for h in ev.households}), dtype=np.int64)
+    pos = np.full(pv.H, -1, np.int64)
+    pos[ev_h] = np.arange(len(ev_h))
+    sub = hm.take(ev_h)
+    firsts = []
+    for v in VARIANTS:
+        fm = fire_matrices(sub, **v)
+        firsts.append({k: first_month(m) for k, m in fm.items()})
+    rows: list[TruthRow] = []
+
+    def row(ev, h, ind, t, depts, required, note=None) -> TruthRow:
+        return TruthRow(ev.event_id, ev.event_type, pv.household_id(h), str(pv.h_family[h]), str(pv.h_hukou[h]),
+                        str(pv.p_id[ev.person]) if ev.person >= 0 else "", ind, pv.cal.period(t), depts,
+                        note or ev.note, required)
+
+    for ev in pv.events:
+        have = set()
+        for h in ev.households:
+            for ind in ORACLE_INDICATORS:
+                f0 = firsts[0][ind][pos[h]]
+                fv = [f[ind][pos[h]] for f in firsts]
+                if f0 < 0 and max(fv) < 0:
+                    continue
+                if f0 >= 0 and all(x == f0 for x in fv):
+                    t, req = int(f0), 1
+                else:
+                    t = int(f0) if f0 >= 0 else int(min(x for x in fv if x >= 0))
+                    req = 0
+                depts = DEPARTMENTS.get(ind, "MCA")
+                if ind == "INC_DROP":
+                    depts = "MCA;HRSS" if hm.lost_job[h, t] else "MCA"
+                note = ev.note if req else ev.note + " (near a threshold: may or may not be raised)"
+                rows.append(row(ev, h, ind, t, depts, req, note))
+                have.add((ind, h))
+        for ind, h, t, depts in ev.direct:
+            if (ind, h) in have:
+                continue
+            if not 0 <= t < pv.T:
+                continue
+            rows.append(row(ev, h, ind, t, depts, 1))
+            have.add((ind, h))
+        for ind, h, t, depts in ev.possible:
+            if (ind, h) in have or not 0 <= t < pv.T:
+                continue
+            rows.append(row(ev, h, ind, t, depts, 0, ev.note + " (possible consequence)"))
+            have.add((ind, h))
+        for ind, hid, t, depts, req, note in ev.extra:
+            if 0 <= t < pv.T:
+                rows.append(TruthRow(ev.event_id, ev.event_type, hid, "", hid[1:], str(pv.p_id[ev.person]), ind,
+                                     pv.cal.period(t), depts, note, req))
+    issues = self_check(pv, hm, nominal_fire)
+    return rows, issues
+
+
+def self_check(pv: Province, hm: HouseholdMonths, nominal: dict[str, np.ndarray]) -> list[str]:
+    """What would fire on households without an injected event (must be nothing)."""
+    issues = []
+    normal = ~pv.h_event
+    for ind, m in nominal.items():
+        bad = np.flatnonzero(normal & m.any(axis=1))
+        for h in bad[:5]:
+            issues.append(f"{ind} fires on ordinary household {pv.household_id(h)} in "
+                          f"{pv.cal.period(int(m[h].argmax()))}")
+        if len(bad) > 5:
+            issues.append(f"{ind}: {len(bad) - 5} more ordinary households")
+    near = np.flatnonzero(normal & lenient(hm))
+    if len(near):
+        issues.append(f"{len(near)} ordinary households within 20% of a threshold, e.g. "
+                      f"{[pv.household_id(h) for h in near[:3]]}")
+    # event-type records must belong to events
+    event_p = {ev.person for ev in pv.events}
+    he = pv.rec["hukou_events"]
+    stray = [i for i in np.flatnonzero(np.isin(he["etype"], [act.BIRTH, act.DEATH, act.MOVE_IN]))
+             if int(he["p"][i]) not in event_p]
+    if stray:
+        issues.append(f"{len(stray)} births/deaths/move-ins outside events")
+    sev = (pv.p_cert_grade > 0) & (pv.p_cert_grade <= 2) & (pv.p_cert_issued >= pv.cal.first_day(0))
+    if (sev & ~pv.h_event[pv.p_hh]).any():
+        issues.append("severe certificate issued to an ordinary household")
+    d = pv.rec["disasters"]
+    big = (d["damage"] <= act.SEVERE) | (d["loss"] >= 10_000_00)
+    if (big & ~pv.h_event[pv.p_hh[d["p"]]]).any():
+        issues.append("a damaging disaster in an ordinary household")
+    v = pv.rec["vehicles"]
+    car = np.isin(v["vclass"], [act.CAR, act.TRUCK]) & np.isin(v["event"], [act.REGISTER, act.TRANSFER_IN])
+    if (car & ~pv.h_event[pv.p_hh[v["p"]]] & np.isin(pv.h_cat[pv.p_hh[v["p"]]], [DIBAO, TEKUN, EDGE])).any():
+        issues.append("a car in an ordinary enrolled family")
+    b = pv.rec["business"]
+    firm = (b["status"] == 0) & ((b["etype"] == 1) | (b["capital"] >= 100_000_00))
+    if (firm & ~pv.h_event[pv.p_hh[b["p"]]]).any():
+        issues.append("a company in an ordinary family")
+    # duplicate enrolment and benefit after death only through events
+    rp = pv.rp
+    for t in range(pv.T):
+        sel = (rp["t0"] <= t) & (rp["t1"] >= t)
+        ps, fs = rp["p"][sel], rp["f"][sel]
+        u, cnt = np.unique(ps, return_counts=True)
+        dup = u[cnt > 1]
+        if len(dup) and (~pv.h_event[fs[np.isin(ps, dup)]]).any():
+            issues.append(f"duplicate enrolment in an ordinary family in {pv.cal.period(t)}")
+            break
+    return issues
+
+
+def first_warning_summary(rows: list[TruthRow]) -> dict[str, tuple[int, int]]:
+    out: dict[str, list[int]] = {}
+    for r in rows:
+        c = out.setdefault(r.indicator_code, [0, 0])
+        c[0 if r.required else 1] += 1
+    return {k: (v[0], v[1]) for k, v in sorted(out.items())}

@@ -1,0 +1,166 @@
+"""The core layer: household composition, income, spending, standards and incremental builds."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from pipelines.core import build_core
+from tests.warehouse_fixtures import Province, d, month_range
+
+MONTHS = month_range("2026-01", "2026-04")
+URBAN, RURAL = "330102001001", "330102001201"
+
+
+def province() -> tuple[duckdb.DuckDBPyConnection, Province]:
+    con = duckdb.connect()
+    p = Province(con, MONTHS)
+    p.standard("3301", "urban", 1000, 1300)
+    p.standard("3301", "rural", 800, 1100)
+    return con, p
+
+
+def one(con, sql, *args):
+    return con.execute(sql, list(args)).fetchone()
+
+
+def test_every_core_table_and_column_has_a_comment():
+    con, p = province()
+    p.load()
+    build_core(con)
+    tables = con.execute("select table_name, comment from duckdb_tables() where schema_name = 'core'").fetchall()
+    assert {t for t, _ in tables} >= {"person_month", "person_income_month", "household_month", "month_calendar",
+                                      "feed_month", "standards_month", "household_oop_month", "student_term",
+                                      "build_runs"}
+    assert [t for t, c in tables if not c] == []
+    bare = con.execute("select table_name, column_name from duckdb_columns() "
+                       "where schema_name = 'core' and (comment is null or comment = '')").fetchall()
+    assert bare == []
+
+
+def test_household_composition_roster_attached_and_hukou():
+    con, p = province()
+    head, spouse = p.person("张三", "head", income=3000), p.person("李四", "spouse")
+    fam = p.family("F330102001001000001", URBAN, "dibao", [head, spouse])
+    baby = p.person(None, birth="20260301")       # in the family's hukou, not yet on the roster
+    p.add("mps_hukou_members", "2026-04", person_id=baby.person_id, hukou_no=fam.hukou_no, region_code=URBAN,
+          as_of=d("2026-04-28"))
+    old, young = p.person(None, birth="19500101", income=1500), p.person(None, birth="19900101", income=2000)
+    res = p.resident_household(RURAL, [young, old])
+    p.load()
+    build_core(con)
+
+    rows = con.execute("select person_id, household_id, family_id, on_roster, urban_rural, name, birth_date "
+                       "from core.person_month where period = '2026-04' order by person_id").fetchall()
+    by_pid = {r[0]: r[1:] for r in rows}
+    assert by_pid[head.person_id][:5] == (fam.household_id, fam.family_id, True, "urban", "张三")
+    assert by_pid[baby.person_id][:3] == (fam.household_id, fam.family_id, False)   # joins the family
+    assert by_pid[young.person_id][:4] == (res.household_id, None, False, "rural")  # village 201 = rural
+    assert by_pid[old.person_id][5] == d("1950-01-01")                              # decoded from the id
+    assert res.household_id == "H" + res.hukou_no
+
+    hh = con.execute("select household_id, size, head_person_id, income_yuan, income_known, county_code, city_code, "
+                     "dibao_std_yuan, on_roster, category from core.household_month where period = '2026-04' "
+                     "order by household_id").fetchall()
+    assert hh == [
+        (fam.household_id, 3, head.person_id, 3000, True, "330102", "3301", 1000, True, "dibao"),
+        (res.household_id, 2, old.person_id, 3500, True, "330102", "3301", 800, False, None),
+    ]
+
+
+def test_income_is_principle_5_and_unknown_when_hrss_rejected():
+    con, p = province()
+    worker = p.person("甲", "head")
+    worker.by_month = {m: ("employed", 3000, 0, 0) for m in MONTHS}
+    idle = p.person("乙", "spouse")
+    # status none with a stale contribution base: the base is not income; a pension is
+    idle.by_month = {m: ("none", 2500, 0, 0) for m in MONTHS}
+    retired = p.person("丙", "parent")
+    retired.by_month = {m: ("retired", 0, 0, 1800) for m in MONTHS}
+    fam = p.family("F330102001001000002", URBAN, "edge", [worker, idle, retired])
+    p.reject("hrss_employment", "2026-03")
+    p.load()
+    build_core(con)
+    got = con.execute("select period, income_yuan, income_known, earners from core.household_month "
+                      "where household_id = ? order by period", [fam.household_id]).fetchall()
+    assert got == [("2026-01", 4800, True, 3), ("2026-02", 4800, True, 3), ("2026-03", None, False, 0),
+                   ("2026-04", 4800, True, 3)]
+    assert one(con, "select count(*) from core.person_income_month where period = '2026-03'") == (0,)
+
+
+def test_standards_version_in_force_per_month():
+    con, p = province()
+    p.standard("3301", "urban", 1100, 1400, valid_from="2026-03")   # a raise from March
+    fam = p.family("F330102001001000003", URBAN, "dibao", [p.person("丁", "head")])
+    p.load()
+    build_core(con)
+    got = con.execute("select period, dibao_std_yuan, tekun_std_yuan from core.household_month "
+                      "where household_id = ? order by period", [fam.household_id]).fetchall()
+    assert got == [("2026-01", 1000, 1300), ("2026-02", 1000, 1300), ("2026-03", 1100, 1400), ("2026-04", 1100, 1400)]
+
+
+def test_oop_by_settle_month_net_of_reversals():
+    con, p = province()
+    a = p.person("戊", "head")
+    fam = p.family("F330102001001000004", URBAN, "dibao", [a])
+    claim = dict(person_id=a.person_id, visit_type="inpatient", catastrophic=True, total_yuan=9000, fund_yuan=5000,
+                 critical_illness_yuan=0, medical_aid_yuan=0)
+    # settled in January but delivered with February's data: counts in January
+    p.add("nhsa_claims", "2026-02", settle_id="S1", settle_date=d("2026-01-30"), oop_yuan=4000, reversal_of=None, **claim)
+    # reversed in March: counts in March (the month it is dated)
+    p.add("nhsa_claims", "2026-03", settle_id="S1R", settle_date=d("2026-03-02"), oop_yuan=-4000, reversal_of="S1",
+          **{**claim, "total_yuan": -9000, "fund_yuan": -5000})
+    p.load()
+    build_core(con)
+    got = con.execute("select period, oop_yuan from core.household_month where household_id = ? order by period",
+                      [fam.household_id]).fetchall()
+    assert got == [("2026-01", 4000), ("2026-02", 0), ("2026-03", -4000), ("2026-04", 0)]
+    # the reversed settlement is no longer evidence, nor catastrophic
+    assert one(con, "select settle_ids, catastrophic from core.household_oop_month where period = '2026-01'") == ([], False)
+
+
+def test_student_term_previous_stage_and_cost_floor():
+    con = duckdb.connect()
+    p = Province(con, month_range("2026-03", "2026-09"))
+    p.standard("3301", "urban", 1000, 1300)
+    k1, k2 = p.person("己", "child"), p.person("庚", "child")
+    fam = p.family("F330102001001000005", URBAN, "dibao", [p.person("辛", "head"), k1, k2])
+    p.add("moe_students", "2026-03", term="2026-1", person_id=k1.person_id, stage="junior", tuition_yuan=0,
+          boarding_yuan=0, aid_yuan=0)
+    p.add("moe_students", "2026-09", term="2026-2", person_id=k1.person_id, stage="senior", tuition_yuan=3000,
+          boarding_yuan=1000, aid_yuan=500)
+    # aid above one student's cost does not offset the sibling's
+    p.add("moe_students", "2026-09", term="2026-2", person_id=k2.person_id, stage="primary", tuition_yuan=0,
+          boarding_yuan=0, aid_yuan=800)
+    p.load()
+    build_core(con)
+    got = con.execute("select person_id, stage, previous_stage, previous_term_known, cost_yuan from core.student_term "
+                      "where period = '2026-09' order by person_id").fetchall()
+    assert sorted(got) == sorted([(k1.person_id, "senior", "junior", True, 3500), (k2.person_id, "primary", None, True, 0)])
+    edu = con.execute("select period, edu_cost_yuan from core.household_month where household_id = ? "
+                      "and edu_cost_yuan > 0", [fam.household_id]).fetchall()
+    assert edu == [("2026-09", 3500)]
+
+
+def test_incremental_builds_only_changed_months():
+    con, p = province()
+    a = p.person("壬", "head", income=2000)
+    p.family("F330102001001000006", URBAN, "dibao", [a])
+    p.load()
+    first = build_core(con)
+    assert first.built == MONTHS
+    assert build_core(con).built == []                       # nothing changed: nothing rebuilt
+    # a corrected nhsa delivery for March: March and February (a settlement dated in February may
+    # arrive with March's data) are rebuilt, nothing else
+    p.deliver("nhsa_claims", "2026-03", [dict(settle_id="S9", person_id=a.person_id, settle_date=d("2026-03-05"),
+                                              visit_type="outpatient", catastrophic=False, total_yuan=100,
+                                              fund_yuan=50, critical_illness_yuan=0, medical_aid_yuan=0,
+                                              oop_yuan=50, reversal_of=None)])
+    again = build_core(con)
+    assert again.built == ["2026-02", "2026-03"]
+    assert one(con, "select oop_yuan from core.household_month where period = '2026-03'") == (50,)
+    # explicit months are rebuilt on request; the partitions are replaced, not appended
+    build_core(con, periods=["2026-01"])
+    assert one(con, "select count(*) from core.household_month where period = '2026-01'") == (1,)
+    with pytest.raises(ValueError, match="unknown data month"):
+        build_core(con, periods=["2030-01"])

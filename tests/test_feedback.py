@@ -1,0 +1,216 @@
+"""Feedback intake: template round trip, forward-only statuses, line-by-line rejections,
+apply-once, confirmation rate."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from case_fixtures import add_warning, case_rows, events_of, warehouse
+from pipelines.cases import update_cases
+from pipelines.dispatch import FEEDBACK_COLUMNS, write_extracts
+from pipelines.feedback import apply_feedback
+
+NIGHT = dt.date(2026, 2, 7)
+ANSWER = dt.date(2026, 2, 9)
+NEXT = dt.date(2026, 2, 10)
+
+
+@pytest.fixture
+def setup(tmp_path):
+    con = warehouse(tmp_path)
+    add_warning(con, "F001", "INC_DROP", "medium", "2026-01", ["MCA"])
+    add_warning(con, "F002", "EXP_MED", "high", "2026-01", ["NHSA", "MCA"])
+    add_warning(con, "F003", "POP_DISABILITY", "medium", "2026-01", ["CDPF"])
+    add_warning(con, "HHK004", "ELIG_DIBAO", "high", "2026-01", ["MCA"])
+    update_cases(con, NIGHT)
+    write_extracts(con, tmp_path / "outbox", NIGHT)
+    yield con, tmp_path
+    con.close()
+
+
+def _case(con, household: str) -> str:
+    return case_rows(con, f"household_id = '{household}'")[0]["case_id"]
+
+
+def _template(tmp_path: Path, dept: str, county: str) -> list[dict]:
+    with open(tmp_path / "outbox" / dept / county / NIGHT.isoformat() / "feedback_template.csv",
+              encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _write(tmp_path: Path, dept: str, day: dt.date, rows: list[dict], name: str = "feedback.csv",
+           encoding: str = "utf-8-sig", header: list[str] | None = None) -> Path:
+    path = tmp_path / "feedback" / dept / day.isoformat() / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding=encoding, newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header or list(FEEDBACK_COLUMNS))
+        for r in rows:
+            w.writerow([r.get(c, "") for c in FEEDBACK_COLUMNS])
+    return path
+
+
+def _status(con, case_id: str) -> str:
+    return con.execute("select status from mart.cases where case_id = ?", [case_id]).fetchone()[0]
+
+
+def test_round_trip_template_to_forward_statuses(setup):
+    con, tmp = setup
+    rows = _template(tmp, "MCA", "330102")
+    assert {r["case_id"] for r in rows} == {_case(con, "F001"), _case(con, "F002")}
+    filled = []
+    for r in rows:
+        status = "verified" if r["case_id"] == _case(con, "F001") else "accepted"
+        filled.append({**r, "status": status, "action": "入户核实 home visit", "handled_on": ANSWER.isoformat(),
+                       "handler": "刘洋", "note": "=1+1 备注"})
+    _write(tmp, "MCA", ANSWER, filled)
+    s = apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
+    assert (s.files_applied, s.lines, s.applied, s.rejected) == (1, 2, 2, 0)
+    f001, f002 = _case(con, "F001"), _case(con, "F002")
+    assert _status(con, f001) == "verified" and _status(con, f002) == "accepted"
+    ev = events_of(con, f001)
+    assert [e[1] for e in ev] == ["opened", "dispatched", "accepted", "verified"]
+    assert ev[-1][4] == "刘洋@MCA"
+    detail = json.loads(con.execute(
+        "select detail from mart.case_events where case_id = ? and action = 'accepted'", [f001]).fetchone()[0])
+    assert detail["implied"] is True and detail["handled_on"] == "2026-02-09" and detail["action"] == "入户核实 home visit"
+    at = con.execute("""select (timezone('Asia/Shanghai', "at"))::date from mart.case_events
+                        where case_id = ? and action = 'verified'""", [f001]).fetchone()[0]
+    assert at == ANSWER
+    # applied once: the same file (even copied elsewhere) is skipped
+    s2 = apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
+    assert (s2.files_already_applied, s2.applied) == (1, 0)
+    # later feedback moves the case further: verified -> assisted with an amount
+    _write(tmp, "MCA", dt.date(2026, 2, 12), [{"case_id": f001, "status": "assisted", "amount_yuan": "1,200.50",
+                                               "handled_on": "2026/2/12", "handler": "刘洋", "action": "临时救助"}])
+    s3 = apply_feedback(con, tmp / "feedback", dt.date(2026, 2, 13), work_dir=tmp / "work")
+    assert s3.applied == 1 and _status(con, f001) == "assisted"
+    closed = con.execute("select closed_at is not null, awaiting_feedback from mart.cases where case_id = ?",
+                         [f001]).fetchone()
+    assert closed == (True, False)
+    amount = json.loads(con.execute("select detail from mart.case_events where case_id = ? and action = 'assisted'",
+                                    [f001]).fetchone()[0])["amount_yuan"]
+    assert amount == "1200.50"
+    audit = con.execute("select count(*) from ops.audit_log where action = 'feedback_applied'").fetchone()[0]
+    assert audit == 2
+
+
+def test_xlsx_template_saved_as_csv_without_bom(setup):
+    """A department fills feedback_template.xlsx (bilingual headers) and saves it as plain CSV."""
+    con, tmp = setup
+    wb = load_workbook(tmp / "outbox/CDPF/330103/2026-02-07/feedback_template.xlsx")
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    assert header[1] == "状态 status"
+    cid = ws["A2"].value
+    _write(tmp, "CDPF", ANSWER, [{"case_id": cid, "status": "核实属实", "handled_on": "2026-02-09 00:00:00",
+                                  "handler": "赵"}], encoding="utf-8", header=header)
+    s = apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
+    assert s.applied == 1 and _status(con, cid) == "verified"
+    enc = con.execute("select encoding from ops.feedback_files").fetchone()[0]
+    assert enc == "utf-8"
+
+
+def test_gb18030_and_transferred(setup):
+    con, tmp = setup
+    cid = _case(con, "F002")
+    _write(tmp, "NHSA", ANSWER, [{"case_id": cid, "status": "transferred", "handled_on": "2026-02-09",
+                                  "handler": "陈", "note": "转至市医保局 to the city office"}], encoding="gb18030")
+    s = apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
+    assert s.applied == 1
+    assert _status(con, cid) == "accepted"  # transferred is an event; it implies accepted
+    assert [e[1] for e in events_of(con, cid)][-2:] == ["accepted", "transferred"]
+    assert con.execute("select encoding from ops.feedback_files").fetchone()[0] == "gb18030"
+
+
+def test_rejections_line_by_line(setup):
+    con, tmp = setup
+    f001, f002, f003, h004 = (_case(con, h) for h in ("F001", "F002", "F003", "HHK004"))
+    # first make F002 verified, so "accepted" afterwards is a move back
+    _write(tmp, "MCA", ANSWER, [{"case_id": f002, "status": "verified", "handled_on": "2026-02-09", "handler": "刘"}])
+    apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
+    day = dt.date(2026, 2, 11)
+    rows = [
+        {"case_id": "C-330102-ffffffffff", "status": "accepted", "handled_on": "2026-02-10", "handler": "刘"},  # 2 unknown
+        {"case_id": f003, "status": "accepted", "handled_on": "2026-02-10", "handler": "刘"},  # 3 CDPF's case
+        {"case_id": f002, "status": "accepted", "handled_on": "2026-02-10", "handler": "刘"},  # 4 backward
+        {"case_id": h004, "status": "approved", "handled_on": "2026-02-10", "handler": "刘"},  # 5 bad status
+        {"case_id": h004, "status": "assisted", "amount_yuan": "-5", "handled_on": "2026-02-10", "handler": "刘"},  # 6
+        {"case_id": h004, "status": "accepted", "handled_on": "2026-13-45", "handler": "刘"},  # 7 bad date
+        {"case_id": h004, "status": "accepted", "handled_on": "2026-02-01", "handler": "刘"},  # 8 before dispatch
+        {"case_id": h004, "status": "accepted", "handled_on": "2026-02-10", "handler": ""},  # 9 no handler
+        {"case_id": f001, "status": "not_verified", "handled_on": "2026-02-10", "handler": "刘"},  # 10 good
+        {"case_id": f001, "status": "verified", "handled_on": "2026-02-10", "handler": "刘"},  # 11 after final
+        {"case_id": h004},  # 12 blank template line: not an answer yet
+    ]
+    path = _write(tmp, "MCA", day, rows)
+    s = apply_feedback(con, tmp / "feedback", dt.date(2026, 2, 12), work_dir=tmp / "work")
+    assert (s.lines, s.applied, s.rejected, s.blank) == (11, 1, 9, 1)
+    assert _status(con, f001) == "not_verified" and _status(con, f002) == "verified" and _status(con, h004) == "dispatched"
+    rejects = con.execute("select line, field, reason from ops.feedback_rejects order by line").fetchall()
+    by_line = {line: (field, reason) for line, field, reason in rejects}
+    assert by_line[2][0] == "case_id" and "unknown case_id" in by_line[2][1]
+    assert by_line[3][0] == "case_id" and "not sent to MCA" in by_line[3][1] and "CDPF" in by_line[3][1]
+    assert by_line[4][0] == "status" and "cannot move from verified to accepted" in by_line[4][1]
+    assert by_line[5][0] == "status" and "unknown status" in by_line[5][1]
+    assert by_line[6][0] == "amount_yuan"
+    assert by_line[7][0] == "handled_on" and "not a date" in by_line[7][1]
+    assert by_line[8][0] == "handled_on" and "before the case was sent" in by_line[8][1]
+    assert by_line[9][0] == "handler"
+    assert by_line[11][0] == "status" and "already final" in by_line[11][1]
+    assert 10 not in by_line and 12 not in by_line
+    # the report: CSV (BOM) + JSON naming file, line, field, reason
+    report_dir = tmp / "work/feedback_reports/MCA/2026-02-11"
+    csv_report = (report_dir / "feedback_rejects.csv").read_bytes()
+    assert csv_report.startswith(b"\xef\xbb\xbf")
+    with open(report_dir / "feedback_rejects.csv", encoding="utf-8-sig", newline="") as f:
+        report_rows = list(csv.DictReader(f))
+    assert len(report_rows) == 9 and report_rows[0]["文件 file"] == path.name and report_rows[0]["行号 line"] == "2"
+    js = json.loads((report_dir / "feedback_report.json").read_text(encoding="utf-8"))
+    assert js["rejected"] == 9 and js["applied"] == 1
+    assert {(r["line"], r["field"]) for r in js["rejects"]} == {(k, v[0]) for k, v in by_line.items()}
+
+
+def test_bad_header_rejects_file_and_future_folder_waits(setup):
+    con, tmp = setup
+    bad = tmp / "feedback/MCA/2026-02-09/feedback.csv"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("id,result\nx,y\n", encoding="utf-8-sig")
+    _write(tmp, "MCA", dt.date(2026, 3, 1), [{"case_id": _case(con, "F001"), "status": "accepted",
+                                              "handled_on": "2026-03-01", "handler": "刘"}])
+    s = apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
+    assert (s.files_rejected, s.files_not_yet_visible, s.applied) == (1, 1, 0)
+    assert con.execute("select field from ops.feedback_rejects").fetchall() == [("header",)]
+    assert con.execute("select status from ops.feedback_files").fetchall() == [("rejected",)]
+    s2 = apply_feedback(con, tmp / "feedback", dt.date(2026, 3, 2), work_dir=tmp / "work")
+    assert (s2.files_already_applied, s2.files_applied, s2.applied) == (1, 1, 1)
+
+
+def test_confirmation_rate_and_feedback_answers_stop_escalation(setup):
+    con, tmp = setup
+    f001, f002, h004 = _case(con, "F001"), _case(con, "F002"), _case(con, "HHK004")
+    _write(tmp, "MCA", ANSWER, [
+        {"case_id": f001, "status": "verified", "handled_on": "2026-02-09", "handler": "刘"},
+        {"case_id": f002, "status": "not_verified", "handled_on": "2026-02-09", "handler": "刘"},
+        {"case_id": h004, "status": "assisted", "amount_yuan": "800", "handled_on": "2026-02-09", "handler": "刘"},
+    ])
+    apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
+    # weeks later: only the CDPF case (no feedback) escalates to the county MCA office
+    written = write_extracts(con, tmp / "outbox", dt.date(2026, 3, 1))
+    assert [p.relative_to(tmp / "outbox").as_posix() for p in written] == ["MCA/330103/2026-03-01"]
+    stats = {(r[0], r[1]): r[2:] for r in con.execute("""
+        select indicator_code, county_code, cases, answered, verified, not_verified, confirmation_rate, overdue
+        from mart.feedback_stats""").fetchall()}
+    assert stats[("INC_DROP", "330102")] == (1, 1, 1, 0, 1.0, 0)
+    assert stats[("EXP_MED", "330102")] == (1, 1, 0, 1, 0.0, 0)
+    assert stats[("ELIG_DIBAO", "330103")] == (1, 1, 1, 0, 1.0, 0)  # assisted implies verified
+    assert stats[("POP_DISABILITY", "330103")] == (1, 0, 0, 0, None, 1)
+    overview = dict(con.execute("select case_id, stage from mart.case_overview").fetchall())
+    assert overview[_case(con, "F003")] == "逾期升级 escalated"
+    assert overview[f001] == "办理中 in_progress" and overview[f002] == "已办结 final"

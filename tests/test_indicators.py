@@ -1,0 +1,775 @@
+"""Golden households: families written by hand, each with the warnings a caseworker would expect.
+
+Every indicator has a household that must raise it (severity, departments and the numbers in the
+evidence and the explanation computed by hand in a comment) and its nearest miss that must not.
+Most households live in one shared province (months 2026-01 .. 2026-07, evaluated for 2026-07), so
+the test also shows that they do not disturb each other; gating, idempotence and overrides build
+their own small provinces.
+
+Standards (city 3301): urban 低保 1,000, 特困 1,300; rural 低保 800, 特困 1,100.
+City 4403 (edge multiplier 2.0 in models/indicators.toml): urban 低保 1,200.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.core import build_core
+from pipelines.indicators import compute_indicators
+from pipelines.rules import RulesError, load_rules, rules_from_dict
+from tests.warehouse_fixtures import Province, d, month_range, warnings
+
+M = "2026-07"
+MONTHS = month_range("2026-01", M)
+URBAN, RURAL, OTHER_COUNTY = "330102001001", "330102001201", "330103001001"
+SZ = "440303001001"  # city 4403
+
+
+def base_province(con, months=MONTHS) -> Province:
+    p = Province(con, months)
+    p.standard("3301", "urban", 1000, 1300)
+    p.standard("3301", "rural", 800, 1100)
+    p.standard("4403", "urban", 1200, 1600)
+    return p
+
+
+def ev(w: dict) -> dict:
+    return json.loads(w["evidence"])
+
+
+def only(con, code: str, household_id: str, period: str = M) -> dict:
+    rows = [w for w in warnings(con, code, household_id) if w["period"] == period]
+    assert len(rows) == 1, f"expected one {code} for {household_id} in {period}, got {rows}"
+    return rows[0]
+
+
+def none(con, code: str, household_id: str, period: str = M) -> None:
+    rows = [w for w in warnings(con, code, household_id) if w["period"] == period]
+    assert rows == [], f"unexpected {code} for {household_id}: {rows}"
+
+
+# --- the shared golden province ---------------------------------------------------------------------
+
+class G:
+    """Household ids of the golden province (filled by the fixture)."""
+
+
+@pytest.fixture(scope="module")
+def golden():
+    con = duckdb.connect()
+    p = base_province(con)
+
+    # INC_DROP raise: head 张三 earns 4,820 Jan-Jun, registers unemployed in July with 1,600 benefit.
+    # baseline = median(4820 x 6) = 4,820; 1,600 <= 0.7 x 4,820 = 3,374; fall per capita
+    # (4820 - 1600) / 3 = 1,073 >= 0.2 x 1,000; per capita 533 < 1,000 -> high; job loss -> + HRSS.
+    head = p.person("张三", "head", income=4820)
+    head.by_month[M] = ("unemployed_registered", 0, 1600, 0)
+    G.inc_drop = p.family("F330102001001000001", URBAN, "edge", [head, p.person("李梅", "spouse"),
+                                                                   p.person("张小明", "child", birth="20150101")]).household_id
+    # INC_DROP miss: a fall 6,000 -> 1,600, but only 2 known baseline months (household from May).
+    h2 = p.person(None, income=6000)
+    h2.by_month[M] = ("unemployed_registered", 0, 1600, 0)
+    G.inc_drop_short = p.resident_household(URBAN, [h2, p.person(None), p.person(None)],
+                                            months=["2026-05", "2026-06", M]).household_id
+    # INC_DROP miss: a fall of 40% that is small in money: 500 -> 300 for 2 people = 100 per capita
+    # < 0.2 x 1,000 (principle 7: small amounts are not spikes). Both also sit below the 低保 line
+    # and are on the dibao roster (no ELIG).
+    h3 = p.person("王五", "head", income=500)
+    h3.by_month[M] = ("flexible", 300, 0, 0)
+    G.inc_drop_small = p.family("F330102001001000002", URBAN, "dibao", [h3, p.person("赵六", "spouse")]).household_id
+
+    # EXP_MED rule A raise: 2 people, income 3,000 a month; a catastrophic inpatient settlement in July
+    # with 4,800 out of pocket. OOP(May-Jul) 4,800 >= 0.5 x 9,000 = 4,500 and >= 2 x 1,000 -> high.
+    # (Rule B: 4,800 < 5,000. EXP_HARDSHIP: (7 x 3,000 - 4,800) / 7 / 2 = 1,157 >= 1,000: quiet.)
+    a = p.person("孙七", "head", income=3000)
+    G.med = p.family("F330102001001000003", URBAN, "edge", [a, p.person("周八", "spouse")]).household_id
+    p.add("nhsa_claims", M, settle_id="S-MED-1", person_id=a.person_id, settle_date=d("2026-07-10"),
+          visit_type="inpatient", catastrophic=True, total_yuan=20000, fund_yuan=15000, critical_illness_yuan=2000,
+          medical_aid_yuan=0, oop_yuan=4800, reversal_of=None)
+    # EXP_MED miss: a claim of 8,000 and its reversal in the same month cancel.
+    r = p.person("吴九", "head", income=3000)
+    G.med_reversed = p.family("F330102001001000004", URBAN, "edge", [r, p.person("郑十", "spouse")]).household_id
+    p.add("nhsa_claims", M, settle_id="S-REV-1", person_id=r.person_id, settle_date=d("2026-07-03"),
+          visit_type="inpatient", catastrophic=True, total_yuan=30000, fund_yuan=22000, critical_illness_yuan=0,
+          medical_aid_yuan=0, oop_yuan=8000, reversal_of=None)
+    p.add("nhsa_claims", M, settle_id="S-REV-2", person_id=r.person_id, settle_date=d("2026-07-20"),
+          visit_type="inpatient", catastrophic=True, total_yuan=-30000, fund_yuan=-22000, critical_illness_yuan=0,
+          medical_aid_yuan=0, oop_yuan=-8000, reversal_of="S-REV-1")
+    # EXP_MED miss: a zero-income household with a 50-yuan prescription: 50 >= 0.5 x 0 but < 1 x 1,000.
+    # (On the dibao roster, so its zero income raises no ELIG_DIBAO either.)
+    z = p.person("马一", "head")
+    G.med_small = p.family("F330102001001000027", URBAN, "dibao", [z]).household_id
+    p.add("nhsa_claims", M, settle_id="S-SMALL", person_id=z.person_id, settle_date=d("2026-07-05"),
+          visit_type="outpatient", catastrophic=False, total_yuan=120, fund_yuan=70, critical_illness_yuan=0,
+          medical_aid_yuan=0, oop_yuan=50, reversal_of=None)
+    # EXP_MED rule B raise: income 20,000 a month (rule A cannot fire), OOP 200 in each of Jan-Jun,
+    # 7,000 in July: 7,000 >= 3 x median 200 = 600 and >= 5,000; not catastrophic -> medium.
+    b = p.person(None, income=20000)
+    G.med_spike = p.resident_household(URBAN, [b, p.person(None)]).household_id
+    for i, period in enumerate(MONTHS):
+        oop = 7000 if period == M else 200
+        p.add("nhsa_claims", period, settle_id=f"S-B-{i}", person_id=b.person_id, settle_date=d(period + "-15"),
+              visit_type="outpatient", catastrophic=False, total_yuan=oop * 3, fund_yuan=oop * 2,
+              critical_illness_yuan=0, medical_aid_yuan=0, oop_yuan=oop, reversal_of=None)
+
+    # EXP_HARDSHIP raise: an 'other' roster family of 2, income 2,400 a month (1,200 per capita >= 1,000);
+    # OOP 4,000 in February and 3,000 in March. Jan-Jul: (7 x 2,400 - 7,000) / 7 / 2 = 700 < 1,000 -> high.
+    e = p.person("卞一", "head", income=2400)
+    G.hardship = p.family("F330102001001000028", URBAN, "other", [e, p.person("齐二", "spouse")]).household_id
+    for sid, period, oop in (("S-H-1", "2026-02", 4000), ("S-H-2", "2026-03", 3000)):
+        p.add("nhsa_claims", period, settle_id=sid, person_id=e.person_id, settle_date=d(period + "-08"),
+              visit_type="inpatient", catastrophic=False, total_yuan=oop * 4, fund_yuan=oop * 3,
+              critical_illness_yuan=0, medical_aid_yuan=0, oop_yuan=oop, reversal_of=None)
+    # EXP_HARDSHIP miss: the same household with 2,000 OOP in total: (16,800 - 2,000) / 14 = 1,057 >= 1,000.
+    e2 = p.person("康三", "head", income=2400)
+    G.hardship_miss = p.family("F330102001001000029", URBAN, "other", [e2, p.person("伍四", "spouse")]).household_id
+    p.add("nhsa_claims", "2026-02", settle_id="S-H-3", person_id=e2.person_id, settle_date=d("2026-02-08"),
+          visit_type="outpatient", catastrophic=False, total_yuan=5000, fund_yuan=3000, critical_illness_yuan=0,
+          medical_aid_yuan=0, oop_yuan=2000, reversal_of=None)
+
+    # DISASTER raise: head's house collapsed in a flood, loss 45,000, aid 2,000 -> urgent, MEM + MOHURD.
+    dh = p.person("冯一", "head", income=2000)
+    G.disaster = p.family("F330102001201000005", RURAL, "dibao", [dh, p.person("陈二", "spouse")],
+                          urban_rural="rural").household_id
+    p.add("mem_disaster", M, disaster_id="D-1", disaster_type="flood", occurred_on=d("2026-07-21"),
+          person_id=dh.person_id, region_code=RURAL, house_damage="collapsed", loss_yuan=45000,
+          emergency_aid_yuan=2000)
+    # DISASTER raise (high): house moderately damaged, loss 12,000 >= 10,000 -> high, MEM only.
+    dh2 = p.person("褚三", "head", income=3000)
+    G.disaster_loss = p.family("F330102001201000006", RURAL, "relapse_watch", [dh2], urban_rural="rural").household_id
+    p.add("mem_disaster", M, disaster_id="D-1", disaster_type="flood", occurred_on=d("2026-07-21"),
+          person_id=dh2.person_id, region_code=RURAL, house_damage="moderate", loss_yuan=12000,
+          emergency_aid_yuan=0)
+    # DISASTER miss: house not damaged and a small loss of 3,000.
+    dh3 = p.person("卫四", "head", income=3000)
+    G.disaster_miss = p.family("F330102001201000007", RURAL, "relapse_watch", [dh3], urban_rural="rural").household_id
+    p.add("mem_disaster", M, disaster_id="D-1", disaster_type="flood", occurred_on=d("2026-07-21"),
+          person_id=dh3.person_id, region_code=RURAL, house_damage="none", loss_yuan=3000, emergency_aid_yuan=0)
+
+    # POP_DEATH raise (high): the head earned 3,000 of the family's 4,000 a month and dies on 7 July.
+    pd = p.person("蒋五", "head", income=3000)
+    G.death = p.family("F330102001001000008", URBAN, "relapse_watch",
+                       [pd, p.person("沈六", "spouse", income=1000)]).household_id
+    p.add("mps_hukou_events", M, event_id="E-DEATH-1", person_id=pd.person_id, hukou_no=None, event_type="death",
+          event_date=d("2026-07-07"), region_code=URBAN)
+    # POP_DEATH (medium): a child without income dies; miss: a move_out in another family.
+    child = p.person("韩小七", "child", birth="20100101")
+    G.death_child = p.family("F330102001001000009", URBAN, "relapse_watch",
+                             [p.person("韩七", "head", income=3000), child]).household_id
+    p.add("mps_hukou_events", M, event_id="E-DEATH-2", person_id=child.person_id, hukou_no=None,
+          event_type="death", event_date=d("2026-07-15"), region_code=URBAN)
+    mo = p.person("杨八", "child")
+    G.move_out = p.family("F330102001001000010", URBAN, "dibao", [p.person("杨九", "head", income=800), mo]).household_id
+    p.add("mps_hukou_events", M, event_id="E-MOVE-1", person_id=mo.person_id, hukou_no="999999999",
+          event_type="move_out", event_date=d("2026-07-15"), region_code=URBAN)
+
+    # POP_DISABILITY raise: a 二级 肢体 certificate issued on 3 July -> medium, CDPF.
+    dis = p.person("朱十", "head", income=800)
+    G.disability = p.family("F330102001001000011", URBAN, "dibao", [dis]).household_id
+    p.add("cdpf_disability", M, person_id=dis.person_id, disability_type="physical", disability_grade=2,
+          issued_on=d("2026-07-03"), cert_status="valid")
+    # POP_DISABILITY miss: a 四级 certificate issued the same day.
+    dis2 = p.person("秦一", "head", income=800)
+    G.disability_miss = p.family("F330102001001000012", URBAN, "dibao", [dis2]).household_id
+    p.add("cdpf_disability", M, person_id=dis2.person_id, disability_type="physical", disability_grade=4,
+          issued_on=d("2026-07-03"), cert_status="valid")
+
+    # POP_BIRTH raise: a baby born on 2 July into the family's hukou (not yet on the roster) -> low, MCA.
+    bh = p.family("F330102001001000013", URBAN, "dibao", [p.person("尤二", "head", income=800), p.person("许三", "spouse")])
+    G.birth, G.birth_hukou = bh.household_id, bh.hukou_no
+    baby = p.person(None, birth="20260702")
+    G.baby = baby.person_id
+    p.add("mps_hukou_events", M, event_id="E-BIRTH-1", person_id=baby.person_id, hukou_no=bh.hukou_no,
+          event_type="birth", event_date=d("2026-07-02"), region_code=URBAN)
+    p.add("mps_hukou_members", M, person_id=baby.person_id, hukou_no=bh.hukou_no, region_code=URBAN,
+          as_of=d("2026-07-28"))
+    # POP_BIRTH miss: a couple moves into a new hukou household of their own (no existing members).
+    m1, m2 = p.person(None, income=6000), p.person(None, income=6000)
+    G.new_hukou = p.resident_household(URBAN, [m1, m2], months=[M]).household_id
+    for i, m in enumerate((m1, m2)):
+        p.add("mps_hukou_events", M, event_id=f"E-MOVEIN-{i}", person_id=m.person_id, hukou_no=G.new_hukou[1:],
+              event_type="move_in", event_date=d("2026-07-10"), region_code=URBAN)
+
+    # ELIG_DIBAO raise: not on the roster, 3 people, 2,400 a month = 800 per capita < 1,000 -> high.
+    G.elig = p.resident_household(URBAN, [p.person(None, income=2400), p.person(None), p.person(None)]).household_id
+    # ELIG_DIBAO miss: a dibao family with the same income (already assisted).
+    G.elig_enrolled = p.family("F330102001001000014", URBAN, "dibao",
+                               [p.person("何四", "head", income=2400), p.person("吕五", "spouse"),
+                                p.person("施六", "child")]).household_id
+    # ELIG_EDGE raise: not on the roster, 2 people, 2,600 = 1,300 per capita: >= 1,000, < 1.5 x 1,000.
+    G.edge = p.resident_household(URBAN, [p.person(None, income=2600), p.person(None)]).household_id
+    # ELIG_EDGE miss: 1,500 per capita exactly: not below the edge line 1,500.
+    G.edge_miss = p.resident_household(URBAN, [p.person(None, income=3000), p.person(None)]).household_id
+    # ELIG_EDGE in city 4403 (edge multiplier 2.0): 2,000 per capita < 2 x 1,200 = 2,400 -> medium.
+    G.edge_sz = p.resident_household(SZ, [p.person(None, income=4000), p.person(None)]).household_id
+
+    # EXIT_REVIEW raise: a dibao family whose head registers a car on 12 July -> medium, MCA.
+    car = p.person("孔七", "head", income=800)
+    G.car = p.family("F330102001001000015", URBAN, "dibao", [car, p.person("曹八", "spouse")]).household_id
+    p.add("mps_vehicles", M, person_id=car.person_id, vehicle_class="car", first_registered=d("2026-07-12"),
+          event="register", event_date=d("2026-07-12"))
+    # EXIT_REVIEW miss: a motorcycle, not a car.
+    moto = p.person("严九", "head", income=800)
+    G.moto = p.family("F330102001001000016", URBAN, "dibao", [moto, p.person("华十", "spouse")]).household_id
+    p.add("mps_vehicles", M, person_id=moto.person_id, vehicle_class="motorcycle",
+          first_registered=d("2026-07-12"), event="register", event_date=d("2026-07-12"))
+    # EXIT_REVIEW raise: deposits 50,000 for 2 people = 25,000 per capita >= 24 x 1,000 (bank snapshot 2026-07).
+    rich = p.person("金一", "head", income=800)
+    G.assets = p.family("F330102001001000017", URBAN, "dibao", [rich, p.person("魏二", "spouse")]).household_id
+    p.add("bank_deposits", M, as_of=d("2026-06-30"), person_id=rich.person_id, deposits_yuan=50000, securities_yuan=0)
+    # EXIT_REVIEW miss: an individual business with 50,000 capital (< 100,000).
+    biz = p.person("陶三", "head", income=800)
+    G.small_biz = p.family("F330102001001000018", URBAN, "dibao", [biz, p.person("姜四", "spouse")]).household_id
+    p.add("samr_business", M, credit_code="92330102MA00000001", person_id=biz.person_id, role="legal_rep",
+          entity_type="individual", registered_capital_yuan=50000, status="active", event_date=d("2026-07-05"))
+
+    # BENEFIT_AFTER_DEATH raise: died 14 June, still paid 500 in the July roster -> urgent, MCA.
+    dead = p.person("戚五", "spouse")
+    G.benefit = p.family("F330102001001000019", URBAN, "dibao", [p.person("谢六", "head", income=800), dead]).household_id
+    p.add("mps_hukou_events", "2026-06", event_id="E-DEATH-3", person_id=dead.person_id, hukou_no=None,
+          event_type="death", event_date=d("2026-06-14"), region_code=URBAN)
+    # BENEFIT_AFTER_DEATH miss: died 2 July, in the July roster (the first full month after is August).
+    dead2 = p.person("邹七", "spouse")
+    G.benefit_miss = p.family("F330102001001000020", URBAN, "dibao",
+                              [p.person("喻八", "head", income=800), dead2]).household_id
+    p.add("mps_hukou_events", M, event_id="E-DEATH-4", person_id=dead2.person_id, hukou_no=None,
+          event_type="death", event_date=d("2026-07-02"), region_code=URBAN)
+
+    # DUP_ENROLL raise: 柏九 is listed in a family of county 330102 and one of 330103 in July -> high,
+    # one warning per family, each to its own county.
+    dup = p.person("柏九", "head", income=800)
+    G.dup_a = p.family("F330102001001000021", URBAN, "dibao", [dup, p.person("水十", "spouse")]).household_id
+    G.dup_b = p.family("F330103001001000022", OTHER_COUNTY, "dibao", [p.person("窦一", "head", income=800)]).household_id
+    p.add("mca_roster", M, snapshot_month=M, family_id=G.dup_b, person_id=dup.person_id, name="柏九", gender="M",
+          birth_date=d("1980-01-01"), relation="spouse", region_code=OTHER_COUNTY, urban_rural="urban",
+          category="dibao", enrolled_date=d("2025-06-01"), monthly_benefit_yuan=500,
+          last_econ_check_date=d("2026-03-01"), last_home_visit_date=d("2026-03-01"))
+    # DUP_ENROLL miss: a person who moved from one family (June) to another (July): never in two at once.
+    mover, yun = p.person("章二", "child"), p.person("云三", "head", income=800)
+    G.move_a = p.family("F330102001001000023", URBAN, "dibao", [yun, mover], months=MONTHS[:-1]).household_id
+    p.family("F330102001001000023", URBAN, "dibao", [yun], months=[M], hukou_no=p.households[-1].hukou_no)
+    G.move_b = p.family("F330102001001000024", URBAN, "dibao", [p.person("苏四", "head", income=800), mover],
+                        months=[M]).household_id
+
+    # REVIEW_OVERDUE raise: last economic check 30 Jan 2026 < 31 Jul 2026 - 6 months = 31 Jan -> low.
+    G.overdue = p.family("F330102001001000025", URBAN, "dibao", [p.person("潘五", "head", income=800)],
+                         econ_check="2026-01-30").household_id
+    # REVIEW_OVERDUE miss: checked exactly on 31 Jan 2026 (within 6 months), visited 1 Aug 2025 (within 12).
+    G.overdue_miss = p.family("F330102001001000026", URBAN, "dibao", [p.person("葛六", "head", income=800)],
+                              econ_check="2026-01-31", home_visit="2025-08-01").household_id
+
+    p.load()
+    build_core(con)
+    summary = compute_indicators(con, load_rules(), periods=[M])
+    yield con, summary
+    con.close()
+
+
+# --- INC_DROP -----------------------------------------------------------------------------------------
+
+def test_inc_drop_raises_high_with_hrss_on_job_loss(golden):
+    con, _ = golden
+    w = only(con, "INC_DROP", G.inc_drop)
+    e = ev(w)
+    assert w["severity"] == "high"
+    assert w["departments"] == ["MCA", "HRSS"]
+    assert e["baseline_yuan"] == 4820 and e["baseline_months"] == 6 and e["income_yuan"] == 1600
+    assert e["per_capita_yuan"] == pytest.approx(533.33) and e["dibao_std_yuan"] == 1000
+    assert e["job_loss"]["new_status"] == "unemployed_registered"
+    assert e["thresholds"]["drop_ratio"] == 0.7
+    assert "hrss_employment" in e["source_deliveries"]
+    assert w["explanation"] == ("户主张三 2026年7月起失业登记，家庭月收入由 4,820 元降至 1,600 元（降幅 67%），"
+                                "人均 533 元，低于当地低保标准 1,000 元")
+    assert w["family_id"] == G.inc_drop and w["county_code"] == "330102"
+    assert w["warning_id"].startswith("W-") and len(w["warning_id"]) == 18
+    assert w["case_id"] is None
+
+
+def test_inc_drop_needs_three_baseline_months(golden):
+    con, _ = golden
+    none(con, "INC_DROP", G.inc_drop_short)
+
+
+def test_inc_drop_small_fall_is_not_a_spike(golden):
+    con, _ = golden
+    none(con, "INC_DROP", G.inc_drop_small)
+
+
+# --- EXP_MED --------------------------------------------------------------------------------------------
+
+def test_exp_med_rule_a_catastrophic_is_high(golden):
+    con, _ = golden
+    w = only(con, "EXP_MED", G.med)
+    e = ev(w)
+    assert w["severity"] == "high" and w["departments"] == ["NHSA", "MCA"]
+    assert e["rule_a"] is True and e["rule_b"] is False
+    assert e["oop_window_yuan"] == 4800 and e["income_window_yuan"] == 9000
+    assert e["record_ids"]["settle_ids"] == ["S-MED-1"]
+    assert "医疗自付 4,800 元" in w["explanation"] and "9,000 元的 53%" in w["explanation"]
+    assert "重特大疾病" in w["explanation"]
+
+
+def test_exp_med_claim_and_reversal_cancel(golden):
+    con, _ = golden
+    none(con, "EXP_MED", G.med_reversed)
+    oop = con.execute("select oop_yuan, gross_oop_yuan from core.household_oop_month "
+                      "where household_id = ? and period = ?", [G.med_reversed, M]).fetchone()
+    assert oop == (0, 8000)
+
+
+def test_exp_med_small_prescription_without_income(golden):
+    con, _ = golden
+    none(con, "EXP_MED", G.med_small)
+
+
+def test_exp_med_rule_b_spike(golden):
+    con, _ = golden
+    w = only(con, "EXP_MED", G.med_spike)
+    e = ev(w)
+    assert w["severity"] == "medium"
+    assert e["rule_b"] is True and e["oop_month_yuan"] == 7000 and e["history_median_yuan"] == 200
+    assert e["history_months"] == 6
+    assert "为此前6个月月度中位数 200 元的 35.0 倍" in w["explanation"]
+
+
+# --- EXP_HARDSHIP ----------------------------------------------------------------------------------------
+
+def test_exp_hardship_raises(golden):
+    con, _ = golden
+    w = only(con, "EXP_HARDSHIP", G.hardship)
+    e = ev(w)
+    assert w["severity"] == "high" and w["departments"] == ["MCA"]
+    assert e["window_months"] == 7 and e["income_per_capita_yuan"] == 1200 and e["net_per_capita_yuan"] == 700
+    assert e["oop_yuan"] == 7000
+    assert "人均月收入 1,200 元" in w["explanation"] and "医疗自付 7,000 元" in w["explanation"]
+    assert "人均每月仅 700 元" in w["explanation"]
+    assert w["explanation"].startswith("户主卞一家 近7个月")
+
+
+def test_exp_hardship_miss_when_spending_leaves_enough(golden):
+    con, _ = golden
+    none(con, "EXP_HARDSHIP", G.hardship_miss)
+
+
+# --- DISASTER ---------------------------------------------------------------------------------------------
+
+def test_disaster_collapsed_is_urgent_with_mohurd(golden):
+    con, _ = golden
+    w = only(con, "DISASTER", G.disaster)
+    e = ev(w)
+    assert w["severity"] == "urgent" and w["departments"] == ["MEM", "MOHURD"]
+    assert e["loss_yuan"] == 45000 and e["record_ids"]["disaster_ids"] == ["D-1"]
+    assert w["explanation"] == "户主冯一 2026年7月21日遭受洪涝灾害，房屋倒塌，直接损失 45,000 元（已获应急救助 2,000 元）"
+
+
+def test_disaster_large_loss_is_high_mem_only(golden):
+    con, _ = golden
+    w = only(con, "DISASTER", G.disaster_loss)
+    assert w["severity"] == "high" and w["departments"] == ["MEM"]
+
+
+def test_disaster_no_damage_small_loss_is_quiet(golden):
+    con, _ = golden
+    none(con, "DISASTER", G.disaster_miss)
+
+
+# --- POP_DEATH ----------------------------------------------------------------------------------------------
+
+def test_pop_death_of_main_earner_is_high(golden):
+    con, _ = golden
+    w = only(con, "POP_DEATH", G.death)
+    e = ev(w)
+    # Jan-Jun: the head earned 6 x 3,000 = 18,000 of 24,000 (75%).
+    assert w["severity"] == "high" and w["departments"] == ["MCA"]
+    assert e["deceased_income_yuan"] == 18000 and e["income_share"] == 0.75
+    assert e["record_ids"]["event_ids"] == ["E-DEATH-1"]
+    assert "户主蒋五 于2026年7月7日死亡" in w["explanation"] and "占家庭收入 75%" in w["explanation"]
+
+
+def test_pop_death_of_child_is_medium_and_move_out_is_quiet(golden):
+    con, _ = golden
+    assert only(con, "POP_DEATH", G.death_child)["severity"] == "medium"
+    none(con, "POP_DEATH", G.move_out)
+
+
+# --- POP_DISABILITY -----------------------------------------------------------------------------------------
+
+def test_pop_disability_grade_two(golden):
+    con, _ = golden
+    w = only(con, "POP_DISABILITY", G.disability)
+    assert w["severity"] == "medium" and w["departments"] == ["CDPF"]
+    assert ev(w)["disability_grade"] == 2
+    assert w["explanation"].startswith("户主朱十 2026年7月3日取得肢体二级残疾证")
+
+
+def test_pop_disability_grade_four_is_quiet(golden):
+    con, _ = golden
+    none(con, "POP_DISABILITY", G.disability_miss)
+
+
+# --- POP_BIRTH ----------------------------------------------------------------------------------------------
+
+def test_pop_birth_into_family(golden):
+    con, _ = golden
+    w = only(con, "POP_BIRTH", G.birth)
+    e = ev(w)
+    assert w["severity"] == "low" and w["departments"] == ["MCA"]
+    assert e["births"] == 1 and e["record_ids"]["event_ids"] == ["E-BIRTH-1"] and w["person_id"] == G.baby
+    assert "新增家庭成员 1 人（出生 1 人）" in w["explanation"]
+    # the baby joined the family's household, not a phantom one-person household of its own
+    assert warnings(con, household_id="H" + G.birth_hukou) == []
+    size = con.execute("select size from core.household_month where household_id = ? and period = ?",
+                       [G.birth, M]).fetchone()[0]
+    assert size == 3
+
+
+def test_pop_birth_new_household_moving_in_is_quiet(golden):
+    con, _ = golden
+    none(con, "POP_BIRTH", G.new_hukou)
+
+
+# --- ELIG_DIBAO / ELIG_EDGE ------------------------------------------------------------------------------------
+
+def test_elig_dibao_raises(golden):
+    con, _ = golden
+    w = only(con, "ELIG_DIBAO", G.elig)
+    e = ev(w)
+    assert w["severity"] == "high" and w["departments"] == ["MCA"]
+    assert e["per_capita_yuan"] == 800 and e["months"] == 3 and e["dibao_std_yuan"] == 1000
+    assert w["family_id"] is None and w["hukou_no"] == G.elig[1:]
+    assert w["explanation"] == (f"户号 {G.elig[1:]} 近3个月人均月收入 800 元，低于当地低保标准 1,000 元，"
+                                "尚未纳入低保或特困，建议核查是否符合低保条件")
+
+
+def test_elig_dibao_not_for_enrolled(golden):
+    con, _ = golden
+    none(con, "ELIG_DIBAO", G.elig_enrolled)
+
+
+def test_elig_edge_raises_and_dibao_wins_below_standard(golden):
+    con, _ = golden
+    w = only(con, "ELIG_EDGE", G.edge)
+    e = ev(w)
+    assert w["severity"] == "medium" and e["per_capita_yuan"] == 1300 and e["edge_line_yuan"] == 1500
+    assert e["edge_multiplier"] == 1.5
+    none(con, "ELIG_EDGE", G.elig)        # 800 < 低保: ELIG_DIBAO, not ELIG_EDGE
+    none(con, "ELIG_EDGE", G.edge_miss)   # 1,500 is not below the 1,500 line
+
+
+def test_elig_edge_city_multiplier(golden):
+    con, _ = golden
+    w = only(con, "ELIG_EDGE", G.edge_sz)
+    e = ev(w)
+    assert e["edge_multiplier"] == 2.0 and e["edge_line_yuan"] == 2400 and e["per_capita_yuan"] == 2000
+    assert "（低保标准×2.0）" in w["explanation"] and w["county_code"] == "440303"
+
+
+# --- EXIT_REVIEW ------------------------------------------------------------------------------------------------
+
+def test_exit_review_car(golden):
+    con, _ = golden
+    w = only(con, "EXIT_REVIEW", G.car)
+    e = ev(w)
+    assert w["severity"] == "medium" and w["departments"] == ["MCA"]
+    assert e["triggers"] == ["vehicle"] and e["vehicles"][0]["vehicle_class"] == "car"
+    assert "户主孔七新登记小汽车" in w["explanation"]
+
+
+def test_exit_review_motorcycle_is_quiet(golden):
+    con, _ = golden
+    none(con, "EXIT_REVIEW", G.moto)
+
+
+def test_exit_review_assets(golden):
+    con, _ = golden
+    w = only(con, "EXIT_REVIEW", G.assets)
+    e = ev(w)
+    assert e["triggers"] == ["assets"] and e["assets_per_capita_yuan"] == 25000
+    assert "人均 25,000 元，超过低保标准的 24 倍" in w["explanation"]
+
+
+def test_exit_review_small_individual_business_is_quiet(golden):
+    con, _ = golden
+    none(con, "EXIT_REVIEW", G.small_biz)
+
+
+# --- BENEFIT_AFTER_DEATH -------------------------------------------------------------------------------------------
+
+def test_benefit_after_death_is_urgent(golden):
+    con, _ = golden
+    w = only(con, "BENEFIT_AFTER_DEATH", G.benefit)
+    e = ev(w)
+    assert w["severity"] == "urgent" and w["departments"] == ["MCA"]
+    assert e["death_date"] == "2026-06-14" and e["monthly_benefit_yuan"] == 500
+    assert e["record_ids"]["event_ids"] == ["E-DEATH-3"]
+    assert w["explanation"].startswith("配偶戚五 已于2026年6月14日死亡（户籍注销），2026年7月低保名册仍在册")
+
+
+def test_benefit_in_death_month_is_not_yet_flagged(golden):
+    con, _ = golden
+    none(con, "BENEFIT_AFTER_DEATH", G.benefit_miss)
+
+
+# --- DUP_ENROLL ------------------------------------------------------------------------------------------------------
+
+def test_dup_enroll_one_warning_per_family_and_county(golden):
+    con, _ = golden
+    a, b = only(con, "DUP_ENROLL", G.dup_a), only(con, "DUP_ENROLL", G.dup_b)
+    assert a["severity"] == b["severity"] == "high"
+    assert (a["county_code"], b["county_code"]) == ("330102", "330103")
+    assert a["person_id"] == b["person_id"]
+    assert ev(a)["families"] == 2 and ev(a)["counties"] == 2
+    assert "同时在册于 2 个家庭" in a["explanation"] and "涉及 2 个区县" in a["explanation"]
+
+
+def test_dup_enroll_mover_is_quiet(golden):
+    con, _ = golden
+    none(con, "DUP_ENROLL", G.move_a)
+    none(con, "DUP_ENROLL", G.move_b)
+
+
+# --- REVIEW_OVERDUE ----------------------------------------------------------------------------------------------------
+
+def test_review_overdue(golden):
+    con, _ = golden
+    w = only(con, "REVIEW_OVERDUE", G.overdue)
+    e = ev(w)
+    assert w["severity"] == "low" and e["econ_overdue"] is True and e["econ_cutoff"] == "2026-01-31"
+    assert "上次经济状况核对为2026年1月30日，已超过 6 个月" in w["explanation"]
+
+
+def test_review_exactly_six_months_is_not_overdue(golden):
+    con, _ = golden
+    none(con, "REVIEW_OVERDUE", G.overdue_miss)
+
+
+# --- whole-run properties ----------------------------------------------------------------------------------------------
+
+def test_golden_province_raises_exactly_the_expected_warnings(golden):
+    """No false alarms: every warning of the province is one a caseworker expects."""
+    con, _ = golden
+    expected = {
+        ("INC_DROP", G.inc_drop), ("EXP_MED", G.med), ("EXP_MED", G.med_spike), ("EXP_HARDSHIP", G.hardship),
+        ("DISASTER", G.disaster), ("DISASTER", G.disaster_loss),
+        ("POP_DEATH", G.death), ("POP_DEATH", G.death_child), ("POP_DEATH", G.benefit_miss),  # died 2 July
+        ("POP_DISABILITY", G.disability), ("POP_BIRTH", G.birth),
+        ("ELIG_DIBAO", G.elig), ("ELIG_EDGE", G.edge), ("ELIG_EDGE", G.edge_sz),
+        ("EXIT_REVIEW", G.car), ("EXIT_REVIEW", G.assets), ("BENEFIT_AFTER_DEATH", G.benefit),
+        ("DUP_ENROLL", G.dup_a), ("DUP_ENROLL", G.dup_b), ("REVIEW_OVERDUE", G.overdue),
+    }
+    got = {(w["indicator_code"], w["household_id"]) for w in warnings(con)}
+    assert got == expected, f"unexpected: {sorted(got - expected)}; missing: {sorted(expected - got)}"
+
+
+def test_every_warning_is_complete(golden):
+    con, _ = golden
+    rows = warnings(con)
+    assert rows
+    for w in rows:
+        assert w["severity"] in ("urgent", "high", "medium", "low")
+        assert w["explanation"] and w["departments"] and w["county_code"] and w["household_id"]
+        e = ev(w)
+        assert e["indicator"] == w["indicator_code"] and "thresholds" in e and "source_deliveries" in e
+    # raised_at: data time (the first moment after the data month, Asia/Shanghai), not wall clock
+    assert con.execute("select count(*) from mart.warnings where raised_at <> timestamptz '2026-08-01 00:00:00+08'"
+                       ).fetchone()[0] == 0
+    view = con.execute("select count(*) from main.warnings").fetchone()[0]
+    assert view == len(rows)
+
+
+def test_indicator_codes_have_a_model_each():
+    from pipelines.indicators import SQL_DIR
+    from pipelines.rules import INDICATOR_CODES
+
+    assert sorted(p.stem for p in SQL_DIR.glob("[A-Z]*.sql")) == sorted(INDICATOR_CODES)
+
+
+# --- gating, idempotence, re-evaluation ----------------------------------------------------------------------------------
+
+def drop_province(con) -> tuple[Province, str, list]:
+    """The INC_DROP household of the golden province, alone."""
+    p = base_province(con)
+    head = p.person("张三", "head", income=4820)
+    head.by_month[M] = ("unemployed_registered", 0, 1600, 0)
+    hh = p.family("F330102001001000001", URBAN, "edge", [head, p.person("李梅", "spouse"),
+                                                           p.person("张小明", "child", birth="20150101")])
+    july_hrss = [r for r in p.rows[("hrss_employment", M)]]
+    return p, hh.household_id, july_hrss
+
+
+def test_rejected_hrss_month_waits_and_is_never_zero_income():
+    con = duckdb.connect()
+    p, hh, _ = drop_province(con)
+    p.reject("hrss_employment", M)
+    p.load()
+    build_core(con)
+    summary = compute_indicators(con, load_rules(), periods=[M])
+    assert warnings(con, "INC_DROP") == []
+    assert f"INC_DROP {M} waits for hrss_employment (rejected)" in summary.waiting
+    assert f"ELIG_DIBAO {M} waits for hrss_employment (rejected)" in summary.waiting
+    known, income = con.execute("select income_known, income_yuan from core.household_month "
+                                "where household_id = ? and period = ?", [hh, M]).fetchone()
+    assert known is False and income is None
+    assert summary.as_dict()["waiting"] == summary.waiting
+
+
+def test_late_corrected_delivery_reevaluates_month():
+    con = duckdb.connect()
+    p, hh, july = drop_province(con)
+    p.reject("hrss_employment", M)
+    p.load()
+    build_core(con)
+    compute_indicators(con, load_rules(), periods=[M])
+    assert warnings(con, "INC_DROP") == []
+    p.deliver("hrss_employment", M, july)          # the department re-delivers; it loads
+    core = build_core(con)
+    assert core.built == [M]                       # only the month whose input changed
+    summary = compute_indicators(con, load_rules(), periods=[M])
+    w = only(con, "INC_DROP", hh)
+    assert ev(w)["source_deliveries"]["hrss_employment"][M] == Province.delivery_id("hrss_employment", M, 2)
+    assert summary.new_warnings >= 1 and not any(s.startswith(f"INC_DROP {M}") for s in summary.waiting)
+
+
+def test_idempotent_runs_add_nothing():
+    con = duckdb.connect()
+    p, hh, _ = drop_province(con)
+    p.load()
+    build_core(con)
+    import datetime as dt
+
+    t1 = dt.datetime(2026, 8, 5, 2, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    first = compute_indicators(con, load_rules(), raised_at=t1)
+    rows1 = warnings(con)
+    assert first.new_warnings == len(rows1) > 0
+    build_core(con)
+    second = compute_indicators(con, load_rules(), raised_at=t1 + dt.timedelta(days=1))
+    assert second.evaluated == [] and second.new_warnings == 0 and second.skipped > 0
+    assert warnings(con) == rows1
+    assert con.execute("select bool_and(raised_at = timestamptz '2026-08-05 02:00:00+08') from mart.warnings"
+                       ).fetchone()[0] is True
+
+
+def test_warning_id_is_deterministic():
+    import hashlib
+
+    con = duckdb.connect()
+    p, hh, _ = drop_province(con)
+    p.load()
+    build_core(con)
+    compute_indicators(con, load_rules(), periods=[M])
+    w = only(con, "INC_DROP", hh)
+    assert w["warning_id"] == "W-" + hashlib.sha256(f"INC_DROP|{hh}|{M}|high".encode()).hexdigest()[:16]
+
+
+def test_exp_edu_new_senior_student():
+    """Autumn term 2026-09: the child moves from junior (spring) to senior high school.
+    cost = 5,000 tuition + 1,500 boarding - 0 aid = 6,500 >= 3,000; mean income (Mar-Aug) 3,000:
+    rule a: 6,500 >= 2 x 3,000 (starts senior); rule b: 6,500 >= 0.3 x 18,000 = 5,400 -> medium, MOE.
+    Nearest miss: the same student in a family earning 4,000: 6,500 < 8,000 and < 7,200."""
+    con = duckdb.connect()
+    months = month_range("2026-03", "2026-09")
+    p = base_province(con, months)
+    kid = p.person("钱小一", "child", birth="20100901")
+    hh = p.family("F330102001001000031", URBAN, "edge", [p.person("钱一", "head", income=3000), kid]).household_id
+    kid2 = p.person("李小二", "child", birth="20100901")
+    hh2 = p.family("F330102001001000032", URBAN, "edge", [p.person("李二", "head", income=4000), kid2]).household_id
+    for k in (kid, kid2):
+        p.add("moe_students", "2026-03", term="2026-1", person_id=k.person_id, stage="junior", tuition_yuan=0,
+              boarding_yuan=0, aid_yuan=0)
+        p.add("moe_students", "2026-09", term="2026-2", person_id=k.person_id, stage="senior", tuition_yuan=5000,
+              boarding_yuan=1500, aid_yuan=0)
+    p.load()
+    build_core(con)
+    summary = compute_indicators(con, load_rules(), indicators=["EXP_EDU"])
+    assert {e["period"] for e in summary.evaluated} == {"2026-03", "2026-09"}   # term starts only
+    w = only(con, "EXP_EDU", hh, "2026-09")
+    e = ev(w)
+    assert w["severity"] == "medium" and w["departments"] == ["MOE"] and w["person_id"] == kid.person_id
+    assert e["cost_yuan"] == 6500 and e["rule_a_new_costly_stage"] is True and e["mean_monthly_income_yuan"] == 3000
+    assert w["explanation"] == ("子女钱小一 2026年9月起就读高中（由初中升入），本学期学费住宿费扣除资助后共 6,500 元，"
+                                "相当于家庭月均收入 3,000 元的 2.2 倍")
+    none(con, "EXP_EDU", hh2, "2026-09")
+
+
+# --- rules: overrides ----------------------------------------------------------------------------------------------------
+
+def test_config_file_override_changes_threshold_and_evidence(tmp_path: Path):
+    con = duckdb.connect()
+    p, hh, _ = drop_province(con)
+    p.load()
+    build_core(con)
+    # 1,600 / 4,820 = 0.33: a drop_ratio of 0.3 no longer flags it ...
+    strict = tmp_path / "strict.toml"
+    strict.write_text('[settings]\nduckdb_threads = 1\n\n[indicators.INC_DROP.params]\ndrop_ratio = 0.3\n', encoding="utf-8")
+    compute_indicators(con, load_rules(strict), periods=[M])
+    none(con, "INC_DROP", hh)
+    # ... and 0.4 does; the evidence records the value used (the changed rules re-evaluate the month).
+    loose = tmp_path / "loose.toml"
+    loose.write_text("[indicators.INC_DROP.params]\ndrop_ratio = 0.4\n", encoding="utf-8")
+    compute_indicators(con, load_rules(loose), periods=[M])
+    first = only(con, "INC_DROP", hh)
+    e = ev(first)
+    assert e["thresholds"]["drop_ratio"] == 0.4
+    assert str(loose) in e["rules_files"]
+    # a re-evaluation that still raises the same warning updates its evidence, keeps its id and
+    # first raised_at, and adds no row
+    looser = tmp_path / "looser.toml"
+    looser.write_text("[indicators.INC_DROP.params]\ndrop_ratio = 0.5\n", encoding="utf-8")
+    import datetime as dt
+
+    later = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
+    summary = compute_indicators(con, load_rules(looser), periods=[M], raised_at=later)
+    again = only(con, "INC_DROP", hh)
+    assert summary.new_warnings == 0 and again["warning_id"] == first["warning_id"]
+    assert ev(again)["thresholds"]["drop_ratio"] == 0.5 and again["raised_at"] == first["raised_at"]
+
+
+def test_per_city_override_changes_outcome():
+    """City 4403: per capita 2,000, 低保 1,200. Edge multiplier 2.0 (default file) -> line 2,400, raised;
+    overridden to 1.5 -> line 1,800, not raised."""
+    def run(rules):
+        con = duckdb.connect()
+        p = base_province(con)
+        hh = p.resident_household(SZ, [p.person(None, income=4000), p.person(None)]).household_id
+        p.load()
+        build_core(con)
+        compute_indicators(con, rules, periods=[M], indicators=["ELIG_EDGE"])
+        return warnings(con, "ELIG_EDGE", hh)
+
+    assert len(run(load_rules())) == 1
+    assert run(rules_from_dict({"cities": {"4403": {"edge_multiplier": 1.5}}})) == []
+    # a city without an override takes the default, which can be changed too
+    rules = rules_from_dict({"edge_multiplier": 2.5})
+    assert rules.edge_multiplier_for("3301") == 2.5 and rules.edge_multiplier_for("4403") == 2.0
+
+
+def test_unknown_keys_are_errors_naming_the_key(tmp_path: Path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[indicators.INC_DROP.params]\ndrop_ration = 0.4\n", encoding="utf-8")
+    with pytest.raises(RulesError, match="indicators.INC_DROP.params.drop_ration"):
+        load_rules(bad)
+    with pytest.raises(RulesError, match="cities.4403.edge_multipler"):
+        rules_from_dict({"cities": {"4403": {"edge_multipler": 2}}})
+    with pytest.raises(RulesError, match="indicators.NOPE"):
+        rules_from_dict({"indicators": {"NOPE": {}}})
+    with pytest.raises(RulesError, match="drop_ratio"):
+        rules_from_dict({"indicators": {"INC_DROP": {"params": {"drop_ratio": "high"}}}})
+
+
+def test_deadline_override():
+    r = rules_from_dict({"deadlines": {"urgent_days": 2, "low": 20}})
+    assert r.deadlines == {"urgent": 2, "high": 7, "medium": 15, "low": 20}
+    with pytest.raises(RulesError, match="deadlines.soon"):
+        rules_from_dict({"deadlines": {"soon": 1}})
+
+
+def test_default_rules():
+    r = load_rules()
+    assert r.deadlines == {"urgent": 3, "high": 7, "medium": 15, "low": 30}
+    assert r.edge_multiplier == 1.5 and r.edge_multiplier_for("4403") == 2.0
+    assert r.indicator("DISASTER").routing["house_damage"] == ("MOHURD",)
+    assert [str(f) for f in r.indicator("ELIG_DIBAO").feeds][0] == "hrss_employment@-2..0"

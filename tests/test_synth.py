@@ -1,0 +1,644 @@
+"""The synthetic province generator (pipelines/synth): formats exactly as feeds.md says, manifests,
+faults, ground truth consistent with the files, determinism.
+
+One small province (300 roster families, 13 months) is generated once per module. The income rules
+are recomputed here independently from the *files* (not from the generator's internals) to check
+that the truth the generator claims is what the data says.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.ids import normalise, valid_mask
+from pipelines.synth import generate
+
+FEEDS = ["mca_roster", "hrss_employment", "nhsa_claims", "moe_students", "mohurd_housing", "samr_business",
+         "mps_hukou_events", "mps_hukou_members", "mps_vehicles", "cdpf_disability", "mem_disaster", "bank_deposits",
+         "grid_visits", "ref_regions", "ref_standards"]
+HRSS_HEADERS = ["统计月份", "身份证号", "就业状态", "单位信用代码", "缴费基数", "失业保险金", "养老金"]
+CDPF_HEADERS = ["身份证号", "残疾类别", "残疾等级", "发证日期", "状态"]
+START, MONTHS = "2025-10", 13
+PERIODS = [f"{2025 + (9 + i) // 12}-{(9 + i) % 12 + 1:02d}" for i in range(MONTHS)]
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory):
+    out = tmp_path_factory.mktemp("province")
+    result = generate(out=out, households=300, months=MONTHS, seed=20261, start=START)
+    return result
+
+
+@pytest.fixture(scope="module")
+def faults(province):
+    with open(province.faults, encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def truth(province):
+    return pd.read_csv(province.truth, dtype=str, keep_default_na=False)
+
+
+def folders(result, feed):
+    return sorted(p for p in (result.landing / feed).iterdir() if p.is_dir())
+
+
+def manifest(folder: Path) -> dict | None:
+    m = folder / "manifest.json"
+    return json.loads(m.read_text(encoding="utf-8")) if m.exists() else None
+
+
+@pytest.fixture(scope="module")
+def valid(province, faults):
+    """feed -> period -> the folder that counts (newest valid delivery)."""
+    bad = {f["delivery_id"] for f in faults if f["fault"] in ("corrupt_sha256", "corrupt_rows", "no_manifest")}
+    out = defaultdict(dict)
+    for feed in FEEDS:
+        for folder in folders(province, feed):
+            m = manifest(folder)
+            if m is None or f"{feed}/{folder.name}" in bad:
+                continue
+            prev = out[feed].get(m["period"])
+            if feed == "grid_visits":
+                out[feed].setdefault(m["period"], [])
+                out[feed][m["period"]].append(folder)
+            elif prev is None or manifest(prev)["produced_at"] < m["produced_at"]:
+                out[feed][m["period"]] = folder
+    return out
+
+
+def read_csv_file(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
+    raw = path.read_bytes()
+    return pd.read_csv(io.StringIO(raw.decode(encoding).lstrip("\ufeff")), dtype=str, keep_default_na=False)
+
+
+def count_rows(path: Path) -> int:
+    if path.suffix == ".parquet":
+        return pq.read_metadata(path).num_rows
+    if path.suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        ws = load_workbook(path, read_only=True).worksheets[0]
+        return sum(1 for _ in ws.iter_rows(values_only=True)) - 1
+    if path.suffix == ".jsonl":
+        return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    enc = "gb18030" if path.name.startswith("employment_") else "utf-8"
+    text = path.read_bytes().decode(enc).lstrip("\ufeff")
+    return len(list(csv.reader(io.StringIO(text)))) - 1
+
+
+# --- layout, manifests, faults -----------------------------------------------------------------------
+
+def test_every_feed_delivered_with_manifest_written_last(province, faults):
+    no_manifest = {f["delivery_id"] for f in faults if f["fault"] == "no_manifest"}
+    assert no_manifest, "an unfinished upload must be injected"
+    for feed in FEEDS:
+        fs = folders(province, feed)
+        assert fs, feed
+        for folder in fs:
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", folder.name)
+            m = manifest(folder)
+            if f"{feed}/{folder.name}" in no_manifest:
+                assert m is None and any(folder.iterdir())
+                continue
+            assert m is not None, folder
+            assert m["feed_id"] == feed
+            assert re.fullmatch(r"\d{4}-\d{2}", m["period"])
+            assert m["produced_at"].startswith(folder.name) and m["produced_at"].endswith("+08:00")
+            dt.datetime.fromisoformat(m["produced_at"])
+            mtime = (folder / "manifest.json").stat().st_mtime_ns
+            for f in m["files"]:
+                assert set(f) == {"name", "rows", "sha256"}
+                assert (folder / f["name"]).stat().st_mtime_ns <= mtime
+
+
+def test_manifest_sha256_and_rows(province, faults):
+    corrupt = {f["delivery_id"]: f["fault"] for f in faults if f["fault"].startswith("corrupt")}
+    assert set(corrupt.values()) == {"corrupt_sha256", "corrupt_rows"}
+    seen = set()
+    for feed in FEEDS:
+        for folder in folders(province, feed):
+            m = manifest(folder)
+            if m is None:
+                continue
+            did = f"{feed}/{folder.name}"
+            ok = True
+            for f in m["files"]:
+                path = folder / f["name"]
+                ok &= hashlib.sha256(path.read_bytes()).hexdigest() == f["sha256"]
+                ok &= count_rows(path) == f["rows"]
+            assert ok == (did not in corrupt), did
+            seen.add(did)
+    assert set(corrupt) <= seen
+
+
+def test_faults_redelivery_late_and_unfinished(province, faults):
+    kinds = {f["fault"] for f in faults}
+    assert {"redelivery", "corrupt_sha256", "corrupt_rows", "no_manifest", "late", "claim_reversal"} <= kinds
+    by_id = {}
+    for feed in FEEDS:
+        for folder in folders(province, feed):
+            by_id[f"{feed}/{folder.name}"] = (feed, folder, manifest(folder))
+    for f in faults:
+        feed, folder, m = by_id[f["delivery_id"]]
+        if f["fault"].startswith("corrupt"):
+            # a later, valid delivery of the same period exists
+            later = [x for x in folders(province, feed) if x.name > folder.name and manifest(x)
+                     and manifest(x)["period"] == m["period"]]
+            assert later, f
+        if f["fault"] == "redelivery":
+            same = [x for x in folders(province, feed) if manifest(x) and manifest(x)["period"] == m["period"]]
+            assert len(same) >= 2 and folder == max(same)
+        if f["fault"] == "no_manifest":
+            period = re.search(r"_(\d{6})", next(folder.iterdir()).name).group(1)
+            period = f"{period[:4]}-{period[4:]}"
+            later = [x for x in folders(province, feed) if x.name > folder.name and manifest(x)
+                     and manifest(x)["period"] == period]
+            assert later
+        if f["fault"] == "late":
+            p = dt.date.fromisoformat(m["period"] + "-01")
+            nxt = f"{p.year + p.month // 12}-{p.month % 12 + 1:02d}"
+            nxt_folder = [x for x in folders(province, feed) if manifest(x) and manifest(x)["period"] == nxt]
+            assert nxt_folder and all(x.name < folder.name for x in nxt_folder)
+
+
+def test_monthly_deliveries_arrive_early_next_month(province, faults):
+    special = {f["delivery_id"] for f in faults if f["fault"] in ("redelivery", "late")}
+    for feed in ["mca_roster", "hrss_employment", "nhsa_claims", "samr_business", "mps_hukou_events",
+                 "mps_hukou_members", "mps_vehicles", "cdpf_disability", "mem_disaster"]:
+        periods = set()
+        for folder in folders(province, feed):
+            m = manifest(folder)
+            if m is None:
+                continue
+            periods.add(m["period"])
+            if f"{feed}/{folder.name}" in special:
+                continue
+            p = dt.date.fromisoformat(m["period"] + "-01")
+            first = dt.date(p.year + p.month // 12, p.month % 12 + 1, 1)
+            assert first <= dt.date.fromisoformat(folder.name) <= first + dt.timedelta(days=5), (feed, folder.name)
+        assert periods == set(PERIODS), feed
+
+
+def test_nights(province):
+    dates = {dt.date.fromisoformat(f.name) for feed in FEEDS for f in folders(province, feed)}
+    expected = sorted(d + dt.timedelta(days=1) for d in dates)
+    text = (province.out / "nights.txt").read_text(encoding="utf-8").split()
+    assert [dt.date.fromisoformat(x) for x in text] == expected == province.nights
+
+
+# --- formats -------------------------------------------------------------------------------------------
+
+def test_hrss_is_gb18030_with_chinese_headers(province, valid):
+    statuses = set()
+    lower = 0
+    for period, folder in valid["hrss_employment"].items():
+        path = next(folder.glob("*.csv"))
+        raw = path.read_bytes()
+        with pytest.raises(UnicodeDecodeError):
+            raw.decode("utf-8")
+        df = read_csv_file(path, "gb18030")
+        assert list(df.columns) == HRSS_HEADERS
+        assert set(df["统计月份"]) == {period.replace("-", "")}
+        statuses |= set(df["就业状态"])
+        lower += df["身份证号"].str.endswith("x").sum()
+        assert not df["身份证号"].str.endswith("X").any()
+        for col in ("缴费基数", "失业保险金", "养老金"):
+            assert df[col].str.fullmatch(r"\d+\.\d{2}").all()
+    assert statuses == {"在职", "灵活就业", "失业登记", "退休", "无"}
+    assert lower > 0
+
+
+def test_roster_csv_some_with_bom(province, valid):
+    boms = []
+    cats = set()
+    for period, folder in valid["mca_roster"].items():
+        path = next(folder.glob("*.csv"))
+        boms.append(path.read_bytes().startswith(b"\xef\xbb\xbf"))
+        df = read_csv_file(path)
+        assert list(df.columns)[:3] == ["snapshot_month", "family_id", "person_id"]
+        assert set(df["snapshot_month"]) == {period}
+        assert df["family_id"].str.fullmatch(r"F\d{18}").all()
+        village = df["region_code"].str[-3:].astype(int)
+        assert ((village <= 199) == (df["urban_rural"] == "urban")).all()
+        cats |= set(df["category"])
+        reviewed = df[df["category"].isin(["dibao", "tekun", "edge"])]
+        assert (reviewed["last_econ_check_date"] != "").all() and (reviewed["last_home_visit_date"] != "").all()
+        assert set(df["relation"]) <= {"head", "spouse", "child", "parent", "grandchild", "sibling", "other"}
+    assert any(boms) and not all(boms)
+    assert cats == {"dibao", "tekun", "edge", "expense_hardship", "relapse_watch", "other"}
+
+
+def test_claims_parquet_in_fen_with_reversals(province, valid):
+    ids = set()
+    reversals = 0
+    for period, folder in valid["nhsa_claims"].items():
+        table = pq.read_table(next(folder.glob("*.parquet")))
+        for col in ("total_fen", "fund_fen", "critical_illness_fen", "medical_aid_fen", "oop_fen"):
+            assert table.schema.field(col).type == pa.int64()
+        assert table.schema.field("catastrophic").type == pa.bool_()
+        df = table.to_pandas()
+        assert (df.oop_fen == df.total_fen - df.fund_fen - df.critical_illness_fen - df.medical_aid_fen).all()
+        rev = df[df.reversal_of.notna()]
+        reversals += len(rev)
+        assert (rev.total_fen <= 0).all() and (df[df.reversal_of.isna()].total_fen >= 0).all()
+        assert set(rev.reversal_of) <= set(df.settle_id)
+        assert not (set(df.settle_id) & ids)
+        ids |= set(df.settle_id)
+        d = pd.to_datetime(df.settle_date)
+        assert (d.dt.strftime("%Y-%m") == period).all()
+    assert reversals >= 2
+
+
+def test_disability_xlsx(province, valid):
+    from openpyxl import load_workbook
+
+    before_start = 0
+    lower = 0
+    for period, folder in valid["cdpf_disability"].items():
+        wb = load_workbook(next(folder.glob("*.xlsx")), read_only=True)
+        assert len(wb.worksheets) == 1
+        rows = list(wb.worksheets[0].iter_rows(values_only=True))
+        assert list(rows[0]) == CDPF_HEADERS
+        body = rows[1:]
+        assert {r[1] for r in body} <= {"视力", "听力", "言语", "肢体", "智力", "精神", "多重"}
+        assert {r[2] for r in body} <= {"一级", "二级", "三级", "四级"}
+        assert {r[4] for r in body} <= {"有效", "注销"}
+        before_start += sum(1 for r in body if r[3] < START + "-01")
+        lower += sum(1 for r in body if str(r[0]).endswith("x"))
+    assert before_start > 0 and lower > 0
+
+
+def test_calamine_reads_the_workbook(province, valid):
+    from python_calamine import CalamineWorkbook
+
+    folder = next(iter(valid["cdpf_disability"].values()))
+    rows = CalamineWorkbook.from_path(str(next(folder.glob("*.xlsx")))).get_sheet_by_index(0).to_python()
+    assert rows[0] == CDPF_HEADERS and len(rows) > 1
+
+
+def test_disaster_jsonl(province, valid):
+    n = 0
+    for period, folder in valid["mem_disaster"].items():
+        for line in next(folder.glob("*.jsonl")).read_text(encoding="utf-8").splitlines():
+            obj = json.loads(line)
+            assert set(obj) == {"disaster_id", "disaster_type", "occurred_on", "person_id", "region_code",
+                                "house_damage", "loss_yuan", "emergency_aid_yuan"}
+            assert obj["occurred_on"][:7] == period
+            assert isinstance(obj["loss_yuan"], (int, float))
+            n += 1
+    assert n > 0
+
+
+def test_public_security_dates_are_yyyymmdd(province, valid):
+    for period, folder in valid["mps_hukou_events"].items():
+        df = read_csv_file(next(folder.glob("*.csv")))
+        assert df["event_date"].str.fullmatch(r"\d{8}").all()
+        assert (df["event_date"].str[:6] == period.replace("-", "")).all()
+    for period, folder in valid["mps_hukou_members"].items():
+        files = sorted(folder.glob("*.csv"))
+        assert len(files) >= 3  # one per city
+        for path in files:
+            df = read_csv_file(path)
+            assert list(df.columns) == ["person_id", "hukou_no", "region_code", "as_of"]
+            assert df["as_of"].str.fullmatch(r"\d{8}").all()
+            assert df["hukou_no"].str.fullmatch(r"\d{9,12}").all()
+
+
+def test_snapshot_and_term_periods(province, valid):
+    for feed in ("mohurd_housing", "bank_deposits"):
+        assert {p[5:] for p in valid[feed]} <= {"03", "06", "09", "12"}
+        assert "2025-09" in valid[feed]          # the snapshot in force when the data starts
+    terms = {}
+    for period, folder in valid["moe_students"].items():
+        df = read_csv_file(next(folder.glob("*.csv")))
+        terms[period] = set(df["term"])
+        cost = (df.tuition_yuan.astype(float) + df.boarding_yuan.astype(float) - df.aid_yuan.astype(float))
+        assert (cost >= 0).all()
+    assert terms == {"2025-09": {"2025-2"}, "2026-03": {"2026-1"}, "2026-09": {"2026-2"}}
+    styles = set()
+    for folder in valid["mohurd_housing"].values():
+        styles |= set(read_csv_file(next(folder.glob("*.csv")))["public_rental"])
+    assert {"true", "false"} & styles and {"True", "False"} & styles and {"1", "0"} & styles
+
+
+def test_grid_visits_every_few_days(province, valid):
+    n = 0
+    for period, fs in valid["grid_visits"].items():
+        assert len(fs) >= 3
+        for folder in fs:
+            df = read_csv_file(next(folder.glob("*.csv")))
+            assert (df["visit_date"].str[:7] == period).all()
+            assert (df["visit_date"] < folder.name).all()
+            assert ((df["family_id"] != "") ^ (df["hukou_no"] != "")).all()
+            n += len(df)
+    assert n > 0
+
+
+def all_person_ids(province, valid) -> list[str]:
+    ids = []
+    for feed, col in [("mca_roster", "person_id"), ("moe_students", "person_id"), ("mohurd_housing", "person_id"),
+                      ("samr_business", "person_id"), ("mps_hukou_events", "person_id"),
+                      ("mps_vehicles", "person_id"), ("bank_deposits", "person_id")]:
+        for folder in valid[feed].values():
+            ids += read_csv_file(next(folder.glob("*.csv")))[col].tolist()
+    for folder in valid["mps_hukou_members"].values():
+        for path in folder.glob("*.csv"):
+            ids += read_csv_file(path)["person_id"].tolist()
+    for folder in valid["hrss_employment"].values():
+        ids += read_csv_file(next(folder.glob("*.csv")), "gb18030")["身份证号"].tolist()
+    for folder in valid["nhsa_claims"].values():
+        ids += pq.read_table(next(folder.glob("*.parquet"))).column("person_id").to_pylist()
+    return ids
+
+
+def test_person_ids_have_valid_check_characters(province, valid):
+    ids = all_person_ids(province, valid)
+    assert any(x.endswith("x") for x in ids) and any(x.endswith("X") for x in ids)
+    norm = pa.array([normalise(x) for x in ids])
+    assert valid_mask(norm).all()
+
+
+def test_regions_and_standards(province, valid):
+    regions = read_csv_file(next(folders(province, "ref_regions")[0].glob("*.csv")))
+    codes = set(regions["region_code"])
+    levels = dict(zip(regions["region_code"], regions["level"]))
+    assert sum(1 for v in levels.values() if v == "city") >= 3
+    assert {"province", "city", "county", "town", "village"} == set(levels.values())
+    used = set()
+    for folder in valid["mca_roster"].values():
+        used |= set(read_csv_file(next(folder.glob("*.csv")))["region_code"])
+    for folder in valid["mps_hukou_members"].values():
+        for path in folder.glob("*.csv"):
+            used |= set(read_csv_file(path)["region_code"])
+    assert used <= codes
+    villages = [c for c, lv in levels.items() if lv == "village"]
+    assert all(1 <= int(c[-3:]) <= 399 for c in villages)
+    assert any(int(c[-3:]) <= 199 for c in villages) and any(int(c[-3:]) >= 200 for c in villages)
+    parents = dict(zip(regions["region_code"], regions["parent_code"]))
+    assert all(parents[c] in codes for c in codes if levels[c] != "province")
+    std = read_csv_file(next(folders(province, "ref_standards")[0].glob("*.csv")))
+    cities = {c[:4] for c, lv in levels.items() if lv == "city"}
+    for city in cities:
+        for year in ("2025", "2026"):
+            rows = std[(std.city_code == city) & (std.year == year)]
+            assert set(rows.urban_rural) == {"urban", "rural"}
+    assert (std.tekun_monthly_yuan.astype(float) > std.dibao_monthly_yuan.astype(float)).all()
+
+
+def test_hukou_members_cover_the_roster(province, valid):
+    for period in PERIODS:
+        roster = read_csv_file(next(valid["mca_roster"][period].glob("*.csv")))
+        members = pd.concat([read_csv_file(p) for p in valid["mps_hukou_members"][period].glob("*.csv")])
+        dead = set()
+        assert set(roster.person_id) - set(members.person_id) - dead <= set(_dead_by(province, valid, period))
+
+
+def _dead_by(province, valid, period) -> set[str]:
+    dead = set()
+    for p, folder in valid["mps_hukou_events"].items():
+        if p <= period:
+            df = read_csv_file(next(folder.glob("*.csv")))
+            dead |= set(df[df.event_type == "death"].person_id)
+    return dead
+
+
+# --- ground truth --------------------------------------------------------------------------------------
+
+def test_truth_columns_and_events(truth):
+    assert list(truth.columns) == ["event_id", "event_type", "household_id", "family_id", "hukou_no", "person_id",
+                                   "indicator_code", "period", "departments", "note", "required"]
+    assert set(truth.required) <= {"0", "1"}
+    assert set(truth.period) <= set(PERIODS)
+    per_type = truth.groupby("event_type").event_id.nunique()
+    for kind in ("job_loss", "catastrophic_illness", "chronic_illness", "college_entry", "disaster_collapse",
+                 "death_breadwinner", "death_tekun_benefit_continues", "severe_disability", "birth", "exit_car",
+                 "exit_company", "exit_property", "exit_deposits", "dup_enroll", "review_overdue", "hidden_poor"):
+        assert per_type.get(kind, 0) >= 2, kind
+    required = truth[truth.required == "1"].groupby("event_id").size()
+    assert set(required.index) == set(truth.event_id), "every event has a warning that must fire"
+    expected_routing = {"DISASTER": "MEM;MOHURD", "DUP_ENROLL": "MCA", "EXP_MED": "NHSA;MCA", "EXP_EDU": "MOE",
+                        "POP_DISABILITY": "CDPF", "BENEFIT_AFTER_DEATH": "MCA"}
+    for code, depts in expected_routing.items():
+        assert set(truth[truth.indicator_code == code].departments) == {depts}, code
+    assert "MCA;HRSS" in set(truth[(truth.event_type == "job_loss") & (truth.indicator_code == "INC_DROP")].departments)
+    dup = truth[truth.indicator_code == "DUP_ENROLL"].groupby("event_id").household_id.nunique()
+    assert (dup == 2).all()
+
+
+def test_every_truth_household_exists(province, truth, valid):
+    families, hukous = set(), set()
+    for folder in valid["mca_roster"].values():
+        families |= set(read_csv_file(next(folder.glob("*.csv"))).family_id)
+    for folder in valid["mps_hukou_members"].values():
+        for path in folder.glob("*.csv"):
+            hukous |= set(read_csv_file(path).hukou_no)
+    for hid in truth.household_id:
+        assert (hid in families) if hid.startswith("F") else (hid[1:] in hukous), hid
+
+
+def _hrss(valid, period) -> pd.DataFrame:
+    df = read_csv_file(next(valid["hrss_employment"][period].glob("*.csv")), "gb18030")
+    df["pid"] = df["身份证号"].str.upper()
+    return df.set_index("pid")
+
+
+def _prev(period: str) -> str:
+    return PERIODS[PERIODS.index(period) - 1]
+
+
+def test_truth_traces_are_in_the_files(province, truth, valid):
+    req = truth[truth.required == "1"]
+    for _, r in req[(req.event_type == "job_loss") & (req.indicator_code == "INC_DROP")].iterrows():
+        now, before = _hrss(valid, r.period), _hrss(valid, _prev(r.period))
+        assert before.loc[r.person_id, "就业状态"] in ("在职", "灵活就业")
+        assert r.person_id not in now.index or now.loc[r.person_id, "就业状态"] in ("失业登记", "无")
+    for _, r in req[req.indicator_code == "POP_DEATH"].iterrows():
+        ev = read_csv_file(next(valid["mps_hukou_events"][r.period].glob("*.csv")))
+        hit = ev[(ev.person_id == r.person_id) & (ev.event_type == "death")]
+        assert len(hit) == 1 and hit.event_date.iloc[0][:6] == r.period.replace("-", "")
+    for _, r in req[req.indicator_code == "BENEFIT_AFTER_DEATH"].iterrows():
+        roster = read_csv_file(next(valid["mca_roster"][r.period].glob("*.csv")))
+        row = roster[roster.person_id == r.person_id]
+        assert len(row) == 1 and float(row.monthly_benefit_yuan.iloc[0]) > 0
+    for _, r in req[req.indicator_code == "POP_BIRTH"].iterrows():
+        ev = read_csv_file(next(valid["mps_hukou_events"][r.period].glob("*.csv")))
+        assert ((ev.person_id == r.person_id) & (ev.event_type == "birth")).sum() == 1
+    for _, r in req[req.indicator_code == "DISASTER"].iterrows():
+        lines = next(valid["mem_disaster"][r.period].glob("*.jsonl")).read_text(encoding="utf-8").splitlines()
+        recs = [json.loads(x) for x in lines]
+        assert any(x["person_id"] == r.person_id and x["house_damage"] in ("collapsed", "severe") for x in recs)
+    for _, r in req[req.indicator_code == "POP_DISABILITY"].iterrows():
+        from openpyxl import load_workbook
+
+        ws = load_workbook(next(valid["cdpf_disability"][r.period].glob("*.xlsx")), read_only=True).worksheets[0]
+        rows = [x for x in ws.iter_rows(values_only=True) if str(x[0]).upper() == r.person_id]
+        assert rows and rows[0][2] in ("一级", "二级") and rows[0][3][:7] == r.period
+    for _, r in req[req.indicator_code == "DUP_ENROLL"].iterrows():
+        roster = read_csv_file(next(valid["mca_roster"][r.period].glob("*.csv")))
+        fams = roster[roster.person_id == r.person_id]
+        assert fams.family_id.nunique() == 2 and fams.region_code.str[:6].nunique() == 2
+        before = read_csv_file(next(valid["mca_roster"][_prev(r.period)].glob("*.csv")))
+        assert before[before.person_id == r.person_id].family_id.nunique() == 1
+    for _, r in req[req.indicator_code == "EXP_EDU"].iterrows():
+        assert r.period[5:] in ("03", "09")
+        df = read_csv_file(next(valid["moe_students"][r.period].glob("*.csv")))
+        row = df[df.person_id == r.person_id].iloc[0]
+        assert row.stage == "college"
+        assert float(row.tuition_yuan) + float(row.boarding_yuan) - float(row.aid_yuan) >= 3000
+    for _, r in req[req.event_type == "exit_car"].iterrows():
+        df = read_csv_file(next(valid["mps_vehicles"][r.period].glob("*.csv")))
+        df["person_id"] = df.person_id.str.upper()
+        assert ((df.person_id == r.person_id) & df.vehicle_class.isin(["car", "truck"])).any()
+    for _, r in req[req.indicator_code == "REVIEW_OVERDUE"].iterrows():
+        roster = read_csv_file(next(valid["mca_roster"][r.period].glob("*.csv")))
+        fam = roster[(roster.family_id == r.family_id) & (roster.relation == "head")].iloc[0]
+        end = pd.Timestamp(r.period + "-01") + pd.offsets.MonthEnd(0)
+        assert pd.Timestamp(fam.last_econ_check_date) < end - pd.DateOffset(months=6)
+        before = read_csv_file(next(valid["mca_roster"][_prev(r.period)].glob("*.csv")))
+        fam0 = before[(before.family_id == r.family_id) & (before.relation == "head")].iloc[0]
+        end0 = pd.Timestamp(_prev(r.period) + "-01") + pd.offsets.MonthEnd(0)
+        assert pd.Timestamp(fam0.last_econ_check_date) >= end0 - pd.DateOffset(months=6)
+
+
+def test_near_misses_have_no_truth(province, truth):
+    nm = pd.read_csv(province.out / "near_misses.csv", dtype=str)
+    assert set(nm.kind) == {"claim_reversal", "motorcycle_dibao", "grade4_certificate", "small_prescription",
+                            "minor_disaster"}
+    assert not set(nm.household_id) & set(truth.household_id)
+
+
+def test_generator_self_check_is_clean(province):
+    assert province.issues == []
+
+
+# --- the income rules, recomputed from the files ------------------------------------------------------
+
+def _household_months(province, valid):
+    """Household income, size and standard per data month, from the delivered files only."""
+    std = read_csv_file(next(folders(province, "ref_standards")[0].glob("*.csv")))
+    std_of = {(r.city_code, r.year, r.urban_rural): float(r.dibao_monthly_yuan) for r in std.itertuples()}
+    frames = []
+    for t, period in enumerate(PERIODS):
+        roster = read_csv_file(next(valid["mca_roster"][period].glob("*.csv")))
+        members = pd.concat([read_csv_file(p) for p in valid["mps_hukou_members"][period].glob("*.csv")])
+        members = members[~members.person_id.isin(roster.person_id)]
+        a = pd.DataFrame({"hh": roster.family_id, "pid": roster.person_id, "region": roster.region_code,
+                          "ur": roster.urban_rural, "cat": roster.category})
+        b = pd.DataFrame({"hh": "H" + members.hukou_no, "pid": members.person_id, "region": members.region_code,
+                          "ur": np.where(members.region_code.str[-3:].astype(int) <= 199, "urban", "rural"),
+                          "cat": "none"})
+        m = pd.concat([a, b])
+        claims = pq.read_table(next(valid["nhsa_claims"][period].glob("*.parquet"))).to_pandas()
+        m["oop"] = m.pid.map(claims.groupby("person_id").oop_fen.sum() / 100).fillna(0.0)
+        h = _hrss(valid, period)
+        inc = (h["缴费基数"].astype(float) + h["失业保险金"].astype(float) + h["养老金"].astype(float))
+        m["income"] = m.pid.map(inc).fillna(0.0)
+        g = m.groupby("hh").agg(income=("income", "sum"), oop=("oop", "sum"), size=("pid", "count"),
+                                region=("region", "first"),
+                                ur=("ur", "first"), cat=("cat", "first"))
+        g["std"] = [std_of[(r[:4], period[:4], u)] for r, u in zip(g.region, g.ur)]
+        g["t"] = t
+        frames.append(g.reset_index())
+    return pd.concat(frames)
+
+
+def test_income_rules_recomputed_from_files(province, valid, truth):
+    hm = _household_months(province, valid)
+    T = len(PERIODS)
+    inc = hm.pivot(index="hh", columns="t", values="income")
+    size = hm.pivot(index="hh", columns="t", values="size")
+    std = hm.pivot(index="hh", columns="t", values="std").ffill(axis=1).bfill(axis=1)
+    oop = hm.pivot(index="hh", columns="t", values="oop")
+    cat = hm.groupby("hh").cat.first()
+    fired = defaultdict(dict)  # indicator -> household -> first period
+    for t in range(T):
+        # EXP_MED: rule A (3-month OOP vs income and the size x standard floor), rule B (spike vs median)
+        a = pd.Series(False, index=inc.index)
+        if t >= 2:
+            o3, i3 = oop.iloc[:, t - 2:t + 1].sum(axis=1), inc.iloc[:, t - 2:t + 1].sum(axis=1)
+            a = (o3 > 0) & (o3 >= 0.5 * i3) & (o3 >= size[t] * std[t])
+        b = pd.Series(False, index=inc.index)
+        if t >= 1:
+            med = oop.iloc[:, max(0, t - 12):t].fillna(0).median(axis=1)
+            b = (oop[t] > 0) & (oop[t] >= 3 * med) & (oop[t] >= 5000)
+        cond = (a | b) & size[t].notna()
+        for hh in cond[cond].index:
+            fired["EXP_MED"].setdefault(hh, PERIODS[t])
+        if t >= 3:
+            base = inc.iloc[:, max(0, t - 6):t].median(axis=1, skipna=True)
+            cond = (base > 0) & (inc[t] <= 0.7 * base) & ((base - inc[t]) / size[t] >= 0.2 * std[t])
+            for hh in cond[cond.fillna(False)].index:
+                fired["INC_DROP"].setdefault(hh, PERIODS[t])
+        if t >= 2:
+            pcs = (inc / size).iloc[:, t - 2:t + 1]
+            present = pcs.notna().all(axis=1)
+            mean = pcs.mean(axis=1)
+            dibao = present & ~cat.reindex(pcs.index).isin(["dibao", "tekun"]) & (mean < std[t])
+            edge = present & (cat.reindex(pcs.index) == "none") & ~dibao & (mean >= std[t]) & (mean < 1.5 * std[t])
+            for name, cond in (("ELIG_DIBAO", dibao), ("ELIG_EDGE", edge)):
+                for hh in cond[cond].index:
+                    fired[name].setdefault(hh, PERIODS[t])
+    truth_hh = set(truth.household_id)
+    for code in ("INC_DROP", "ELIG_DIBAO", "ELIG_EDGE", "EXP_MED"):
+        req = truth[(truth.indicator_code == code) & (truth.required == "1")]
+        for r in req.itertuples():
+            assert fired[code].get(r.household_id) == r.period, (code, r.household_id, r.period,
+                                                                 fired[code].get(r.household_id))
+        stray = {hh for hh in fired[code] if hh not in truth_hh}
+        assert not stray, (code, sorted(stray)[:5])
+    # ordinary households stay comfortably clear: per-capita income never within 20% of the lines
+    ordinary = ~inc.index.isin(truth_hh)
+    pc = (inc / size)[ordinary]
+    s = std[ordinary]
+    nonroster = (cat.reindex(pc.index) == "none")
+    assert (pc[nonroster] >= 1.8 * s[nonroster]).fillna(True).all().all()
+    watched = cat.reindex(pc.index).isin(["edge", "expense_hardship", "relapse_watch", "other"])
+    assert (pc[watched] >= 1.2 * s[watched]).fillna(True).all().all()
+
+
+def test_medical_spikes_recomputed_from_files(province, valid, truth):
+    """No ordinary household's out-of-pocket cost comes near EXP_MED; the near-miss reversals cancel."""
+    oop = defaultdict(float)
+    for period, folder in valid["nhsa_claims"].items():
+        df = pq.read_table(next(folder.glob("*.parquet"))).to_pandas()
+        for pid, v in df.groupby("person_id").oop_fen.sum().items():
+            oop[(pid, period)] += v / 100
+    truth_people = set(truth.person_id)
+    ordinary = [v for (pid, _), v in oop.items() if pid not in truth_people]
+    assert max(ordinary) < 1000
+    nm = pd.read_csv(province.out / "near_misses.csv", dtype=str)
+    for r in nm[nm.kind == "claim_reversal"].itertuples():
+        # the reversed settlement alone was thousands of yuan out of pocket; net, little is left
+        assert oop[(r.person_id, r.period)] < 1000
+
+
+# --- determinism ---------------------------------------------------------------------------------------
+
+def _digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path):
+    a = generate(out=tmp_path / "a", households=60, months=5, seed=7)
+    b = generate(out=tmp_path / "b", households=60, months=5, seed=7)
+    c = generate(out=tmp_path / "c", households=60, months=5, seed=8)
+    da, db, dc = _digest(a.out), _digest(b.out), _digest(c.out)
+    assert da == db
+    assert da != dc
+    assert any(k.endswith(".xlsx") for k in da) and any(k.endswith(".parquet") for k in da)

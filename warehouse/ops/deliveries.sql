@@ -1,0 +1,41 @@
+-- ops.deliveries: the delivery ledger. One row per delivery folder (landing/<feed_id>/<date>/).
+-- Written only by pipelines.ingest.publish (the single writer). Status life cycle:
+--   waiting (folder without manifest yet) -> loaded | rejected | superseded
+--   loaded -> superseded (a newer delivery of the same feed and period replaced it)
+create table if not exists ops.deliveries (
+    delivery_id VARCHAR NOT NULL,
+    feed_id VARCHAR NOT NULL,
+    period VARCHAR,
+    folder VARCHAR NOT NULL,
+    delivery_date DATE NOT NULL,
+    produced_at TIMESTAMPTZ,
+    files JSON,
+    rows BIGINT,
+    status VARCHAR NOT NULL,
+    errors JSON,
+    warnings JSON,
+    first_seen_at TIMESTAMPTZ,
+    status_at TIMESTAMPTZ,
+    superseded_by VARCHAR,
+    manifest_sha256 VARCHAR,
+    as_of DATE,
+    retry BOOLEAN
+);
+comment on table ops.deliveries is 'Delivery ledger: every delivery folder seen in the landing zone, what happened to it and why. A delivery already loaded (same manifest sha256) is never processed again.';
+comment on column ops.deliveries.delivery_id is '<feed_id>/<delivery_date>: the folder, relative to the landing zone.';
+comment on column ops.deliveries.feed_id is 'Feed id (pipelines/feeds registry), e.g. hrss_employment.';
+comment on column ops.deliveries.period is 'Data month YYYY-MM from the manifest (for reference data: the month from which the version applies); null while waiting or if the manifest is unreadable.';
+comment on column ops.deliveries.folder is 'Absolute path of the delivery folder (never modified by the pipeline).';
+comment on column ops.deliveries.delivery_date is 'Folder name: the day the department produced the delivery.';
+comment on column ops.deliveries.produced_at is 'produced_at from the manifest; decides which of two deliveries for one period is newer.';
+comment on column ops.deliveries.files is 'Files as measured: [{"name","rows","sha256","bytes"}].';
+comment on column ops.deliveries.rows is 'Rows loaded (sum over files); 0 unless status is or was loaded.';
+comment on column ops.deliveries.status is 'waiting (no manifest yet) / loaded / rejected (quarantined: checksum, parse or critical expectation) / superseded (replaced by, or older than, another delivery of the same feed and period).';
+comment on column ops.deliveries.errors is 'Why it was rejected: [{file,row,field,check,message,severity,count}], first few offending rows per check.';
+comment on column ops.deliveries.warnings is 'Warning-level expectation failures of a delivery that was loaded anyway, same shape as errors.';
+comment on column ops.deliveries.first_seen_at is 'Wall clock when the pipeline first saw the folder (operational data).';
+comment on column ops.deliveries.status_at is 'Wall clock of the last status change (operational data).';
+comment on column ops.deliveries.superseded_by is 'delivery_id of the delivery that replaced this one (status superseded).';
+comment on column ops.deliveries.manifest_sha256 is 'sha256 of manifest.json as processed; a changed manifest (folder re-delivered in place) is processed again.';
+comment on column ops.deliveries.as_of is 'The night (data date) on which the status was last set.';
+comment on column ops.deliveries.retry is 'true when rejected for an internal reason (bug, busy warehouse), not the data: the next night processes it again.';
