@@ -81,8 +81,6 @@ def demo(out: Path = Path("demo_out"), households: int = 1500, months: int = 13,
     result = generate(out=out / "province", households=households, months=months, seed=seed)
     print(result.summary())
 
-    # The demo key is random per demo and kept in the work dir, outside the repo.
-    os.environ.setdefault("LOWINCOME_ALLOW_EPHEMERAL_KEY", "1")
     settings = load_settings(
         landing=result.landing,
         warehouse=out / "warehouse" / "warehouse.duckdb",
@@ -90,6 +88,10 @@ def demo(out: Path = Path("demo_out"), households: int = 1500, months: int = 13,
         feedback=out / "feedback",
         show_progress=False,
     )
+    if settings.hmac_key_file is None and not os.environ.get("LOWINCOME_HMAC_KEY"):
+        # No key configured: the demo's pseudonymisation key is random, made once into the demo's
+        # work dir (outside the repo, mode 0600) and reused by every night of this demo.
+        settings = settings.with_(extra={**settings.extra, "allow_ephemeral_hmac_key": True})
     truth_households = _truth_households(result.truth)
     nights = demo_nights(result.nights)
     print(f"[2/3] running {len(nights)} nights, {nights[0]} .. {nights[-1]}")
