@@ -150,6 +150,9 @@ class HmacKey:
         return "kf_" + hmac.new(self.secret, b"lowincome-analyst-key-fingerprint", "sha256").hexdigest()[:8]
 
 
+_EPHEMERAL_WARNED: set[str] = set()
+
+
 def ephemeral_key_path(settings: Settings) -> Path:
     return settings.work / "secrets" / "analyst_hmac.key"
 
@@ -200,6 +203,9 @@ def resolve_hmac_key(settings: Settings, allow_ephemeral_key: bool | None = None
             with os.fdopen(fd, "wb") as f:
                 f.write(secret + b"\n")
     inside_repo = path.resolve().is_relative_to(REPO_ROOT)
+    if str(path) in _EPHEMERAL_WARNED:  # once per process: the demo builds the database every night
+        return HmacKey(secret, ephemeral=True, source=f"ephemeral {path}")
+    _EPHEMERAL_WARNED.add(str(path))
     print(
         f"lowincome analyst: no {HMAC_ENV} / hmac_key_file configured; using an EPHEMERAL demo key "
         f"stored at {path} (0600). Pseudonyms are stable only while that file is kept; do not use this "
@@ -643,6 +649,9 @@ def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None =
     key = resolve_hmac_key(settings, allow_ephemeral_key)
     target = Path(target or settings.analyst_db)
     target.parent.mkdir(parents=True, exist_ok=True)
+    from pipelines.atomic import sweep_stale_temps
+
+    sweep_stale_temps(target)  # a build killed before its rename leaves its .tmp (and .tmp.wal)
     tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     dst = "analyst_build_" + secrets.token_hex(4)
     own = con is None

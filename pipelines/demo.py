@@ -72,8 +72,30 @@ def simulate_feedback(outbox: Path, feedback_dir: Path, night: dt.date, answer_o
     return written
 
 
-def demo(out: Path = Path("demo_out"), households: int = 1500, months: int = 13, seed: int = 20261) -> int:
+def replay(settings, nights: list[dt.date], truth: Path, echo=None):
+    """Run one night per month over a synthetic province, and after each night let the county
+    offices answer (:func:`simulate_feedback`, read by the next night). Returns the last night's
+    :class:`~pipelines.nightly.NightSummary`. The demo and the end-to-end test both call this."""
     from pipelines import nightly
+
+    truth_households = _truth_households(truth)
+    nights = demo_nights(nights)
+    last = None
+    for i, night in enumerate(nights):
+        summary = nightly.run_night(settings, night)
+        if echo is not None:
+            ind = summary.stages.get("indicators", {})
+            ing = summary.stages.get("ingest", {})
+            echo(f"  night {night}: loaded={ing.get('loaded', '?')} rejected={ing.get('rejected', '?')} "
+                 f"new warnings={ind.get('new_warnings', ind.get('warnings', '?'))} extracts={len(summary.extracts)} "
+                 f"({sum(summary.timings.values()):.1f}s)")
+        answer_on = nights[i + 1] - dt.timedelta(days=1) if i + 1 < len(nights) else night + dt.timedelta(days=5)
+        simulate_feedback(settings.outbox, settings.feedback, night, answer_on, truth_households)
+        last = summary
+    return last
+
+
+def demo(out: Path = Path("demo_out"), households: int = 1500, months: int = 13, seed: int = 20261) -> int:
     from pipelines.synth import generate
 
     out = Path(out).resolve()
@@ -92,20 +114,9 @@ def demo(out: Path = Path("demo_out"), households: int = 1500, months: int = 13,
         # No key configured: the demo's pseudonymisation key is random, made once into the demo's
         # work dir (outside the repo, mode 0600) and reused by every night of this demo.
         settings = settings.with_(extra={**settings.extra, "allow_ephemeral_hmac_key": True})
-    truth_households = _truth_households(result.truth)
     nights = demo_nights(result.nights)
     print(f"[2/3] running {len(nights)} nights, {nights[0]} .. {nights[-1]}")
-    last = None
-    for i, night in enumerate(nights):
-        summary = nightly.run_night(settings, night)
-        ind = summary.stages.get("indicators", {})
-        ing = summary.stages.get("ingest", {})
-        print(f"  night {night}: loaded={ing.get('loaded', '?')} rejected={ing.get('rejected', '?')} "
-              f"new warnings={ind.get('new_warnings', ind.get('warnings', '?'))} extracts={len(summary.extracts)} "
-              f"({sum(summary.timings.values()):.1f}s)")
-        answer_on = nights[i + 1] - dt.timedelta(days=1) if i + 1 < len(nights) else night + dt.timedelta(days=5)
-        simulate_feedback(settings.outbox, settings.feedback, night, answer_on, truth_households)
-        last = summary
+    last = replay(settings, result.nights, result.truth, echo=print)
     print("[3/3] done. Last night:")
     print(last.render())
     _print_detection(settings, result.truth)
