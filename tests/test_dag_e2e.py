@@ -1,6 +1,6 @@
 """End to end through Airflow: the nightly DAG (``dag.test()``) on a small synthetic province gives
-the same warnings as ``pipelines.nightly.run_night`` on the same input, and re-running the same
-logical date changes nothing.
+the same warnings (and staging tables) as ``lowincome run`` on the same input, and re-running the
+same logical date changes nothing.
 
 Airflow runs in subprocesses with AIRFLOW_HOME in a temporary directory (SQLite metadata DB,
 ``airflow db migrate`` first) and DAGS_FOLDER = dags/. ``dag.test()`` runs every task in one
@@ -44,11 +44,13 @@ RUN_DAG = textwrap.dedent("""
                                   "tasks": {f"{t}[{m}]" if m >= 0 else t: s for (t, m), s in sorted(tis.items())}}))
 """)
 
+# The CLI exactly as an operator runs it: `lowincome run --landing … --warehouse … --outbox … --as-of …`
+# (the console script's entry point, in this interpreter so no PATH lookup is needed).
 RUN_NIGHT = textwrap.dedent("""
-    import datetime as dt, sys
-    from pipelines.config import load_settings
-    from pipelines.nightly import run_night
-    print(run_night(load_settings(), dt.date.fromisoformat(sys.argv[1])).render())
+    import sys
+    from pipelines.cli import main
+    landing, warehouse, outbox, as_of = sys.argv[1:5]
+    sys.exit(main(["run", "--landing", landing, "--warehouse", warehouse, "--outbox", outbox, "--as-of", as_of]))
 """)
 
 CHECKSUMS = textwrap.dedent("""
@@ -98,7 +100,7 @@ def _result(stdout: str) -> dict:
     return json.loads(line.removeprefix("RESULT "))
 
 
-def test_nightly_dag_equals_run_night_and_rerun_changes_nothing(tmp_path):
+def test_nightly_dag_equals_lowincome_run_and_rerun_changes_nothing(tmp_path):
     try:
         from pipelines.synth import generate
     except ImportError as e:
@@ -119,8 +121,9 @@ def test_nightly_dag_equals_run_night_and_rerun_changes_nothing(tmp_path):
                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow_home' / 'airflow.db'}"}
 
-    # The reference night (CLI path) runs beside Airflow's migration and first run.
-    cli = subprocess.Popen([sys.executable, "-c", RUN_NIGHT, as_of], env=cli_env, cwd=REPO,
+    # The reference night (`lowincome run`) runs beside Airflow's migration and first run.
+    cli = subprocess.Popen([sys.executable, "-c", RUN_NIGHT, str(province.landing), cli_env["LOWINCOME_WAREHOUSE"],
+                            cli_env["LOWINCOME_OUTBOX"], as_of], env=cli_env, cwd=REPO,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _run([sys.executable, "-m", "airflow", "db", "migrate"], dag_env, 300, "airflow db migrate")
@@ -128,7 +131,7 @@ def test_nightly_dag_equals_run_night_and_rerun_changes_nothing(tmp_path):
                              dag_env, 600, "dag.test (first run)"))
     finally:
         cli_out, cli_err = cli.communicate(timeout=600)
-    assert cli.returncode == 0, f"run_night failed:\n{cli_out[-2000:]}\n{cli_err[-4000:]}"
+    assert cli.returncode == 0, f"lowincome run failed:\n{cli_out[-2000:]}\n{cli_err[-4000:]}"
 
     assert first["state"] == "success", first
     assert all(s == "success" for s in first["tasks"].values()), first["tasks"]
@@ -138,7 +141,7 @@ def test_nightly_dag_equals_run_night_and_rerun_changes_nothing(tmp_path):
     diffs = json.loads(_run([sys.executable, "-c", COMPARE, str(dag_wh), str(cli_wh)], common, 120, "compare"))
     assert diffs["mart.warnings"][0] > 0, "the province should raise warnings"
     bad = {t: d for t, d in diffs.items() if d[0] != d[1] or d[2] or d[3]}
-    assert not bad, f"DAG vs run_night [dag rows, cli rows, only in dag, only in cli]: {bad}"
+    assert not bad, f"DAG vs lowincome run [dag rows, cli rows, only in dag, only in cli]: {bad}"
 
     before = json.loads(_run([sys.executable, "-c", CHECKSUMS, str(dag_wh)], common, 120, "checksums"))
     second = _result(_run([sys.executable, "-c", RUN_DAG, str(REPO / "dags"), "nightly_monitoring", as_of],

@@ -328,3 +328,29 @@ def test_a_second_loader_process_is_refused_cleanly(tmp_path):
     # With the first writer gone, the same loader goes through.
     again = subprocess.run([sys.executable, "-c", SECOND_WRITER, str(wh)], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
+
+
+def test_local_script_detects_overlapping_writers(tmp_path):
+    """scripts/airflow_local.sh decides "writers never overlapped" with airflow_local_tools.py tis:
+    it must flag two pool tasks whose intervals intersect (any DAG, any run) and accept touching ones."""
+    import sqlite3
+
+    db = tmp_path / "airflow.db"
+    con = sqlite3.connect(db)
+    con.execute("create table task_instance (dag_id, task_id, map_index, state, pool, start_date, end_date, "
+                "try_number, rendered_map_index, run_id)")
+    rows = [("nightly_monitoring", "validate_feed", 0, "success", "default_pool", "2026-03-04 18:00:00", "2026-03-04 18:01:00"),
+            ("nightly_monitoring", "validate_feed", 1, "success", "default_pool", "2026-03-04 18:00:10", "2026-03-04 18:01:10"),
+            ("nightly_monitoring", "load", -1, "success", lt.POOL, "2026-03-04 18:02:00", "2026-03-04 18:03:00"),
+            ("nightly_monitoring", "indicators", -1, "success", lt.POOL, "2026-03-04 18:03:00", "2026-03-04 18:04:00")]
+    con.executemany("insert into task_instance values (?, ?, ?, ?, ?, ?, ?, 1, null, 'r1')", rows)
+    con.commit()
+    tools = [sys.executable, str(REPO / "scripts" / "airflow_local_tools.py"), "tis", str(db), "r1"]
+    ok = subprocess.run(tools, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "overlapping: none" in ok.stdout and "at most 2 running at once" in ok.stdout
+    con.execute("insert into task_instance values ('department_feedback', 'apply_feedback', -1, 'success', ?, "
+                "'2026-03-04 18:03:30', '2026-03-04 18:03:40', 1, null, 'r2')", [lt.POOL])
+    con.commit()
+    bad = subprocess.run(tools, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "department_feedback.apply_feedback" in bad.stdout, bad.stdout + bad.stderr
