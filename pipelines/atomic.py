@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,6 +29,47 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _temp_prefix(target: Path) -> str:
+    """Temp names beside ``target`` carry the writer's pid: ``.<name>.<pid>.<random>.tmp``."""
+    return f".{Path(target).name}.{os.getpid()}."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale_temps(target: Path) -> list[Path]:
+    """Remove the temp files/folders a killed writer left beside ``target`` (a SIGKILL runs no
+    cleanup): ``.<name>.<pid>.<anything>.tmp`` (and a DuckDB ``.tmp.wal``) whose pid is not a live
+    process, and untagged ``.<name>.<random>.tmp`` from before temp names carried a pid. A live
+    writer's temp files are left alone. Returns what was removed."""
+    target = Path(target)
+    if not target.parent.is_dir():
+        return []
+    pattern = re.compile(r"^\." + re.escape(target.name) + r"\.(?:(\d+)\.)?[^./]+\.tmp(?:\.wal)?$")
+    removed = []
+    for p in target.parent.iterdir():
+        m = pattern.match(p.name)
+        if not m:
+            continue
+        pid = int(m.group(1)) if m.group(1) else None
+        if pid is not None and (pid == os.getpid() or _pid_alive(pid)):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        removed.append(p)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_file(target: Path, mode: str = "wb") -> Iterator:
     """Open a temp file beside ``target``; on success fsync and rename it over ``target``.
@@ -36,7 +78,8 @@ def atomic_file(target: Path, mode: str = "wb") -> Iterator:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    sweep_stale_temps(target)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, mode) as f:
             yield f
@@ -64,11 +107,20 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     """Build a folder under a temp name beside ``target``; rename it into place on success.
 
     If ``target`` already exists it is left untouched and the new folder replaces it only
-    when complete (old one moved aside, then removed).
+    when complete (old one moved aside, then removed). What a killed writer left behind is
+    cleaned up first: stale temp folders are removed, and an old folder moved aside without its
+    replacement arriving is put back.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    sweep_stale_temps(target)
+    old = target.with_name(f".{target.name}.old")
+    if old.exists():
+        if target.exists():  # a swap that completed but was killed before removing the old copy
+            shutil.rmtree(old, ignore_errors=True)
+        else:  # killed between moving the old folder aside and renaming the new one in: put it back
+            os.replace(old, target)
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent))
     try:
         yield tmp
         for p in tmp.rglob("*"):
@@ -76,10 +128,12 @@ def atomic_dir(target: Path) -> Iterator[Path]:
                 with open(p, "rb") as f:
                     os.fsync(f.fileno())
         if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
             os.replace(target, old)
-            os.replace(tmp, target)
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                os.replace(old, target)  # the previous folder stays in place
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)

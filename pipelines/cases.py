@@ -522,8 +522,11 @@ def update_cases(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules_deadlines
         summary.open_cases = con.execute(
             "select count(*) from mart.cases where not list_contains(?, status)", [sorted(FINAL_STATUSES)]
         ).fetchone()[0]
-        append_audit(con, actor, "cases_updated", "mart.cases", rows=len(links),
-                     detail={k: v for k, v in summary.as_dict().items() if k != "notes"})
+        if links or summary.links_restored:
+            # Only a run that changed something is audited: re-running a night (or resuming one
+            # killed half-way) adds no row, so the audit log equals an uninterrupted run's.
+            append_audit(con, actor, "cases_updated", "mart.cases", rows=len(links),
+                         detail={k: v for k, v in summary.as_dict().items() if k != "notes"})
     return summary
 
 

@@ -370,6 +370,30 @@ def _fixed_properties(wb, as_of: dt.date) -> None:
     wb.properties.modified = stamp
 
 
+def _save_workbook(wb, path: Path, as_of: dt.date) -> None:
+    """Save ``wb`` byte-for-byte reproducibly. openpyxl stamps every zip member with the wall
+    clock, so the same extract re-written by a rerun (e.g. after a crash between the folder's
+    rename and its recording) would differ from the copy an office may already have fetched, and
+    from its manifest's sha256 of the first write. Members are re-stamped with the night's time."""
+    import zipfile
+
+    from openpyxl.xml.functions import tostring
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    # openpyxl also sets docProps/core.xml's "modified" to now() on save: write it again as the night
+    wb.properties.modified = dt.datetime.combine(as_of, dt.time(2, 0))
+    core = tostring(wb.properties.to_tree())
+    stamp = (as_of.year, as_of.month, as_of.day, 2, 0, 0)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, open(path, "wb") as f, \
+            zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            member = zipfile.ZipInfo(info.filename, date_time=stamp)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = info.external_attr
+            dst.writestr(member, core if info.filename == "docProps/core.xml" else src.read(info))
+
+
 def _indicator_rows(codes: list[str], deadlines: dict[str, int]) -> list[list]:
     rows = []
     for code in codes:
@@ -405,7 +429,7 @@ def _write_cases_xlsx(path: Path, columns: list[str], rows: list[dict], deadline
         ["逾期未反馈的案件将升级至区县民政部门。 Cases without feedback by the due date are escalated to the county MCA office."],
     ] + [[f"{code} {zh}"] for code, zh in FEEDBACK_STATUSES.items()]
     _sheet(ws3, ["填报说明 how to answer"], guide, widths={1: 120})
-    wb.save(path)
+    _save_workbook(wb, path, as_of)
 
 
 def _write_template_xlsx(path: Path, case_ids: list[str], as_of: dt.date) -> None:
@@ -436,7 +460,7 @@ def _write_template_xlsx(path: Path, case_ids: list[str], as_of: dt.date) -> Non
         ws.cell(row=r, column=5).number_format = "yyyy-mm-dd"
     ws2 = wb.create_sheet("状态说明 statuses")
     _sheet(ws2, ["状态代码 status", "含义 meaning"], [[k, v] for k, v in FEEDBACK_STATUSES.items()])
-    wb.save(path)
+    _save_workbook(wb, path, as_of)
 
 
 def _write_folder(folder: Path, department: str, county: str, as_of: dt.date, rows: list[dict],

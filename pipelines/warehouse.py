@@ -127,9 +127,15 @@ _HELD: dict[str, int] = {}
 def writer_lock(settings: Settings, owner: str = "lowincome run") -> Iterator[Path]:
     """Hold ``<warehouse>.lock`` for the duration of a writing run.
 
-    The lock file is created with O_EXCL. A lock whose process is gone (a killed run) on this
-    host is stale and is taken over; a lock held by a live process raises :class:`WarehouseLocked`.
+    The lock is an exclusive ``flock`` on that file, held through an open descriptor: the kernel
+    releases it when the holder exits in any way, SIGKILL included. So a lock file left behind by
+    a killed run is stale by construction and is simply taken over — no "is that pid still alive"
+    guess (pids are reused), and no check-then-unlink race in which two runs recovering the same
+    stale lock could both end up holding it. The file's JSON (pid, host, owner, since) only
+    serves the message of :class:`WarehouseLocked`, raised while another process holds it.
     """
+    import fcntl
+
     lock = Path(str(settings.warehouse) + ".lock")
     key = str(lock.resolve())
     if _HELD.get(key):
@@ -143,35 +149,76 @@ def writer_lock(settings: Settings, owner: str = "lowincome run") -> Iterator[Pa
         return
     lock.parent.mkdir(parents=True, exist_ok=True)
     me = {"pid": os.getpid(), "host": socket.gethostname(), "owner": owner, "since": time.time()}
-    for _ in range(2):
+    for _ in range(20):
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                holder = json.loads(lock.read_text() or "{}")
-            except (OSError, json.JSONDecodeError):
-                holder = {}
-            pid = int(holder.get("pid", 0) or 0)
-            same_host = holder.get("host") == me["host"]
-            if pid and same_host and _pid_alive(pid) and pid != os.getpid():
-                raise WarehouseLocked(
-                    f"warehouse {settings.warehouse} is being written by {holder.get('owner', '?')} "
-                    f"(pid {pid}, since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(holder.get('since', 0)))}); "
-                    f"wait for it to finish, or remove {lock} if that process is gone"
-                ) from None
-            # Stale: the process that wrote it is gone. Remove and retry once.
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            holder = _read_holder(lock)
+            since = holder.get("since")
+            raise WarehouseLocked(
+                f"warehouse {settings.warehouse} is being written by {holder.get('owner', '?')} "
+                f"(pid {holder.get('pid', '?')} on {holder.get('host', '?')}, since "
+                f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(since)) if since else '?'}); "
+                f"wait for it to finish (lock file {lock})"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:
+            # the holder released (and unlinked) the file between our open and our flock: retry
+            os.close(fd)
             continue
-        with os.fdopen(fd, "w") as f:
-            json.dump(me, f)
         break
     else:
         raise WarehouseLocked(f"could not take {lock}")
+    previous = os.read(fd, 4096)
+    if previous.strip():
+        _log_takeover(lock, previous)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(me).encode(), 0)
+    os.fsync(fd)
     _HELD[key] = 1
     try:
         yield lock
     finally:
         _HELD.pop(key, None)
+        # unlink while still holding the flock, then release: a waiter that opened the old file
+        # sees it is no longer the path's file and retries on a fresh one
         with contextlib.suppress(FileNotFoundError):
             lock.unlink()
+        os.close(fd)
+
+
+def _read_holder(lock: Path) -> dict:
+    """The holder's JSON. Right after taking the lock the holder may not have replaced a dead
+    predecessor's JSON yet: wait briefly for content naming a live process."""
+    holder: dict = {}
+    for _ in range(40):
+        try:
+            holder = json.loads(lock.read_text() or "{}")
+        except (OSError, ValueError):
+            holder = {}
+        pid = holder.get("pid")
+        if isinstance(pid, int) and _pid_alive(pid):
+            break
+        time.sleep(0.05)
+    return holder
+
+
+def _log_takeover(lock: Path, previous: bytes) -> None:
+    """A lock file with content but no flock: its writer died without releasing (a killed run)."""
+    import logging
+
+    try:
+        holder = json.loads(previous.decode("utf-8", "replace"))
+    except ValueError:
+        holder = {}
+    logging.getLogger(__name__).warning(
+        "taking over stale writer lock %s left by %s (pid %s), which is no longer running",
+        lock, holder.get("owner", "?"), holder.get("pid", "?"))

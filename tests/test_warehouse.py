@@ -132,3 +132,69 @@ def test_encrypted_warehouse_needs_its_key(tmp_path, monkeypatch):
     assert b"110105194912310029" not in (tmp_path / "enc.duckdb").read_bytes()
     with pytest.raises(duckdb.Error, match="encrypted"):
         duckdb.connect(str(tmp_path / "enc.duckdb"))
+
+
+_CONTENDER = textwrap.dedent("""
+    import os, pathlib, sys, time
+    from pipelines import warehouse
+    from pipelines.config import Settings
+    wh, go, out = map(pathlib.Path, sys.argv[1:4])
+    real = warehouse._pid_alive
+    def slow_pid_alive(pid):  # widen the window between "the holder is dead" and the takeover
+        time.sleep(0.3)
+        return real(pid)
+    warehouse._pid_alive = slow_pid_alive
+    while not go.exists():
+        time.sleep(0.01)
+    try:
+        with warehouse.writer_lock(Settings(warehouse=wh), owner=f"contender {os.getpid()}"):
+            (out / f"won.{os.getpid()}").write_text("")
+            time.sleep(1.5)
+    except warehouse.WarehouseLocked as e:
+        (out / f"lost.{os.getpid()}").write_text(str(e))
+""")
+
+
+def _dead_pid() -> int:
+    p = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(p.stdout)
+
+
+def test_stale_lock_is_taken_over_by_exactly_one_of_several_runs(tmp_path):
+    """Several runs recovering the same stale lock at once: exactly one gets it, the others are
+    refused naming the winner (no check-then-unlink race letting two write the warehouse)."""
+    import socket
+
+    s = Settings(warehouse=tmp_path / "w.duckdb")
+    lock = Path(str(s.warehouse) + ".lock")
+    lock.write_text(json.dumps({"pid": _dead_pid(), "host": socket.gethostname(), "owner": "killed run",
+                                "since": 0}))
+    go, out = tmp_path / "go", tmp_path / "out"
+    out.mkdir()
+    procs = [subprocess.Popen([sys.executable, "-c", _CONTENDER, str(s.warehouse), str(go), str(out)])
+             for _ in range(3)]
+    import time
+    time.sleep(1.0)  # all three started and waiting
+    go.touch()
+    for p in procs:
+        assert p.wait(timeout=60) == 0
+    won = sorted(p.name for p in out.glob("won.*"))
+    lost = sorted(out.glob("lost.*"))
+    assert len(won) == 1 and len(lost) == 2, (won, [p.name for p in lost])
+    winner = won[0].split(".")[1]
+    assert all(f"being written by contender {winner}" in p.read_text() for p in lost)
+    assert not lock.exists()
+
+
+def test_lock_file_naming_a_live_but_unrelated_pid_is_not_a_lock(tmp_path):
+    """A killed run's pid may be reused by an unrelated process: what counts is whether anyone
+    holds the lock, not whether the pid in the file happens to be alive."""
+    import socket
+
+    s = Settings(warehouse=tmp_path / "w.duckdb")
+    lock = Path(str(s.warehouse) + ".lock")
+    lock.write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "owner": "killed run",
+                                "since": 0}))
+    with writer_lock(s, owner="next run"):
+        assert json.loads(lock.read_text())["owner"] == "next run"
+    assert not lock.exists()
