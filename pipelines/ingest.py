@@ -362,19 +362,22 @@ def check_manifest(ref: DeliveryRef) -> tuple[list[dict], list[dict]]:
             errors.append(_err("manifest", f"sha256 {sha!r} is not a hex digest", name, field_="sha256"))
         path = ref.folder / name
         if path.is_symlink():
-            errors.append(_err("unsafe_file_name", f"{name!r} is a symbolic link; deliveries must hold real files", name))
+            errors.append(_err("unsafe_file_name", f"{name!r} is a symbolic link; deliveries must hold real files", name,
+                               field_="name"))
             continue
         if not path.is_file():
-            errors.append(_err("missing_file", f"file {name!r} listed in the manifest is not in the folder", name))
+            errors.append(_err("missing_file", f"file {name!r} listed in the manifest is not in the folder", name,
+                               field_="name"))
             continue
         actual = sha256_file(path)
         size = path.stat().st_size
         files.append({"name": name, "rows": rows, "sha256": actual, "bytes": size})
         if isinstance(sha, str) and actual.lower() != sha.lower():
             errors.append(_err("checksum", f"sha256 of {name!r} is {actual}, manifest says {sha}: file is corrupt "
-                                           f"or still being written", name))
+                                           f"or still being written", name, field_="sha256"))
         if isinstance(entry.get("bytes"), int) and entry["bytes"] != size:
-            errors.append(_err("checksum", f"{name!r} has {size} bytes, manifest says {entry['bytes']}", name))
+            errors.append(_err("checksum", f"{name!r} has {size} bytes, manifest says {entry['bytes']}", name,
+                               field_="bytes"))
     return errors, files
 
 
@@ -532,7 +535,7 @@ def _prepare(settings: Settings, ref: DeliveryRef, out: PreparedDelivery) -> Non
             continue
         if table.num_rows != f["rows"]:
             out.errors.append(_err("row_count", f"{f['name']!r} has {table.num_rows} data rows, manifest says "
-                                                f"{f['rows']}", f["name"]))
+                                                f"{f['rows']}", f["name"], field_="rows"))
         tables.append(table)
     timings["read"] = time.perf_counter() - t
     if out.errors:
@@ -570,6 +573,11 @@ def _typed_and_validated(settings: Settings, spec: FeedSpec, ref: DeliveryRef, r
         outcome = validate.validate_typed(spec, checked, params, extra_notes=notes, run_name=ref.delivery_id)
         del checked
         timings["gx"] = outcome.seconds
+        if len(out.files) == 1:
+            # a table-level failure (e.g. "no rows") of a one-file delivery is about that file
+            for rec in outcome.errors + outcome.warnings:
+                if rec.get("file") is None:
+                    rec["file"] = out.files[0]["name"]
         out.errors.extend(outcome.errors)
         out.warnings.extend(outcome.warnings)
         out.checks = outcome.checks

@@ -183,8 +183,38 @@ def _constant_column(value: str, n: int) -> pa.Array:
     return pa.array([value], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32)))
 
 
+# C0 control characters other than tab, LF and CR: no department system exports them as text; a NUL
+# or similar in a cell means a damaged file, and would break the XLSX extracts downstream.
+_CONTROL_RE = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+
+
+def reject_control_characters(table: pa.Table, file: str) -> None:
+    """Raise :class:`FeedFormatError` naming row and column of the first value holding a NUL (or
+    another C0 control character except tab/LF/CR). Fast path: a column whose bytes are all >= 0x20
+    (one vectorised ``min`` over the data buffer) is skipped without a regex."""
+    for name in table.column_names:
+        col = table.column(name)
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        suspicious = False
+        for chunk in col.chunks:
+            buf = chunk.buffers()[2] if len(chunk) else None
+            if buf is not None and buf.size and int(np.frombuffer(buf, dtype=np.uint8).min()) < 0x20:
+                suspicious = True
+                break
+        if not suspicious:
+            continue
+        mask = pc.fill_null(pc.match_substring_regex(col, _CONTROL_RE), False)
+        if pc.any(mask).as_py():
+            i = pc.index(mask, True).as_py()
+            raise FeedFormatError(file, f"column {name!r}, row {i + 1}: value contains a control character "
+                                        f"(e.g. NUL); the file is damaged or not text", field=name, row=i + 1,
+                                  check="control_character")
+
+
 def with_lineage(table: pa.Table, path: Path) -> pa.Table:
-    """Append ``_file`` and ``_row`` (1-based data row number)."""
+    """Append ``_file`` and ``_row`` (1-based data row number), after rejecting control characters."""
+    reject_control_characters(table, Path(path).name)
     n = table.num_rows
     table = table.append_column("_file", _constant_column(Path(path).name, n))
     return table.append_column("_row", pa.array(np.arange(1, n + 1, dtype=np.int64)))
@@ -231,10 +261,41 @@ def _sniff_header(path: Path, encodings: tuple[str, ...], delimiter: str) -> tup
             last_error = e
             continue
         line = line.lstrip("\ufeff")
-        names = next(csv.reader(io.StringIO(line), delimiter=delimiter))
+        try:
+            names = next(csv.reader(io.StringIO(line), delimiter=delimiter))
+        except (csv.Error, StopIteration) as e:  # e.g. a bare carriage return inside the header
+            raise FeedFormatError(path.name, f"the header line cannot be read as {enc} CSV: {e}",
+                                  check="format") from None
         return [n.strip() for n in names], enc
     raise FeedFormatError(path.name, f"header is not {' or '.join(encodings)} text: {last_error}",
                           check="encoding")
+
+
+def _locate_csv_problem(path: Path, encoding: str, delimiter: str,
+                        names: list[str]) -> tuple[int | None, str | None, str | None]:
+    """After Arrow failed to read a CSV: the first data row (1-based, blank lines skipped, as
+    Arrow counts) that is not ``encoding`` text or has the wrong number of fields, with the
+    column concerned. Only runs on the failure path; (None, None, None) if nothing is found."""
+    width = len(names)
+    try:
+        with open(path, encoding="utf-8" if encoding == "utf-8-sig" else encoding, errors="replace",
+                  newline="") as f:  # streamed: the file may be large
+            reader = csv.reader(f, delimiter=delimiter)
+            next(reader, None)  # header
+            row = 0
+            for rec in reader:
+                if not rec:
+                    continue
+                row += 1
+                for j, v in enumerate(rec):
+                    if "\ufffd" in v:
+                        return row, names[j] if j < width else None, f"not {encoding} text"
+                if len(rec) != width:
+                    field = names[len(rec)] if len(rec) < width else None
+                    return row, field, f"{len(rec)} fields, expected {width}"
+    except (OSError, csv.Error, LookupError):
+        pass
+    return None, None, None
 
 
 def read_csv_strings(path: Path, expected: tuple[str, ...], *, encodings: tuple[str, ...] = ("utf-8",),
@@ -279,7 +340,10 @@ def read_csv_strings(path: Path, expected: tuple[str, ...], *, encodings: tuple[
         table = pcsv.read_csv(path, read_options=read_options, parse_options=parse_options,
                               convert_options=convert_options)
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-        raise FeedFormatError(path.name, f"cannot be read as {chosen} CSV: {e}", check="parse") from None
+        row, field, what = _locate_csv_problem(path, chosen, delimiter, mapped_names)
+        where = f" (row {row}, column {reverse.get(field, field)!r}: {what})" if row else ""
+        raise FeedFormatError(path.name, f"cannot be read as {chosen} CSV{where}: {e}", field=field, row=row,
+                              check="parse") from None
     table = table.select(list(expected))
     return with_lineage(table, path)
 
@@ -368,14 +432,14 @@ def read_jsonl_strings(path: Path, expected: tuple[str, ...]) -> pa.Table:
     path = Path(path)
     con = duckdb.connect(":memory:", config={"threads": 1, "preserve_insertion_order": True})
     try:
-        src = str(path).replace("'", "''")
+        src = str(path)  # a prepared parameter: the (manifest-given) file name never becomes SQL text
         try:
             keys = [r[0] for r in con.execute(
-                f"select distinct unnest(json_keys(json)) from read_json_objects('{src}', "
-                f"format='newline_delimited')").fetchall()]
-            columns = ", ".join(f"'{c}': 'VARCHAR'" for c in expected)
+                "select distinct unnest(json_keys(json)) from read_json_objects(?, "
+                "format='newline_delimited')", [src]).fetchall()]
+            columns = ", ".join(f"'{c}': 'VARCHAR'" for c in expected)  # code constants
             table = con.execute(
-                f"select * from read_json('{src}', format='newline_delimited', columns={{{columns}}})").arrow()
+                f"select * from read_json(?, format='newline_delimited', columns={{{columns}}})", [src]).arrow()
         except duckdb.Error as e:
             raise FeedFormatError(path.name, f"not valid JSON lines: {e}", check="parse") from None
         table = table.read_all() if hasattr(table, "read_all") else table
@@ -388,28 +452,61 @@ def read_jsonl_strings(path: Path, expected: tuple[str, ...]) -> pa.Table:
     return with_lineage(table.select(list(expected)), path)
 
 
+def _first_invalid_utf8(col) -> int | None:
+    """0-based index of the first value that is not valid UTF-8 (error path only)."""
+    for i, v in enumerate(col.cast(pa.binary()).to_pylist()):
+        if v is not None:
+            try:
+                v.decode("utf-8")
+            except UnicodeDecodeError:
+                return i
+    return None
+
+
 def read_parquet_strings(path: Path, expected: tuple[str, ...]) -> pa.Table:
-    """Parquet as delivered, every column rendered as a string (dates ISO, booleans true/false)."""
+    """Parquet as delivered, every column rendered as a string (dates ISO, booleans true/false).
+
+    A damaged file can decode to anything: column names or string values that are not UTF-8
+    (Parquet readers do not check; DuckDB must never see them), types no cast handles. All of it
+    is a :class:`FeedFormatError` naming the column (and row), never an exception of the night."""
     import pyarrow.parquet as pq
 
     path = Path(path)
+    errors = (pa.ArrowException, OSError, UnicodeDecodeError, ValueError, MemoryError)
     try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as e:
+        names = pq.read_schema(path).names
+    except errors as e:
         raise FeedFormatError(path.name, f"cannot be read as Parquet: {e}", check="parse") from None
-    check_columns(path.name, table.column_names, expected)
+    check_columns(path.name, names, expected)  # missing, extra, renamed or duplicated columns
+    try:
+        table = pq.read_table(path, columns=list(expected))
+    except errors as e:
+        raise FeedFormatError(path.name, f"cannot be read as Parquet: {e}", check="parse") from None
     cols = {}
     for c in expected:
         col = table.column(c)
-        if pa.types.is_string(col.type):
-            cols[c] = col
-        elif pa.types.is_large_string(col.type) or pa.types.is_dictionary(col.type):
-            cols[c] = col.cast(pa.string())
-        elif pa.types.is_timestamp(col.type):
-            cols[c] = pc.strftime(col, "%Y-%m-%d %H:%M:%S")
-        elif pa.types.is_date(col.type):
-            cols[c] = pc.strftime(col.cast(pa.timestamp("s")), "%Y-%m-%d")
-        else:
-            cols[c] = col.cast(pa.string())
+        try:
+            if pa.types.is_string(col.type):
+                out = col
+            elif pa.types.is_large_string(col.type) or pa.types.is_dictionary(col.type):
+                out = col.cast(pa.string())
+            elif pa.types.is_timestamp(col.type):
+                out = pc.strftime(col, "%Y-%m-%d %H:%M:%S")
+            elif pa.types.is_date(col.type):
+                out = pc.strftime(col.cast(pa.timestamp("s")), "%Y-%m-%d")
+            else:
+                out = col.cast(pa.string())
+            out.validate(full=True)  # string contents must be valid UTF-8
+        except (pa.ArrowException, UnicodeDecodeError, ValueError, MemoryError) as e:
+            row = None
+            if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+                try:
+                    i = _first_invalid_utf8(col)
+                    row = None if i is None else i + 1
+                except (pa.ArrowException, ValueError):
+                    pass
+            where = f", row {row}" if row else ""
+            raise FeedFormatError(path.name, f"column {c!r}{where} cannot be read as text ({col.type}): {e}",
+                                  field=c, row=row, check="parse") from None
+        cols[c] = out
     return with_lineage(pa.table(cols), path)
-
