@@ -355,7 +355,10 @@ def apply_feedback(con: duckdb.DuckDBPyConnection, feedback_dir: Path, as_of: dt
         summary.files_seen += 1
         data_bytes = path.read_bytes()  # hash and parse the same bytes
         sha = hashlib.sha256(data_bytes).hexdigest()
-        if con.execute("select 1 from ops.feedback_files where sha256 = ?", [sha]).fetchone():
+        # Applied once, wherever copied; but a file rejected whole in one folder (say, a department
+        # that dropped it into the wrong office's folder) is still tried where it belongs.
+        if con.execute("select 1 from ops.feedback_files where sha256 = ? and (status = 'applied' or department = ?)",
+                       [sha, department]).fetchone():
             summary.files_already_applied += 1
             continue
         report_dir = work / "feedback_reports" / department / folder_date.isoformat()

@@ -214,3 +214,23 @@ def test_confirmation_rate_and_feedback_answers_stop_escalation(setup):
     overview = dict(con.execute("select case_id, stage from mart.case_overview").fetchall())
     assert overview[_case(con, "F003")] == "逾期升级 escalated"
     assert overview[f001] == "办理中 in_progress" and overview[f002] == "已办结 final"
+
+
+def test_file_rejected_in_a_wrong_folder_still_applies_in_the_right_one(setup):
+    """The same bytes first dropped into an unknown department's folder (rejected whole), then into
+    the right one: applied there once; re-running or copying it again applies nothing more."""
+    con, tmp = setup
+    rows = [{"case_id": _case(con, "F001"), "status": "accepted", "handled_on": "2026-02-09", "handler": "刘"}]
+    wrong = _write(tmp, "XYZ", ANSWER, rows)
+    s = apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
+    assert (s.files_rejected, s.applied) == (1, 0)
+    right = _write(tmp, "MCA", ANSWER, rows)
+    assert right.read_bytes() == wrong.read_bytes()
+    s = apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
+    assert (s.files_already_applied, s.files_applied, s.applied) == (1, 1, 1)
+    assert _status(con, rows[0]["case_id"]) == "accepted"
+    _write(tmp, "MCA", dt.date(2026, 2, 10), rows)  # a copy in a later folder
+    s = apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
+    assert (s.files_already_applied, s.files_applied, s.applied) == (3, 0, 0)
+    assert sorted(con.execute("select department, status from ops.feedback_files").fetchall()) == \
+        [("MCA", "applied"), ("XYZ", "rejected")]

@@ -1,6 +1,6 @@
 -- ops.feedback_files: every feedback file seen, by content hash; a file is applied exactly once.
 create table if not exists ops.feedback_files (
-    sha256        varchar primary key,
+    sha256        varchar not null,
     department    varchar not null,
     folder_date   date not null,
     path          varchar not null,
@@ -11,10 +11,11 @@ create table if not exists ops.feedback_files (
     applied       integer not null,
     rejected      integer not null,
     blank         integer not null,
-    report_dir    varchar
+    report_dir    varchar,
+    primary key (sha256, department)
 );
 
-comment on table ops.feedback_files is '反馈文件台账: one row per distinct feedback file (by sha256). A file whose hash is here is never applied again, wherever it is copied.';
+comment on table ops.feedback_files is '反馈文件台账: one row per distinct feedback file (by sha256) and department folder. A file applied once is never applied again, wherever it is copied; a file rejected whole in one department folder is still tried in another.';
 comment on column ops.feedback_files.sha256 is 'sha256 of the file bytes.';
 comment on column ops.feedback_files.department is 'Department folder the file came from (feedback/<DEPT>/<date>/).';
 comment on column ops.feedback_files.folder_date is 'Date folder of the file.';
