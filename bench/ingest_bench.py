@@ -138,7 +138,10 @@ class Province:
         self.region = vcodes.take(pa.array(self.village))
         self.urban = urban[self.village]
         self.hukou = cat("44", pad(hh, 10))
-        self.family_id = cat("F", self.region.slice(0, roster), pad(fam, 6))
+        # 6-digit sequence within the village code; above 1,000,000 families (3M roster persons) it wraps,
+        # shifted by one so the wrapped family lands in another village than the one it shares digits with
+        # (village = 7 * hh mod 4000); unchanged below 1M families
+        self.family_id = cat("F", self.region.slice(0, roster), pad((fam + fam // 1_000_000) % 1_000_000, 6))
 
     def sample(self, k: int, roster_only: bool = False) -> np.ndarray:
         hi = self.R if roster_only else self.N

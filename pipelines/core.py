@@ -44,6 +44,36 @@ CORE_INPUTS: tuple[tuple[str, int], ...] = (
 )
 
 
+# Which staged feeds (of CORE_INPUTS) and which core models each per-month model reads. When a month
+# must be rebuilt because some of its input deliveries changed (typically month M-1 when the nhsa
+# delivery of M arrives: settlements dated M-1 may come in it), only the models that read a changed
+# feed, and those downstream of them, are rebuilt (issue 7: a new month must not re-derive M-1's
+# person_month from the roster and hukou feeds that did not change).
+MODEL_FEEDS: dict[str, tuple[str, ...]] = {
+    "standards_month": ("ref_standards",),
+    "person_month": ("mca_roster", "mps_hukou_members"),
+    "person_income_month": ("hrss_employment",),
+    "household_oop_month": ("nhsa_claims",),
+    "student_term": ("moe_students",),
+    "household_month": ("mem_disaster", "hrss_employment", "nhsa_claims"),
+}
+MODEL_DEPS: dict[str, tuple[str, ...]] = {
+    "household_oop_month": ("person_month",),
+    "student_term": ("person_month",),
+    "household_month": ("standards_month", "person_month", "person_income_month", "household_oop_month",
+                        "student_term"),
+}
+
+
+def models_to_rebuild(changed_feeds: set[str]) -> tuple[str, ...]:
+    """The per-month models (in PERIOD_MODELS order) affected by a change of ``changed_feeds``."""
+    out: list[str] = []
+    for name in PERIOD_MODELS:
+        if set(MODEL_FEEDS.get(name, ())) & changed_feeds or any(d in out for d in MODEL_DEPS.get(name, ())):
+            out.append(name)
+    return tuple(out)
+
+
 @dataclass
 class CoreSummary:
     built: list[str] = field(default_factory=list)
@@ -126,6 +156,7 @@ def build_core(con: duckdb.DuckDBPyConnection, periods: list[str] | None = None,
     tokens = feed_tokens(con)
     known = [r[0] for r in con.execute("select period from core.month_calendar order by period").fetchall()]
     built = dict(con.execute("select period, inputs_hash from core.build_runs").fetchall())
+    previous = dict(con.execute("select period, cast(inputs as varchar) from core.build_runs").fetchall())
     sql_hash = _sql_fingerprint(PERIOD_MODELS)
     summary = CoreSummary()
     todo = []
@@ -137,16 +168,36 @@ def build_core(con: duckdb.DuckDBPyConnection, periods: list[str] | None = None,
         if periods is None and not force and built.get(period) == digest:
             summary.unchanged.append(period)
             continue
-        todo.append((period, inputs, digest))
-    for period, inputs, digest in sorted(todo):
-        summary.households[period] = _build_period(con, period, inputs, digest)
+        models = PERIOD_MODELS
+        if periods is None and not force and period in built:
+            models = _partial_models(sql_hash, previous.get(period), built[period], inputs)
+        todo.append((period, inputs, digest, models))
+    for period, inputs, digest, models in sorted(todo):
+        summary.households[period] = _build_period(con, period, inputs, digest, models)
         summary.built.append(period)
     return summary
 
 
-def _build_period(con: duckdb.DuckDBPyConnection, period: str, inputs: list, digest: str) -> int:
+def _partial_models(sql_hash: str, previous_inputs: str | None, previous_digest: str, inputs: list) -> tuple[str, ...]:
+    """The models to rebuild for a month built before: all of them unless the stored build had the
+    same SQL (its digest recomputes from the stored inputs) and only some input feeds changed."""
+    try:
+        old = json.loads(previous_inputs) if previous_inputs else None
+    except ValueError:
+        old = None
+    if not old or hashlib.sha256(json.dumps([sql_hash, old], default=str).encode()).hexdigest() != previous_digest:
+        return PERIOD_MODELS
+    before = {(f, m): rest for f, m, *rest in old}
+    changed = {f for f, m, *rest in json.loads(json.dumps(inputs, default=str)) if before.get((f, m)) != rest}
+    if {f for f, _ in before} != {f for f, *_ in inputs}:
+        return PERIOD_MODELS
+    return models_to_rebuild(changed) or PERIOD_MODELS
+
+
+def _build_period(con: duckdb.DuckDBPyConnection, period: str, inputs: list, digest: str,
+                  models: tuple[str, ...] = PERIOD_MODELS) -> int:
     with transaction(con):
-        for name in PERIOD_MODELS:
+        for name in models:
             con.execute(f"delete from core.{name} where period = ?", [period])
             con.execute(f"insert into core.{name} by name {model_sql(name)}", {"period": period})
         households = con.execute("select count(*) from core.household_month where period = ?", [period]).fetchone()[0]

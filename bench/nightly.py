@@ -1,0 +1,548 @@
+"""Nightly benchmark (issue 7): one real night that adds a month, timed stage by stage, at
+100k / 1M / 3M roster persons, against a pandas baseline and DuckDB's own scan speed.
+
+    uv run python bench/nightly.py --sizes 100k                      # small, to debug (~10 min, 12 months of history)
+    uv run python bench/nightly.py --sizes 1000k                     # the targets: 12 months of history (~1 h once)
+    uv run python bench/nightly.py --sizes 1000k --history-months 6  # what fitted in the 2026-12-02 session
+    uv run python bench/nightly.py --sizes 3000k --single-month      # 3M: one month (ingest_bench generator)
+    uv run python bench/nightly.py --doc-only                        # re-render docs/performance.md from cached results
+    options: --cache DIR (default /tmp/lowincome_nightly_bench), --rebuild (regenerate province + warehouses),
+             --threads N / --memory-limit 6GB (DuckDB; default: pipelines.config.load_settings()),
+             --no-write-doc
+
+What it does, per size (``<cache>/<size>/``):
+
+1. ``province/``: ``pipelines.synth.generate`` (roster families = persons / 2.5; seed 20261; months from
+   2025-10), generated once and cached.
+2. ``after_m1/``: the warehouse after month 1 (one ``run_night`` whose ``as_of`` is the end of the month
+   after month 1's data month, i.e. it sees every month-1 delivery and no month-2 delivery). Cached.
+3. Timed night for **month 2** on a copy of ``after_m1``; then the history (months 3..H) is loaded by one
+   ``run_night`` (``as_of`` sees all H months) and cached as ``after_m<H>/``.
+4. Timed night for **month H+1** (default H = 12 -> month 13) on a copy of ``after_m<H>``.
+5. In the month-H+1 run: the DuckDB scan limit (``count(*)`` and ``sum`` of every numeric column of the
+   night's staged Parquet, before it is loaded) and the pandas baseline (``bench/nightly_pandas.py``:
+   INC_DROP, EXP_MED, ELIG_DIBAO from ``staging.*``), with a same-households check against mart.warnings.
+
+A timed night runs the same calls, in the same order, as ``pipelines.nightly.run_night``: discover ->
+prepare (parse + type + checks + GX per delivery) -> publish (load) -> Data Docs -> core -> each indicator
+(``compute_indicators(..., indicators=[code])`` in INDICATOR_CODES order) -> cases -> feedback -> extracts
+-> analyst DB -> report -> ops.runs. Each stage runs in its own child process so its peak RSS
+(``ru_maxrss``) is that stage's alone; the stage's time is measured inside the child (the interpreter
+start and imports, ~1-3 s per child, are reported separately as overhead).
+
+Results are cached as JSON in ``<cache>/<size>/results.json``; ``docs/performance.md`` is rendered from
+every size's results found in the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+# size label -> roster families (synth: ~2.5 roster persons per family)
+SIZES = {"100k": 40_000, "1000k": 400_000, "3000k": 1_200_000}
+START = "2025-10"
+SEED = 20261
+DEFAULT_CACHE = Path("/tmp/lowincome_nightly_bench")
+
+
+# --- calendar -----------------------------------------------------------------------------------------
+
+def period_of(k: int) -> str:
+    """Data month k (1-based) of the synthetic province."""
+    y, m = int(START[:4]), int(START[5:7])
+    idx = y * 12 + (m - 1) + (k - 1)
+    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+
+
+def as_of_for(k: int) -> dt.date:
+    """The night that sees every delivery of data month k and none of month k+1: the last day of the
+    month after k (month k's deliveries arrive in the first days of k+1, late ones later in k+1)."""
+    nxt = period_of(k + 2)
+    return dt.date(int(nxt[:4]), int(nxt[5:7]), 1) - dt.timedelta(days=1)
+
+
+# --- settings / paths ---------------------------------------------------------------------------------
+
+def settings_for(run: Path, landing: Path, threads: int | None, memory_limit: str | None, hmac: Path):
+    from pipelines.config import load_settings
+
+    return load_settings(
+        landing=landing, warehouse=run / "warehouse.duckdb", outbox=run / "outbox", work_dir=run / "work",
+        hmac_key_file=hmac, show_progress=False, duckdb_threads=threads, duckdb_memory_limit=memory_limit)
+
+
+def _maxrss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _du(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.path.getsize(os.path.join(root, f))
+            except OSError:
+                pass
+    return total
+
+
+# --- child: one stage ---------------------------------------------------------------------------------
+
+def _stage(args) -> dict:
+    """Run one stage of a night in this (child) process; return seconds, rows and notes."""
+    from pipelines import nightly
+
+    run = Path(args.run)
+    settings = settings_for(run, Path(args.landing), args.threads, args.memory_limit, Path(args.hmac))
+    as_of = dt.date.fromisoformat(args.as_of)
+    night = run / "night"
+    night.mkdir(parents=True, exist_ok=True)
+    name = args.stage
+    out: dict = {"stage": name}
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    t = time.perf_counter()
+
+    if name == "night":  # a whole run_night (history loads; untimed per stage)
+        summary = nightly.run_night(settings, as_of)
+        out["timings"] = {k: round(v, 2) for k, v in summary.timings.items()}
+        out["rows"] = summary.stages.get("ingest", {}).get("rows", 0)
+        out["note"] = f"{summary.stages.get('ingest', {}).get('loaded', 0)} deliveries loaded"
+
+    elif name == "discover":
+        refs = nightly.discover(settings, as_of, include_waiting=True)
+        (night / "refs.json").write_text(json.dumps([r.to_dict() for r in refs], default=str))
+        out["rows"] = len(refs)
+        out["note"] = f"{len(refs)} delivery folders"
+
+    elif name == "prepare":
+        from pipelines import ingest
+        from pipelines.feeds import FEEDS
+
+        refs = [ingest.DeliveryRef.from_dict(d) for d in json.loads((night / "refs.json").read_text())]
+        ref_first = [r for r in refs if FEEDS[r.feed_id].is_reference]
+        others = [r for r in refs if not FEEDS[r.feed_id].is_reference]
+        parts = {"checksum": 0.0, "read": 0.0, "type": 0.0, "checks": 0.0, "gx": 0.0, "write": 0.0}
+        staged, rows, ref_publish = [], 0, 0.0
+        for phase in (ref_first, others):
+            prepared = []
+            for ref in phase:
+                p = ingest.prepare_delivery(settings, ref)
+                prepared.append(p)
+                rows += p.rows
+                for k in parts:
+                    parts[k] += float(p.timings.get(k, 0.0) or 0.0)
+            if phase is ref_first and prepared:
+                # ingest() publishes reference feeds before the others are validated against them
+                t_ref = time.perf_counter()
+                ingest.publish(settings, prepared)
+                ref_publish += time.perf_counter() - t_ref
+            else:
+                staged.extend(p.to_dict() for p in prepared)
+        (night / "staged.json").write_text(json.dumps(staged, default=str))
+        out["rows"] = rows
+        out["parts"] = {k: round(v, 2) for k, v in parts.items()}
+        out["ref_publish_s"] = round(ref_publish, 2)
+        out["validated"] = sum(1 for d in staged if d.get("staged_dir") and (Path(d["staged_dir"]) / "staging.parquet").exists())
+        out["note"] = f"{len(refs)} deliveries"
+        out["bytes_in"] = sum(_du(Path(r.folder)) for r in refs)
+
+    elif name == "scan":
+        out.update(_scan_staged(settings, json.loads((night / "staged.json").read_text())))
+
+    elif name == "load":
+        from pipelines import ingest
+
+        staged = json.loads((night / "staged.json").read_text())
+        summary = ingest.publish(settings, staged)
+        out["rows"] = summary.total("rows")
+        out["note"] = f"{summary.total('loaded')} loaded, {summary.total('rejected')} rejected"
+        (night / "ingest.json").write_text(json.dumps(summary.as_dict(), default=str))
+
+    elif name == "data_docs":
+        from pipelines import validate
+
+        path = validate.build_data_docs(settings, as_of)
+        out["rows"] = 0
+        out["note"] = str(path) if path else "nothing validated"
+
+    elif name == "core":
+        from pipelines import core
+        from pipelines.warehouse import connect
+
+        con = connect(settings)
+        try:
+            s = core.build_core(con)
+        finally:
+            con.close()
+        out["rows"] = sum(s.households.values())
+        out["note"] = f"months built {','.join(s.built) or '-'} (households)"
+
+    elif name.startswith("indicator:"):
+        from pipelines import indicators, rules
+        from pipelines.warehouse import connect
+
+        code = name.split(":", 1)[1]
+        con = connect(settings)
+        try:
+            ruleset = rules.load_rules(settings.indicator_config)
+            s = indicators.compute_indicators(con, ruleset, raised_at=nightly.logical_time(as_of), indicators=[code])
+        finally:
+            con.close()
+        out["rows"] = sum(e["warnings"] for e in s.evaluated)
+        out["note"] = ("months " + ",".join(e["period"] for e in s.evaluated)) if s.evaluated else "nothing due"
+
+    elif name == "cases":
+        s = nightly._as_dict(nightly.update_cases(settings, as_of))
+        out["rows"] = sum(v for v in s.values() if isinstance(v, int) and not isinstance(v, bool))
+        out["note"] = ", ".join(f"{k}={v}" for k, v in s.items() if isinstance(v, (int, str)))[:120]
+
+    elif name == "feedback":
+        s = nightly._as_dict(nightly.apply_feedback(settings, as_of))
+        out["rows"] = s.get("files", 0) if isinstance(s.get("files", 0), int) else 0
+        out["note"] = str(s.get("note", ""))
+
+    elif name in ("extracts", "analyst", "report"):
+        from pipelines.warehouse import connect
+
+        con = connect(settings)
+        try:
+            if name == "extracts":
+                paths = nightly.write_extracts(settings, as_of, con=con)
+                out["rows"] = len(paths)
+                out["note"] = f"{len(paths)} office folders"
+            elif name == "analyst":
+                con.execute("checkpoint")
+                path = nightly.build_analyst_db(settings, con=con)
+                out["rows"] = 0
+                out["note"] = f"{path.stat().st_size / 1e6:.0f} MB"
+            else:
+                path = nightly.write_report(settings, as_of, con=con)
+                out["rows"] = 0
+                out["note"] = path.name
+                nightly._record_run(con, nightly.NightSummary(as_of=as_of))
+        finally:
+            con.close()
+
+    elif name == "pandas":
+        import nightly_pandas
+
+        out.update(nightly_pandas.run(settings, period_of(args.month)))
+
+    else:
+        raise SystemExit(f"unknown stage {name}")
+
+    out["seconds"] = round(time.perf_counter() - t, 3)
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    # CPU seconds of this process (DuckDB's threads included): on a shared machine wall > CPU / threads
+    out["cpu_s"] = round(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime, 2)
+    out["peak_rss"] = _maxrss()
+    return out
+
+
+def _scan_staged(settings, staged: list[str]) -> dict:
+    """The limit: DuckDB alone reading the night's staged data -- count(*) and the sum of every numeric
+    column of each staging.parquet -- in a fresh in-memory connection with the same settings."""
+    import duckdb
+
+    con = duckdb.connect(":memory:", config={"threads": settings.duckdb_threads,
+                                             "memory_limit": settings.duckdb_memory_limit})
+    def one_pass():
+        rows = files = nbytes = 0
+        for d in staged:
+            if not d.get("staged_dir"):
+                continue
+            f = Path(d["staged_dir"]) / "staging.parquet"
+            if not f.exists():
+                continue
+            cols = con.execute("select column_name, column_type from (describe select * from read_parquet(?))",
+                               [str(f)]).fetchall()
+            num = [c for c, ty in cols if ty.split("(")[0] in ("DECIMAL", "BIGINT", "INTEGER", "DOUBLE", "SMALLINT", "HUGEINT")]
+            other = [c for c, ty in cols if c not in num][:3]
+            exprs = ["count(*)"] + [f'sum("{c}")' for c in num] + [f'max(length(cast("{c}" as varchar)))' for c in other]
+            rows += con.execute(f"select {', '.join(exprs)} from read_parquet(?)", [str(f)]).fetchone()[0]
+            files += 1
+            nbytes += f.stat().st_size
+        return rows, files, nbytes
+
+    passes = []
+    for _ in range(3):  # the machine is shared: the fastest of 3 passes is the limit
+        t = time.perf_counter()
+        rows, files, nbytes = one_pass()
+        passes.append(time.perf_counter() - t)
+    con.close()
+    return {"rows": rows, "files": files, "bytes": nbytes, "note": f"{files} staged Parquet files, {nbytes / 1e6:.0f} MB, "
+            f"passes {', '.join(f'{x:.2f}' for x in passes)} s", "scan_s": round(min(passes), 3),
+            "scan_passes": [round(x, 3) for x in passes]}
+
+
+# --- parent: orchestration ----------------------------------------------------------------------------
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def child(stage: str, run: Path, landing: Path, as_of: dt.date, args, month: int = 0, log: Path | None = None) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "_stage", stage, "--run", str(run), "--landing", str(landing),
+           "--as-of", as_of.isoformat(), "--hmac", str(hmac_path(args)), "--month", str(month)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    if args.memory_limit:
+        cmd += ["--memory-limit", args.memory_limit]
+    result_file = run / "night" / f"stage_{stage.replace(':', '_')}.json"
+    result_file.parent.mkdir(parents=True, exist_ok=True)
+    result_file.unlink(missing_ok=True)
+    cmd += ["--result", str(result_file)]
+    load_before = loadavg()
+    t = time.perf_counter()
+    with open(log or os.devnull, "a") as lf:
+        proc = subprocess.run(cmd, stdout=lf, stderr=subprocess.STDOUT, env={**os.environ, "GX_ANALYTICS_ENABLED": "false"})
+    wall = time.perf_counter() - t
+    if proc.returncode != 0 or not result_file.exists():
+        raise RuntimeError(f"stage {stage} failed (rc {proc.returncode}); see {log}")
+    out = json.loads(result_file.read_text())
+    out["wall_s"] = round(wall, 3)
+    out["load_before"] = load_before
+    out["load_after"] = loadavg()
+    print(f"    {stage:<28} {out['seconds']:8.1f}s  {out['peak_rss'] / 1e9:5.2f} GB  rows {out.get('rows', 0):>11,}  "
+          f"load {out['load_after']}  {out.get('note', '')}", flush=True)
+    return out
+
+
+def hmac_path(args) -> Path:
+    p = Path(args.cache) / "bench_hmac.key"
+    if not p.exists():
+        import secrets
+
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+    return p
+
+
+def night_stages() -> list[str]:
+    from pipelines.rules import INDICATOR_CODES
+
+    return (["discover", "prepare", "scan", "load", "data_docs", "core"]
+            + [f"indicator:{c}" for c in INDICATOR_CODES]
+            + ["cases", "feedback", "extracts", "analyst", "report"])
+
+
+def copy_run(src: Path, dst: Path) -> None:
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst, symlinks=True)
+    (dst / "night").mkdir(exist_ok=True)
+    for f in (dst / "night").glob("*.json"):
+        f.unlink()
+
+
+def timed_night(label: str, base: Path, run: Path, landing: Path, month: int, args, log: Path,
+                extra: tuple[str, ...] = ()) -> dict:
+    copy_run(base, run)
+    as_of = as_of_for(month)
+    print(f"  night {label}: data month {period_of(month)}, as_of {as_of}, load {loadavg()}", flush=True)
+    stages = {}
+    t = time.perf_counter()
+    for stage in night_stages() + list(extra):
+        stages[stage] = child(stage, run, landing, as_of, args, month=month, log=log)
+    wall = time.perf_counter() - t
+    size = {"warehouse_bytes": (run / "warehouse.duckdb").stat().st_size,
+            "analyst_bytes": (run / "analyst.duckdb").stat().st_size if (run / "analyst.duckdb").exists() else 0}
+    return {"month": month, "period": period_of(month), "as_of": as_of.isoformat(), "stages": stages,
+            "wall_s": round(wall, 1), **size}
+
+
+def history_night(run: Path, landing: Path, month: int, args, log: Path) -> dict:
+    as_of = as_of_for(month)
+    print(f"  history run_night as_of {as_of} (data through {period_of(month)}), load {loadavg()}", flush=True)
+    return child("night", run, landing, as_of, args, month=month, log=log)
+
+
+def bench_size(label: str, args) -> dict:
+    families = SIZES[label]
+    root = Path(args.cache) / label
+    root.mkdir(parents=True, exist_ok=True)
+    log = root / "bench.log"
+    results_file = root / "results.json"
+    results = json.loads(results_file.read_text()) if results_file.exists() and not args.rebuild else {}
+    H = args.history_months
+    results.update(size=label, families=families, history_months=H, timed_month=H + 1)
+
+    province = root / "province"
+    if args.rebuild:
+        for d in ("province", "after_m1", f"after_m{H}", "run_m2", f"run_m{H + 1}"):
+            shutil.rmtree(root / d, ignore_errors=True)
+    if not (province / "_generated.ok").exists():
+        print(f"[{label}] generating {families:,} roster families x {H + 1} months, load {loadavg()}", flush=True)
+        t = time.perf_counter()
+        cmd = [sys.executable, "-c",
+               "import sys, resource, time; sys.path.insert(0, %r); from pipelines.synth import generate; "
+               "from pathlib import Path; r = generate(Path(%r), households=%d, months=%d, seed=%d, start=%r); "
+               "print(r.summary()); print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"
+               % (str(REPO), str(province), families, H + 1, SEED, START)]
+        with open(log, "a") as lf:
+            subprocess.run(cmd, check=True, stdout=lf, stderr=subprocess.STDOUT)
+        (province / "_generated.ok").write_text(f"{families} {H + 1}\n")
+        results["generate"] = {"seconds": round(time.perf_counter() - t, 1), "load_after": loadavg()}
+    landing = province / "landing"
+    results["landing_bytes"] = _du(landing)
+
+    after1 = root / "after_m1"
+    if not (after1 / "_ok").exists():
+        shutil.rmtree(after1, ignore_errors=True)
+        after1.mkdir(parents=True)
+        results["month1"] = history_night(after1, landing, 1, args, log)
+        (after1 / "_ok").write_text("ok\n")
+
+    if "night_m2" not in results or args.rerun:
+        results["night_m2"] = timed_night("month 2", after1, root / "run_m2", landing, 2, args, log)
+        results_file.write_text(json.dumps(results, indent=1, default=str))
+
+    afterH = root / f"after_m{H}"
+    if not (afterH / "_ok").exists():
+        shutil.rmtree(afterH, ignore_errors=True)
+        shutil.copytree(root / "run_m2", afterH, symlinks=True)
+        results[f"history_to_m{H}"] = history_night(afterH, landing, H, args, log)
+        (afterH / "_ok").write_text("ok\n")
+        results_file.write_text(json.dumps(results, indent=1, default=str))
+
+    key = f"night_m{H + 1}"
+    if key not in results or args.rerun:
+        results[key] = timed_night(f"month {H + 1}", afterH, root / f"run_m{H + 1}", landing, H + 1, args, log,
+                                   extra=("pandas",))
+    results["machine"] = machine()
+    results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    results_file.write_text(json.dumps(results, indent=1, default=str))
+    if not args.keep_runs:
+        shutil.rmtree(root / "run_m2", ignore_errors=True)
+    return results
+
+
+def bench_single_month(label: str, args) -> dict:
+    """``--single-month``: a province too large for pipelines.synth on this machine (3M roster persons x 13
+    months needs ~20 GB in the generator) -- one month of deliveries from bench/ingest_bench.py's vectorised
+    generator (roster persons + twice as many other residents), after a setup night with the reference
+    feeds. Times the first real month (data month 2026-09), stage by stage, like a night above."""
+    import ingest_bench
+
+    roster = int(label.rstrip("k")) * 1000
+    root = Path(args.cache) / label
+    root.mkdir(parents=True, exist_ok=True)
+    log = root / "bench.log"
+    results = {"size": label, "families": roster * 2 // 5, "history_months": 0, "timed_month": 1,
+               "generator": f"bench/ingest_bench.py build(roster={roster:,}, residents={2 * roster:,}), one month"}
+    prov = root / "onemonth"
+    if args.rebuild or not (prov / "_ok").exists():
+        shutil.rmtree(prov, ignore_errors=True)
+        print(f"[{label}] generating one month (ingest_bench), load {loadavg()}", flush=True)
+        t = time.perf_counter()
+        cmd = [sys.executable, "-c", "import sys, resource; sys.path.insert(0, %r); sys.path.insert(0, %r); "
+               "import ingest_bench; from pathlib import Path; c = ingest_bench.build(Path(%r), %d, %d); "
+               "print('ROWS', sum(c.values())); print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"
+               % (str(REPO), str(REPO / "bench"), str(prov / "landing"), roster, 2 * roster)]
+        with open(log, "a") as lf:
+            subprocess.run(cmd, check=True, stdout=lf, stderr=subprocess.STDOUT)
+        (prov / "_ok").write_text("ok\n")
+        results["generate"] = {"seconds": round(time.perf_counter() - t, 1), "load_after": loadavg()}
+    landing = prov / "landing"
+    results["landing_bytes"] = _du(landing)
+    base = root / "after_setup"
+    if not (base / "_ok").exists():
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        print(f"  setup night as_of {ingest_bench.AS_OF_REF} (reference feeds), load {loadavg()}", flush=True)
+        results["setup"] = child("night", base, landing, ingest_bench.AS_OF_REF, args, log=log)
+        (base / "_ok").write_text("ok\n")
+    run = root / "run_m1"
+    copy_run(base, run)
+    as_of = ingest_bench.AS_OF
+    print(f"  night month 1: data month {ingest_bench.PERIOD}, as_of {as_of}, load {loadavg()}", flush=True)
+    stages, t = {}, time.perf_counter()
+    for stage in night_stages():
+        stages[stage] = child(stage, run, landing, as_of, args, log=log)
+    results["night_m1"] = {"month": 1, "period": ingest_bench.PERIOD, "as_of": as_of.isoformat(), "stages": stages,
+                           "wall_s": round(time.perf_counter() - t, 1),
+                           "warehouse_bytes": (run / "warehouse.duckdb").stat().st_size,
+                           "analyst_bytes": (run / "analyst.duckdb").stat().st_size if (run / "analyst.duckdb").exists() else 0}
+    results["machine"] = machine()
+    results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    (root / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    return results
+
+
+# --- report -------------------------------------------------------------------------------------------
+
+def machine() -> dict:
+    import duckdb
+    import great_expectations as gx
+    import pandas
+    import psutil
+    import pyarrow
+
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return {"nproc": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / 2**30, 1), "cpu": cpu,
+            "python": platform.python_version(), "duckdb": duckdb.__version__, "gx": gx.__version__,
+            "pandas": pandas.__version__, "pyarrow": pyarrow.__version__, "kernel": platform.release()}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd")
+    st = sub.add_parser("_stage", help="(internal) run one stage in this process")
+    st.add_argument("stage")
+    for a in ("--run", "--landing", "--as-of", "--hmac", "--result"):
+        st.add_argument(a, required=True)
+    st.add_argument("--month", type=int, default=0)
+    st.add_argument("--threads", type=int)
+    st.add_argument("--memory-limit")
+    ap.add_argument("--sizes", default="100k", help="comma list of " + ", ".join(SIZES))
+    ap.add_argument("--cache", default=str(DEFAULT_CACHE))
+    ap.add_argument("--rebuild", action="store_true", help="regenerate the province and the cached warehouses")
+    ap.add_argument("--rerun", action="store_true", help="re-time the nights even if results are cached")
+    ap.add_argument("--history-months", type=int, default=12, help="months of history before the timed month")
+    ap.add_argument("--threads", type=int)
+    ap.add_argument("--memory-limit")
+    ap.add_argument("--keep-runs", action="store_true")
+    ap.add_argument("--no-write-doc", action="store_true")
+    ap.add_argument("--doc-only", action="store_true")
+    ap.add_argument("--single-month", action="store_true",
+                    help="one month from bench/ingest_bench.py's generator instead of pipelines.synth (for 3000k)")
+    args = ap.parse_args(argv)
+
+    if args.cmd == "_stage":
+        out = _stage(args)
+        Path(args.result).write_text(json.dumps(out, default=str))
+        return 0
+
+    if not args.doc_only:
+        for label in args.sizes.split(","):
+            (bench_single_month if args.single_month else bench_size)(label.strip(), args)
+    if not args.no_write_doc:
+        import nightly_report
+
+        nightly_report.write(Path(args.cache), REPO / "docs" / "performance.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
