@@ -209,7 +209,7 @@ def resolve_hmac_key(settings: Settings, allow_ephemeral_key: bool | None = None
     print(
         f"lowincome analyst: no {HMAC_ENV} / hmac_key_file configured; using an EPHEMERAL demo key "
         f"stored at {path} (0600). Pseudonyms are stable only while that file is kept; do not use this "
-        f"in production.{' WARNING: that path is inside the repository checkout.' if inside_repo else ''}",
+        f"in production.{' The path is inside the repository checkout: keep it in a git-ignored folder (demo_out/ is) and never commit it.' if inside_repo else ''}",
         file=sys.stderr,
     )
     return HmacKey(secret, ephemeral=True, source=f"ephemeral {path}")

@@ -34,7 +34,8 @@ def _temp_prefix(target: Path) -> str:
     return f".{Path(target).name}.{os.getpid()}."
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (signal 0; no permission = alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -59,7 +60,7 @@ def sweep_stale_temps(target: Path) -> list[Path]:
         if not m:
             continue
         pid = int(m.group(1)) if m.group(1) else None
-        if pid is not None and (pid == os.getpid() or _pid_alive(pid)):
+        if pid is not None and (pid == os.getpid() or pid_alive(pid)):
             continue
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)

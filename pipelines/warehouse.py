@@ -18,6 +18,7 @@ from typing import Iterator
 
 import duckdb
 
+from pipelines.atomic import pid_alive
 from pipelines.config import WAREHOUSE_SQL_DIR, Settings, read_secret
 
 SCHEMAS = ("raw", "staging", "core", "mart", "ops")
@@ -109,15 +110,6 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("commit")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 # Lock files this process holds, with nesting depth (see writer_lock).
 _HELD: dict[str, int] = {}
@@ -205,7 +197,7 @@ def _read_holder(lock: Path) -> dict:
         except (OSError, ValueError):
             holder = {}
         pid = holder.get("pid")
-        if isinstance(pid, int) and _pid_alive(pid):
+        if isinstance(pid, int) and pid_alive(pid):
             break
         time.sleep(0.05)
     return holder

@@ -139,11 +139,11 @@ _CONTENDER = textwrap.dedent("""
     from pipelines import warehouse
     from pipelines.config import Settings
     wh, go, out = map(pathlib.Path, sys.argv[1:4])
-    real = warehouse._pid_alive
+    real = warehouse.pid_alive
     def slow_pid_alive(pid):  # widen the window between "the holder is dead" and the takeover
         time.sleep(0.3)
         return real(pid)
-    warehouse._pid_alive = slow_pid_alive
+    warehouse.pid_alive = slow_pid_alive
     while not go.exists():
         time.sleep(0.01)
     try:
