@@ -5,13 +5,7 @@ with households as (
     where period = $period and income_known and size > 0 and dibao_std_yuan is not null
       and (category is null or not list_contains($excluded_categories, category))
 ),
-recent as (
-    select household_id, count(*) as months, avg(income_yuan / size) as per_capita_yuan,
-           list_sort(list(struct_pack(period := period, income_yuan := income_yuan, size := size))) as detail
-    from core.household_month
-    where month_idx between $month_idx - ($months - 1) and $month_idx and income_known and size > 0
-    group by household_id
-),
+recent as (select * from recent_per_capita($month_idx, $months)),
 fired as (
     select h.*, r.months, r.per_capita_yuan, r.detail
     from households h

@@ -43,3 +43,13 @@ create or replace temp macro zh_vehicle(v) as case v
 -- per-city edge multiplier (temp table indicator_city_params, written per run from the rules)
 create or replace temp macro edge_multiplier_for(city, default_multiplier) as
     coalesce((select p.edge_multiplier from indicator_city_params p where p.city_code = city), default_multiplier);
+
+-- A household's income over the `n` data months ending at month index `end_idx` (months with known
+-- income only): how many there are, the mean per-capita income, and the months themselves as evidence.
+-- ELIG_DIBAO and ELIG_EDGE both read this window (the 主动发现 rules share one definition).
+create or replace temp macro recent_per_capita(end_idx, n) as table
+    select household_id, count(*) as months, avg(income_yuan / size) as per_capita_yuan,
+           list_sort(list(struct_pack(period := period, income_yuan := income_yuan, size := size))) as detail
+    from core.household_month
+    where month_idx between end_idx - (n - 1) and end_idx and income_known and size > 0
+    group by household_id;
