@@ -112,7 +112,7 @@ def demo(out: Path = Path("demo_out"), households: int = 1500, months: int = 13,
     )
     if settings.hmac_key_file is None and not os.environ.get("LOWINCOME_HMAC_KEY"):
         # No key configured: the demo's pseudonymisation key is random, made once into the demo's
-        # work dir (outside the repo, mode 0600) and reused by every night of this demo.
+        # work dir (mode 0600; the default demo_out/ is git-ignored) and reused by every night of it.
         settings = settings.with_(extra={**settings.extra, "allow_ephemeral_hmac_key": True})
     nights = demo_nights(result.nights)
     print(f"[2/3] running {len(nights)} nights, {nights[0]} .. {nights[-1]}")
