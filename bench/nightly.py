@@ -230,7 +230,7 @@ def _stage(args) -> dict:
                 con.execute("checkpoint")
                 path = nightly.build_analyst_db(settings, con=con)
                 out["rows"] = 0
-                out["note"] = f"{path.stat().st_size / 1e6:.0f} MB"
+                out["note"] = f"{path.stat().st_size / 1e6:.0f} MB, " + _analyst_build_note(path)
             else:
                 path = nightly.write_report(settings, as_of, con=con)
                 out["rows"] = 0
@@ -253,6 +253,30 @@ def _stage(args) -> dict:
     out["cpu_s"] = round(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime, 2)
     out["peak_rss"] = _maxrss()
     return out
+
+
+def _analyst_build(path: Path) -> tuple[str | None, str | None, dict]:
+    """(format, build_mode, build_stats) of an analyst database; (None, None, {}) if it has none."""
+    import duckdb
+
+    if not path.exists():
+        return None, None, {}
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        fmt, mode, stats = con.execute("select format, build_mode, build_stats from build_info").fetchone()
+        return fmt, mode, json.loads(stats)
+    except duckdb.Error:
+        return None, None, {}
+    finally:
+        con.close()
+
+
+def _analyst_build_note(path: Path) -> str:
+    _, mode, st = _analyst_build(path)
+    built = st.get("months_built", {})
+    return (f"{mode} build: months built person_month {built.get('person_month')}, household_month "
+            f"{built.get('household_month')}, copied {st.get('months_copied')}; texts scrubbed "
+            f"{st.get('texts_scrubbed')}, from cache {st.get('texts_from_cache')}")
 
 
 def _scan_staged(settings, staged: list[str]) -> dict:
@@ -352,8 +376,22 @@ def copy_run(src: Path, dst: Path) -> None:
         f.unlink()
 
 
+def prime_analyst(base: Path, landing: Path, month: int, args, log: Path) -> dict | None:
+    """Make the base's analyst database one the current code would have left after the base's night
+    (a base cached by an older version of the build gets it rebuilt, untimed), so the timed night's
+    analyst stage does the incremental build a real night does."""
+    from pipelines.analyst import build_format
+
+    fmt, _, _ = _analyst_build(base / "analyst.duckdb")
+    if fmt == build_format():
+        return None
+    print(f"  priming the analyst database of {base.name} (built by another version)", flush=True)
+    return child("analyst", base, landing, as_of_for(month - 1), args, month=month - 1, log=log)
+
+
 def timed_night(label: str, base: Path, run: Path, landing: Path, month: int, args, log: Path,
                 extra: tuple[str, ...] = ()) -> dict:
+    prime_analyst(base, landing, month, args, log)
     copy_run(base, run)
     as_of = as_of_for(month)
     print(f"  night {label}: data month {period_of(month)}, as_of {as_of}, load {loadavg()}", flush=True)

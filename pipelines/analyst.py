@@ -24,13 +24,14 @@ import contextlib
 import csv as csv_module
 import datetime as dt
 import decimal
+import hashlib
 import hmac
 import json
 import os
 import re
 import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -48,6 +49,18 @@ CST = dt.timezone(dt.timedelta(hours=8))
 
 # Base tables in build order (each a file under warehouse/analyst/tables/).
 TABLE_FILES = ("person_month", "household_month", "warnings", "cases", "case_events", "deliveries", "regions")
+
+# The big tables are partitioned by data month. An incremental build (the nightly default) copies a
+# month's rows from the previous analyst database when the core partition they are built from has
+# not changed since (same deliveries, same SQL, same key), and builds only the other months; free
+# text is scrubbed once and cached by a keyed digest (``build_text_cache``). Issue 7: a night's cost
+# must follow the new month, not the history behind it.
+PARTITIONED: dict[str, str] = {"person_month": "core.person_month", "household_month": "core.household_month"}
+# Bump when the Python side of the scrubbing (Scrubber, NameMatcher, pseudonyms) changes what it
+# writes: rows and texts of earlier builds are then not reused (the SQL files are fingerprinted).
+SCRUB_VERSION = 1
+BUILD_TABLES = ("build_partitions", "build_text_cache")
+_PERIOD = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 # Restricted-warehouse relations the analyst tables read, with the contract columns used
 # when a relation does not exist yet (an empty stand-in keeps the build and the views whole).
@@ -399,12 +412,46 @@ class _Build:
     src: str  # catalog of the restricted warehouse on that connection
     dst: str  # catalog of the analyst database being built
     present: dict[str, bool]
+    prev: str | None = None  # catalog of the previous analyst database when this build is incremental
+    # source relation -> the data months to read from it (incremental build); absent = all months
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    copied: dict[str, list[str]] = field(default_factory=dict)  # table -> months copied from prev
+    tokens: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> month -> partition token
+    text_cache: dict[str, list] = field(default_factory=lambda: {"digest": [], "kind": [], "clean": []})
+    known_clean: list[str] = field(default_factory=list)  # cleaned texts an earlier build already checked
+    stats: dict = field(default_factory=dict)
 
-    def source(self, qualified: str) -> str:
+    def source_full(self, qualified: str) -> str:
+        """The whole relation (every month)."""
         if self.present.get(qualified):
             schema, table = qualified.split(".")
             return f'"{self.src}"."{schema}"."{table}"'
         return "_an_empty_" + qualified.replace(".", "_")
+
+    def source(self, qualified: str) -> str:
+        """The relation as this build reads it: only the months to rebuild when incremental."""
+        periods = self.filters.get(qualified)
+        if periods is None or not self.present.get(qualified):
+            return self.source_full(qualified)
+        return f"(select * from {self.source_full(qualified)} where {period_in(periods)})"
+
+
+def period_in(periods: Iterable[str]) -> str:
+    """``period in ('YYYY-MM', ...)`` (``false`` when empty); the months are checked, then inlined."""
+    periods = sorted(set(periods))
+    bad = [p for p in periods if not _PERIOD.fullmatch(p)]
+    if bad:
+        raise AnalystDbError(f"not a data month: {bad[0]!r}")
+    return "period in (" + ", ".join(f"'{p}'" for p in periods) + ")" if periods else "false"
+
+
+def build_format() -> str:
+    """Fingerprint of everything that shapes the analyst tables: their SQL and the scrubbing version.
+    A previous build with another format is never reused."""
+    h = hashlib.sha256(f"scrub={SCRUB_VERSION}".encode())
+    for path in sorted((ANALYST_SQL_DIR / "tables").glob("*.sql")):
+        h.update(path.name.encode() + b"\x00" + path.read_bytes())
+    return "f_" + h.hexdigest()[:16]
 
 
 _SOURCE_CALL = re.compile(r"\{\{\s*source\(\s*'(\w+)'\s*,\s*'(\w+)'\s*\)\s*\}\}")
@@ -446,8 +493,15 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list
 
 
 def _prepare_mappings(b: _Build, key: HmacKey) -> tuple[Scrubber, NameMatcher]:
-    """Register the key mappings (_an_*_keys) and the scrubbed text/JSON lookups on b.con."""
-    con, s = b.con, b.source
+    """Register the key mappings (_an_*_keys) and the scrubbed text/JSON lookups on b.con.
+
+    Keys are computed for the ids of the months being built and of all warnings and cases. Free
+    text is scrubbed once: a text cleaned by an earlier build is taken from its ``build_text_cache``
+    (by keyed digest); only new texts are scrubbed. The Scrubber knows exactly the ids those texts
+    mention, looked up across every month (not millions of ids it will never meet), so an
+    incremental build writes what a full build would, and neither holds every id in a dict.
+    """
+    con, s, full = b.con, b.source, b.source_full
     household_ids = _distinct(con, f"""
         select household_id from {s('core.person_month')}
         union select family_id from {s('core.person_month')}
@@ -462,6 +516,15 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> tuple[Scrubber, NameMatcher]:
     case_ids = _distinct(con, f"select case_id from {s('mart.cases')} union select case_id from {s('mart.warnings')}")
     warning_ids = _distinct(con, f"select warning_id from {s('mart.warnings')} union select last_warning_id from {s('mart.cases')}")
 
+    texts = _distinct(con, f"select explanation from {s('mart.warnings')} union select source from {s('mart.case_events')}")
+    jsons = _distinct(con, f"select cast(evidence as varchar) from {s('mart.warnings')} "
+                           f"union select cast(detail as varchar) from {s('mart.case_events')}")
+    text_digests, text_clean = _cached_clean(b, key, "text", texts)
+    json_digests, json_clean = _cached_clean(b, key, "json", jsons)
+    fresh_texts = [t for t in texts if t not in text_clean]
+    fresh_jsons = [t for t in jsons if t not in json_clean]
+    mentioned_households, mentioned_persons = _mentioned_ids(b, _mentions(fresh_texts, fresh_jsons))
+
     hh_keys = pseudonyms(household_ids, key.secret, "household", "h_")
     p_keys = pseudonyms(person_ids, key.secret, "person", "p_")
     _register(con, "_an_household_keys", {"household_id": household_ids, "household_key": hh_keys})
@@ -471,15 +534,98 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> tuple[Scrubber, NameMatcher]:
     _register(con, "_an_case_keys", {"id": case_ids, "key": c_keys})
     _register(con, "_an_warning_keys", {"id": warning_ids, "key": w_keys})
 
-    names = NameMatcher(_distinct(con, f"select name from {s('core.person_month')} union select name from {s('staging.mca_roster')}"))
-    scrubber = Scrubber(names, dict(zip(household_ids, hh_keys)), {p.upper(): k for p, k in zip(person_ids, p_keys)},
-                        {**dict(zip(case_ids, c_keys)), **dict(zip(warning_ids, w_keys))})
-    texts = _distinct(con, f"select explanation from {s('mart.warnings')} union select source from {s('mart.case_events')}")
-    _register(con, "_an_text", {"raw": texts, "clean": [scrubber.text(t) for t in texts]})
-    jsons = _distinct(con, f"select cast(evidence as varchar) from {s('mart.warnings')} "
-                           f"union select cast(detail as varchar) from {s('mart.case_events')}")
-    _register(con, "_an_json", {"raw": jsons, "clean": [scrubber.json_text(t) for t in jsons]})
+    names = NameMatcher(_distinct(con, f"select name from {full('core.person_month')} union select name from {full('staging.mca_roster')}"))
+    scrubber = Scrubber(
+        names,
+        dict(zip(mentioned_households, pseudonyms(mentioned_households, key.secret, "household", "h_"))),
+        {p.upper(): k for p, k in zip(mentioned_persons, pseudonyms(mentioned_persons, key.secret, "person", "p_"))},
+        {**dict(zip(case_ids, c_keys)), **dict(zip(warning_ids, w_keys))})
+    b.known_clean = list(text_clean.values()) + list(json_clean.values())
+    text_clean.update((t, scrubber.text(t)) for t in fresh_texts)
+    json_clean.update((t, scrubber.json_text(t)) for t in fresh_jsons)
+    for kind, raws, digests, clean in (("text", texts, text_digests, text_clean), ("json", jsons, json_digests, json_clean)):
+        cleaned = [clean[t] for t in raws]
+        _register(con, f"_an_{kind}", {"raw": raws, "clean": cleaned})
+        b.text_cache["digest"] += digests
+        b.text_cache["kind"] += [kind] * len(raws)
+        b.text_cache["clean"] += cleaned
+    b.stats.update(keyed_households=len(household_ids), keyed_persons=len(person_ids),
+                   ids_mentioned_in_new_text=len(mentioned_households) + len(mentioned_persons),
+                   texts_scrubbed=len(fresh_texts) + len(fresh_jsons),
+                   texts_from_cache=len(texts) + len(jsons) - len(fresh_texts) - len(fresh_jsons))
     return scrubber, names
+
+
+def _cached_clean(b: _Build, key: HmacKey, kind: str, raws: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Keyed digests of ``raws`` and, for those the previous build cleaned, their clean text."""
+    digests = pseudonyms(raws, key.secret, "scrub-" + kind, "s_")
+    if b.prev is None or not raws:
+        return digests, {}
+    b.con.register("_an_digests", pa.table({"digest": pa.array(digests, pa.string()), "i": pa.array(range(len(raws)))}))
+    try:
+        hits = b.con.execute(
+            f'select d.i, c.clean from _an_digests d join "{b.prev}".main.build_text_cache c '
+            f"on c.digest = d.digest and c.kind = ?", [kind]).fetchall()
+    finally:
+        b.con.unregister("_an_digests")
+    return digests, {raws[i]: clean for i, clean in hits}
+
+
+def _json_strings(v) -> Iterator[str]:
+    if isinstance(v, dict):
+        for x in v.values():
+            yield from _json_strings(x)
+    elif isinstance(v, list):
+        for x in v:
+            yield from _json_strings(x)
+    elif isinstance(v, str):
+        yield v
+
+
+def _mentions(texts: list[str], jsons: list[str]) -> set[str]:
+    """Every string the Scrubber could look up as an id in these texts: their tokens, and each JSON
+    string value as a whole."""
+    out: set[str] = set()
+    for t in texts:
+        out.update(TOKEN.findall(t))
+    for raw in jsons:
+        try:
+            parsed = json.loads(raw)
+        except (TypeError, ValueError):
+            out.update(TOKEN.findall(raw))
+            continue
+        for v in _json_strings(parsed):
+            out.add(v.strip())
+            out.update(TOKEN.findall(v))
+    return out
+
+
+def _mentioned_ids(b: _Build, mentions: set[str]) -> tuple[list[str], list[str]]:
+    """The household and person ids (of any month) among ``mentions``, as the Scrubber looks them up:
+    a household id as written or with the hukou prefix H, a person id upper-cased."""
+    if not mentions:
+        return [], []
+    full = b.source_full
+    m = sorted(mentions)
+    _register(b.con, "_an_mentions", {"t": m, "h": ["H" + t for t in m], "u": [t.upper() for t in m]})
+    try:
+        households = _distinct(b.con, f"""
+            with wanted as (select t as id from _an_mentions union select h from _an_mentions)
+            select w.id from wanted w join {full('core.person_month')} x on x.household_id = w.id
+            union select w.id from wanted w join {full('core.person_month')} x on x.family_id = w.id
+            union select w.id from wanted w join {full('core.person_month')} x on 'H' || x.hukou_no = w.id
+            union select w.id from wanted w join {full('core.household_month')} x on x.household_id = w.id
+            union select w.id from wanted w join {full('mart.warnings')} x
+                on coalesce(nullif(x.family_id, ''), 'H' || nullif(x.hukou_no, '')) = w.id
+            union select w.id from wanted w join {full('mart.cases')} x on x.household_id = w.id""")
+        persons = _distinct(b.con, f"""
+            select x.person_id from _an_mentions w join {full('core.person_month')} x on upper(x.person_id) = w.u
+            union select x.head_person_id from _an_mentions w join {full('core.household_month')} x
+                on upper(x.head_person_id) = w.u
+            union select x.person_id from _an_mentions w join {full('mart.warnings')} x on upper(x.person_id) = w.u""")
+    finally:
+        b.con.unregister("_an_mentions")
+    return households, persons
 
 
 def _feeds_table(feed_ids_seen: list[str]) -> dict[str, list]:
@@ -516,6 +662,28 @@ REFERENCE_COMMENTS: dict[str, tuple[str, dict[str, str]]] = {
             "key_fingerprint": "密钥指纹 Keyed tag of the pseudonymisation key: pseudonyms are comparable across builds with the same fingerprint",
             "ephemeral_key": "临时密钥 True if a demo key generated on the fly was used (pseudonyms not stable beyond that work dir)",
             "sources": "来源 Row counts of the warehouse relations read (JSON); a missing relation is built empty",
+            "format": "格式指纹 Fingerprint of the table SQL and scrubbing version this file was built with",
+            "build_mode": "构建方式 full (every month built from the warehouse) or incremental (unchanged months copied from the previous build)",
+            "full_built_at": "上次全量构建 Wall-clock time of the last full build this file descends from",
+            "build_stats": "构建统计 Months built and copied per table, texts scrubbed and taken from the cache, ids keyed (JSON)",
+        },
+    ),
+    "build_partitions": (
+        "构建分区 Bookkeeping of the incremental build: one row per partitioned table and data month, with a keyed token of "
+        "what the month was built from (deliveries, SQL, key). A month whose token is unchanged is copied, not rebuilt.",
+        {
+            "table_name": "表名 person_month or household_month",
+            "period": "数据月份 Data month YYYY-MM",
+            "token": "构建令牌 Keyed digest of the month's inputs (reveals nothing about them)",
+        },
+    ),
+    "build_text_cache": (
+        "文本脱敏缓存 Free text (explanations, evidence, event details) as scrubbed by a build, by a keyed digest of the raw "
+        "text, so a later build scrubs only new texts. The raw text is not stored.",
+        {
+            "digest": "摘要 Keyed digest (HMAC) of the raw text; not reversible without the key",
+            "kind": "类型 text (plain text) or json (evidence / detail)",
+            "clean": "脱敏文本 The scrubbed text, as in warnings / case_events",
         },
     ),
     "indicators": (
@@ -539,7 +707,8 @@ REFERENCE_COMMENTS: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
-def _create_reference_tables(b: _Build, key: HmacKey, as_of: dt.date, counts: dict[str, int | None]) -> None:
+def _create_reference_tables(b: _Build, key: HmacKey, as_of: dt.date, counts: dict[str, int | None],
+                             full_built_at: float | None) -> None:
     con, dst = b.con, f'"{b.dst}"'
     feed_ids = _distinct(con, f"select distinct feed_id from {b.source('ops.deliveries')}")
     tables = {
@@ -557,8 +726,11 @@ def _create_reference_tables(b: _Build, key: HmacKey, as_of: dt.date, counts: di
     con.execute(
         f"""create table {dst}.build_info as select
                now() as built_at, ?::date as as_of, ?::timestamptz as reference_at,
-               ?::varchar as key_fingerprint, ?::boolean as ephemeral_key, ?::json as sources""",
-        [as_of, reference_at, key.fingerprint(), key.ephemeral, json.dumps(counts, sort_keys=True)],
+               ?::varchar as key_fingerprint, ?::boolean as ephemeral_key, ?::json as sources,
+               ?::varchar as format, ?::varchar as build_mode, coalesce(to_timestamp(?::double), now()) as full_built_at,
+               ?::json as build_stats""",
+        [as_of, reference_at, key.fingerprint(), key.ephemeral, json.dumps(counts, sort_keys=True),
+         build_format(), "incremental" if b.prev else "full", full_built_at, json.dumps(b.stats, sort_keys=True)],
     )
     for name, (comment, cols) in REFERENCE_COMMENTS.items():
         con.execute(f"comment on table {dst}.{name} is {_sql_str(comment)}")
@@ -583,13 +755,90 @@ def _default_as_of(b: _Build) -> dt.date:
     return dt.datetime.now(CST).date()
 
 
-def _populate(b: _Build, key: HmacKey, as_of: dt.date | None) -> NameMatcher:
+def _partition_tokens(b: _Build, key: HmacKey) -> dict[str, dict[str, str]]:
+    """table -> data month -> keyed token of what that month of the table is built from: the core
+    build's inputs (delivery ids and load times) of the feeds upstream of the core table, the SQL of
+    those core models and of the analyst tables, and the key. Months core never recorded get none
+    (they are always rebuilt)."""
+    if not _relation_exists(b.con, b.src, "core.build_runs"):
+        return {}
+    from pipelines import core
+
+    rows = b.con.execute(f'select period, cast(inputs as varchar) from "{b.src}".core.build_runs').fetchall()
+    fmt = build_format()
+    out: dict[str, dict[str, str]] = {}
+    for table, qualified in PARTITIONED.items():
+        models, feeds = core.model_upstream(qualified.split(".")[1])
+        sql_hash = core.sql_fingerprint(models)
+        periods, payloads = [], []
+        for period, inputs in rows:
+            try:
+                used = [i for i in json.loads(inputs) if isinstance(i, list) and i and i[0] in feeds]
+            except (TypeError, ValueError):
+                continue
+            periods.append(period)
+            payloads.append(json.dumps([fmt, table, sql_hash, period, sorted(used, key=str)], default=str))
+        out[table] = dict(zip(periods, pseudonyms(payloads, key.secret, "partition", "t_")))
+    return out
+
+
+def _plan_partitions(b: _Build, key: HmacKey) -> None:
+    """Decide, per partitioned table, which months are copied from the previous build and which are
+    built (b.copied, b.filters)."""
+    b.tokens = _partition_tokens(b, key)
+    if b.prev is None:
+        return
+    before = dict(((t, p), tok) for t, p, tok in b.con.execute(
+        f'select table_name, period, token from "{b.prev}".main.build_partitions').fetchall())
+    for table, qualified in PARTITIONED.items():
+        if not b.present[qualified]:
+            continue
+        periods = [r[0] for r in b.con.execute(f"select distinct period from {b.source_full(qualified)}").fetchall()
+                   if r[0] is not None]
+        tokens = b.tokens.get(table, {})
+        copy = sorted(p for p in periods if tokens.get(p) is not None and before.get((table, p)) == tokens[p])
+        b.copied[table] = copy
+        b.filters[qualified] = sorted(set(periods) - set(copy))
+
+
+def _copy_partitions(b: _Build) -> None:
+    for table, periods in b.copied.items():
+        if periods:
+            b.con.execute(f'insert into "{b.dst}".main.{table} by name '
+                          f'select * from "{b.prev}".main.{table} where {period_in(periods)}')
+
+
+def _create_build_tables(b: _Build) -> None:
+    con, dst = b.con, f'"{b.dst}"'
+    rows: dict[str, list] = {"table_name": [], "period": [], "token": []}
+    for table, qualified in PARTITIONED.items():
+        built = b.filters.get(qualified)
+        if built is None and b.present.get(qualified):
+            built = [r[0] for r in con.execute(f"select distinct period from {b.source_full(qualified)}").fetchall()]
+        for period in sorted(set(built or []) | set(b.copied.get(table, []))):
+            token = b.tokens.get(table, {}).get(period)
+            if token is not None:
+                rows["table_name"].append(table)
+                rows["period"].append(period)
+                rows["token"].append(token)
+    for name, cols in (("build_partitions", rows), ("build_text_cache", b.text_cache)):
+        _register(con, "_an_build", cols)
+        try:
+            con.execute(f"create table {dst}.{name} as select * from _an_build")
+        finally:
+            con.unregister("_an_build")
+    b.stats["months_built"] = {t: b.filters.get(q, "all") for t, q in PARTITIONED.items()}
+    b.stats["months_copied"] = {t: len(b.copied.get(t, [])) for t in PARTITIONED}
+
+
+def _populate(b: _Build, key: HmacKey, as_of: dt.date | None, full_built_at: float | None) -> NameMatcher:
     con = b.con
     for qualified, columns in SOURCES.items():
         if not b.present[qualified]:
             con.execute(f"create or replace temp table _an_empty_{qualified.replace('.', '_')} ({columns})")
+    _plan_partitions(b, key)
     _, names = _prepare_mappings(b, key)
-    counts = {q: (con.execute(f"select count(*) from {b.source(q)}").fetchone()[0] if b.present[q] else None)
+    counts = {q: (con.execute(f"select count(*) from {b.source_full(q)}").fetchone()[0] if b.present[q] else None)
               for q in SOURCES if q != "staging.mca_roster"}
     for table in TABLE_FILES:
         sql = render_sql((ANALYST_SQL_DIR / "tables" / f"{table}.sql").read_text(encoding="utf-8"), b)
@@ -597,7 +846,9 @@ def _populate(b: _Build, key: HmacKey, as_of: dt.date | None) -> NameMatcher:
             con.execute(sql)
         except duckdb.Error as e:
             raise AnalystDbError(f"building analyst table {table} (warehouse/analyst/tables/{table}.sql): {e}") from e
-    _create_reference_tables(b, key, as_of or _default_as_of(b), counts)
+    _copy_partitions(b)
+    _create_build_tables(b)
+    _create_reference_tables(b, key, as_of or _default_as_of(b), counts, full_built_at)
     return names
 
 
@@ -635,10 +886,52 @@ def _fsync(path: Path) -> None:
             os.close(fd)
 
 
+def _attach_previous(con: duckdb.DuckDBPyConnection, target: Path, key: HmacKey,
+                     full_every_days: int) -> tuple[str | None, float | None, str]:
+    """Attach the previous analyst database read-only when an incremental build may reuse it.
+
+    Returns (catalog or None, the previous full build's time in epoch seconds, why not reused / 'reused')."""
+    if not target.exists():
+        return None, None, "no previous build"
+    alias = "analyst_prev_" + secrets.token_hex(4)
+    try:
+        con.execute(f'ATTACH {_sql_str(str(target))} AS "{alias}" (READ_ONLY)')
+    except duckdb.Error as e:
+        return None, None, f"previous build unreadable ({type(e).__name__})"
+    why = None
+    full_at = None
+    try:
+        if not all(_relation_exists(con, alias, f"main.{t}") for t in ("build_info", *BUILD_TABLES, *PARTITIONED)):
+            why = "previous build has no partitions"
+        else:
+            # epoch seconds: DuckDB's Python conversion of timestamptz would need pytz
+            fingerprint, fmt, full_at = con.execute(
+                f'select key_fingerprint, format, epoch(full_built_at) from "{alias}".main.build_info').fetchone()
+            age = dt.datetime.now(dt.timezone.utc).timestamp() - full_at if full_at is not None else None
+            if fingerprint != key.fingerprint():
+                why = "the key changed"
+            elif fmt != build_format():
+                why = "the table SQL or scrubbing changed"
+            elif age is None or age > full_every_days * 86400:
+                why = f"last full build older than {full_every_days} days"
+    except duckdb.Error as e:
+        why = f"previous build unreadable ({type(e).__name__})"
+    if why is not None:
+        with contextlib.suppress(Exception):
+            con.execute(f'DETACH "{alias}"')
+        return None, None, why
+    return alias, full_at, "reused"
+
+
 def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None = None, *,
                      allow_ephemeral_key: bool | None = None, as_of: dt.date | None = None,
-                     target: Path | None = None) -> Path:
+                     target: Path | None = None, full: bool = False) -> Path:
     """Build the pseudonymous analyst database and swap it in atomically; return its path.
+
+    Incremental by default: months whose core partition is unchanged are copied from the previous
+    file and cached clean texts are reused (see PARTITIONED); ``full`` (or a changed key, table SQL
+    or scrubbing, or ``settings.analyst_full_rebuild_days`` since the last full build) builds every
+    month from the warehouse. Both write the same tables.
 
     ``con`` is the nightly writer's open warehouse connection (the build then reads through it
     and attaches the new file to it, so nothing else needs to open the locked warehouse);
@@ -677,13 +970,19 @@ def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None =
             work = con
             src = con.execute("select current_database()").fetchone()[0]
         build = _Build(work, src, dst, {q: _relation_exists(work, src, q) for q in SOURCES})
+        prev, full_built_at, reuse = (None, None, "full build asked for") if full else _attach_previous(
+            work, target, key, settings.analyst_full_rebuild_days)
+        build.prev = prev
+        build.stats["previous_build"] = reuse
         work.execute(f'ATTACH {_sql_str(str(tmp))} AS "{dst}"')
         try:
-            names = _populate(build, key, as_of)
+            names = _populate(build, key, as_of, full_built_at)
         finally:
             _cleanup_mappings(work)
-            with contextlib.suppress(Exception):
-                work.execute(f'DETACH "{dst}"')
+            for catalog in (dst, prev):
+                if catalog:
+                    with contextlib.suppress(Exception):
+                        work.execute(f'DETACH "{catalog}"')
 
         if own:
             work.close()
@@ -694,7 +993,12 @@ def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None =
         new.execute("set enable_progress_bar = false")
         try:
             create_views(new)
-            leaks = find_identifiers(new, names, skip_name_check=("regions", "indicators", "departments", "feeds"))
+            # Months copied from the previous file and texts from its cache passed that build's scan.
+            only = {t: period_in(build.filters[q]) for t, q in PARTITIONED.items() if q in build.filters}
+            new.register("_an_checked", pa.table({"v": pa.array(build.known_clean, pa.string())}))
+            leaks = find_identifiers(new, names, skip_name_check=("regions", "indicators", "departments", "feeds"),
+                                     where=only, checked="_an_checked")
+            new.unregister("_an_checked")
             if leaks:
                 raise AnalystDbError("analyst database failed its identifier scan (not published): "
                                      + "; ".join(leaks[:10]))
@@ -740,11 +1044,15 @@ def relations(con: duckdb.DuckDBPyConnection, include_views: bool = True) -> lis
 
 
 def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterable[str] | None = None, *,
-                     include_views: bool = False, skip_name_check: tuple[str, ...] = ()) -> list[str]:
+                     include_views: bool = False, skip_name_check: tuple[str, ...] = (),
+                     where: dict[str, str] | None = None, checked: str | None = None) -> list[str]:
     """Every column (cast to text) scanned for an 18-character id shape and for roster names.
 
-    Returns findings as ``table.column: what`` strings; empty means clean.
+    ``where`` limits the scan of a relation to some rows (an incremental build scans only the months
+    it built); values found in the one-column relation ``checked`` skip the name check (texts an
+    earlier build already checked). Returns findings as ``table.column: what`` strings; empty means clean.
     """
+    where = where or {}
     if names is not None and not isinstance(names, NameMatcher):
         names = NameMatcher(names)
     findings = []
@@ -756,13 +1064,15 @@ def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterab
             if data_type in _CANNOT_HOLD_ID:
                 continue
             q = f'cast("{col}" as varchar)'
-            n = con.execute(f'select count(*) from "{rel}" where regexp_matches({q}, ?)', [ID18_SQL]).fetchone()[0]
+            rows = f" and ({where[rel]})" if rel in where else ""
+            n = con.execute(f'select count(*) from "{rel}" where regexp_matches({q}, ?){rows}', [ID18_SQL]).fetchone()[0]
             if n:
                 findings.append(f"{rel}.{col}: {n} value(s) shaped like a 身份证号")
             if data_type not in ("VARCHAR", "JSON", "VARCHAR[]") and not data_type.startswith(("STRUCT", "MAP")):
                 continue
             if names and rel not in skip_name_check:
-                texts = _distinct(con, f'select distinct {q} from "{rel}" where regexp_matches({q}, ?)', [CJK_SQL])
+                seen = f" and {q} not in (select v from {checked})" if checked else ""
+                texts = _distinct(con, f'select distinct {q} from "{rel}" where regexp_matches({q}, ?){rows}{seen}', [CJK_SQL])
                 hits = {h for t in texts for h in names.found(t)}
                 if hits:
                     findings.append(f"{rel}.{col}: {len(hits)} roster name(s)")

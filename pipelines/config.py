@@ -37,6 +37,9 @@ class Settings:
     duckdb_memory_limit: str = "6GB"
     # Key for pseudonymous analyst keys (HMAC). Never stored in the repo; read from env or a file.
     hmac_key_file: Path | None = None
+    # The analyst database is built incrementally (unchanged months copied from the previous build);
+    # a full rebuild happens at least this often, and whenever the key or the table SQL changes.
+    analyst_full_rebuild_days: int = 28
     # Optional encryption at rest of the restricted warehouse (issue 8).
     encryption_key_file: Path | None = None
     show_progress: bool = True
@@ -60,7 +63,7 @@ class Settings:
 
 _PATH_FIELDS = {"landing", "warehouse", "outbox", "feedback", "work_dir", "indicator_config",
                 "hmac_key_file", "encryption_key_file"}
-_INT_FIELDS = {"duckdb_threads"}
+_INT_FIELDS = {"duckdb_threads", "analyst_full_rebuild_days"}
 _BOOL_FIELDS = {"show_progress"}
 
 

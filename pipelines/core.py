@@ -74,6 +74,17 @@ def models_to_rebuild(changed_feeds: set[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def model_upstream(model: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The per-month models ``model`` is built from (itself included, in PERIOD_MODELS order) and
+    the staged feeds they read: what a month's partition of ``core.<model>`` depends on."""
+    need = {model}
+    for name in reversed(PERIOD_MODELS):  # a model's dependencies come before it
+        if name in need:
+            need.update(MODEL_DEPS.get(name, ()))
+    models = tuple(m for m in PERIOD_MODELS if m in need)
+    return models, frozenset(f for m in models for f in MODEL_FEEDS.get(m, ()))
+
+
 @dataclass
 class CoreSummary:
     built: list[str] = field(default_factory=list)
@@ -129,7 +140,7 @@ def feed_tokens(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple]:
     return {(f, p): (s, d, t) for f, p, s, d, t in rows}
 
 
-def _sql_fingerprint(names: tuple[str, ...]) -> str:
+def sql_fingerprint(names: tuple[str, ...]) -> str:
     h = hashlib.sha256()
     for name in names:
         h.update(model_sql(name).encode())
@@ -157,7 +168,7 @@ def build_core(con: duckdb.DuckDBPyConnection, periods: list[str] | None = None,
     known = [r[0] for r in con.execute("select period from core.month_calendar order by period").fetchall()]
     built = dict(con.execute("select period, inputs_hash from core.build_runs").fetchall())
     previous = dict(con.execute("select period, cast(inputs as varchar) from core.build_runs").fetchall())
-    sql_hash = _sql_fingerprint(PERIOD_MODELS)
+    sql_hash = sql_fingerprint(PERIOD_MODELS)
     summary = CoreSummary()
     todo = []
     for period in (periods if periods is not None else known):

@@ -32,9 +32,11 @@ What the digest leaves out, and why (everything else in every table is compared 
   ``loaded_at`` timestamps blanked (they are the ledger's wall clock, see above); the
   ``inputs_hash`` of those two tables is a hash of exactly that text and is left out.
 
-The analyst database is a separate file rebuilt whole every night; :func:`analyst_digest`
-compares every table of it the same way, leaving out ``build_info.built_at`` (wall clock of the
-build) and ``deliveries.first_seen_at`` / ``status_at`` (the ledger's wall clock, copied).
+The analyst database is a separate file rebuilt every night (incrementally); :func:`analyst_digest`
+compares every table of it the same way, leaving out ``build_info.built_at`` / ``full_built_at``
+(wall clock), ``build_mode`` / ``build_stats`` (a rerun after a crash may rebuild more months than a
+clean night, with the same result), ``build_partitions.token`` (digest of wall-clock inputs) and
+``deliveries.first_seen_at`` / ``status_at`` (the ledger's wall clock, copied).
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ EXCLUDED_COLUMNS: dict[tuple[str, str], set[str]] = {
     ("mart", "indicator_runs"): {"inputs_hash"},
 }
 ANALYST_EXCLUDED: dict[tuple[str, str], set[str]] = {
-    ("main", "build_info"): {"built_at"},
+    ("main", "build_info"): {"built_at", "full_built_at", "build_mode", "build_stats"},
+    ("main", "build_partitions"): {"token"},  # a keyed digest of inputs that embed the ledger's wall clock
     ("main", "deliveries"): {"first_seen_at", "status_at"},
 }
 # Columns compared after blanking the wall-clock timestamps they embed.

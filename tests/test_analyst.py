@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import os
 import re
 import stat
@@ -487,3 +488,105 @@ def test_build_on_the_pipelines_own_ddl(tmp_path, keyed):
             analyst.run_query(con, f"select * from {view}")  # (fetchall of timestamptz needs pytz)
     finally:
         con.close()
+
+
+# --- incremental builds (issue 7) -----------------------------------------------------------------
+
+def _tables(path: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = current_database()").fetchall()]
+        return {t: sorted(con.execute(f'select columns(*)::varchar from "{t}"').fetchall(), key=repr) for t in names if t != "build_info"}
+    finally:
+        con.close()
+
+
+def _build_info(path: Path) -> tuple[str, dict]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        mode, stats = con.execute("select build_mode, build_stats from build_info").fetchone()
+    finally:
+        con.close()
+    return mode, json.loads(stats)
+
+
+def _record_core_builds(warehouse: Path, stamp: str = "2026-04-02 02:00:00+08") -> list[str]:
+    """A core.build_runs row per month, as pipelines.core writes it (inputs = the deliveries used)."""
+    with duckdb.connect(str(warehouse)) as w:
+        w.execute((REPO_ROOT / "warehouse" / "core" / "ddl" / "build_runs.sql").read_text(encoding="utf-8"))
+        periods = [r[0] for r in w.execute("select distinct period from core.person_month order by 1").fetchall()]
+        for p in periods:
+            inputs = [[feed, p, "loaded", f"{feed}/{p}-05", stamp]
+                      for feed in ("mca_roster", "mps_hukou_members", "hrss_employment", "nhsa_claims")]
+            w.execute("insert into core.build_runs values (?, ?, ?, now(), 0)", [p, "h" + p, json.dumps(inputs)])
+    return periods
+
+
+def test_second_build_copies_unchanged_months_and_reuses_scrubbed_text(tmp_path, keyed):
+    fx = build_restricted_warehouse(tmp_path / "warehouse.duckdb")
+    periods = _record_core_builds(fx.warehouse)
+    settings = Settings(warehouse=fx.warehouse)
+    first = _tables(build_analyst_db(settings, as_of=fx.as_of))
+    path = build_analyst_db(settings, as_of=fx.as_of)
+    mode, stats = _build_info(path)
+    assert mode == "incremental" and stats["previous_build"] == "reused"
+    assert stats["months_copied"] == {"person_month": len(periods), "household_month": len(periods)}
+    assert stats["months_built"]["person_month"] == [] and stats["texts_scrubbed"] == 0
+    assert stats["texts_from_cache"] > 10
+    assert _tables(path) == first
+
+
+def test_a_changed_month_is_rebuilt_and_the_others_copied(tmp_path, keyed):
+    """A new delivery for one month (its core inputs change): only that month is rebuilt, and the
+    result is what a full build writes; a new raw id in that month is still caught by the scan."""
+    fx = build_restricted_warehouse(tmp_path / "warehouse.duckdb")
+    periods = _record_core_builds(fx.warehouse)
+    settings = Settings(warehouse=fx.warehouse)
+    build_analyst_db(settings, as_of=fx.as_of)
+    changed = periods[2]
+    with duckdb.connect(str(fx.warehouse)) as w:
+        w.execute("update core.household_month set size = size + 1 where period = ?", [changed])
+        w.execute("update core.build_runs set inputs = replace(cast(inputs as varchar), 'hrss_employment/', "
+                  "'hrss_employment/re') where period = ?", [changed])
+    path = build_analyst_db(settings, as_of=fx.as_of)
+    mode, stats = _build_info(path)
+    assert mode == "incremental"
+    # hrss feeds household_month only: person_month of that month is still copied
+    assert stats["months_built"] == {"person_month": [], "household_month": [changed]}
+    assert stats["months_copied"]["household_month"] == len(periods) - 1
+    full = build_analyst_db(settings, as_of=fx.as_of, target=tmp_path / "full.duckdb", full=True)
+    assert _tables(path) == _tables(full)
+
+    pid = sorted(fx.person_ids)[0]
+    with duckdb.connect(str(fx.warehouse)) as w:
+        w.execute("update core.household_month set category = ? where period = ? and household_id = "
+                  "(select min(household_id) from core.household_month where period = ?)", [f"dibao {pid}", changed, changed])
+        w.execute("update core.build_runs set inputs = replace(cast(inputs as varchar), 'nhsa_claims/', "
+                  "'nhsa_claims/re') where period = ?", [changed])
+    before = path.read_bytes()
+    with pytest.raises(AnalystDbError, match=r"household_month\.category"):
+        build_analyst_db(settings, as_of=fx.as_of)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("change, reason", [
+    ("key", "the key changed"),
+    ("age", "last full build older than 0 days"),
+    ("garbage", "previous build unreadable"),
+])
+def test_falls_back_to_a_full_build(tmp_path, monkeypatch, keyed, change, reason):
+    fx = build_restricted_warehouse(tmp_path / "warehouse.duckdb")
+    _record_core_builds(fx.warehouse)
+    settings = Settings(warehouse=fx.warehouse)
+    path = build_analyst_db(settings, as_of=fx.as_of)
+    if change == "key":
+        monkeypatch.setenv("LOWINCOME_HMAC_KEY", KEY + "-rotated")
+    elif change == "age":
+        settings = settings.with_(analyst_full_rebuild_days=0)
+    else:
+        path.write_bytes(b"not a duckdb file" * 100)
+    path = build_analyst_db(settings, as_of=fx.as_of)
+    mode, stats = _build_info(path)
+    assert mode == "full" and stats["previous_build"].startswith(reason), stats
+    assert stats["texts_from_cache"] == 0
