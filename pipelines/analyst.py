@@ -30,6 +30,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -412,13 +413,16 @@ class _Build:
     src: str  # catalog of the restricted warehouse on that connection
     dst: str  # catalog of the analyst database being built
     present: dict[str, bool]
-    prev: str | None = None  # catalog of the previous analyst database when this build is incremental
+    # Incremental build: the catalog holding the previous build's tables. The build works on a copy of
+    # the previous file, so this is ``dst`` itself until its tables are replaced.
+    prev: str | None = None
     # source relation -> the data months to read from it (incremental build); absent = all months
     filters: dict[str, list[str]] = field(default_factory=dict)
     copied: dict[str, list[str]] = field(default_factory=dict)  # table -> months copied from prev
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> month -> partition token
     text_cache: dict[str, list] = field(default_factory=lambda: {"digest": [], "kind": [], "clean": []})
     known_clean: list[str] = field(default_factory=list)  # cleaned texts an earlier build already checked
+    cache: str | None = None  # catalog of the restricted pseudonym cache (raw id -> pseudonym)
     stats: dict = field(default_factory=dict)
 
     def source_full(self, qualified: str) -> str:
@@ -454,25 +458,23 @@ def build_format() -> str:
     return "f_" + h.hexdigest()[:16]
 
 
+_CREATE_AS = re.compile(r"create table \{\{\s*target\s*\}\}\.(\w+) as", re.IGNORECASE)
 _SOURCE_CALL = re.compile(r"\{\{\s*source\(\s*'(\w+)'\s*,\s*'(\w+)'\s*\)\s*\}\}")
 _TARGET = re.compile(r"\{\{\s*target\s*\}\}")
 
 
-def render_sql(text: str, build: _Build) -> str:
+def render_sql(text: str, build: _Build, target: str | None = None) -> str:
     text = _SOURCE_CALL.sub(lambda m: build.source(f"{m.group(1)}.{m.group(2)}"), text)
-    return _TARGET.sub(f'"{build.dst}"', text)
+    return _TARGET.sub(f'"{target or build.dst}"', text)
 
 
-def _relation_exists(con: duckdb.DuckDBPyConnection, catalog: str, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    row = con.execute(
-        """select count(*) from (
-               select 1 from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?
-               union all
-               select 1 from duckdb_views() where database_name = ? and schema_name = ? and view_name = ?)""",
-        [catalog, schema, table, catalog, schema, table],
-    ).fetchone()
-    return bool(row and row[0])
+def _present(con: duckdb.DuckDBPyConnection, catalog: str, qualified: Iterable[str]) -> dict[str, bool]:
+    """Which of the ``schema.table`` relations exist in ``catalog`` (one catalog query)."""
+    have = {f"{s}.{t}" for s, t in con.execute(
+        """select schema_name, table_name from duckdb_tables() where database_name = ?
+           union all select schema_name, view_name from duckdb_views() where database_name = ?""",
+        [catalog, catalog]).fetchall()}
+    return {q: q in have for q in qualified}
 
 
 def _duckdb_config(settings: Settings) -> dict:
@@ -484,7 +486,7 @@ def _duckdb_config(settings: Settings) -> dict:
     }
 
 
-def _distinct(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[str]:
+def _distinct(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> list[str]:
     return [v for v in con.execute(sql, params or []).to_arrow_table().column(0).to_pylist() if v is not None]
 
 
@@ -502,19 +504,22 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> tuple[Scrubber, NameMatcher]:
     incremental build writes what a full build would, and neither holds every id in a dict.
     """
     con, s, full = b.con, b.source, b.source_full
-    household_ids = _distinct(con, f"""
+    # The ids the tables join on (household_id of persons and households, a warning's household,
+    # a case's household): keyed in SQL from the pseudonym cache, new ids only through Python.
+    keyed_households = _key_table(b, key, "household", "h_", "_an_household_keys", ("household_id", "household_key"), f"""
         select household_id from {s('core.person_month')}
-        union select family_id from {s('core.person_month')}
-        union select 'H' || hukou_no from {s('core.person_month')}
         union select household_id from {s('core.household_month')}
         union select coalesce(nullif(family_id, ''), 'H' || nullif(hukou_no, '')) from {s('mart.warnings')}
         union select household_id from {s('mart.cases')}""")
-    person_ids = _distinct(con, f"""
+    keyed_persons = _key_table(b, key, "person", "p_", "_an_person_keys", ("person_id", "person_key"), f"""
         select person_id from {s('core.person_month')}
         union select head_person_id from {s('core.household_month')}
         union select person_id from {s('mart.warnings')}""")
-    case_ids = _distinct(con, f"select case_id from {s('mart.cases')} union select case_id from {s('mart.warnings')}")
-    warning_ids = _distinct(con, f"select warning_id from {s('mart.warnings')} union select last_warning_id from {s('mart.cases')}")
+    _key_table(b, key, "case", "c_", "_an_case_keys", ("id", "key"),
+               f"select case_id from {s('mart.cases')} union select case_id from {s('mart.warnings')}")
+    _key_table(b, key, "warning", "w_", "_an_warning_keys", ("id", "key"),
+               f"select warning_id from {s('mart.warnings')} union select last_warning_id from {s('mart.cases')}")
+    other_keys = dict(con.execute("select id, key from _an_case_keys union all select id, key from _an_warning_keys").fetchall())
 
     texts = _distinct(con, f"select explanation from {s('mart.warnings')} union select source from {s('mart.case_events')}")
     jsons = _distinct(con, f"select cast(evidence as varchar) from {s('mart.warnings')} "
@@ -525,21 +530,13 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> tuple[Scrubber, NameMatcher]:
     fresh_jsons = [t for t in jsons if t not in json_clean]
     mentioned_households, mentioned_persons = _mentioned_ids(b, _mentions(fresh_texts, fresh_jsons))
 
-    hh_keys = pseudonyms(household_ids, key.secret, "household", "h_")
-    p_keys = pseudonyms(person_ids, key.secret, "person", "p_")
-    _register(con, "_an_household_keys", {"household_id": household_ids, "household_key": hh_keys})
-    _register(con, "_an_person_keys", {"person_id": person_ids, "person_key": p_keys})
-    c_keys = pseudonyms(case_ids, key.secret, "case", "c_")
-    w_keys = pseudonyms(warning_ids, key.secret, "warning", "w_")
-    _register(con, "_an_case_keys", {"id": case_ids, "key": c_keys})
-    _register(con, "_an_warning_keys", {"id": warning_ids, "key": w_keys})
 
     names = NameMatcher(_distinct(con, f"select name from {full('core.person_month')} union select name from {full('staging.mca_roster')}"))
     scrubber = Scrubber(
         names,
         dict(zip(mentioned_households, pseudonyms(mentioned_households, key.secret, "household", "h_"))),
         {p.upper(): k for p, k in zip(mentioned_persons, pseudonyms(mentioned_persons, key.secret, "person", "p_"))},
-        {**dict(zip(case_ids, c_keys)), **dict(zip(warning_ids, w_keys))})
+        other_keys)
     b.known_clean = list(text_clean.values()) + list(json_clean.values())
     text_clean.update((t, scrubber.text(t)) for t in fresh_texts)
     json_clean.update((t, scrubber.json_text(t)) for t in fresh_jsons)
@@ -549,11 +546,99 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> tuple[Scrubber, NameMatcher]:
         b.text_cache["digest"] += digests
         b.text_cache["kind"] += [kind] * len(raws)
         b.text_cache["clean"] += cleaned
-    b.stats.update(keyed_households=len(household_ids), keyed_persons=len(person_ids),
+    b.stats.update(keyed_households=keyed_households[0], keyed_persons=keyed_persons[0],
+                   new_ids_keyed=keyed_households[1] + keyed_persons[1],
                    ids_mentioned_in_new_text=len(mentioned_households) + len(mentioned_persons),
                    texts_scrubbed=len(fresh_texts) + len(fresh_jsons),
                    texts_from_cache=len(texts) + len(jsons) - len(fresh_texts) - len(fresh_jsons))
     return scrubber, names
+
+
+def _key_table(b: _Build, key: HmacKey, domain: str, prefix: str, name: str, columns: tuple[str, str],
+               ids_sql: str) -> tuple[int, int]:
+    """Create temp table ``name`` (raw id, pseudonym) for the distinct non-null ids of ``ids_sql``.
+
+    Pseudonyms already in the pseudonym cache (``b.cache``) are joined in SQL; only ids the cache
+    has not seen go through :func:`pseudonyms` and are added to it. Without a cache every id is
+    keyed in Python. Returns (ids, ids keyed now)."""
+    con = b.con
+    con.execute(f"create or replace temp table _an_need as select distinct id from ({ids_sql}) t(id) where id is not null")
+    raw, pkey = columns
+    try:
+        if b.cache is None:
+            ids = _distinct(con, "select id from _an_need")
+            _register(con, "_an_fresh", {"raw": ids, "pkey": pseudonyms(ids, key.secret, domain, prefix)})
+            con.execute(f'create or replace temp table {name} as select raw as "{raw}", pkey as "{pkey}" from _an_fresh')
+            con.unregister("_an_fresh")
+            return len(ids), len(ids)
+        table = f'"{b.cache}".main.keys_{domain}'
+        fresh = _distinct(con, f"select id from _an_need n anti join {table} k on k.raw = n.id")
+        if fresh:
+            _register(con, "_an_fresh", {"raw": fresh, "pkey": pseudonyms(fresh, key.secret, domain, prefix)})
+            con.execute(f"insert into {table} select raw, pkey from _an_fresh")
+            con.unregister("_an_fresh")
+        con.execute(f'create or replace temp table {name} as '
+                    f'select k.raw as "{raw}", k.pkey as "{pkey}" from {table} k semi join _an_need n on n.id = k.raw')
+        return con.execute("select count(*) from _an_need").fetchone()[0], len(fresh)
+    finally:
+        con.execute("drop table if exists _an_need")
+
+
+def pseudonym_cache_path(settings: Settings) -> Path:
+    """The restricted cache of raw id -> pseudonym (``<work>/secrets/pseudonyms.duckdb``, 0600): it
+    lets a night key only the ids it has not seen before. Whoever can read it can re-identify the
+    analyst database, like whoever can read the key: it lives beside the ephemeral key, in the
+    0700 ``secrets`` folder of the work dir, never next to the analyst file."""
+    return settings.work / "secrets" / "pseudonyms.duckdb"
+
+
+_CACHE_DOMAINS = ("household", "person", "case", "warning")
+
+
+def _attach_pseudonym_cache(con: duckdb.DuckDBPyConnection, path: Path, key: HmacKey, settings: Settings,
+                            reset: bool = False) -> str | None:
+    """Attach the pseudonym cache read-write (in the 0700 secrets folder, mode 0600, encrypted
+    with the warehouse's key when the warehouse is); a cache of another key, or ``reset`` (a full
+    build re-keys everything), starts empty, an unreadable one is replaced. Returns its catalog,
+    or None when it cannot be used (every id is then keyed in Python)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.chmod(path.parent, 0o700)
+    alias = "pseudonym_cache_" + secrets.token_hex(4)
+    options = ""
+    secret = read_secret("LOWINCOME_ENCRYPTION_KEY", settings.encryption_key_file)
+    if secret is not None:  # the cache holds raw ids: at rest it is protected like the warehouse
+        from pipelines.warehouse import _httpfs_extension_path
+
+        con.execute(f"LOAD '{_httpfs_extension_path()}'")
+        options = f" (ENCRYPTION_KEY {_sql_str(secret.decode())})"
+    if reset:
+        for p in (path, Path(str(path) + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+    for attempt in (1, 2):
+        try:
+            con.execute(f'ATTACH {_sql_str(str(path))} AS "{alias}"{options}')
+            break
+        except duckdb.Error:
+            if attempt == 2:
+                return None
+            for p in (path, Path(str(path) + ".wal")):  # a cache: a damaged one is rebuilt
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o600)
+    c = f'"{alias}".main'
+    con.execute(f"create table if not exists {c}.meta (key_fingerprint varchar)")
+    fingerprint = con.execute(f"select max(key_fingerprint) from {c}.meta").fetchone()[0]
+    if fingerprint != key.fingerprint():
+        for domain in _CACHE_DOMAINS:
+            con.execute(f"drop table if exists {c}.keys_{domain}")
+        con.execute(f"delete from {c}.meta")
+        con.execute(f"insert into {c}.meta values (?)", [key.fingerprint()])
+    for domain in _CACHE_DOMAINS:
+        con.execute(f"create table if not exists {c}.keys_{domain} (raw varchar, pkey varchar)")
+    return alias
 
 
 def _cached_clean(b: _Build, key: HmacKey, kind: str, raws: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -609,22 +694,32 @@ def _mentioned_ids(b: _Build, mentions: set[str]) -> tuple[list[str], list[str]]
     m = sorted(mentions)
     _register(b.con, "_an_mentions", {"t": m, "h": ["H" + t for t in m], "u": [t.upper() for t in m]})
     try:
+        # one pass over each relation: its rows that hold any mentioned id, then which ids they are
+        b.con.execute("create or replace temp table _an_wanted as select t as id from _an_mentions "
+                      "union select h from _an_mentions")
+        b.con.execute("create or replace temp table _an_wanted_u as select distinct u from _an_mentions")
         households = _distinct(b.con, f"""
-            with wanted as (select t as id from _an_mentions union select h from _an_mentions)
-            select w.id from wanted w join {full('core.person_month')} x on x.household_id = w.id
-            union select w.id from wanted w join {full('core.person_month')} x on x.family_id = w.id
-            union select w.id from wanted w join {full('core.person_month')} x on 'H' || x.hukou_no = w.id
-            union select w.id from wanted w join {full('core.household_month')} x on x.household_id = w.id
-            union select w.id from wanted w join {full('mart.warnings')} x
-                on coalesce(nullif(x.family_id, ''), 'H' || nullif(x.hukou_no, '')) = w.id
-            union select w.id from wanted w join {full('mart.cases')} x on x.household_id = w.id""")
+            with pm as (
+                select household_id, family_id, 'H' || hukou_no as hukou_household from {full('core.person_month')}
+                where household_id in (select id from _an_wanted) or family_id in (select id from _an_wanted)
+                   or 'H' || hukou_no in (select id from _an_wanted)
+            ), ids as (
+                select household_id as id from pm union select family_id from pm union select hukou_household from pm
+                union select household_id from {full('core.household_month')}
+                    where household_id in (select id from _an_wanted)
+                union select coalesce(nullif(family_id, ''), 'H' || nullif(hukou_no, '')) from {full('mart.warnings')}
+                union select household_id from {full('mart.cases')}
+            )
+            select id from ids where id in (select id from _an_wanted)""")
         persons = _distinct(b.con, f"""
-            select x.person_id from _an_mentions w join {full('core.person_month')} x on upper(x.person_id) = w.u
-            union select x.head_person_id from _an_mentions w join {full('core.household_month')} x
-                on upper(x.head_person_id) = w.u
-            union select x.person_id from _an_mentions w join {full('mart.warnings')} x on upper(x.person_id) = w.u""")
+            select person_id from {full('core.person_month')} where upper(person_id) in (select u from _an_wanted_u)
+            union select head_person_id from {full('core.household_month')}
+                where upper(head_person_id) in (select u from _an_wanted_u)
+            union select person_id from {full('mart.warnings')} where upper(person_id) in (select u from _an_wanted_u)""")
     finally:
         b.con.unregister("_an_mentions")
+        b.con.execute("drop table if exists _an_wanted")
+        b.con.execute("drop table if exists _an_wanted_u")
     return households, persons
 
 
@@ -730,7 +825,7 @@ def _create_reference_tables(b: _Build, key: HmacKey, as_of: dt.date, counts: di
                ?::varchar as format, ?::varchar as build_mode, coalesce(to_timestamp(?::double), now()) as full_built_at,
                ?::json as build_stats""",
         [as_of, reference_at, key.fingerprint(), key.ephemeral, json.dumps(counts, sort_keys=True),
-         build_format(), "incremental" if b.prev else "full", full_built_at, json.dumps(b.stats, sort_keys=True)],
+         build_format(), b.stats.get("build_mode", "full"), full_built_at, json.dumps(b.stats, sort_keys=True)],
     )
     for name, (comment, cols) in REFERENCE_COMMENTS.items():
         con.execute(f"comment on table {dst}.{name} is {_sql_str(comment)}")
@@ -760,7 +855,7 @@ def _partition_tokens(b: _Build, key: HmacKey) -> dict[str, dict[str, str]]:
     build's inputs (delivery ids and load times) of the feeds upstream of the core table, the SQL of
     those core models and of the analyst tables, and the key. Months core never recorded get none
     (they are always rebuilt)."""
-    if not _relation_exists(b.con, b.src, "core.build_runs"):
+    if not _present(b.con, b.src, ["core.build_runs"])["core.build_runs"]:
         return {}
     from pipelines import core
 
@@ -801,11 +896,37 @@ def _plan_partitions(b: _Build, key: HmacKey) -> None:
         b.filters[qualified] = sorted(set(periods) - set(copy))
 
 
-def _copy_partitions(b: _Build) -> None:
-    for table, periods in b.copied.items():
-        if periods:
-            b.con.execute(f'insert into "{b.dst}".main.{table} by name '
-                          f'select * from "{b.prev}".main.{table} where {period_in(periods)}')
+def _clear_previous(b: _Build) -> None:
+    """In the copy of the previous file: drop every view and every table but the partitioned ones,
+    and delete the months of those that are rebuilt (or gone from the warehouse)."""
+    con, dst = b.con, b.dst
+    for (view,) in con.execute("select view_name from duckdb_views() where database_name = ? and schema_name = 'main' "
+                               "and not internal", [dst]).fetchall():
+        con.execute(f'drop view "{dst}".main."{view}"')
+    for (table,) in con.execute("select table_name from duckdb_tables() where database_name = ? and schema_name = 'main'",
+                                [dst]).fetchall():
+        if table in PARTITIONED:
+            keep = b.copied.get(table, [])
+            con.execute(f'delete from "{dst}".main.{table} where not ({period_in(keep)})')
+        else:
+            con.execute(f'drop table "{dst}".main."{table}"')
+    b.prev = None  # its tables are gone
+
+
+def _build_table(b: _Build, table: str, incremental: bool) -> None:
+    sql = (ANALYST_SQL_DIR / "tables" / f"{table}.sql").read_text(encoding="utf-8")
+    if incremental and table in PARTITIONED:
+        # The table (and its comments) is kept from the previous build: the months to rebuild are
+        # appended to the months kept, by the same query.
+        create = _CREATE_AS.search(sql)
+        if create is None or create.group(1) != table:
+            raise AnalystDbError(f"warehouse/analyst/tables/{table}.sql must create its table with "
+                                 f"`create table {{{{ target }}}}.{table} as`")
+        sql = sql[:create.start()] + f"insert into {{{{ target }}}}.{table} by name" + sql[create.end():]
+    try:
+        b.con.execute(render_sql(sql, b))
+    except duckdb.Error as e:
+        raise AnalystDbError(f"building analyst table {table} (warehouse/analyst/tables/{table}.sql): {e}") from e
 
 
 def _create_build_tables(b: _Build) -> None:
@@ -840,22 +961,23 @@ def _populate(b: _Build, key: HmacKey, as_of: dt.date | None, full_built_at: flo
     _, names = _prepare_mappings(b, key)
     counts = {q: (con.execute(f"select count(*) from {b.source_full(q)}").fetchone()[0] if b.present[q] else None)
               for q in SOURCES if q != "staging.mca_roster"}
+    incremental = b.prev is not None
+    if incremental:
+        _clear_previous(b)
     for table in TABLE_FILES:
-        sql = render_sql((ANALYST_SQL_DIR / "tables" / f"{table}.sql").read_text(encoding="utf-8"), b)
-        try:
-            con.execute(sql)
-        except duckdb.Error as e:
-            raise AnalystDbError(f"building analyst table {table} (warehouse/analyst/tables/{table}.sql): {e}") from e
-    _copy_partitions(b)
+        _build_table(b, table, incremental)
     _create_build_tables(b)
     _create_reference_tables(b, key, as_of or _default_as_of(b), counts, full_built_at)
     return names
 
 
 def _cleanup_mappings(con: duckdb.DuckDBPyConnection) -> None:
-    for name in ("_an_household_keys", "_an_person_keys", "_an_case_keys", "_an_warning_keys", "_an_text", "_an_json"):
+    for name in ("_an_text", "_an_json"):
         with contextlib.suppress(Exception):
             con.unregister(name)
+    for name in ("_an_household_keys", "_an_person_keys", "_an_case_keys", "_an_warning_keys"):
+        with contextlib.suppress(Exception):
+            con.execute(f"drop table if exists temp.main.{name}")
     for qualified in SOURCES:
         with contextlib.suppress(Exception):
             con.execute(f"drop table if exists temp.main._an_empty_{qualified.replace('.', '_')}")
@@ -886,41 +1008,37 @@ def _fsync(path: Path) -> None:
             os.close(fd)
 
 
-def _attach_previous(con: duckdb.DuckDBPyConnection, target: Path, key: HmacKey,
-                     full_every_days: int) -> tuple[str | None, float | None, str]:
-    """Attach the previous analyst database read-only when an incremental build may reuse it.
+def _usable_previous(target: Path, key: HmacKey, full_every_days: int) -> tuple[bool, float | None, str]:
+    """Whether an incremental build may start from the previous analyst database: it opens, it was
+    built with this key and this format, and its last full build is recent enough.
 
-    Returns (catalog or None, the previous full build's time in epoch seconds, why not reused / 'reused')."""
+    Returns (usable, the previous full build's time in epoch seconds, 'reused' or why not)."""
     if not target.exists():
-        return None, None, "no previous build"
-    alias = "analyst_prev_" + secrets.token_hex(4)
+        return False, None, "no previous build"
     try:
-        con.execute(f'ATTACH {_sql_str(str(target))} AS "{alias}" (READ_ONLY)')
+        con = duckdb.connect(str(target), read_only=True, config={"threads": 1})
     except duckdb.Error as e:
-        return None, None, f"previous build unreadable ({type(e).__name__})"
-    why = None
-    full_at = None
+        return False, None, f"previous build unreadable ({type(e).__name__})"
     try:
-        if not all(_relation_exists(con, alias, f"main.{t}") for t in ("build_info", *BUILD_TABLES, *PARTITIONED)):
-            why = "previous build has no partitions"
-        else:
-            # epoch seconds: DuckDB's Python conversion of timestamptz would need pytz
-            fingerprint, fmt, full_at = con.execute(
-                f'select key_fingerprint, format, epoch(full_built_at) from "{alias}".main.build_info').fetchone()
-            age = dt.datetime.now(dt.timezone.utc).timestamp() - full_at if full_at is not None else None
-            if fingerprint != key.fingerprint():
-                why = "the key changed"
-            elif fmt != build_format():
-                why = "the table SQL or scrubbing changed"
-            elif age is None or age > full_every_days * 86400:
-                why = f"last full build older than {full_every_days} days"
+        have = {r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = current_database() and schema_name = 'main'"
+        ).fetchall()}
+        if not {"build_info", *BUILD_TABLES, *PARTITIONED} <= have:
+            return False, None, "previous build has no partitions"
+        # epoch seconds: DuckDB's Python conversion of timestamptz would need pytz
+        fingerprint, fmt, full_at = con.execute(
+            "select key_fingerprint, format, epoch(full_built_at) from build_info").fetchone()
     except duckdb.Error as e:
-        why = f"previous build unreadable ({type(e).__name__})"
-    if why is not None:
-        with contextlib.suppress(Exception):
-            con.execute(f'DETACH "{alias}"')
-        return None, None, why
-    return alias, full_at, "reused"
+        return False, None, f"previous build unreadable ({type(e).__name__})"
+    finally:
+        con.close()
+    if fingerprint != key.fingerprint():
+        return False, None, "the key changed"
+    if fmt != build_format():
+        return False, None, "the table SQL or scrubbing changed"
+    if full_at is None or dt.datetime.now(dt.timezone.utc).timestamp() - full_at > full_every_days * 86400:
+        return False, None, f"last full build older than {full_every_days} days"
+    return True, full_at, "reused"
 
 
 def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None = None, *,
@@ -969,17 +1087,27 @@ def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None =
         else:
             work = con
             src = con.execute("select current_database()").fetchone()[0]
-        build = _Build(work, src, dst, {q: _relation_exists(work, src, q) for q in SOURCES})
-        prev, full_built_at, reuse = (None, None, "full build asked for") if full else _attach_previous(
-            work, target, key, settings.analyst_full_rebuild_days)
-        build.prev = prev
-        build.stats["previous_build"] = reuse
+        build = _Build(work, src, dst, _present(work, src, SOURCES))
+        usable, full_built_at, reuse = (False, None, "full build asked for") if full else _usable_previous(
+            target, key, settings.analyst_full_rebuild_days)
+        if usable:
+            # Work on a copy of the previous file: unchanged months stay where they are (copying the
+            # file is far cheaper than re-inserting its rows), the rest is replaced.
+            try:
+                shutil.copyfile(target, tmp)
+            except OSError as e:
+                usable, full_built_at, reuse = False, None, f"could not copy the previous build ({e.strerror})"
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+        build.prev = dst if usable else None
+        build.stats.update(previous_build=reuse, build_mode="incremental" if usable else "full")
+        build.cache = _attach_pseudonym_cache(work, pseudonym_cache_path(settings), key, settings, reset=not usable)
         work.execute(f'ATTACH {_sql_str(str(tmp))} AS "{dst}"')
         try:
             names = _populate(build, key, as_of, full_built_at)
         finally:
             _cleanup_mappings(work)
-            for catalog in (dst, prev):
+            for catalog in (dst, build.cache):
                 if catalog:
                     with contextlib.suppress(Exception):
                         work.execute(f'DETACH "{catalog}"')
@@ -1050,32 +1178,43 @@ def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterab
 
     ``where`` limits the scan of a relation to some rows (an incremental build scans only the months
     it built); values found in the one-column relation ``checked`` skip the name check (texts an
-    earlier build already checked). Returns findings as ``table.column: what`` strings; empty means clean.
+    earlier build already checked). One pass per relation for the id shape and one for the names;
+    a relation with a name hit is then searched column by column to say where. Returns findings
+    as ``table.column: what`` strings; empty means clean.
     """
     where = where or {}
     if names is not None and not isinstance(names, NameMatcher):
         names = NameMatcher(names)
     findings = []
     for rel, _kind in relations(con, include_views=include_views):
-        cols = con.execute(
+        cols = [(c, t) for c, t in con.execute(
             "select column_name, data_type from duckdb_columns() where database_name = current_database() "
-            "and schema_name = 'main' and table_name = ?", [rel]).fetchall()
-        for col, data_type in cols:
-            if data_type in _CANNOT_HOLD_ID:
-                continue
-            q = f'cast("{col}" as varchar)'
-            rows = f" and ({where[rel]})" if rel in where else ""
-            n = con.execute(f'select count(*) from "{rel}" where regexp_matches({q}, ?){rows}', [ID18_SQL]).fetchone()[0]
-            if n:
-                findings.append(f"{rel}.{col}: {n} value(s) shaped like a 身份证号")
-            if data_type not in ("VARCHAR", "JSON", "VARCHAR[]") and not data_type.startswith(("STRUCT", "MAP")):
-                continue
-            if names and rel not in skip_name_check:
-                seen = f" and {q} not in (select v from {checked})" if checked else ""
-                texts = _distinct(con, f'select distinct {q} from "{rel}" where regexp_matches({q}, ?){rows}{seen}', [CJK_SQL])
-                hits = {h for t in texts for h in names.found(t)}
+            "and schema_name = 'main' and table_name = ? order by column_index", [rel]).fetchall()
+            if t not in _CANNOT_HOLD_ID]
+        if not cols:
+            continue
+        rows = f"where ({where[rel]})" if rel in where else ""
+        qs = {c: f'cast("{c}" as varchar)' for c, _ in cols}
+        counts = con.execute(
+            "select " + ", ".join(f"count(*) filter (where regexp_matches({qs[c]}, $id))" for c, _ in cols)
+            + f' from "{rel}" {rows}', {"id": ID18_SQL}).fetchone()
+        findings += [f"{rel}.{c}: {n} value(s) shaped like a 身份证号" for (c, _), n in zip(cols, counts) if n]
+        text_cols = [c for c, t in cols if t in ("VARCHAR", "JSON", "VARCHAR[]") or t.startswith(("STRUCT", "MAP"))]
+        if not (names and text_cols) or rel in skip_name_check:
+            continue
+        seen = f" and v not in (select v from {checked})" if checked else ""
+
+        def name_hits(columns: list[str]) -> set[str]:
+            values = "[" + ", ".join(qs[c] for c in columns) + "]"
+            texts = _distinct(con, f'select distinct v from (select unnest({values}) as v from "{rel}" {rows}) '
+                                   f"where regexp_matches(v, $cjk){seen}", {"cjk": CJK_SQL})
+            return {h for t in texts for h in names.found(t)}
+
+        if name_hits(text_cols):
+            for c in text_cols:
+                hits = name_hits([c])
                 if hits:
-                    findings.append(f"{rel}.{col}: {len(hits)} roster name(s)")
+                    findings.append(f"{rel}.{c}: {len(hits)} roster name(s)")
     return findings
 
 

@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import secrets
+import stat
 from pathlib import Path
 
 import duckdb
@@ -111,6 +112,14 @@ def test_night_runs_encrypted_and_file_is_unreadable_without_key(nights):
         assert clear not in raw, clear
     with pytest.raises(duckdb.Error, match="(?i)encrypt"):
         duckdb.connect(str(s.warehouse), read_only=True)
+    # the analyst build's pseudonym cache holds raw ids: encrypted with the same key, owner-only
+    from pipelines.analyst import pseudonym_cache_path
+
+    cache = pseudonym_cache_path(s)
+    assert cache.exists() and stat.S_IMODE(cache.stat().st_mode) == 0o600
+    assert fx.person_id(1).encode() not in cache.read_bytes()
+    with pytest.raises(duckdb.Error, match="(?i)encrypt"):
+        duckdb.connect(str(cache), read_only=True)
     con = connect(s, read_only=True)  # with the key from the settings' key file
     try:
         assert con.execute("select count(*) from ops.deliveries where status = 'loaded'").fetchone()[0] == 15
