@@ -223,7 +223,7 @@ def _invocation(r: dict) -> str:
     if r.get("single_month") or r["size"] == "3000k" and "night_m1" in r:
         return f"`--sizes {r['size']} --single-month`"
     h = r.get("history_months", 12)
-    return f"`--sizes {r['size']}`" + ("" if h == 12 else f" `--history-months {h}`")
+    return f"`--sizes {r['size']}" + ("" if h == 12 else f" --history-months {h}") + "`"
 
 
 def write(cache: Path, path: Path) -> None:

@@ -463,9 +463,9 @@ _SOURCE_CALL = re.compile(r"\{\{\s*source\(\s*'(\w+)'\s*,\s*'(\w+)'\s*\)\s*\}\}"
 _TARGET = re.compile(r"\{\{\s*target\s*\}\}")
 
 
-def render_sql(text: str, build: _Build, target: str | None = None) -> str:
+def render_sql(text: str, build: _Build) -> str:
     text = _SOURCE_CALL.sub(lambda m: build.source(f"{m.group(1)}.{m.group(2)}"), text)
-    return _TARGET.sub(f'"{target or build.dst}"', text)
+    return _TARGET.sub(f'"{build.dst}"', text)
 
 
 def _present(con: duckdb.DuckDBPyConnection, catalog: str, qualified: Iterable[str]) -> dict[str, bool]:
