@@ -333,3 +333,16 @@ def build_restricted_warehouse(path: Path, *, households: int = 30, months: int 
     con.execute("checkpoint")
     con.close()
     return fx
+
+
+def analyst_tables(path: Path) -> dict[str, list[tuple]]:
+    """Every table of an analyst database but build_info (when and how it was built), as sorted rows
+    of text: two builds that wrote the same data compare equal."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = current_database()").fetchall()]
+        return {t: sorted(con.execute(f'select columns(*)::varchar from "{t}"').fetchall(), key=repr)
+                for t in names if t != "build_info"}
+    finally:
+        con.close()

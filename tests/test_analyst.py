@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analyst_fixtures import build_restricted_warehouse
+from analyst_fixtures import analyst_tables, build_restricted_warehouse
 from pipelines import analyst
 from pipelines.analyst import (
     EXAMPLES,
@@ -492,16 +492,6 @@ def test_build_on_the_pipelines_own_ddl(tmp_path, keyed):
 
 # --- incremental builds (issue 7) -----------------------------------------------------------------
 
-def _tables(path: Path) -> dict[str, list[tuple]]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        names = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where database_name = current_database()").fetchall()]
-        return {t: sorted(con.execute(f'select columns(*)::varchar from "{t}"').fetchall(), key=repr) for t in names if t != "build_info"}
-    finally:
-        con.close()
-
-
 def _build_info(path: Path) -> tuple[str, dict]:
     con = duckdb.connect(str(path), read_only=True)
     try:
@@ -527,14 +517,14 @@ def test_second_build_copies_unchanged_months_and_reuses_scrubbed_text(tmp_path,
     fx = build_restricted_warehouse(tmp_path / "warehouse.duckdb")
     periods = _record_core_builds(fx.warehouse)
     settings = Settings(warehouse=fx.warehouse)
-    first = _tables(build_analyst_db(settings, as_of=fx.as_of))
+    first = analyst_tables(build_analyst_db(settings, as_of=fx.as_of))
     path = build_analyst_db(settings, as_of=fx.as_of)
     mode, stats = _build_info(path)
     assert mode == "incremental" and stats["previous_build"] == "reused"
     assert stats["months_copied"] == {"person_month": len(periods), "household_month": len(periods)}
     assert stats["months_built"]["person_month"] == [] and stats["texts_scrubbed"] == 0
     assert stats["texts_from_cache"] > 10
-    assert _tables(path) == first
+    assert analyst_tables(path) == first
 
 
 def test_a_changed_month_is_rebuilt_and_the_others_copied(tmp_path, keyed):
@@ -556,7 +546,7 @@ def test_a_changed_month_is_rebuilt_and_the_others_copied(tmp_path, keyed):
     assert stats["months_built"] == {"person_month": [], "household_month": [changed]}
     assert stats["months_copied"]["household_month"] == len(periods) - 1
     full = build_analyst_db(settings, as_of=fx.as_of, target=tmp_path / "full.duckdb", full=True)
-    assert _tables(path) == _tables(full)
+    assert analyst_tables(path) == analyst_tables(full)
 
     pid = sorted(fx.person_ids)[0]
     with duckdb.connect(str(fx.warehouse)) as w:

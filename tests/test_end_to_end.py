@@ -174,19 +174,10 @@ def test_feedback_round_trips(province):
         assert rate == pytest.approx(n["verified"] / (n["verified"] + n["not_verified"])), key
 
 
-def _analyst_tables(path: Path) -> dict[str, list[tuple]]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        tables = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where database_name = current_database() order by 1").fetchall()]
-        return {t: sorted(con.execute(f'select columns(*)::varchar from "{t}"').fetchall(), key=repr) for t in tables if t != "build_info"}
-    finally:
-        con.close()
-
-
 def test_the_nightly_incremental_analyst_db_equals_a_full_rebuild(province, tmp_path):
     """Thirteen nights of incremental analyst builds (months copied, texts from the cache, late and
     corrected deliveries, feedback) end with exactly the tables a full rebuild writes."""
+    from analyst_fixtures import analyst_tables
     from pipelines.analyst import build_analyst_db
 
     _, settings, _, _ = province
@@ -204,7 +195,7 @@ def test_the_nightly_incremental_analyst_db_equals_a_full_rebuild(province, tmp_
     con = duckdb.connect(str(full), read_only=True)
     assert con.execute("select build_mode from build_info").fetchone()[0] == "full"
     con.close()
-    want, got = _analyst_tables(full), _analyst_tables(nightly)
+    want, got = analyst_tables(full), analyst_tables(nightly)
     assert set(got) == set(want)
     for table in want:
         assert got[table] == want[table], f"analyst table {table}: incremental differs from a full rebuild"
