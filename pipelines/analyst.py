@@ -41,6 +41,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.config import REPO_ROOT, WAREHOUSE_SQL_DIR, Settings, read_secret
+from pipelines.warehouse import attach
 
 ANALYST_SQL_DIR = WAREHOUSE_SQL_DIR / "analyst"
 HMAC_ENV = "LOWINCOME_HMAC_KEY"
@@ -171,6 +172,20 @@ def ephemeral_key_path(settings: Settings) -> Path:
     return settings.work / "secrets" / "analyst_hmac.key"
 
 
+def _remove_database(path: Path) -> None:
+    """Delete a DuckDB file and its WAL, if there."""
+    for p in (path, Path(str(path) + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+def _private_dir(path: Path) -> None:
+    """The work dir's ``secrets`` folder (ephemeral key, pseudonym cache): owner-only."""
+    path.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o700)
+
+
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -206,8 +221,7 @@ def resolve_hmac_key(settings: Settings, allow_ephemeral_key: bool | None = None
     if path.exists():
         secret = path.read_bytes().strip()
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
+        _private_dir(path.parent)
         secret = secrets.token_hex(32).encode()
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -422,7 +436,7 @@ class _Build:
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> month -> partition token
     text_cache: dict[str, list] = field(default_factory=lambda: {"digest": [], "kind": [], "clean": []})
     known_clean: list[str] = field(default_factory=list)  # cleaned texts an earlier build already checked
-    cache: str | None = None  # catalog of the restricted pseudonym cache (raw id -> pseudonym)
+    cache: str = ""  # catalog of the restricted pseudonym cache (raw id -> pseudonym)
     stats: dict = field(default_factory=dict)
 
     def source_full(self, qualified: str) -> str:
@@ -559,18 +573,11 @@ def _key_table(b: _Build, key: HmacKey, domain: str, prefix: str, name: str, col
     """Create temp table ``name`` (raw id, pseudonym) for the distinct non-null ids of ``ids_sql``.
 
     Pseudonyms already in the pseudonym cache (``b.cache``) are joined in SQL; only ids the cache
-    has not seen go through :func:`pseudonyms` and are added to it. Without a cache every id is
-    keyed in Python. Returns (ids, ids keyed now)."""
+    has not seen go through :func:`pseudonyms` and are added to it. Returns (ids, ids keyed now)."""
     con = b.con
     con.execute(f"create or replace temp table _an_need as select distinct id from ({ids_sql}) t(id) where id is not null")
     raw, pkey = columns
     try:
-        if b.cache is None:
-            ids = _distinct(con, "select id from _an_need")
-            _register(con, "_an_fresh", {"raw": ids, "pkey": pseudonyms(ids, key.secret, domain, prefix)})
-            con.execute(f'create or replace temp table {name} as select raw as "{raw}", pkey as "{pkey}" from _an_fresh')
-            con.unregister("_an_fresh")
-            return len(ids), len(ids)
         table = f'"{b.cache}".main.keys_{domain}'
         fresh = _distinct(con, f"select id from _an_need n anti join {table} k on k.raw = n.id")
         if fresh:
@@ -596,36 +603,25 @@ _CACHE_DOMAINS = ("household", "person", "case", "warning")
 
 
 def _attach_pseudonym_cache(con: duckdb.DuckDBPyConnection, path: Path, key: HmacKey, settings: Settings,
-                            reset: bool = False) -> str | None:
+                            reset: bool = False) -> str:
     """Attach the pseudonym cache read-write (in the 0700 secrets folder, mode 0600, encrypted
     with the warehouse's key when the warehouse is); a cache of another key, or ``reset`` (a full
-    build re-keys everything), starts empty, an unreadable one is replaced. Returns its catalog,
-    or None when it cannot be used (every id is then keyed in Python)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):
-        os.chmod(path.parent, 0o700)
+    build re-keys everything), starts empty, an unreadable one is replaced. Returns its catalog;
+    when no file can be attached, an in-memory cache that lasts this build (every id is keyed)."""
+    _private_dir(path.parent)
     alias = "pseudonym_cache_" + secrets.token_hex(4)
-    options = ""
+    # the cache holds raw ids: at rest it is protected like the warehouse
     secret = read_secret("LOWINCOME_ENCRYPTION_KEY", settings.encryption_key_file)
-    if secret is not None:  # the cache holds raw ids: at rest it is protected like the warehouse
-        from pipelines.warehouse import _httpfs_extension_path
-
-        con.execute(f"LOAD '{_httpfs_extension_path()}'")
-        options = f" (ENCRYPTION_KEY {_sql_str(secret.decode())})"
     if reset:
-        for p in (path, Path(str(path) + ".wal")):
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
-    for attempt in (1, 2):
+        _remove_database(path)
+    try:
+        attach(con, path, alias, secret)
+    except duckdb.Error:
+        _remove_database(path)  # a cache: a damaged one is rebuilt
         try:
-            con.execute(f'ATTACH {_sql_str(str(path))} AS "{alias}"{options}')
-            break
+            attach(con, path, alias, secret)
         except duckdb.Error:
-            if attempt == 2:
-                return None
-            for p in (path, Path(str(path) + ".wal")):  # a cache: a damaged one is rebuilt
-                with contextlib.suppress(FileNotFoundError):
-                    p.unlink()
+            attach(con, ":memory:", alias)  # no usable file: a cache for this build only
     with contextlib.suppress(OSError):
         os.chmod(path, 0o600)
     c = f'"{alias}".main'
@@ -1072,17 +1068,10 @@ def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None =
         if own:
             work = duckdb.connect(":memory:", config=config)
             work.execute("set enable_progress_bar = false")
-            secret = read_secret("LOWINCOME_ENCRYPTION_KEY", settings.encryption_key_file)
-            if secret is not None:
-                from pipelines.warehouse import _httpfs_extension_path
-
-                work.execute(f"LOAD '{_httpfs_extension_path()}'")
-                work.execute(f"ATTACH {_sql_str(str(settings.warehouse))} AS wh "
-                             f"(ENCRYPTION_KEY {_sql_str(secret.decode())}, READ_ONLY)")
-            else:
-                if not Path(settings.warehouse).exists():
-                    raise AnalystDbError(f"warehouse {settings.warehouse} does not exist; run the night first")
-                work.execute(f"ATTACH {_sql_str(str(settings.warehouse))} AS wh (READ_ONLY)")
+            if not Path(settings.warehouse).exists():
+                raise AnalystDbError(f"warehouse {settings.warehouse} does not exist; run the night first")
+            attach(work, settings.warehouse, "wh", read_secret("LOWINCOME_ENCRYPTION_KEY", settings.encryption_key_file),
+                   read_only=True)
             src = "wh"
         else:
             work = con
@@ -1143,9 +1132,7 @@ def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None =
         if own and work is not None:
             with contextlib.suppress(Exception):
                 work.close()
-        for p in (tmp, Path(str(tmp) + ".wal")):
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
+        _remove_database(tmp)
         raise
 
 

@@ -48,17 +48,28 @@ def connect(settings: Settings, read_only: bool = False, path: Path | None = Non
 
 def _connect_encrypted(path: Path, key: bytes, read_only: bool, config: dict) -> duckdb.DuckDBPyConnection:
     """Attach an encrypted database file as the default catalog (needs the httpfs wheel)."""
-    import duckdb_extension_httpfs  # noqa: F401  (pip-installed extension binary; no download)
-
     con = duckdb.connect(":memory:", config=config)
-    ext = _httpfs_extension_path()
-    con.execute(f"LOAD '{ext}'")
-    mode = ", READ_ONLY" if read_only else ""
-    # ATTACH takes no prepared parameters; both values come from configuration (never from feed
-    # content) and are quoted as SQL string literals.
-    con.execute(f"ATTACH {_sql_literal(str(path))} AS wh (ENCRYPTION_KEY {_sql_literal(key.decode())}{mode})")
+    attach(con, path, "wh", key, read_only)
     con.execute("USE wh")
     return con
+
+
+def attach(con: duckdb.DuckDBPyConnection, path: Path | str, alias: str, encryption_key: bytes | None = None,
+           read_only: bool = False) -> None:
+    """``ATTACH path AS alias`` on ``con``, encrypted with ``encryption_key`` when one is given
+    (loading the pip-installed httpfs extension, whose crypto DuckDB needs to write encrypted files).
+    Every encrypted file of the project (warehouse, and the analyst build's pseudonym cache) is
+    opened through here."""
+    options = ["READ_ONLY"] if read_only else []
+    if encryption_key is not None:
+        import duckdb_extension_httpfs  # noqa: F401  (pip-installed extension binary; no download)
+
+        con.execute(f"LOAD '{_httpfs_extension_path()}'")
+        options.insert(0, f"ENCRYPTION_KEY {_sql_literal(encryption_key.decode())}")
+    # ATTACH takes no prepared parameters; the values come from configuration (never from feed
+    # content) and are quoted as SQL string literals.
+    suffix = f" ({', '.join(options)})" if options else ""
+    con.execute(f'ATTACH {_sql_literal(str(path))} AS "{alias}"{suffix}')
 
 
 def _sql_literal(value: str) -> str:

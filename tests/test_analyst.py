@@ -580,3 +580,18 @@ def test_falls_back_to_a_full_build(tmp_path, monkeypatch, keyed, change, reason
     mode, stats = _build_info(path)
     assert mode == "full" and stats["previous_build"].startswith(reason), stats
     assert stats["texts_from_cache"] == 0
+
+
+def test_a_damaged_pseudonym_cache_is_replaced(tmp_path, keyed):
+    """The cache is only a cache: garbage in its file costs a re-keying, never the build."""
+    fx = build_restricted_warehouse(tmp_path / "warehouse.duckdb")
+    settings = Settings(warehouse=fx.warehouse)
+    first = analyst_tables(build_analyst_db(settings, as_of=fx.as_of))
+    cache = analyst.pseudonym_cache_path(settings)
+    assert cache.exists() and stat.S_IMODE(cache.stat().st_mode) == 0o600
+    cache.write_bytes(b"not a duckdb file" * 100)
+    path = build_analyst_db(settings, as_of=fx.as_of)
+    assert analyst_tables(path) == first
+    assert _build_info(path)[1]["new_ids_keyed"] > 0
+    with duckdb.connect(str(cache), read_only=True) as c:
+        assert c.execute("select count(*) from keys_person").fetchone()[0] > 0
