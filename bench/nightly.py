@@ -31,8 +31,9 @@ prepare (parse + type + checks + GX per delivery) -> publish (load) -> Data Docs
 (``ru_maxrss``) is that stage's alone; the stage's time is measured inside the child (the interpreter
 start and imports, ~1-3 s per child, are reported separately as overhead).
 
-Results are cached as JSON in ``<cache>/<size>/results.json``; ``docs/performance.md`` is rendered from
-every size's results found in the cache.
+Results are cached as JSON in ``<cache>/<size>/results.json`` and, once a size is finished, copied to
+``bench/results/<size>.json`` (committed); ``docs/performance.md`` is rendered from those (a size with
+neither keeps its section of the page as it was, marked as carried over).
 """
 
 from __future__ import annotations
@@ -481,6 +482,7 @@ def bench_size(label: str, args) -> dict:
     results["machine"] = machine()
     results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     results_file.write_text(json.dumps(results, indent=1, default=str))
+    keep_results(label, results)
     if not args.keep_runs:
         shutil.rmtree(root / "run_m2", ignore_errors=True)
     return results
@@ -535,7 +537,16 @@ def bench_single_month(label: str, args) -> dict:
     results["machine"] = machine()
     results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     (root / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    keep_results(label, results)
     return results
+
+
+def keep_results(label: str, results: dict) -> None:
+    """A copy of a finished size's results in the repository (``bench/results/<size>.json``), so
+    docs/performance.md can be re-rendered, and its numbers checked, without the cache."""
+    kept = REPO / "bench" / "results"
+    kept.mkdir(exist_ok=True)
+    (kept / f"{label}.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
 
 
 # --- report -------------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ TABLE_FILES = ("person_month", "household_month", "warnings", "cases", "case_eve
 PARTITIONED: dict[str, str] = {"person_month": "core.person_month", "household_month": "core.household_month"}
 # Bump when the Python side of the scrubbing (Scrubber, NameMatcher, pseudonyms) changes what it
 # writes: rows and texts of earlier builds are then not reused (the SQL files are fingerprinted).
-SCRUB_VERSION = 1
+SCRUB_VERSION = 2  # 2: text cache digests are HMAC-SHA256 hex computed in SQL
 BUILD_TABLES = ("build_partitions", "build_text_cache")
 _PERIOD = re.compile(r"[0-9]{4}-[0-9]{2}")
 
@@ -434,8 +434,7 @@ class _Build:
     filters: dict[str, list[str]] = field(default_factory=dict)
     copied: dict[str, list[str]] = field(default_factory=dict)  # table -> months copied from prev
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> month -> partition token
-    text_cache: dict[str, list] = field(default_factory=lambda: {"digest": [], "kind": [], "clean": []})
-    known_clean: list[str] = field(default_factory=list)  # cleaned texts an earlier build already checked
+    known_clean: pa.Table | None = None  # column v: cleaned texts an earlier build already checked
     cache: str = ""  # catalog of the restricted pseudonym cache (raw id -> pseudonym)
     stats: dict = field(default_factory=dict)
 
@@ -535,15 +534,28 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> tuple[Scrubber, NameMatcher]:
                f"select warning_id from {s('mart.warnings')} union select last_warning_id from {s('mart.cases')}")
     other_keys = dict(con.execute("select id, key from _an_case_keys union all select id, key from _an_warning_keys").fetchall())
 
-    texts = _distinct(con, f"select explanation from {s('mart.warnings')} union select source from {s('mart.case_events')}")
-    jsons = _distinct(con, f"select cast(evidence as varchar) from {s('mart.warnings')} "
-                           f"union select cast(detail as varchar) from {s('mart.case_events')}")
-    text_digests, text_clean = _cached_clean(b, key, "text", texts)
-    json_digests, json_clean = _cached_clean(b, key, "json", jsons)
-    fresh_texts = [t for t in texts if t not in text_clean]
-    fresh_jsons = [t for t in jsons if t not in json_clean]
+    # Every distinct text and JSON with its keyed digest, computed where the texts are (HMAC-SHA256
+    # in SQL); the previous build's cache gives the clean form of those it scrubbed, and only the
+    # rest (tonight's new texts) comes into Python to be scrubbed.
+    ipad, opad = _hmac_pads(key.secret)
+    con.execute(f"""
+        create or replace temp table _an_clean as
+        select r.raw, r.kind, -- hex of the HMAC, digits mapped to letters: never shaped like an id
+               translate(left(sha256(?::blob || unhex(sha256(?::blob || encode(r.kind || '|' || r.raw)))), 32),
+                         '0123456789', 'ghijklmnop') as digest,
+               cast(null as varchar) as clean, false as from_cache
+        from (select explanation as raw, 'text' as kind from {s('mart.warnings')}
+              union select source, 'text' from {s('mart.case_events')}
+              union select cast(evidence as varchar), 'json' from {s('mart.warnings')}
+              union select cast(detail as varchar), 'json' from {s('mart.case_events')}) r
+        where r.raw is not null""", [opad, ipad])
+    if b.prev is not None:
+        con.execute(f'update _an_clean set clean = c.clean, from_cache = true from "{b.prev}".main.build_text_cache c '
+                    "where c.digest = _an_clean.digest and c.kind = _an_clean.kind")
+    fresh = con.execute("select raw, kind from _an_clean where not from_cache order by kind, raw").fetchall()
+    fresh_texts = [r for r, kind in fresh if kind == "text"]
+    fresh_jsons = [r for r, kind in fresh if kind == "json"]
     mentioned_households, mentioned_persons = _mentioned_ids(b, _mentions(fresh_texts, fresh_jsons))
-
 
     names = NameMatcher(_distinct(con, f"select name from {full('core.person_month')} union select name from {full('staging.mca_roster')}"))
     scrubber = Scrubber(
@@ -551,20 +563,20 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> tuple[Scrubber, NameMatcher]:
         dict(zip(mentioned_households, pseudonyms(mentioned_households, key.secret, "household", "h_"))),
         {p.upper(): k for p, k in zip(mentioned_persons, pseudonyms(mentioned_persons, key.secret, "person", "p_"))},
         other_keys)
-    b.known_clean = list(text_clean.values()) + list(json_clean.values())
-    text_clean.update((t, scrubber.text(t)) for t in fresh_texts)
-    json_clean.update((t, scrubber.json_text(t)) for t in fresh_jsons)
-    for kind, raws, digests, clean in (("text", texts, text_digests, text_clean), ("json", jsons, json_digests, json_clean)):
-        cleaned = [clean[t] for t in raws]
-        _register(con, f"_an_{kind}", {"raw": raws, "clean": cleaned})
-        b.text_cache["digest"] += digests
-        b.text_cache["kind"] += [kind] * len(raws)
-        b.text_cache["clean"] += cleaned
+    _register(con, "_an_fresh", {"raw": fresh_texts + fresh_jsons, "kind": ["text"] * len(fresh_texts) + ["json"] * len(fresh_jsons),
+                                 "clean": [scrubber.text(t) for t in fresh_texts] + [scrubber.json_text(t) for t in fresh_jsons]})
+    try:
+        con.execute("update _an_clean set clean = f.clean from _an_fresh f where f.raw = _an_clean.raw and f.kind = _an_clean.kind")
+    finally:
+        con.unregister("_an_fresh")
+    for kind in ("text", "json"):
+        con.execute(f"create or replace temp table _an_{kind} as select raw, clean from _an_clean where kind = '{kind}'")
+    counts = dict(con.execute("select from_cache, count(*) from _an_clean group by all").fetchall())
+    b.known_clean = con.execute("select distinct clean as v from _an_clean where from_cache").arrow().read_all()
     b.stats.update(keyed_households=keyed_households[0], keyed_persons=keyed_persons[0],
                    new_ids_keyed=keyed_households[1] + keyed_persons[1],
                    ids_mentioned_in_new_text=len(mentioned_households) + len(mentioned_persons),
-                   texts_scrubbed=len(fresh_texts) + len(fresh_jsons),
-                   texts_from_cache=len(texts) + len(jsons) - len(fresh_texts) - len(fresh_jsons))
+                   texts_scrubbed=counts.get(False, 0), texts_from_cache=counts.get(True, 0))
     return scrubber, names
 
 
@@ -637,19 +649,12 @@ def _attach_pseudonym_cache(con: duckdb.DuckDBPyConnection, path: Path, key: Hma
     return alias
 
 
-def _cached_clean(b: _Build, key: HmacKey, kind: str, raws: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Keyed digests of ``raws`` and, for those the previous build cleaned, their clean text."""
-    digests = pseudonyms(raws, key.secret, "scrub-" + kind, "s_")
-    if b.prev is None or not raws:
-        return digests, {}
-    b.con.register("_an_digests", pa.table({"digest": pa.array(digests, pa.string()), "i": pa.array(range(len(raws)))}))
-    try:
-        hits = b.con.execute(
-            f'select d.i, c.clean from _an_digests d join "{b.prev}".main.build_text_cache c '
-            f"on c.digest = d.digest and c.kind = ?", [kind]).fetchall()
-    finally:
-        b.con.unregister("_an_digests")
-    return digests, {raws[i]: clean for i, clean in hits}
+def _hmac_pads(secret: bytes) -> tuple[bytes, bytes]:
+    """The inner and outer HMAC-SHA256 pads of ``secret`` (RFC 2104), so SQL can compute
+    ``sha256(opad || unhex(sha256(ipad || message)))`` = HMAC-SHA256(secret, message) in hex."""
+    block = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
+    block = block.ljust(64, b"\x00")
+    return bytes(x ^ 0x36 for x in block), bytes(x ^ 0x5C for x in block)
 
 
 def _json_strings(v) -> Iterator[str]:
@@ -938,12 +943,12 @@ def _create_build_tables(b: _Build) -> None:
                 rows["table_name"].append(table)
                 rows["period"].append(period)
                 rows["token"].append(token)
-    for name, cols in (("build_partitions", rows), ("build_text_cache", b.text_cache)):
-        _register(con, "_an_build", cols)
-        try:
-            con.execute(f"create table {dst}.{name} as select * from _an_build")
-        finally:
-            con.unregister("_an_build")
+    _register(con, "_an_build", rows)
+    try:
+        con.execute(f"create table {dst}.build_partitions as select * from _an_build")
+    finally:
+        con.unregister("_an_build")
+    con.execute(f"create table {dst}.build_text_cache as select digest, kind, clean from _an_clean order by kind, digest")
     b.stats["months_built"] = {t: b.filters.get(q, "all") for t, q in PARTITIONED.items()}
     b.stats["months_copied"] = {t: len(b.copied.get(t, [])) for t in PARTITIONED}
 
@@ -968,10 +973,8 @@ def _populate(b: _Build, key: HmacKey, as_of: dt.date | None, full_built_at: flo
 
 
 def _cleanup_mappings(con: duckdb.DuckDBPyConnection) -> None:
-    for name in ("_an_text", "_an_json"):
-        with contextlib.suppress(Exception):
-            con.unregister(name)
-    for name in ("_an_household_keys", "_an_person_keys", "_an_case_keys", "_an_warning_keys"):
+    for name in ("_an_household_keys", "_an_person_keys", "_an_case_keys", "_an_warning_keys", "_an_text", "_an_json",
+                 "_an_clean"):
         with contextlib.suppress(Exception):
             con.execute(f"drop table if exists temp.main.{name}")
     for qualified in SOURCES:
@@ -1112,7 +1115,8 @@ def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None =
             create_views(new)
             # Months copied from the previous file and texts from its cache passed that build's scan.
             only = {t: period_in(build.filters[q]) for t, q in PARTITIONED.items() if q in build.filters}
-            new.register("_an_checked", pa.table({"v": pa.array(build.known_clean, pa.string())}))
+            new.register("_an_checked", build.known_clean if build.known_clean is not None
+                         else pa.table({"v": pa.array([], pa.string())}))
             leaks = find_identifiers(new, names, skip_name_check=("regions", "indicators", "departments", "feeds"),
                                      where=only, checked="_an_checked")
             new.unregister("_an_checked")

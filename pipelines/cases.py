@@ -244,8 +244,12 @@ def load_cases(con: duckdb.DuckDBPyConnection, where: str = "true", params: list
         params or [],
     ).fetchall()
     out = {}
+    ts = [c for c in CASE_COLUMNS if c in _TS_COLUMNS]
     for row in rows:
-        rec = {c: _aware(v) for c, v in zip(CASE_COLUMNS, row)}
+        rec = dict(zip(CASE_COLUMNS, row))
+        for c in ts:
+            if rec[c] is not None:
+                rec[c] = _aware(rec[c])
         rec["departments"] = list(rec["departments"] or [])
         out[rec["case_id"]] = rec
     return out
@@ -274,21 +278,19 @@ EVENT_SCHEMA = pa.schema([
 
 
 class EventLog:
-    """Collects case events with per-case sequence numbers; :meth:`write` appends them."""
+    """Collects case events with per-case sequence numbers; :meth:`write` appends them.
+
+    A case's next number is known once :meth:`prime` has read it (one query for many cases) or
+    after a write. Events of other cases (e.g. cases opened in this run) are numbered at
+    :meth:`write`, from one query for all of them -- a query per event's case scanned
+    ``mart.case_events`` each time, seconds per thousand new cases at province scale.
+    """
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self._con = con
         self._next: dict[str, int] = {}
+        self._unnumbered: dict[str, list[dict]] = {}
         self.rows: list[dict] = []
-
-    def _seq(self, case_id: str) -> int:
-        if case_id not in self._next:
-            row = self._con.execute("select coalesce(max(seq), 0) from mart.case_events where case_id = ?",
-                                    [case_id]).fetchone()
-            self._next[case_id] = int(row[0]) + 1
-        seq = self._next[case_id]
-        self._next[case_id] = seq + 1
-        return seq
 
     def prime(self, case_ids: Iterable[str]) -> None:
         """Load the next sequence numbers of many cases in one query."""
@@ -303,16 +305,32 @@ class EventLog:
 
     def add(self, case_id: str, at: dt.datetime, actor: str, from_status: str | None, to_status: str,
             action: str, detail: dict | None, source: str) -> dict:
-        row = {"case_id": case_id, "seq": self._seq(case_id), "at": at, "actor": actor,
+        row = {"case_id": case_id, "seq": None, "at": at, "actor": actor,
                "from_status": from_status, "to_status": to_status, "action": action,
                "detail": json.dumps(detail or {}, ensure_ascii=False, default=str, sort_keys=True),
                "source": source}
+        if case_id in self._next:
+            row["seq"] = self._next[case_id]
+            self._next[case_id] += 1
+        else:
+            self._unnumbered.setdefault(case_id, []).append(row)
         self.rows.append(row)
         return row
+
+    def _number(self) -> None:
+        if not self._unnumbered:
+            return
+        self.prime(self._unnumbered)
+        for case_id, rows in self._unnumbered.items():
+            for row in rows:
+                row["seq"] = self._next[case_id]
+                self._next[case_id] += 1
+        self._unnumbered = {}
 
     def write(self) -> int:
         if not self.rows:
             return 0
+        self._number()
         table = pa.Table.from_pylist(self.rows, schema=EVENT_SCHEMA)
         self._con.register("_case_events_new", table)
         try:
@@ -542,26 +560,28 @@ def escalate_overdue(con: duckdb.DuckDBPyConnection, as_of: dt.date, actor: str 
     ensure_case_tables(con)
     now = night_time(as_of)
     with transaction(con):
-        overdue = load_cases(
-            con,
-            "not c.escalated and c.awaiting_feedback and c.due_at is not null and c.due_at < ? "
-            "and not list_contains(?, c.status)",
-            [now, sorted(FINAL_STATUSES)],
-        )
+        # only what the event needs: on a night with tens of thousands of unanswered cases,
+        # loading and rewriting whole case rows cost seconds
+        overdue = con.execute(
+            "select case_id, status, timezone('Asia/Shanghai', due_at)::date, departments, county_code "
+            "from mart.cases where not escalated and awaiting_feedback and due_at is not null and due_at < ? "
+            "and not list_contains(?, status) order by case_id",
+            [now, sorted(FINAL_STATUSES)]).fetchall()
         if not overdue:
             return []
+        ids = [r[0] for r in overdue]
         events = EventLog(con)
-        events.prime(overdue)
-        for case in overdue.values():
-            events.add(case["case_id"], now, actor, case["status"], case["status"], "escalated",
-                       {"due_at": case["due_at"].date().isoformat(), "departments": case["departments"],
-                        "escalate_to": f"MCA/{case['county_code']}", "label": "逾期升级"}, "escalation")
-            case.update(escalated=True, escalated_at=now, updated_at=now)
-        save_cases(con, overdue.values())
+        events.prime(ids)
+        for case_id, status, due_on, departments, county in overdue:
+            events.add(case_id, now, actor, status, status, "escalated",
+                       {"due_at": due_on.isoformat(), "departments": list(departments or []),
+                        "escalate_to": f"MCA/{county}", "label": "逾期升级"}, "escalation")
+        con.execute("update mart.cases set escalated = true, escalated_at = ?, updated_at = ? "
+                    "where case_id in (select unnest(?::varchar[]))", [now, now, ids])
         events.write()
-        append_audit(con, actor, "cases_escalated", "mart.cases", rows=len(overdue),
-                     detail={"as_of": as_of.isoformat(), "case_ids": sorted(overdue)})
-    return sorted(overdue)
+        append_audit(con, actor, "cases_escalated", "mart.cases", rows=len(ids),
+                     detail={"as_of": as_of.isoformat(), "case_ids": ids})
+    return ids
 
 
 def close_case(con: duckdb.DuckDBPyConnection, case_id: str, as_of: dt.date, actor: str, reason: str) -> None:

@@ -156,9 +156,9 @@ def install(point: str, action) -> None:
     elif point == "feedback:first_file":
         # first feedback file applied in its open transaction (cases updated), not committed
         _at_entry(feedback, "append_audit", action)
-    elif point == "extracts:second_office":
-        # first office's folder written and recorded; second office's folder renamed into place,
-        # its cases not yet marked dispatched
+    elif point == "extracts:unrecorded":
+        # every office's folder renamed into place; inside the one transaction that records them,
+        # after the first office's audit row, before the commit: no case marked dispatched
         _at_entry(dispatch, "append_audit", action, nth=2)
     elif point == "extracts:mid_swap":
         # a re-run rebuilding tonight's folder: old folder moved aside, new one not yet in place
@@ -200,7 +200,7 @@ CRASH_POINTS = (
     "stage:feedback",
     "feedback:first_file",
     "stage:extracts",
-    "extracts:second_office",
+    "extracts:unrecorded",
     "stage:analyst",
     "analyst:built_not_swapped",
     "stage:report",

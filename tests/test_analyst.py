@@ -595,3 +595,16 @@ def test_a_damaged_pseudonym_cache_is_replaced(tmp_path, keyed):
     assert _build_info(path)[1]["new_ids_keyed"] > 0
     with duckdb.connect(str(cache), read_only=True) as c:
         assert c.execute("select count(*) from keys_person").fetchone()[0] > 0
+
+
+@pytest.mark.parametrize("secret", [b"k" * 32, b"short", b"x" * 100])
+def test_text_cache_digest_in_sql_is_hmac_sha256(secret):
+    """The text cache's digest is computed in SQL from the RFC 2104 pads: it must be the HMAC."""
+    import hashlib
+    import hmac
+
+    ipad, opad = analyst._hmac_pads(secret)
+    con = duckdb.connect()
+    for text in ["收入下降 62% & <x>", "", "{\"a\": 1}"]:
+        got = con.execute("select sha256(?::blob || unhex(sha256(?::blob || encode(?))))", [opad, ipad, text]).fetchone()[0]
+        assert got == hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()

@@ -43,7 +43,7 @@ CHAIN = (
     "publish:mca_roster",        # inside the load of the night's largest delivery, before commit
     "stage:indicators",          # ingest committed
     "feedback:first_file",       # indicators and cases committed; inside feedback intake, before its commit
-    "extracts:second_office",    # one office recorded, the next folder in place but unrecorded
+    "extracts:unrecorded",       # every folder in place, their recording transaction open (not committed)
     "stage:record_run",          # everything written, the run not yet recorded
 )
 
@@ -191,7 +191,7 @@ def test_crash_chain_converges_on_the_reference(world):
     _compare(world, f"after crashes at {', '.join(CHAIN)}")
 
 
-MATRIX = [(p,) for p in h.CRASH_POINTS] + [("extracts:second_office", "extracts:mid_swap")]
+MATRIX = [(p,) for p in h.CRASH_POINTS] + [("extracts:unrecorded", "extracts:mid_swap")]
 
 
 @pytest.mark.slow

@@ -183,3 +183,70 @@ def test_audit_log_is_append_only_in_code():
         if pattern.search(path.read_text(encoding="utf-8")):
             offenders.append(str(path))
     assert offenders == []
+
+
+def test_xlsx_cells_exact_for_awkward_text(con, tmp_path):
+    """The sheets' rows are written as XML by our code, not cell by cell through openpyxl: every
+    value must come back exactly as the CSV has it, read by two independent XLSX readers."""
+    from python_calamine import CalamineWorkbook
+
+    awkward = " <b>收入 & 支出</b> 下降\x07 62%\r\n请核实 \"家庭\" 'x' " + "长" * 50 + " "
+    add_warning(con, "F001", "EXP_HARDSHIP", "high", "2026-01", ["MCA"], explanation=awkward)
+    update_cases(con, NIGHT)
+    write_extracts(con, tmp_path / "outbox", NIGHT)
+    folder = tmp_path / "outbox" / "MCA/330102/2026-02-07"
+    csv_rows = _read_csv(folder / "cases.csv")
+    header = list(csv_rows[0])
+    # the one difference: control characters XML 1.0 cannot carry are dropped from the workbook
+    expected = [[re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", r[h]) or None for h in header] for r in csv_rows]
+    ws = load_workbook(folder / "cases.xlsx")["案件 cases"]
+    assert ws.dimensions == f"A1:{ws.cell(1, len(header)).column_letter}{len(csv_rows) + 1}"
+    got = [list(r) for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert got == expected
+    cal = CalamineWorkbook.from_path(str(folder / "cases.xlsx")).get_sheet_by_index(0).to_python()
+    assert cal[0] == header and [[v if v != "" else None for v in r] for r in cal[1:]] == expected
+    row = next(r for r in got if r[header.index("预警说明 explanation")].startswith(" <b>"))
+    text = row[header.index("预警说明 explanation")]
+    assert text == awkward.replace("\x07", "")
+    k = header.index("预警说明 explanation") + 1
+    cell = next(c for (c,) in ws.iter_rows(min_col=k, max_col=k) if c.value == text)
+    assert cell.alignment.wrap_text and cell.data_type == "s"
+    assert ws.freeze_panes == "B2" and ws["A1"].font.b
+    template = load_workbook(folder / "feedback_template.xlsx").active
+    assert [c.value for c in template["A"][1:]] == [r["案件编号 case_id"] for r in csv_rows]
+    assert all(template.cell(r, 5).number_format == "yyyy-mm-dd" for r in range(2, len(csv_rows) + 2))
+
+
+def test_recording_is_one_transaction_after_every_folder(con, tmp_path, monkeypatch):
+    """A failure while recording leaves the folders in place and nothing recorded; the rerun
+    writes the same bytes and records each folder once."""
+    import pipelines.dispatch as dispatch
+
+    outbox = tmp_path / "outbox"
+    calls = {"n": 0}
+    real = dispatch.append_audit
+
+    def failing(*a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk gone")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(dispatch, "append_audit", failing)
+    with pytest.raises(RuntimeError):
+        write_extracts(con, outbox, NIGHT)
+    folders = sorted(outbox.glob("*/*/2026-02-07"))
+    assert len(folders) == 6
+    first = {p: {f.name: f.read_bytes() for f in p.iterdir()} for p in folders}
+    assert con.execute("select count(*) from mart.case_dispatches").fetchone()[0] == 0
+    assert con.execute("select count(*) from ops.audit_log where action = 'extract_written'").fetchone()[0] == 0
+    assert {r["status"] for r in case_rows(con)} == {"open"}
+    monkeypatch.setattr(dispatch, "append_audit", real)
+    again = write_extracts(con, outbox, NIGHT)
+    assert sorted(again) == folders
+    assert {p: {f.name: f.read_bytes() for f in p.iterdir()} for p in folders} == first
+    assert con.execute("select count(*) from ops.audit_log where action = 'extract_written'").fetchone()[0] == 6
+    # events numbered 1.. per case with no gap, across the two offices of a case
+    for r in case_rows(con):
+        seqs = [e[0] for e in events_of(con, r["case_id"])]
+        assert seqs == list(range(1, len(seqs) + 1))
