@@ -253,8 +253,8 @@ def _carried_over(old: str, labels: list[str]) -> tuple[dict[str, list[str]], di
         body = _section(old, f"## {label} roster persons")
         if not body:
             continue
-        note = ("*Carried over from the previous rendering of this page: this run's cache holds no results "
-                "for this size.*")
+        note = ("*Carried over from the previous rendering of this page: neither this run's cache nor "
+                "bench/results/ holds results for this size, so its numbers are from the code of that run.*")
         rest = [ln for ln in body[1:] if ln != note]
         while rest and not rest[0].strip():
             rest.pop(0)
