@@ -14,9 +14,10 @@ Each folder is built under a temporary name and renamed into place (``atomic_dir
 folder of the night is in place, one transaction marks their cases dispatched (status,
 dispatched_at, due_at, event) and records each extract in ``ops.audit_log``. A crash before that
 commit leaves folders nothing records: the rerun finds the same cases pending and writes the same
-folders again, byte for byte (sent at least once, never differently). What was sent is kept per case in ``mart.case_dispatches``, so a re-run of the
-night sends nothing new, and a re-run that does find new cases rebuilds that night's folder with
-the earlier rows plus the new ones (nothing already sent disappears).
+folders again, byte for byte (sent at least once, never differently). What was sent is kept per
+case in ``mart.case_dispatches``, so a re-run of the night sends nothing new, and a re-run that
+does find new cases rebuilds that night's folder with the earlier rows plus the new ones (nothing
+already sent disappears).
 
 Data minimisation: an office receives only its own county's cases, only the fields in
 :data:`COMMON_FIELDS` plus what :data:`DEPARTMENT_FIELDS` grants it, and never a warning's evidence
@@ -359,16 +360,20 @@ class _SheetRows:
 
 
 def _cell_xml(ref: str, value, style: int | None) -> str:
+    """One ``<c>`` element as openpyxl writes it: text inline (never a formula), empty unstyled
+    cells left out."""
     s_attr = f' s="{style}"' if style is not None else ""
+    if type(value) is str:
+        text = _XML_ILLEGAL.sub("", value)
+        space = ' xml:space="preserve"' if text != text.strip() else ""
+        return f'<c r="{ref}"{s_attr} t="inlineStr"><is><t{space}>{text.translate(_XML_TEXT)}</t></is></c>'
     if value is None:
         return f'<c r="{ref}"{s_attr}/>' if style is not None else ""
     if isinstance(value, bool):
         return f'<c r="{ref}"{s_attr} t="b"><v>{int(value)}</v></c>'
     if isinstance(value, (int, float)):
         return f'<c r="{ref}"{s_attr} t="n"><v>{value!r}</v></c>'
-    text = _XML_ILLEGAL.sub("", str(value))
-    space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f'<c r="{ref}"{s_attr} t="inlineStr"><is><t{space}>{text.translate(_XML_TEXT)}</t></is></c>'
+    return _cell_xml(ref, str(value), style)
 
 
 def _style_id(ws, **style) -> int:
@@ -410,20 +415,12 @@ def _sheet(ws, header: list[str], rows: list[list], widths: dict[int, int] | Non
     for i, row in enumerate(rows, start=2):
         cells = []
         for j, v in enumerate(row):
+            if v == "":
+                v = None
             style = fixed.get(j)
-            if v is None or v == "":
-                if style is not None:
-                    cells.append(f'<c r="{letters[j]}{i}" s="{style}"/>')
-            elif type(v) is str and style is None:  # the common case, inline
-                text = _XML_ILLEGAL.sub("", safe_text(v))
-                s_attr = f' s="{wrap}"' if len(v) > _WRAP_OVER else ""
-                space = ' xml:space="preserve"' if text != text.strip() else ""
-                cells.append(f'<c r="{letters[j]}{i}"{s_attr} t="inlineStr"><is><t{space}>'
-                             f'{text.translate(_XML_TEXT)}</t></is></c>')
-            else:
-                if style is None and isinstance(v, str) and len(v) > _WRAP_OVER:
-                    style = wrap
-                cells.append(_cell_xml(f"{letters[j]}{i}", safe_text(v), style))
+            if style is None and type(v) is str and len(v) > _WRAP_OVER:
+                style = wrap
+            cells.append(_cell_xml(f"{letters[j]}{i}", safe_text(v), style))
         out.append(f'<row r="{i}">{"".join(cells)}</row>')
     return _SheetRows("".join(out), len(rows) + 1, width)
 
