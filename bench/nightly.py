@@ -8,7 +8,7 @@
     uv run python bench/nightly.py --sizes 3000k --single-month      # 3M: one month (ingest_bench generator)
     uv run python bench/nightly.py --doc-only                        # re-render docs/performance.md from cached results
     options: --cache DIR (default /tmp/lowincome_nightly_bench), --rebuild (regenerate province + warehouses),
-             --threads N / --memory-limit 6GB (DuckDB; default: pipelines.config.load_settings()),
+             --threads N / --memory-limit 5GB (DuckDB; default: pipelines.config.load_settings()),
              --no-write-doc
 
 What it does, per size (``<cache>/<size>/``):

@@ -33,8 +33,11 @@ class Settings:
     # Indicator thresholds/routing overrides (TOML), layered over models/indicators.toml.
     indicator_config: Path | None = None
     # DuckDB resources (issue 7): set per process, never left to DuckDB's 80%-of-RAM default.
+    # The limit is DuckDB's own; a stage's Python side (GX frames, scrubbing, workbooks) comes on
+    # top, so 5GB keeps a process within the 6 GB budget (the full analyst rebuild at 1M roster
+    # persons: 6.34 GB peak with 6GB, 5.79 GB with 5GB; docs/performance.md).
     duckdb_threads: int = 2
-    duckdb_memory_limit: str = "6GB"
+    duckdb_memory_limit: str = "5GB"
     # Key for pseudonymous analyst keys (HMAC). Never stored in the repo; read from env or a file.
     hmac_key_file: Path | None = None
     # The analyst database is built incrementally (unchanged months copied from the previous build);
