@@ -238,25 +238,18 @@ def indicator_name(code: str) -> str:
     return f"{info.name_zh} {info.name_en}" if info else code
 
 
-def _person_names(con: duckdb.DuckDBPyConnection, person_ids: list[str], since: str | None = None) -> dict[str, str]:
-    """Latest known name per person: core.person_month, else the roster. ``since`` (a data month)
-    is where to look first: a person with a row from that month on has their latest name there."""
+def _person_names(con: duckdb.DuckDBPyConnection, person_ids: list[str]) -> dict[str, str]:
+    """Latest known name per person: core.person_month, else the roster."""
     if not person_ids:
         return {}
     for schema, table, order in (("core", "person_month", "period"), ("staging", "mca_roster", "snapshot_month")):
         if _relation_type(con, schema, table) and {"person_id", "name", order} <= _columns(con, schema, table):
-            query = (f"select person_id, arg_max(name, {order}) from {schema}.{table} "
-                     f"where person_id in (select unnest(?::varchar[])) and name is not null {{recent}} group by person_id")
-            found: dict[str, str] = {}
-            if since and table == "person_month":
-                # the months since the cases' data months first (their rows hold the latest name);
-                # the whole history only for persons not seen there
-                found = dict(con.execute(query.format(recent="and period >= ?"), [person_ids, since]).fetchall())
-            rest = [p for p in person_ids if p not in found]
-            if rest:
-                found.update(con.execute(query.format(recent=""), [rest]).fetchall())
-            if found:
-                return found
+            rows = con.execute(
+                f"select person_id, arg_max(name, {order}) from {schema}.{table} "
+                f"where person_id in (select unnest(?::varchar[])) and name is not null group by person_id",
+                [person_ids]).fetchall()
+            if rows:
+                return dict(rows)
     return {}
 
 
@@ -438,13 +431,8 @@ def _with_rows(part: bytes, rows: _SheetRows) -> bytes:
     from openpyxl.utils import get_column_letter
 
     text = part.decode("utf-8")
-    if rows.xml:
-        head, sep, tail = text.rpartition("</sheetData>")
-        if not sep:  # no data at all: openpyxl wrote <sheetData/>
-            head, sep, tail = text.rpartition("<sheetData/>")
-            text = head + "<sheetData>" + rows.xml + "</sheetData>" + tail
-        else:
-            text = head + rows.xml + sep + tail
+    head, sep, tail = text.rpartition("</sheetData>")  # the header row is always there
+    text = head + rows.xml + sep + tail
     text = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{get_column_letter(rows.last_column)}{rows.last_row}"/>',
                   text, count=1)
     return text.encode("utf-8")
@@ -656,35 +644,26 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
     if not pending:
         return []
     cases = load_cases(con, "c.case_id in (select unnest(?::varchar[]))", [sorted({p.case_id for p in pending})])
-    names = _person_names(con, sorted({c["person_id"] for c in cases.values() if c["person_id"]}),
-                          since=min((c["last_period"] for c in cases.values() if c["last_period"]), default=None))
+    names = _person_names(con, sorted({c["person_id"] for c in cases.values() if c["person_id"]}))
 
     def days_for(case: dict) -> int:
         if deadlines:
             return base_deadlines[case["severity"]]
         return case["deadline_days"] if case["deadline_days"] is not None else base_deadlines[case["severity"]]
 
-    offices: dict[tuple[str, str], list[_Pending]] = defaultdict(list)
-    for p in pending:
-        offices[(p.department, p.county_code)].append(p)
-
     # Everything an office's folder and recording need is read once, before the first folder:
     # the rows are built from the cases as they stand now (a case sent to two offices shows the
     # same state in both), and tonight's earlier rows of every office come from one query.
-    records: dict[tuple[str, str], list[tuple[_Pending, dict]]] = {}
-    for office, items in offices.items():
-        department = office[0]
-        new_records = []
-        for p in items:
-            case = cases[p.case_id]
-            if p.kind == "escalation":
-                due = case["due_at"].date() if case["due_at"] else None
-                rec = _record(case, department, "escalation", due, names)
-                rec["escalated"] = True
-            else:
-                rec = _record(case, department, p.kind, as_of + dt.timedelta(days=days_for(case)), names)
-            new_records.append((p, rec))
-        records[office] = new_records
+    records: dict[tuple[str, str], list[tuple[_Pending, dict]]] = defaultdict(list)
+    for p in pending:
+        case = cases[p.case_id]
+        if p.kind == "escalation":
+            due = case["due_at"].date() if case["due_at"] else None
+            rec = _record(case, p.department, "escalation", due, names)
+            rec["escalated"] = True
+        else:
+            rec = _record(case, p.department, p.kind, as_of + dt.timedelta(days=days_for(case)), names)
+        records[(p.department, p.county_code)].append((p, rec))
     earlier: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for department, county, record in con.execute(
             "select department, county_code, record from mart.case_dispatches where as_of = ? "
