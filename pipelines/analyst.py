@@ -342,6 +342,7 @@ class Scrubber:
         self.household_keys = household_keys
         self.person_keys = person_keys  # upper-cased 身份证号 -> key
         self.other_keys = other_keys or {}  # case and warning ids -> keys
+        self._clean: dict[str, str] = {}  # short text -> scrubbed: JSON values repeat (labels, months, amounts)
 
     def _household_key(self, raw: str) -> str | None:
         return self.household_keys.get(raw) or self.household_keys.get("H" + raw)
@@ -356,10 +357,15 @@ class Scrubber:
     def text(self, s: str | None) -> str | None:
         if s is None:
             return None
-        s = TOKEN.sub(self._token, s)
-        s = ID_RUN.sub(ID_MASK, s)
-        s = PHONE.sub(PHONE_MASK, s)
-        return self.names.scrub(s) if self.names else s
+        clean = self._clean.get(s)
+        if clean is None:
+            clean = TOKEN.sub(self._token, s)
+            clean = ID_RUN.sub(ID_MASK, clean)
+            clean = PHONE.sub(PHONE_MASK, clean)
+            clean = self.names.scrub(clean) if self.names else clean
+            if len(s) <= 64:  # the values that repeat; long texts (explanations) are unique
+                self._clean[s] = clean
+        return clean
 
     def value(self, v, key: str | None = None):
         if isinstance(v, dict):
@@ -557,7 +563,9 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> tuple[Scrubber, NameMatcher]:
     fresh_jsons = [r for r, kind in fresh if kind == "json"]
     mentioned_households, mentioned_persons = _mentioned_ids(b, _mentions(fresh_texts, fresh_jsons))
 
-    names = NameMatcher(_distinct(con, f"select name from {full('core.person_month')} union select name from {full('staging.mca_roster')}"))
+    # distinct per relation first: a union over every month's rows is a far larger hash table
+    names = NameMatcher(_distinct(con, f"select distinct name from {full('core.person_month')} "
+                                       f"union select name from {full('staging.mca_roster')}"))
     scrubber = Scrubber(
         names,
         dict(zip(mentioned_households, pseudonyms(mentioned_households, key.secret, "household", "h_"))),
@@ -695,32 +703,30 @@ def _mentioned_ids(b: _Build, mentions: set[str]) -> tuple[list[str], list[str]]
     m = sorted(mentions)
     _register(b.con, "_an_mentions", {"t": m, "h": ["H" + t for t in m], "u": [t.upper() for t in m]})
     try:
-        # one pass over each relation: its rows that hold any mentioned id, then which ids they are
+        # One semi-join per id column (a plain column against the wanted set is far cheaper than an
+        # expression per row). Ids are upper-cased by staging (pipelines.feeds), so a person id is
+        # compared as stored; a hukou household H<hukou_no> by its hukou_no.
         b.con.execute("create or replace temp table _an_wanted as select t as id from _an_mentions "
                       "union select h from _an_mentions")
+        b.con.execute("create or replace temp table _an_wanted_hukou as "
+                      "select substr(id, 2) as id from _an_wanted where starts_with(id, 'H')")
         b.con.execute("create or replace temp table _an_wanted_u as select distinct u from _an_mentions")
         households = _distinct(b.con, f"""
-            with pm as (
-                select household_id, family_id, 'H' || hukou_no as hukou_household from {full('core.person_month')}
-                where household_id in (select id from _an_wanted) or family_id in (select id from _an_wanted)
-                   or 'H' || hukou_no in (select id from _an_wanted)
-            ), ids as (
-                select household_id as id from pm union select family_id from pm union select hukou_household from pm
-                union select household_id from {full('core.household_month')}
-                    where household_id in (select id from _an_wanted)
-                union select coalesce(nullif(family_id, ''), 'H' || nullif(hukou_no, '')) from {full('mart.warnings')}
-                union select household_id from {full('mart.cases')}
-            )
-            select id from ids where id in (select id from _an_wanted)""")
+            select household_id from {full('core.person_month')} where household_id in (select id from _an_wanted)
+            union select family_id from {full('core.person_month')} where family_id in (select id from _an_wanted)
+            union select 'H' || hukou_no from {full('core.person_month')} where hukou_no in (select id from _an_wanted_hukou)
+            union select household_id from {full('core.household_month')} where household_id in (select id from _an_wanted)
+            union select id from (select coalesce(nullif(family_id, ''), 'H' || nullif(hukou_no, '')) as id
+                                  from {full('mart.warnings')}) where id in (select id from _an_wanted)
+            union select household_id from {full('mart.cases')} where household_id in (select id from _an_wanted)""")
         persons = _distinct(b.con, f"""
-            select person_id from {full('core.person_month')} where upper(person_id) in (select u from _an_wanted_u)
-            union select head_person_id from {full('core.household_month')}
-                where upper(head_person_id) in (select u from _an_wanted_u)
-            union select person_id from {full('mart.warnings')} where upper(person_id) in (select u from _an_wanted_u)""")
+            select person_id from {full('core.person_month')} where person_id in (select u from _an_wanted_u)
+            union select head_person_id from {full('core.household_month')} where head_person_id in (select u from _an_wanted_u)
+            union select person_id from {full('mart.warnings')} where person_id in (select u from _an_wanted_u)""")
     finally:
         b.con.unregister("_an_mentions")
-        b.con.execute("drop table if exists _an_wanted")
-        b.con.execute("drop table if exists _an_wanted_u")
+        for table in ("_an_wanted", "_an_wanted_hukou", "_an_wanted_u"):
+            b.con.execute(f"drop table if exists {table}")
     return households, persons
 
 

@@ -684,13 +684,12 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
         events = EventLog(con)
         events.prime(cases)
         dispatch_rows = []
-        touched: dict[str, dict] = {}
+        changed: dict[str, dict] = {}  # an escalation sent changes nothing on its case
         for folder, manifest, manifest_sha in written:
             department, county = manifest["department"], manifest["county_code"]
             new_records = records[(department, county)]
             for p, rec in new_records:
                 case = cases[p.case_id]
-                touched[p.case_id] = case
                 detail = {"department": department, "county_code": county, "kind": p.kind,
                           "dispatch_round": p.dispatch_round, "extract": str(folder)}
                 if p.kind == "escalation":
@@ -705,13 +704,14 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
                     events.add(p.case_id, now, actor, case["status"], to_status, action, detail, "dispatch")
                     case.update(status=to_status, dispatched_at=now, due_at=due_at, awaiting_feedback=True,
                                 deadline_days=days_for(case), updated_at=now)
+                    changed[p.case_id] = case
                 dispatch_rows.append([p.case_id, department, county, p.kind, p.dispatch_round, as_of, now, due_at,
                                       str(folder), json.dumps(rec, ensure_ascii=False, sort_keys=True)])
             append_audit(con, actor, "extract_written", str(folder), rows=manifest["cases"], sha256=manifest_sha,
                          detail={"department": department, "county_code": county, "as_of": as_of.isoformat(),
                                  "new_rows": len(new_records), "kinds": manifest["kinds"],
                                  "files": manifest["files"]})
-        save_cases(con, touched.values())
+        save_cases(con, changed.values())
         events.write()
         _insert_dispatches(con, dispatch_rows)
     return [folder for folder, _, _ in written]

@@ -608,3 +608,34 @@ def test_text_cache_digest_in_sql_is_hmac_sha256(secret):
     for text in ["收入下降 62% & <x>", "", "{\"a\": 1}"]:
         got = con.execute("select sha256(?::blob || unhex(sha256(?::blob || encode(?))))", [opad, ipad, text]).fetchone()[0]
         assert got == hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()
+
+
+def test_mentioned_ids_are_found_in_any_month_and_any_id_column():
+    """The Scrubber gets exactly the ids its texts mention, looked up in every month: a household by
+    its id, family id or H + hukou_no, a person by the upper-cased 身份证号; nothing else."""
+    con = duckdb.connect()
+    con.execute("create schema core; create schema mart")
+    con.execute("create table core.person_month (period varchar, person_id varchar, household_id varchar, "
+                "family_id varchar, hukou_no varchar)")
+    con.execute("""insert into core.person_month values
+        ('2025-01', '11010119800101001X', 'F000000000001', 'F000000000001', '440100000001'),
+        ('2025-02', '110101198001010020', 'H440100000002', null, '440100000002')""")
+    con.execute("create table core.household_month (period varchar, household_id varchar, head_person_id varchar)")
+    con.execute("insert into core.household_month values ('2025-03', 'F000000000003', '110101198001010039')")
+    con.execute("create table mart.warnings (family_id varchar, hukou_no varchar, person_id varchar)")
+    con.execute("insert into mart.warnings values ('', '440100000004', '110101198001010047')")
+    con.execute("create table mart.cases (household_id varchar)")
+    con.execute("insert into mart.cases values ('F000000000005')")
+    present = {q: True for q in ("core.person_month", "core.household_month", "mart.warnings", "mart.cases")}
+    b = analyst._Build(con, "memory", "unused", present)
+    mentions = {"F000000000001",  # a family id of an old month
+                "440100000001",  # a roster person's hukou_no: the hukou household H440100000001
+                "H440100000002", "440100000004", "F000000000003", "F000000000005",
+                "11010119800101001x",  # written with a lowercase x
+                "110101198001010020", "110101198001010039", "110101198001010047",
+                "F999999999999", "110101198001010055", "收入"}  # not in the warehouse
+    households, persons = analyst._mentioned_ids(b, mentions)
+    assert set(households) == {"F000000000001", "F000000000003", "F000000000005", "H440100000001",
+                               "H440100000002", "H440100000004"}
+    assert set(persons) == {"11010119800101001X", "110101198001010020", "110101198001010039", "110101198001010047"}
+    assert {t for (t,) in con.execute("select table_name from duckdb_tables() where temporary").fetchall()} == set()
