@@ -203,7 +203,7 @@ def test_settings_fall_back_to_env_outside_airflow(tmp_path, monkeypatch):
     s = lt.airflow_settings()
     assert s.warehouse == tmp_path / "wh" / "warehouse.duckdb"
     assert s.duckdb_threads == 1
-    assert s.duckdb_memory_limit == "5GB"  # the CLI's default
+    assert s.duckdb_memory_limit == "4GB"  # the CLI's default
 
 
 def test_dry_run_skips_the_load():
