@@ -479,7 +479,7 @@ def bench_size(label: str, args) -> dict:
             # the baseline reads the same staged month and does not depend on this code: keep the
             # earlier run's timing of it rather than spend its minutes again
             results[key]["stages"]["pandas"] = {**earlier, "carried_over": True}
-    results["machine"] = machine()
+    results["machine"] = machine(args)
     results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     results_file.write_text(json.dumps(results, indent=1, default=str))
     keep_results(label, results)
@@ -534,7 +534,7 @@ def bench_single_month(label: str, args) -> dict:
                            "wall_s": round(time.perf_counter() - t, 1),
                            "warehouse_bytes": (run / "warehouse.duckdb").stat().st_size,
                            "analyst_bytes": (run / "analyst.duckdb").stat().st_size if (run / "analyst.duckdb").exists() else 0}
-    results["machine"] = machine()
+    results["machine"] = machine(args)
     results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     (root / "results.json").write_text(json.dumps(results, indent=1, default=str))
     keep_results(label, results)
@@ -551,7 +551,7 @@ def keep_results(label: str, results: dict) -> None:
 
 # --- report -------------------------------------------------------------------------------------------
 
-def machine() -> dict:
+def machine(args=None) -> dict:
     import duckdb
     import great_expectations as gx
     import pandas
@@ -565,7 +565,19 @@ def machine() -> dict:
             break
     return {"nproc": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / 2**30, 1), "cpu": cpu,
             "python": platform.python_version(), "duckdb": duckdb.__version__, "gx": gx.__version__,
-            "pandas": pandas.__version__, "pyarrow": pyarrow.__version__, "kernel": platform.release()}
+            "pandas": pandas.__version__, "pyarrow": pyarrow.__version__, "kernel": platform.release(),
+            **_duckdb_resources(args)}
+
+
+def _duckdb_resources(args) -> dict:
+    """The DuckDB threads and memory_limit the stages ran with (the Settings defaults unless given)."""
+    from dataclasses import fields
+
+    from pipelines.config import Settings
+
+    default = {f.name: f.default for f in fields(Settings)}
+    return {"duckdb_threads": getattr(args, "threads", None) or default["duckdb_threads"],
+            "duckdb_memory_limit": getattr(args, "memory_limit", None) or default["duckdb_memory_limit"]}
 
 
 def main(argv=None) -> int:

@@ -284,7 +284,8 @@ def write(cache: Path, path: Path) -> None:
              f"- Python {m.get('python', '?')}; duckdb {m.get('duckdb', '?')}, great-expectations {m.get('gx', '?')}, "
              f"pandas {m.get('pandas', '?')}, pyarrow {m.get('pyarrow', '?')}",
              "- DuckDB: threads, memory_limit and temp_directory from `pipelines.config.Settings` "
-             "(defaults threads = 2, memory_limit = 5GB, temp_directory = `<work>/duckdb_tmp`).",
+             f"(this run: threads = {m.get('duckdb_threads', 2)}, memory_limit = {m.get('duckdb_memory_limit', '5GB')}, "
+             "temp_directory = `<work>/duckdb_tmp`).",
              "- Load averages before and after each night are given with its table (a load above 2 means other work "
              "shared the 2 cores).", ""]
     target_lines = targets(results)
