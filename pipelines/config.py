@@ -34,9 +34,9 @@ class Settings:
     indicator_config: Path | None = None
     # DuckDB resources (issue 7): set per process, never left to DuckDB's 80%-of-RAM default.
     # The limit is DuckDB's own; a stage's Python side (GX frames, scrubbing, workbooks) comes on
-    # top (~1-1.5 GB in the analyst build), so 4GB keeps a process within the 6 GB budget (the full
+    # top (~1-1.5 GB in the analyst build), so 4GB keeps a process within the 6 GB budget: the full
     # analyst rebuild at 1M roster persons x 13 months peaked at 6.34 GB with 6GB, 5.8-6.2 GB with
-    # 5GB, 5.4 GB with 4GB, in about the same time; docs/performance.md).
+    # 5GB and 5.25 GB with 4GB (166 s against 144 s with 5GB); bench/nightly_notes.md.
     duckdb_threads: int = 2
     duckdb_memory_limit: str = "4GB"
     # Key for pseudonymous analyst keys (HMAC). Never stored in the repo; read from env or a file.
