@@ -168,7 +168,12 @@ def size_section(r: dict) -> list[str]:
             lines.append(f"| {code} | {c['ours']:,} | {c['pandas']:,} | {'yes' if c['same'] else 'NO'}{extra} |")
         lines.append("")
     for key, v in r.items():
-        if key == "month1" or key.startswith("history_to_m"):
+        if key.startswith("history_to_m") and "nights" in v:
+            per = ", ".join(f"m{n['month']} {n['seconds']:.0f}s/{_gb(n['peak_rss'])} GB" for n in v["nights"])
+            lines.append(f"- history load `{key}` ({len(v['nights'])} run_nights, {v['step']} month(s) each): "
+                         f"{v['seconds']:.0f} s, peak RSS {_gb(v['peak_rss'])} GB, {v.get('rows', 0):,} rows ({per}); "
+                         f"load {v['load_before']} → {v['load_after']}")
+        elif key == "month1" or key.startswith("history_to_m"):
             tm = ", ".join(f"{k} {s:.0f}s" for k, s in v.get("timings", {}).items())
             lines.append(f"- history load `{key}` (one run_night): {v['seconds']:.0f} s, peak RSS {_gb(v['peak_rss'])} GB, "
                          f"{v.get('rows', 0):,} rows ({tm}); load {v['load_before']} → {v['load_after']}")
@@ -229,7 +234,9 @@ def _invocation(r: dict) -> str:
     if r.get("single_month") or r["size"] == "3000k" and "night_m1" in r:
         return f"`--sizes {r['size']} --single-month`"
     h = r.get("history_months", 12)
-    return f"`--sizes {r['size']}" + ("" if h == 12 else f" --history-months {h}") + "`"
+    step = r.get(f"history_to_m{h}", {}).get("step")
+    return (f"`--sizes {r['size']}" + ("" if h == 12 else f" --history-months {h}")
+            + (f" --history-step {step}" if step else "") + "`")
 
 
 def _section(page: str, heading: str) -> list[str]:
