@@ -525,9 +525,9 @@ def bench_size(label: str, args) -> dict:
 
 def bench_single_month(label: str, args) -> dict:
     """``--single-month``: for a province too large for pipelines.synth on this machine (3M roster persons x
-    13 months peaked at 20.8 GB of 23.5 GiB in the generator; larger ones do not fit) -- one month of deliveries from bench/ingest_bench.py's vectorised
-    generator (roster persons + twice as many other residents), after a setup night with the reference
-    feeds. Times the first real month (data month 2026-09), stage by stage, like a night above."""
+    13 months peaked at 20.8 GB of 23.5 GiB in the generator; larger ones do not fit) -- one month of
+    deliveries from bench/ingest_bench.py's vectorised generator (roster persons + twice as many other
+    residents), after a setup night with the reference feeds. Times the first real month (data month 2026-09), stage by stage, like a night above."""
     import ingest_bench
 
     roster = int(label.rstrip("k")) * 1000
