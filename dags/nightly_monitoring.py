@@ -100,34 +100,37 @@ def nightly_monitoring():
     def indicators(**context) -> dict:
         """Rebuild `core.*` and compute `mart.warnings` for every data month whose inputs are
         complete; months still waiting for a feed get no verdict yet."""
-        return lt.indicators(lt.run_params(context), context)
+        return lt.stage("indicators", lt.run_params(context), context)
 
     @task(**WRITER)
     def cases(**context) -> dict:
         """Open, merge and escalate cases (`mart.cases`, `mart.case_events`) from the warnings."""
-        return lt.cases(lt.run_params(context), context)
+        return lt.stage("cases", lt.run_params(context), context)
 
     @task(**WRITER)
     def apply_feedback(**context) -> dict:
         """Apply department feedback files visible on `as_of` that were not applied yet (each file
         once, by content hash). The daytime `department_feedback` DAG does the same."""
-        return lt.apply_feedback(lt.run_params(context), context)
+        return lt.stage("feedback", lt.run_params(context), context)
 
     @task(**WRITER)
     def extracts(**context) -> dict:
         """Write each department's county extracts (XLSX + CSV + feedback template + manifest)
         into the outbox for the cases not sent yet."""
-        return lt.extracts(lt.run_params(context), context)
+        return lt.stage("extracts", lt.run_params(context), context)
 
     @task(**WRITER)
     def analyst_db(**context) -> str:
         """Refresh the pseudonymised analyst database (`analyst.duckdb`, swapped atomically)."""
-        return lt.analyst_db(lt.run_params(context), context)
+        return lt.stage("analyst", lt.run_params(context), context)
 
+    # The report only reads: it opens the warehouse read-only and takes no writer lock. It stays in
+    # the pool because DuckDB lets no reader open the file while another process writes it.
     @task(**WRITER)
     def report(**context) -> str:
-        """Write the nightly HTML report to `<outbox>/report/<as_of>/report.html`."""
-        return lt.report(lt.run_params(context), context)
+        """Write the nightly HTML report to `<outbox>/report/<as_of>/report.html` (reads the
+        warehouse read-only)."""
+        return lt.stage("report", lt.run_params(context), context)
 
     reference_checked = validate_feed.override(task_id="validate_reference_feed").expand(
         feed_id=discover_reference())

@@ -10,6 +10,8 @@ JSON values for XCom:
   layers them for the CLI;
 - the night's date (``as_of``) is the run's logical date in Asia/Shanghai unless the ``as_of``
   param says otherwise;
+- a stage task runs :func:`pipelines.nightly.run_stage` by name (the same table of stages
+  ``lowincome run`` runs in order);
 - prepared deliveries travel between tasks as small dicts naming their staged folder
   (``<work>/staged/<delivery_id>/result.json``) — never as DataFrames;
 - every task that writes the warehouse runs in the one-slot pool ``lowincome_warehouse`` *and*
@@ -19,8 +21,9 @@ JSON values for XCom:
   task, map index and the feed/delivery it was working on.
 
 Import cost matters: the DAG files import this module at parse time, so only the standard
-library and :mod:`pipelines.config` are imported at module level. Everything heavy (DuckDB,
-pandas, pyarrow, Great Expectations, :mod:`pipelines.ingest` …) is imported inside functions.
+library, :mod:`pipelines.config`, :mod:`pipelines.dates` and the feed registry (standard library
+only) are imported at module level. Everything heavy (DuckDB, pandas, pyarrow, Great Expectations,
+:mod:`pipelines.ingest` …) is imported inside functions.
 """
 
 from __future__ import annotations
@@ -38,22 +41,15 @@ log = logging.getLogger(__name__)
 
 # --- constants the DAG files need at parse time ---------------------------------------------------
 
-TIMEZONE = "Asia/Shanghai"
+from pipelines.dates import TIMEZONE, local_date
+from pipelines.feeds import DATA_FEEDS, FEED_IDS, REFERENCE_FEEDS
+
 POOL = "lowincome_warehouse"
 # Celery (or any queue-aware executor) sends the warehouse writers to this queue: one worker on the
 # host whose local disk holds the DuckDB file listens to it. LocalExecutor ignores queues.
 WRITER_QUEUE = "lowincome_warehouse"
 OWNER = "lowincome-data-team"
 TAGS = ["lowincome", "低收入人口动态监测"]
-
-# Feed ids, reference feeds first (as in pipelines.feeds.FEEDS). Kept here as plain strings so the
-# DAG can declare one Asset per staging table without importing the feed readers (pyarrow) at
-# parse time; tests/test_dags.py checks they match the registry.
-REFERENCE_FEEDS = ("ref_regions", "ref_standards")
-DATA_FEEDS = ("mca_roster", "hrss_employment", "nhsa_claims", "moe_students", "mohurd_housing",
-              "samr_business", "mps_hukou_events", "mps_hukou_members", "mps_vehicles", "cdpf_disability",
-              "mem_disaster", "bank_deposits", "grid_visits")
-FEED_IDS = REFERENCE_FEEDS + DATA_FEEDS
 
 WARNINGS_ASSET_URI = "duckdb://lowincome/mart/warnings"
 SETTINGS_VARIABLE = "lowincome_settings"
@@ -141,10 +137,7 @@ class RunParams:
 
 def night_of(when: dt.datetime) -> dt.date:
     """The night a run time belongs to: its calendar date in Asia/Shanghai."""
-    import pendulum
-
-    local = pendulum.instance(when).in_timezone(TIMEZONE)
-    return dt.date(local.year, local.month, local.day)
+    return local_date(when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc))
 
 
 def run_params(context: dict | None = None) -> RunParams:
@@ -234,7 +227,7 @@ def discover(run: RunParams, phase: str = "data", settings=None) -> list[str]:
     ledger has not seen) on ``run.as_of``: the reference feeds for ``phase="reference"`` (validated
     and loaded first: the other feeds' region codes are checked against them), the rest for
     ``phase="data"``. Returned as a plain list of feed ids, the input of a mapped task."""
-    from pipelines import nightly
+    from pipelines import ingest
 
     if phase not in ("reference", "data"):
         raise ValueError(f"phase must be 'reference' or 'data', not {phase!r}")
@@ -244,7 +237,7 @@ def discover(run: RunParams, phase: str = "data", settings=None) -> list[str]:
     _working_on(feed=",".join(feeds) or "none", landing=str(settings.landing))
     if not feeds:
         return []
-    refs = nightly.discover(settings, run.as_of, feeds=feeds, include_waiting=True)
+    refs = ingest.discover(settings, as_of=run.as_of, feeds=feeds, include_waiting=True)
     found = {r.feed_id for r in refs}
     log.info("night %s, %s feeds: %d new delivery folder(s) in %s%s", run.as_of, phase, len(refs), settings.landing,
              "".join(f"\n  {r.delivery_id} ({'ready' if r.ready else 'waiting for manifest'})" for r in refs))
@@ -268,11 +261,11 @@ def handoff(prepared) -> dict:
 def validate_feed(feed_id: str, run: RunParams, settings=None) -> list[dict]:
     """Parse, type and GX-validate one feed's new deliveries into staged Parquet. Reads the
     warehouse read-only (ledger, reference lookups) and never writes it: runs in parallel."""
-    from pipelines import nightly
+    from pipelines import ingest
 
     settings = settings or airflow_settings()
     _working_on(feed=feed_id)
-    prepared = nightly.prepare_feed(settings, feed_id, run.as_of)
+    prepared = ingest.prepare_feed(settings, feed_id, as_of=run.as_of)
     out = []
     for p in prepared:
         _working_on(feed=feed_id, delivery=p.delivery_id)
@@ -305,7 +298,7 @@ def _flatten(validated: Iterable) -> list[dict]:
 def load(validated: Iterable, run: RunParams, context: dict | None = None, settings=None) -> dict:
     """Publish the validated deliveries (the single writer) and tag each feed's staging Asset
     event with what was loaded."""
-    from pipelines import nightly
+    from pipelines import ingest
 
     items = _flatten(validated)
     if run.dry_run:
@@ -315,7 +308,7 @@ def load(validated: Iterable, run: RunParams, context: dict | None = None, setti
     _working_on(stage="load", delivery=", ".join(ids[:20]) + (f" … (+{len(ids) - 20})" if len(ids) > 20 else ""),
                 feed=",".join(sorted({h["feed_id"] for h in items})))
     with _writer(settings, context):
-        summary = nightly.publish(settings, [h.get("staged_dir") or h["prepared"] for h in items])
+        summary = ingest.publish(settings, [h.get("staged_dir") or h["prepared"] for h in items])
     result = summary.as_dict() if hasattr(summary, "as_dict") else jsonable(summary)
     per_feed: dict[str, dict] = {}
     for d in result.get("deliveries", []):
@@ -363,75 +356,38 @@ def data_docs(run: RunParams, settings=None) -> str | None:
     return str(path) if path else None
 
 
-def indicators(run: RunParams, context: dict | None = None, settings=None) -> dict:
-    """Build core facts and compute ``mart.warnings`` (gated by data completeness)."""
+def stage(name: str, run: RunParams, context: dict | None = None, settings=None) -> Any:
+    """Run one stage of the night by name (pipelines.nightly.STAGES): a writing stage under the
+    writer lock (the pool gives the slot; the lock also keeps out writers Airflow does not
+    schedule, such as a manual ``lowincome run``), a reading stage read-only without it.
+    Returns a small JSON value for XCom."""
     from pipelines import nightly
 
     settings = settings or airflow_settings()
-    _working_on(stage="indicators", night=run.as_of.isoformat())
-    with _writer(settings, context):
-        summary = nightly.compute_indicators(settings, run.as_of)
-    result = jsonable(summary)
-    if context and "outlet_events" in context:
-        try:
-            from airflow.sdk import Asset
-
-            info = result if isinstance(result, dict) else {}
-            context["outlet_events"][Asset(WARNINGS_ASSET_URI)].extra = {
-                "as_of": run.as_of.isoformat(),
-                **{k: v for k, v in info.items() if isinstance(v, (int, float, str))}}
-        except Exception:
-            log.exception("could not attach asset event metadata")
-    return result
+    _working_on(stage=name, night=run.as_of.isoformat())
+    result = nightly.run_stage(settings, name, run.as_of, owner=_owner(context))
+    if name == "extracts":
+        return {"folders": len(result), "outbox": str(settings.outbox), "paths": [str(p) for p in result[:50]]}
+    if isinstance(result, Path):
+        log.info("%s: %s", name, result)
+        return str(result)
+    out = jsonable(result)
+    if name == "indicators":
+        _tag_warnings_asset(context, run, out)
+    return out
 
 
-def cases(run: RunParams, context: dict | None = None, settings=None) -> dict:
-    from pipelines import nightly
+def _tag_warnings_asset(context: dict | None, run: RunParams, result: Any) -> None:
+    if not context or "outlet_events" not in context:
+        return
+    try:
+        from airflow.sdk import Asset
 
-    settings = settings or airflow_settings()
-    _working_on(stage="cases", night=run.as_of.isoformat())
-    with _writer(settings, context):
-        return jsonable(nightly.update_cases(settings, run.as_of))
-
-
-def apply_feedback(run: RunParams, context: dict | None = None, settings=None) -> dict:
-    from pipelines import nightly
-
-    settings = settings or airflow_settings()
-    _working_on(stage="feedback", folder=str(settings.feedback) if settings.feedback else None)
-    with _writer(settings, context):
-        return jsonable(nightly.apply_feedback(settings, run.as_of))
-
-
-def extracts(run: RunParams, context: dict | None = None, settings=None) -> dict:
-    from pipelines import nightly
-
-    settings = settings or airflow_settings()
-    _working_on(stage="extracts", outbox=str(settings.outbox))
-    with _writer(settings, context):
-        folders = nightly.write_extracts(settings, run.as_of)
-    return {"folders": len(folders), "outbox": str(settings.outbox), "paths": [str(p) for p in folders[:50]]}
-
-
-def analyst_db(run: RunParams, context: dict | None = None, settings=None) -> str:
-    from pipelines import nightly
-
-    settings = settings or airflow_settings()
-    _working_on(stage="analyst", target=str(settings.analyst_db))
-    with _writer(settings, context):
-        return str(nightly.build_analyst_db(settings))
-
-
-def report(run: RunParams, context: dict | None = None, settings=None) -> str:
-    """The nightly HTML report (opens the warehouse read-write, so it is a writer too)."""
-    from pipelines import nightly
-
-    settings = settings or airflow_settings()
-    _working_on(stage="report", outbox=str(settings.outbox))
-    with _writer(settings, context):
-        path = nightly.write_report(settings, run.as_of)
-    log.info("report: %s", path)
-    return str(path)
+        info = result if isinstance(result, dict) else {}
+        context["outlet_events"][Asset(WARNINGS_ASSET_URI)].extra = {
+            "as_of": run.as_of.isoformat(), **{k: v for k, v in info.items() if isinstance(v, (int, float, str))}}
+    except Exception:
+        log.exception("could not attach asset event metadata")
 
 
 # --- department_feedback tasks ---------------------------------------------------------------------
@@ -455,7 +411,7 @@ def find_feedback(run: RunParams, settings=None) -> dict:
 def apply_feedback_files(found: dict, run: RunParams, context: dict | None = None, settings=None) -> dict:
     if not (found or {}).get("files"):
         _skip(f"no feedback files visible on {run.as_of} in {(found or {}).get('folder')}")
-    return apply_feedback(run, context=context, settings=settings)
+    return stage("feedback", run, context=context, settings=settings)
 
 
 # --- failure alerts ----------------------------------------------------------------------------------

@@ -40,14 +40,15 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from pipelines.config import REPO_ROOT, WAREHOUSE_SQL_DIR, Settings, read_secret
+from pipelines.config import REPO_ROOT, WAREHOUSE_SQL_DIR, ConfigError, Settings, read_secret
+from pipelines.dates import TZ, night_time, today
+from pipelines.rules import default_rules
 from pipelines.warehouse import attach
 
 ANALYST_SQL_DIR = WAREHOUSE_SQL_DIR / "analyst"
 HMAC_ENV = "LOWINCOME_HMAC_KEY"
 EPHEMERAL_ENV = "LOWINCOME_ALLOW_EPHEMERAL_HMAC_KEY"
 MIN_KEY_BYTES = 16
-CST = dt.timezone(dt.timedelta(hours=8))
 
 # Base tables in build order (each a file under warehouse/analyst/tables/).
 TABLE_FILES = ("person_month", "household_month", "warnings", "cases", "case_events", "deliveries", "regions")
@@ -90,60 +91,7 @@ SOURCES: dict[str, str] = {
     "staging.mca_roster": "name varchar",
 }
 
-# Labels (Chinese with English) for indicators, departments and feeds. Thresholds and routing
-# live in models/; these are names only, shared with the report.
-INDICATORS: dict[str, tuple[str, str]] = {
-    "INC_DROP": ("收入骤减", "income drop"),
-    "EXP_MED": ("医疗支出骤增", "medical spending spike"),
-    "EXP_EDU": ("教育支出骤增", "education spending spike"),
-    "EXP_HARDSHIP": ("支出型困难", "spending-driven hardship"),
-    "DISASTER": ("受灾", "disaster"),
-    "POP_DEATH": ("人口变化-死亡", "death of a member"),
-    "POP_DISABILITY": ("人口变化-重度残疾", "new severe disability"),
-    "POP_BIRTH": ("人口变化-新增人口", "new member"),
-    "ELIG_DIBAO": ("主动发现-低保", "possibly eligible for dibao"),
-    "ELIG_EDGE": ("主动发现-低保边缘", "possibly edge"),
-    "EXIT_REVIEW": ("应退尽退复核", "review eligibility"),
-    "BENEFIT_AFTER_DEATH": ("死亡后仍享受待遇", "benefit after death"),
-    "DUP_ENROLL": ("重复救助", "duplicate enrollment"),
-    "REVIEW_OVERDUE": ("复核逾期", "periodic review overdue"),
-}
-DEPARTMENTS: dict[str, tuple[str, str]] = {
-    "MCA": ("民政", "civil affairs"),
-    "HRSS": ("人社", "human resources & social security"),
-    "NHSA": ("医保", "medical insurance"),
-    "MOE": ("教育", "education"),
-    "MOHURD": ("住建", "housing & urban-rural development"),
-    "MEM": ("应急管理", "emergency management"),
-    "CDPF": ("残联", "disabled persons' federation"),
-    "SAMR": ("市场监管", "market regulation"),
-    "MPS": ("公安", "public security"),
-    "BANK": ("金融机构", "banks (asset check)"),
-    "GRID": ("网格", "grid workers"),
-}
-# feed_id -> (department, Chinese name, cadence). pipelines.feeds.FEEDS wins when importable.
-FEEDS_DEFAULT: dict[str, tuple[str, str, str]] = {
-    "mca_roster": ("MCA", "低收入人口名册", "monthly"),
-    "hrss_employment": ("HRSS", "就业参保", "monthly"),
-    "nhsa_claims": ("NHSA", "医保结算", "monthly"),
-    "moe_students": ("MOE", "学生资助", "term"),
-    "mohurd_housing": ("MOHURD", "住房", "quarterly"),
-    "samr_business": ("SAMR", "市场主体", "monthly"),
-    "mps_hukou_events": ("MPS", "户籍变动", "monthly"),
-    "mps_hukou_members": ("MPS", "户籍成员", "monthly"),
-    "mps_vehicles": ("MPS", "机动车登记", "monthly"),
-    "cdpf_disability": ("CDPF", "残疾人证", "monthly"),
-    "mem_disaster": ("MEM", "受灾人员", "monthly"),
-    "bank_deposits": ("BANK", "金融资产核对", "quarterly"),
-    "grid_visits": ("GRID", "走访摸排", "daily"),
-    "ref_regions": ("MCA", "行政区划", "reference"),
-    "ref_standards": ("MCA", "救助标准", "reference"),
-}
-# How many months a feed's last loaded period may lag the month before as_of before it is "stale".
-STALE_AFTER_MONTHS = {"monthly": 1, "quarterly": 4, "term": 7, "daily": None, "reference": None}
-
-
-class AnalystKeyMissing(RuntimeError):
+class AnalystKeyMissing(ConfigError):
     """No pseudonymisation key configured: the analyst database is not built without one."""
 
 
@@ -730,27 +678,17 @@ def _mentioned_ids(b: _Build, mentions: set[str]) -> tuple[list[str], list[str]]
     return households, persons
 
 
-def _feeds_table(feed_ids_seen: list[str]) -> dict[str, list]:
-    feeds = {k: v for k, v in FEEDS_DEFAULT.items()}
-    try:  # the registry, when the feeds package is there, is the authority on department and cadence
-        from pipelines.feeds import FEEDS  # type: ignore
+def _feeds_table() -> dict[str, list]:
+    """The feed registry as a table: department, Chinese name, cadence, staleness lag."""
+    from pipelines.feeds import FEEDS
 
-        for fid, spec in FEEDS.items():
-            name = FEEDS_DEFAULT.get(fid, (None, fid, None))[1]
-            feeds[fid] = (getattr(spec, "department", None) or feeds.get(fid, ("?",))[0], name,
-                          getattr(spec, "cadence", None) or feeds.get(fid, (None, None, "monthly"))[2])
-    except Exception:  # noqa: BLE001 — the registry is optional for this module
-        pass
-    for fid in feed_ids_seen:
-        if fid not in feeds:
-            feeds[fid] = (fid.split("_")[0].upper(), fid, "monthly")
-    ids = sorted(feeds)
+    ids = sorted(FEEDS)
     return {
         "feed_id": ids,
-        "department": [feeds[f][0] for f in ids],
-        "name_zh": [feeds[f][1] for f in ids],
-        "cadence": [feeds[f][2] for f in ids],
-        "stale_after_months": [STALE_AFTER_MONTHS.get(feeds[f][2], 1) for f in ids],
+        "department": [FEEDS[f].department for f in ids],
+        "name_zh": [FEEDS[f].title for f in ids],
+        "cadence": [FEEDS[f].cadence for f in ids],
+        "stale_after_months": [FEEDS[f].stale_after_months for f in ids],
     }
 
 
@@ -812,19 +750,21 @@ REFERENCE_COMMENTS: dict[str, tuple[str, dict[str, str]]] = {
 def _create_reference_tables(b: _Build, key: HmacKey, as_of: dt.date, counts: dict[str, int | None],
                              full_built_at: float | None) -> None:
     con, dst = b.con, f'"{b.dst}"'
-    feed_ids = _distinct(con, f"select distinct feed_id from {b.source('ops.deliveries')}")
+    rules = default_rules()
     tables = {
-        "indicators": {"indicator_code": list(INDICATORS), "name_zh": [v[0] for v in INDICATORS.values()],
-                       "name_en": [v[1] for v in INDICATORS.values()]},
-        "departments": {"department": list(DEPARTMENTS), "name_zh": [v[0] for v in DEPARTMENTS.values()],
-                        "name_en": [v[1] for v in DEPARTMENTS.values()]},
-        "feeds": _feeds_table(feed_ids),
+        "indicators": {"indicator_code": list(rules.codes),
+                       "name_zh": [r.name_zh for r in rules.indicators.values()],
+                       "name_en": [r.name_en for r in rules.indicators.values()]},
+        "departments": {"department": list(rules.departments),
+                        "name_zh": [d.name_zh for d in rules.departments.values()],
+                        "name_en": [d.name_en for d in rules.departments.values()]},
+        "feeds": _feeds_table(),
     }
     for name, cols in tables.items():
         con.register("_an_ref", pa.table(cols))
         con.execute(f"create table {dst}.{name} as select * from _an_ref")
         con.unregister("_an_ref")
-    reference_at = dt.datetime.combine(as_of, dt.time(2, 0), tzinfo=CST)
+    reference_at = night_time(as_of)
     con.execute(
         f"""create table {dst}.build_info as select
                now() as built_at, ?::date as as_of, ?::timestamptz as reference_at,
@@ -854,7 +794,7 @@ def _default_as_of(b: _Build) -> dt.date:
     ).fetchone()
     if row and row[0] is not None:
         return row[0]
-    return dt.datetime.now(CST).date()
+    return today()
 
 
 def _partition_tokens(b: _Build, key: HmacKey) -> dict[str, dict[str, str]]:
@@ -1261,7 +1201,7 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list
         col = table.column(i)
         if pa.types.is_timestamp(f.type) and f.type.tz:
             naive = col.cast(pa.timestamp(f.type.unit)).to_pylist()
-            columns.append([None if v is None else v.replace(tzinfo=dt.timezone.utc).astimezone(CST) for v in naive])
+            columns.append([None if v is None else v.replace(tzinfo=dt.timezone.utc).astimezone(TZ) for v in naive])
         else:
             columns.append(col.to_pylist())
     return list(table.schema.names), list(zip(*columns)) if columns else []

@@ -1,6 +1,6 @@
 """Cases: from warnings to one case per household and indicator, with a life cycle and a history.
 
-A warning is a referral, never a decision (shared/design/indicators.md). The case is the unit a
+A warning is a referral, never a decision (docs/indicators.md). The case is the unit a
 department works on: it is opened by the first warning of a condition, fed by later warnings of
 the same condition, dispatched to the county offices of the departments the warnings name, and
 moved forward by their feedback. Every step is one row of ``mart.case_events``; nothing here
@@ -36,25 +36,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import tomllib
 from collections import defaultdict, deque
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Iterable
 
 import duckdb
 import pyarrow as pa
 
-from pipelines.config import MODELS_DIR, WAREHOUSE_SQL_DIR
-from pipelines.warehouse import ensure_schemas, transaction
+from pipelines.dates import TZ, night_time, shift_period
+from pipelines.rules import Rules, default_rules
+from pipelines.warehouse import migrate, relation_exists, transaction
 
-TZ = dt.timezone(dt.timedelta(hours=8))  # Asia/Shanghai, no DST
-
-SEVERITIES = ("low", "medium", "high", "urgent")
-SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES, start=1)}
-SEVERITY_ZH = {"urgent": "紧急", "high": "高", "medium": "中", "low": "低"}
-# Days from dispatch to the feedback deadline; models/indicators.toml [deadlines] overrides.
-DEFAULT_DEADLINES = {"urgent": 3, "high": 7, "medium": 15, "low": 30}
 # Where a case goes when its warnings name no department: the coordinating civil-affairs office.
 FALLBACK_DEPARTMENT = "MCA"
 
@@ -90,31 +82,21 @@ FORWARD: dict[str, tuple[str, ...]] = {
     "closed": (),
 }
 
-_SQL_TABLES = ("cases.sql", "case_events.sql", "case_warnings.sql", "case_dispatches.sql",
-               "case_statuses.sql", "ops_audit_log.sql", "ops_feedback_files.sql", "ops_feedback_rejects.sql")
-_SQL_VIEWS = ("household_history", "case_overview", "feedback_stats")
+# What a department may answer in its feedback file (code -> the Chinese label it may write instead).
+# ``transferred`` (转办) is an event, not a status.
+FEEDBACK_STATUSES: dict[str, str] = {
+    **{s: STATUSES[s].label_zh for s in ("accepted", "verified", "not_verified", "assisted", "ineligible")},
+    "transferred": "转办",
+}
+
+
+def status_rows() -> tuple[list[str], list[tuple]]:
+    """The rows of ``mart.case_statuses`` (pipelines.warehouse.migrate keeps them in step)."""
+    return (["status", "rank", "label_zh", "stage", "is_final"],
+            [(s, i.rank, i.label_zh, i.stage, i.is_final) for s, i in STATUSES.items()])
 
 
 # --- small helpers ---------------------------------------------------------------------------
-
-def night_time(as_of: dt.date) -> dt.datetime:
-    """The night's logical time, 02:00 Asia/Shanghai of ``as_of`` (same as nightly.logical_time)."""
-    return dt.datetime.combine(as_of, dt.time(2, 0), tzinfo=TZ)
-
-
-def day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=TZ)
-
-
-def add_months(period: str, n: int) -> str:
-    y, m = int(period[:4]), int(period[5:7])
-    idx = y * 12 + (m - 1) + n
-    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
-
-
-def severity_rank(severity: str | None) -> int:
-    return SEVERITY_RANK.get((severity or "").lower(), 0)
-
 
 def forward_path(current: str, target: str) -> list[str] | None:
     """Statuses a case passes through from ``current`` to reach ``target`` (target last).
@@ -138,68 +120,9 @@ def forward_path(current: str, target: str) -> list[str] | None:
     return None
 
 
-def load_deadlines(overrides: dict | None = None, toml_path: Path | None = None) -> dict[str, int]:
-    """Feedback deadlines in days per severity: defaults, then ``[deadlines]`` of
-    models/indicators.toml (if present), then ``overrides``. Keys ``urgent`` or ``urgent_days``."""
-    out = dict(DEFAULT_DEADLINES)
-    path = toml_path or (MODELS_DIR / "indicators.toml")
-    layers: list[dict] = []
-    if path.exists():
-        try:
-            with open(path, "rb") as f:
-                layers.append(tomllib.load(f).get("deadlines", {}) or {})
-        except (OSError, tomllib.TOMLDecodeError):
-            pass  # the rules loader reports a broken file; cases keep the defaults
-    if overrides:
-        layers.append(overrides)
-    for layer in layers:
-        for key, value in layer.items():
-            sev = str(key).lower().removesuffix("_days")
-            if sev in SEVERITY_RANK and value is not None:
-                days = int(value)
-                if days < 0:
-                    raise ValueError(f"deadline for {sev} must be >= 0 days, got {value!r}")
-                out[sev] = days
-    return out
-
-
 def case_id_for(county: str, household_id: str, indicator_code: str, period: str) -> str:
     digest = hashlib.sha256(f"{household_id}|{indicator_code}|{period}".encode()).hexdigest()[:10]
     return f"C-{county}-{digest}"
-
-
-def _relation_type(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
-    row = con.execute(
-        "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return row[0] if row else None
-
-
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> set[str]:
-    return {r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-        [schema, name]).fetchall()}
-
-
-# --- schema ----------------------------------------------------------------------------------
-
-def ensure_case_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the case tables, ops audit tables and views (idempotent) and refresh the status labels."""
-    ensure_schemas(con)
-    for name in _SQL_TABLES:
-        con.execute((WAREHOUSE_SQL_DIR / "mart" / name).read_text(encoding="utf-8"))
-    con.execute("delete from mart.case_statuses")
-    con.executemany(
-        "insert into mart.case_statuses values (?, ?, ?, ?, ?)",
-        [[s, i.rank, i.label_zh, i.stage, i.is_final] for s, i in STATUSES.items()],
-    )
-    for view in _SQL_VIEWS:
-        body = (WAREHOUSE_SQL_DIR / "mart" / f"{view}.sql").read_text(encoding="utf-8")
-        con.execute(f"create or replace view mart.{view} as\n{body}")
-    con.execute("comment on view mart.household_history is '一户一条救助链 household history: every step of every case of a household, in one query (where household_id = ?).'")
-    con.execute("comment on view mart.case_overview is '案件总览: analyst-visible state of each case: status label, stage (待派发/待反馈/办理中/已办结/逾期升级), counts of warnings, steps and feedback lines.'")
-    con.execute("comment on view mart.feedback_stats is '反馈统计 per indicator and county: cases, dispatched, with_feedback, answered (verification result known), verified, not_verified, confirmation_rate = verified / answered, overdue (escalated), closed.'")
 
 
 # --- reading and writing cases ---------------------------------------------------------------
@@ -383,13 +306,11 @@ def _merge_departments(current: list[str], new: Iterable[str] | None) -> list[st
     return out
 
 
-def _unlinked_warnings(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    cols = _columns(con, "mart", "warnings")
-    household = ("coalesce(w.household_id, w.family_id, 'H' || w.hukou_no)" if "household_id" in cols
-                 else "coalesce(w.family_id, 'H' || w.hukou_no)")
-    rows = con.execute(f"""
+def _unlinked_warnings(con: duckdb.DuckDBPyConnection, rules: Rules) -> list[dict]:
+    rows = con.execute("""
         select w.warning_id, w.indicator_code, lower(w.severity), w.period, w.family_id, w.hukou_no,
-               w.person_id, w.county_code, w.departments, w.explanation, {household} as household_id
+               w.person_id, w.county_code, w.departments, w.explanation,
+               coalesce(w.household_id, w.family_id, 'H' || w.hukou_no) as household_id
         from mart.warnings w
         where w.case_id is null
           and not exists (select 1 from mart.case_warnings cw where cw.warning_id = w.warning_id)
@@ -399,39 +320,37 @@ def _unlinked_warnings(con: duckdb.DuckDBPyConnection) -> list[dict]:
     out = [dict(zip(keys, r)) for r in rows]
     # Oldest data month first, and within a month the milder warning first, so a worse one
     # arriving in the same batch is seen as a rise, not as a second case.
-    out.sort(key=lambda w: (w["period"] or "", severity_rank(w["severity"]), w["warning_id"]))
+    out.sort(key=lambda w: (w["period"] or "", rules.severity_rank(w["severity"]), w["warning_id"]))
     return out
 
 
-def update_cases(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules_deadlines: dict | None = None,
+def update_cases(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules: Rules | None = None,
                  actor: str = "system") -> CaseSummary:
     """Turn the night's unlinked warnings (``mart.warnings.case_id is null``) into cases.
 
     One open case per household and indicator; see the module docstring for persisting,
     worsening and returning conditions. Every warning ends linked to a case (``warnings.case_id``
     and ``mart.case_warnings``), except warnings with an unknown severity, which are reported.
+    ``rules`` gives severities and deadlines (default: models/ without overrides).
     """
-    ensure_case_tables(con)
+    migrate(con)
+    rules = rules or default_rules()
     summary = CaseSummary(as_of=as_of)
-    kind = _relation_type(con, "mart", "warnings")
-    if kind is None:
-        summary.notes.append("mart.warnings does not exist yet: no cases")
-        return summary
-    deadlines = load_deadlines(rules_deadlines)
+    deadlines = rules.deadlines
+    severity_rank = rules.severity_rank
     now = night_time(as_of)
 
     with transaction(con):
-        if kind == "BASE TABLE":
-            before = con.execute("select count(*) from mart.warnings where case_id is null").fetchone()[0]
-            con.execute("""
-                update mart.warnings set case_id = cw.case_id
-                from mart.case_warnings cw
-                where mart.warnings.warning_id = cw.warning_id and mart.warnings.case_id is null
-            """)
-            after = con.execute("select count(*) from mart.warnings where case_id is null").fetchone()[0]
-            summary.links_restored = int(before - after)
+        before = con.execute("select count(*) from mart.warnings where case_id is null").fetchone()[0]
+        con.execute("""
+            update mart.warnings set case_id = cw.case_id
+            from mart.case_warnings cw
+            where mart.warnings.warning_id = cw.warning_id and mart.warnings.case_id is null
+        """)
+        after = con.execute("select count(*) from mart.warnings where case_id is null").fetchone()[0]
+        summary.links_restored = int(before - after)
 
-        warnings = _unlinked_warnings(con)
+        warnings = _unlinked_warnings(con, rules)
         summary.warnings_read = len(warnings)
         households = sorted({w["household_id"] for w in warnings if w["household_id"]})
         cases = load_cases(con, "c.household_id in (select unnest(?::varchar[]))", [households]) if households else {}
@@ -445,7 +364,7 @@ def update_cases(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules_deadlines
 
         for w in warnings:
             sev = w["severity"]
-            if sev not in SEVERITY_RANK or not w["household_id"] or not w["period"]:
+            if sev not in deadlines or not w["household_id"] or not w["period"]:
                 summary.skipped += 1
                 summary.notes.append(f"warning {w['warning_id']}: unknown severity {sev!r} or no household/period; not cased")
                 continue
@@ -479,7 +398,7 @@ def update_cases(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules_deadlines
                 case["last_period"] = max(case["last_period"], w["period"])
                 case["updated_at"] = now
             elif (last_closed is not None and severity_rank(sev) <= severity_rank(last_closed["severity"])
-                  and w["period"] <= add_months(last_closed["last_period"], 1)):
+                  and w["period"] <= shift_period(last_closed["last_period"], 1)):
                 case = last_closed
                 events.add(case["case_id"], now, actor, case["status"], case["status"], "warning_after_close",
                            {**wdetail, "note": "同一情况在办结后延续，不重复预警 condition continuing right after closure; no new case"},
@@ -530,11 +449,10 @@ def update_cases(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules_deadlines
             con.register("_case_links", table)
             try:
                 con.execute("insert into mart.case_warnings by name select * from _case_links")
-                if kind == "BASE TABLE":
-                    con.execute("""
-                        update mart.warnings set case_id = l.case_id
-                        from _case_links l where mart.warnings.warning_id = l.warning_id
-                    """)
+                con.execute("""
+                    update mart.warnings set case_id = l.case_id
+                    from _case_links l where mart.warnings.warning_id = l.warning_id
+                """)
             finally:
                 con.unregister("_case_links")
         summary.open_cases = con.execute(
@@ -550,14 +468,16 @@ def update_cases(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules_deadlines
 
 # --- escalation and manual close -------------------------------------------------------------
 
-def escalate_overdue(con: duckdb.DuckDBPyConnection, as_of: dt.date, actor: str = "system") -> list[str]:
+def escalate_overdue(con: duckdb.DuckDBPyConnection, as_of: dt.date, actor: str = "system",
+                     rules: Rules | None = None) -> list[str]:
     """Flag cases past their feedback deadline with no feedback since their last dispatch.
 
     Overdue means: not final, still awaiting feedback, and ``as_of`` later than the due date
     (feedback on the due date itself is on time). Each case escalates once; the county MCA office
     receives it in the next extract (``dispatch.write_extracts``) marked 逾期升级.
     """
-    ensure_case_tables(con)
+    migrate(con)
+    escalation = (rules or default_rules()).escalation_department
     now = night_time(as_of)
     with transaction(con):
         # only what the event needs: on a night with tens of thousands of unanswered cases,
@@ -575,7 +495,7 @@ def escalate_overdue(con: duckdb.DuckDBPyConnection, as_of: dt.date, actor: str 
         for case_id, status, due_on, departments, county in overdue:
             events.add(case_id, now, actor, status, status, "escalated",
                        {"due_at": due_on.isoformat(), "departments": list(departments or []),
-                        "escalate_to": f"MCA/{county}", "label": "逾期升级"}, "escalation")
+                        "escalate_to": f"{escalation}/{county}", "label": "逾期升级"}, "escalation")
         con.execute("update mart.cases set escalated = true, escalated_at = ?, updated_at = ? "
                     "where case_id in (select unnest(?::varchar[]))", [now, now, ids])
         events.write()
@@ -587,7 +507,7 @@ def escalate_overdue(con: duckdb.DuckDBPyConnection, as_of: dt.date, actor: str 
 def close_case(con: duckdb.DuckDBPyConnection, case_id: str, as_of: dt.date, actor: str, reason: str) -> None:
     """Close a case by hand (e.g. a duplicate, or handled outside the system). Recorded as an event
     with the analyst as actor; a final case cannot be closed again."""
-    ensure_case_tables(con)
+    migrate(con)
     if not actor or not reason:
         raise ValueError("closing a case needs an actor and a reason")
     now = night_time(as_of)

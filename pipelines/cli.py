@@ -36,18 +36,21 @@ def cmd_synth(args) -> int:
 
 def cmd_ingest(args) -> int:
     from pipelines.ingest import ingest, print_summary
+    from pipelines.nightly import preflight
 
     settings = _settings(args)
+    preflight(settings, skip=("analyst",))
     summary = ingest(settings, as_of=args.as_of)
     print_summary(summary)
     return 0
 
 
 def cmd_run(args) -> int:
+    from pipelines.dates import today
     from pipelines.nightly import run_night
 
     settings = _settings(args)
-    summary = run_night(settings, as_of=args.as_of or dt.date.today())
+    summary = run_night(settings, as_of=args.as_of or today(), skip=tuple(args.skip or ()))
     print(summary.render())
     return 0
 
@@ -66,16 +69,17 @@ def cmd_query(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from pipelines.nightly import write_report
+    from pipelines.dates import today
+    from pipelines.nightly import run_stage
 
     settings = _settings(args)
-    path = write_report(settings, as_of=args.as_of or dt.date.today())
-    print(path)
+    print(run_stage(settings, "report", as_of=args.as_of or today()))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lowincome", description="低收入人口动态监测 — low-income population dynamic monitoring")
+    p.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("synth", help="write a synthetic province's landing zone and ground truth")
@@ -100,8 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     common(s)
     s.set_defaults(func=cmd_ingest)
 
-    s = sub.add_parser("run", help="one night: ingest, indicators, cases, extracts, feedback, report")
+    s = sub.add_parser("run", help="one night: ingest, indicators, cases, feedback, extracts, analyst DB, report")
     common(s, outbox=True, feedback=True)
+    s.add_argument("--skip", action="append", choices=["ingest", "indicators", "cases", "feedback", "extracts",
+                                                       "analyst", "report"],
+                   help="leave a stage out (repeatable), e.g. --skip analyst when no pseudonymisation key is set up")
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("demo", help="synthesise a small province and run every night over it")
@@ -126,16 +133,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command. An error the data team can fix (configuration, environment, a locked
+    warehouse) prints one line saying what to do and exits non-zero; ``--debug`` shows the traceback."""
     args = build_parser().parse_args(argv)
+    from pipelines.config import ConfigError
     from pipelines.warehouse import WarehouseLocked
 
     try:
         return int(args.func(args) or 0)
-    except WarehouseLocked as e:
-        print(f"lowincome: {e}", file=sys.stderr)
-        return 3
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # noqa: BLE001 -- every error ends as one line unless --debug
+        if args.debug:
+            raise
+        if isinstance(e, WarehouseLocked):
+            code, message = 3, str(e)
+        elif isinstance(e, ConfigError):
+            code, message = 2, str(e)
+        elif isinstance(e, (FileNotFoundError, NotADirectoryError, PermissionError)):
+            code, message = 2, f"{e.strerror or e}: {e.filename}" if e.filename else str(e)
+        else:
+            code, message = 1, f"unexpected error {type(e).__name__}: {e} (run with --debug for the traceback)"
+        print(f"lowincome {args.command}: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -17,6 +17,11 @@ EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 MODELS_DIR = REPO_ROOT / "models"
 
 
+class ConfigError(ValueError):
+    """The configuration or the environment is wrong (a missing folder, key or setting): the data
+    team can fix it. The CLI prints the message on one line and exits non-zero, without a traceback."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where things live and how hard DuckDB may work.
@@ -32,7 +37,7 @@ class Settings:
     work_dir: Path | None = None
     # Indicator thresholds/routing overrides (TOML), layered over models/indicators.toml.
     indicator_config: Path | None = None
-    # DuckDB resources (issue 7): set per process, never left to DuckDB's 80%-of-RAM default.
+    # DuckDB resources: set per process, never left to DuckDB's 80%-of-RAM default.
     # The limit is DuckDB's own; a stage's Python side (GX frames, scrubbing, workbooks) comes on
     # top (~1-1.5 GB in the analyst build), so 4GB keeps a process within the 6 GB budget: the full
     # analyst rebuild at 1M roster persons x 13 months peaked at 6.34 GB with 6GB, 5.8-6.2 GB with
@@ -44,7 +49,7 @@ class Settings:
     # The analyst database is built incrementally (unchanged months copied from the previous build);
     # a full rebuild happens at least this often, and whenever the key or the table SQL changes.
     analyst_full_rebuild_days: int = 28
-    # Optional encryption at rest of the restricted warehouse (issue 8).
+    # Optional encryption at rest of the restricted warehouse (docs/architecture.md, Security).
     encryption_key_file: Path | None = None
     show_progress: bool = True
     extra: dict = field(default_factory=dict)
@@ -93,8 +98,13 @@ def load_settings(config_file: Path | None = None, env: dict | None = None, **ov
     values: dict = {}
     config_file = config_file or (Path(env["LOWINCOME_CONFIG"]) if env.get("LOWINCOME_CONFIG") else None)
     if config_file is not None:
-        with open(config_file, "rb") as f:
-            values.update(tomllib.load(f).get("settings", {}))
+        try:
+            with open(config_file, "rb") as f:
+                values.update(tomllib.load(f).get("settings", {}))
+        except OSError as e:
+            raise ConfigError(f"configuration file {config_file} cannot be read: {e.strerror or e}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"configuration file {config_file} is not valid TOML: {e}") from None
     names = {f.name for f in fields(Settings)} - {"extra"}
     for name in names:
         key = f"LOWINCOME_{name.upper()}"
@@ -103,8 +113,11 @@ def load_settings(config_file: Path | None = None, env: dict | None = None, **ov
     values.update({k: v for k, v in overrides.items() if v is not None})
     unknown = set(values) - names
     if unknown:
-        raise ValueError(f"unknown settings {sorted(unknown)} (known: {sorted(names)})")
-    return Settings(**{k: _coerce(k, v) for k, v in values.items()})
+        raise ConfigError(f"unknown settings {sorted(unknown)} (known: {sorted(names)})")
+    try:
+        return Settings(**{k: _coerce(k, v) for k, v in values.items()})
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"bad setting: {e}") from None
 
 
 def read_secret(env_var: str, file: Path | None) -> bytes | None:
@@ -112,5 +125,8 @@ def read_secret(env_var: str, file: Path | None) -> bytes | None:
     if os.environ.get(env_var):
         return os.environ[env_var].encode()
     if file is not None:
-        return Path(file).read_bytes().strip()
+        try:
+            return Path(file).read_bytes().strip()
+        except OSError as e:
+            raise ConfigError(f"secret file {file} cannot be read: {e.strerror or e}") from None
     return None

@@ -5,8 +5,9 @@ its partition in every core table, in one transaction -- only when the deliverie
 changed (or the SQL of a model changed), so a new month costs only its own data. Trailing windows
 are not materialised here: indicators join ``core.household_month`` on ``month_idx`` offsets.
 
-The SQL lives in ``warehouse/core/<table>.sql`` (one model per file, parameterised by ``$period``)
-and ``warehouse/core/ddl/<table>.sql`` (table, comments).
+The SQL lives in ``warehouse/core/build/<table>.sql`` (one model per file: the month's rows, a SELECT
+parameterised by ``$period``) and ``warehouse/core/<table>.sql`` (the table and its comments, applied by
+:func:`pipelines.warehouse.migrate`).
 """
 
 from __future__ import annotations
@@ -18,22 +19,14 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from pipelines.config import WAREHOUSE_SQL_DIR
-from pipelines.warehouse import ensure_schemas, transaction
-
-CORE_DIR = WAREHOUSE_SQL_DIR / "core"
+from pipelines.dates import shift_period
+from pipelines.warehouse import migrate, sql, transaction
 
 # Tables rebuilt in full on every build (small).
 GLOBAL_MODELS = ("month_calendar", "feed_month")
 # Per-month models, in dependency order.
 PERIOD_MODELS = ("standards_month", "person_month", "person_income_month", "household_oop_month",
                  "student_term", "household_month")
-DDL = GLOBAL_MODELS + PERIOD_MODELS + ("build_runs",)
-
-# Staging tables core reads (created from the ingest's DDL when a feed never delivered yet).
-STAGING_USED = ("mca_roster", "mps_hukou_members", "hrss_employment", "nhsa_claims", "moe_students",
-                "mem_disaster", "ref_standards", "mps_hukou_events", "cdpf_disability", "mps_vehicles",
-                "samr_business", "mohurd_housing", "bank_deposits")
 
 # Which (feed, month offset) deliveries the core facts of month M are built from.
 CORE_INPUTS: tuple[tuple[str, int], ...] = (
@@ -96,38 +89,11 @@ class CoreSummary:
                 "built": self.built}
 
 
-def shift_period(period: str, months: int) -> str:
-    y, m = int(period[:4]), int(period[5:7])
-    idx = y * 12 + (m - 1) + months
-    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
-
-
 def model_sql(name: str) -> str:
-    return (CORE_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
-def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name]).fetchone()[0] > 0
-
-
-def ensure_core_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the core tables (idempotent) and any staging table core reads that does not exist yet."""
-    ensure_schemas(con)
-    for feed in STAGING_USED:
-        if not _relation_exists(con, "staging", feed):
-            ddl = WAREHOUSE_SQL_DIR / "staging" / f"{feed}.sql"
-            if not ddl.exists():
-                raise RuntimeError(f"staging.{feed} does not exist and there is no {ddl} to create it")
-            con.execute(ddl.read_text(encoding="utf-8"))
-    for name in DDL:
-        con.execute((CORE_DIR / "ddl" / f"{name}.sql").read_text(encoding="utf-8"))
+    return sql(f"core/build/{name}.sql")
 
 
 def _refresh_global(con: duckdb.DuckDBPyConnection) -> None:
-    if not _relation_exists(con, "ops", "completeness"):
-        raise RuntimeError("ops.completeness does not exist: initialise the warehouse (ingest) first")
     with transaction(con):
         for name in GLOBAL_MODELS:
             con.execute(f"delete from core.{name}")
@@ -162,7 +128,7 @@ def build_core(con: duckdb.DuckDBPyConnection, periods: list[str] | None = None,
     ``periods=None``: every known month whose inputs changed since it was last built. With a list of
     periods, exactly those months are rebuilt (``force`` rebuilds all months).
     """
-    ensure_core_tables(con)
+    migrate(con)
     _refresh_global(con)
     tokens = feed_tokens(con)
     known = [r[0] for r in con.execute("select period from core.month_calendar order by period").fetchall()]

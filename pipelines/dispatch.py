@@ -20,7 +20,7 @@ does find new cases rebuilds that night's folder with the earlier rows plus the 
 already sent disappears).
 
 Data minimisation: an office receives only its own county's cases, only the fields in
-:data:`COMMON_FIELDS` plus what :data:`DEPARTMENT_FIELDS` grants it, and never a warning's evidence
+:data:`COMMON_FIELDS` plus what models/departments.toml grants it, and never a warning's evidence
 JSON (other departments' source records) — only the warning's explanation.
 """
 
@@ -40,124 +40,17 @@ import pyarrow as pa
 
 from pipelines.atomic import atomic_dir, sha256_file
 from pipelines.cases import (
-    FINAL_STATUSES, SEVERITY_ZH, STATUSES, EventLog, append_audit, ensure_case_tables, escalate_overdue,
-    load_cases, load_deadlines, night_time, save_cases, _relation_type, _columns,
+    FEEDBACK_STATUSES, FINAL_STATUSES, STATUSES, EventLog, append_audit, escalate_overdue, load_cases, save_cases,
 )
-from pipelines.warehouse import transaction
-
-# --- reference data (as data, not buried in code) ---------------------------------------------
-
-DEPARTMENTS: dict[str, str] = {
-    "MCA": "民政 civil affairs",
-    "HRSS": "人社 human resources & social security",
-    "NHSA": "医保 medical insurance",
-    "MOE": "教育 education",
-    "MOHURD": "住建 housing",
-    "MEM": "应急管理 emergency management",
-    "CDPF": "残联 disabled persons' federation",
-}
-
-# The coordinating office that receives escalated (overdue) cases of every department.
-ESCALATION_DEPARTMENT = "MCA"
-
-
-@dataclass(frozen=True)
-class IndicatorInfo:
-    name_zh: str
-    name_en: str
-    rule_zh: str
-    severity_zh: str
-    severities: tuple[str, ...]
-    routed_zh: str
-
-
-INDICATORS: dict[str, IndicatorInfo] = {
-    "INC_DROP": IndicatorInfo(
-        "收入骤减", "income drop",
-        "家庭当月收入 ≤ 前6个月收入中位数的70%（至少3个月有数据，中位数>0），且人均降幅 ≥ 当地低保标准的20%。"
-        " Household income this month ≤ 70% of its 6-month median and the per-capita fall ≥ 20% of the local dibao standard.",
-        "高 high：新的人均收入低于低保标准；中 medium：其他。", ("high", "medium"),
-        "民政 MCA；成员新登记失业或失去就业时另送人社 HRSS"),
-    "EXP_MED": IndicatorInfo(
-        "医疗支出骤增", "medical spending spike",
-        "近3个月医疗自付 ≥ 同期家庭收入的50%且 ≥ 家庭人数×月低保标准；或单月自付 ≥ 前12个月月中位数的3倍且 ≥ 5,000元。"
-        " Out-of-pocket medical cost of 3 months ≥ 50% of income and ≥ size × dibao standard, or one month ≥ 3× the usual and ≥ 5,000 yuan.",
-        "高 high：有大病（catastrophic）结算；中 medium：其他。", ("high", "medium"),
-        "医保 NHSA（医疗救助）；民政 MCA（临时救助）"),
-    "EXP_EDU": IndicatorInfo(
-        "教育支出骤增", "education spending spike",
-        "一个学期教育支出（学费+住宿费−资助，合计全家）≥ 3,000元，且成员升入高中/中职/大学/研究生时 ≥ 2个月家庭收入，或 ≥ 前6个月收入的30%。"
-        " A term's education cost ≥ 3,000 yuan and ≥ 2 months of income at a new senior/vocational/college stage, or ≥ 30% of 6 months' income.",
-        "中 medium。", ("medium",), "教育 MOE（教育救助）"),
-    "EXP_HARDSHIP": IndicatorInfo(
-        "支出型困难", "spending-driven hardship",
-        "近12个月（数据满6个月即可）扣除医疗自付、教育支出和灾害损失后的人均月收入低于低保标准，而仅看收入不低于低保标准。"
-        " Over 12 months, income net of medical, education and disaster costs per capita < dibao standard while income alone is not.",
-        "高 high。", ("high",), "民政 MCA（支出型困难认定）"),
-    "DISASTER": IndicatorInfo(
-        "受灾", "disaster",
-        "家庭成员受灾，房屋倒塌/严重损坏，或损失 ≥ 10,000元。 A member hit by a disaster with the house collapsed/severely damaged or a loss ≥ 10,000 yuan.",
-        "紧急 urgent：房屋倒塌；高 high：其他。", ("urgent", "high"),
-        "应急管理 MEM；房屋倒塌/严重损坏时另送住建 MOHURD"),
-    "POP_DEATH": IndicatorInfo(
-        "人口变化-死亡", "death of a member",
-        "家庭成员死亡。 A member died.",
-        "高 high：去世者是前6个月主要收入来源；中 medium：其他。", ("high", "medium"), "民政 MCA"),
-    "POP_DISABILITY": IndicatorInfo(
-        "人口变化-重度残疾", "new severe disability",
-        "成员新取得一级/二级残疾证。 A member newly certified with a grade 1/2 disability.",
-        "中 medium。", ("medium",), "残联 CDPF（两项补贴）"),
-    "POP_BIRTH": IndicatorInfo(
-        "人口变化-新增人口", "new member",
-        "出生或迁入家庭。 A birth or a move into the household.",
-        "低 low。", ("low",), "民政 MCA"),
-    "ELIG_DIBAO": IndicatorInfo(
-        "主动发现-低保", "possibly eligible for dibao",
-        "未纳入低保/特困的家庭，近3个月人均收入低于低保标准。 A household not in dibao/tekun with a 3-month per-capita income below the standard.",
-        "高 high。", ("high",), "民政 MCA"),
-    "ELIG_EDGE": IndicatorInfo(
-        "主动发现-低保边缘", "possibly a dibao-edge household",
-        "未在册家庭，近3个月人均收入低于低保标准的1.5倍。 A household not on the roster with a 3-month per-capita income below 1.5× the standard.",
-        "中 medium。", ("medium",), "民政 MCA"),
-    "EXIT_REVIEW": IndicatorInfo(
-        "应退尽退复核", "eligibility review",
-        "在册家庭新登记车辆、新设企业或大额个体户、房产增加、人均存款证券 ≥ 24个月低保标准，或人均收入连续3个月 ≥ 1.5倍适用标准。"
-        " An enrolled household with a new vehicle, business, property, large deposits, or income ≥ 1.5× the line for 3 months. 仅供复核，不是停保决定 review only, not a decision.",
-        "中 medium。", ("medium",), "民政 MCA"),
-    "BENEFIT_AFTER_DEATH": IndicatorInfo(
-        "死亡后仍享受待遇", "benefit after death",
-        "死亡次月后仍在册且有救助金。 A deceased person still on the roster with a benefit one full month after the death month.",
-        "紧急 urgent。", ("urgent",), "民政 MCA"),
-    "DUP_ENROLL": IndicatorInfo(
-        "重复救助", "duplicate enrollment",
-        "同一人同时在两个家庭或两个区县的名册中。 One person in two families or two counties in the same roster snapshot.",
-        "高 high。", ("high",), "民政 MCA（两个区县）"),
-    "REVIEW_OVERDUE": IndicatorInfo(
-        "复核逾期", "periodic review overdue",
-        "在册家庭经济状况核查超过6个月或入户走访超过12个月。 An enrolled household whose economic check is > 6 months or home visit > 12 months old.",
-        "低 low。", ("low",), "民政 MCA"),
-}
+from pipelines.dates import night_time
+from pipelines.rules import Rules, default_rules
+from pipelines.warehouse import migrate, relation_exists, transaction
 
 # Fields every office receives: enough to find the household and act on the case.
 COMMON_FIELDS: tuple[str, ...] = (
     "case_id", "dispatch_kind", "indicator_code", "indicator_name", "severity", "period", "opened_period",
     "county_code", "family_id", "hukou_no", "explanation", "due_date", "escalated", "status",
 )
-
-# What each department may see of the key person. Every office must be able to identify the
-# household to help it; the full 身份证号 goes only where the department acts on the person's own
-# record (enrolment, medical-aid settlement, employment services, disability subsidy, student aid).
-# Emergency management and housing act on the house and the household: a masked number suffices.
-DEPARTMENT_FIELDS: dict[str, dict] = {
-    "MCA": {"person_name": True, "id_number": "full", "departments": True},
-    "HRSS": {"person_name": True, "id_number": "full", "departments": False},
-    "NHSA": {"person_name": True, "id_number": "full", "departments": False},
-    "MOE": {"person_name": True, "id_number": "full", "departments": False},
-    "CDPF": {"person_name": True, "id_number": "full", "departments": False},
-    "MEM": {"person_name": True, "id_number": "masked", "departments": False},
-    "MOHURD": {"person_name": True, "id_number": "masked", "departments": False},
-}
-_DEFAULT_FIELDS = {"person_name": True, "id_number": "masked", "departments": False}
 
 # Column order and bilingual headers of cases.xlsx / cases.csv.
 HEADERS: dict[str, str] = {
@@ -188,15 +81,6 @@ FEEDBACK_HEADERS_ZH = {
     "amount_yuan": "救助金额(元) amount_yuan", "handled_on": "办理日期 handled_on (YYYY-MM-DD)",
     "handler": "经办人 handler", "note": "备注 note",
 }
-FEEDBACK_STATUSES: dict[str, str] = {
-    "accepted": "已受理",
-    "verified": "核实属实",
-    "not_verified": "核实不属实",
-    "assisted": "已救助",
-    "ineligible": "不符合条件",
-    "transferred": "转办",
-}
-
 PRINCIPLE_ZH = ("预警是转介，不是决定：本表中的任何内容都不改变、停发或给予待遇，须经核实后依规办理。"
                 " A warning is a referral, never a decision: nothing here changes, stops or grants a benefit.")
 
@@ -220,22 +104,17 @@ def mask_id(pid: str | None) -> str | None:
     return pid[:6] + "*" * max(len(pid) - 10, 0) + pid[-4:] if len(pid) > 10 else "*" * len(pid)
 
 
-def fields_for(department: str) -> list[str]:
-    """The columns an office of ``department`` receives, in extract order."""
-    policy = DEPARTMENT_FIELDS.get(department, _DEFAULT_FIELDS)
-    allowed = set(COMMON_FIELDS)
-    if policy.get("person_name"):
+def fields_for(department: str, rules: Rules | None = None) -> list[str]:
+    """The columns an office of ``department`` receives, in extract order (models/departments.toml:
+    every office can identify the household; the full 身份证号 only where the department acts on the
+    person's own record, the routed departments only where it coordinates)."""
+    policy = (rules or default_rules()).department(department)
+    allowed = set(COMMON_FIELDS) | {"id_number"}
+    if policy.person_name:
         allowed.add("person_name")
-    if policy.get("id_number"):
-        allowed.add("id_number")
-    if policy.get("departments"):
+    if policy.sees_departments:
         allowed.add("departments")
     return [c for c in HEADERS if c in allowed]
-
-
-def indicator_name(code: str) -> str:
-    info = INDICATORS.get(code)
-    return f"{info.name_zh} {info.name_en}" if info else code
 
 
 def _person_names(con: duckdb.DuckDBPyConnection, person_ids: list[str]) -> dict[str, str]:
@@ -243,7 +122,7 @@ def _person_names(con: duckdb.DuckDBPyConnection, person_ids: list[str]) -> dict
     if not person_ids:
         return {}
     for schema, table, order in (("core", "person_month", "period"), ("staging", "mca_roster", "snapshot_month")):
-        if _relation_type(con, schema, table) and {"person_id", "name", order} <= _columns(con, schema, table):
+        if relation_exists(con, f"{schema}.{table}"):
             rows = con.execute(
                 f"select person_id, arg_max(name, {order}) from {schema}.{table} "
                 f"where person_id in (select unnest(?::varchar[])) and name is not null group by person_id",
@@ -253,15 +132,16 @@ def _person_names(con: duckdb.DuckDBPyConnection, person_ids: list[str]) -> dict
     return {}
 
 
-def _record(case: dict, department: str, kind: str, due_date: dt.date | None, names: dict[str, str]) -> dict:
+def _record(case: dict, department: str, kind: str, due_date: dt.date | None, names: dict[str, str],
+            rules: Rules) -> dict:
     """The row an office of ``department`` receives for ``case`` (English keys; only its fields)."""
-    policy = DEPARTMENT_FIELDS.get(department, _DEFAULT_FIELDS)
+    policy = rules.department(department)
     pid = case["person_id"]
     full = {
         "case_id": case["case_id"],
         "dispatch_kind": kind,
         "indicator_code": case["indicator_code"],
-        "indicator_name": indicator_name(case["indicator_code"]),
+        "indicator_name": rules.indicator_label(case["indicator_code"]),
         "severity": case["severity"],
         "period": case["last_period"],
         "opened_period": case["opened_period"],
@@ -269,7 +149,7 @@ def _record(case: dict, department: str, kind: str, due_date: dt.date | None, na
         "family_id": case["family_id"],
         "hukou_no": case["hukou_no"],
         "person_name": names.get(pid),
-        "id_number": pid if policy.get("id_number") == "full" else mask_id(pid),
+        "id_number": pid if policy.id_number == "full" else mask_id(pid),
         "explanation": case["explanation"],
         "due_date": due_date.isoformat() if due_date else None,
         "escalated": bool(case["escalated"]),
@@ -277,17 +157,17 @@ def _record(case: dict, department: str, kind: str, due_date: dt.date | None, na
         "status": "dispatched" if case["status"] == "open" else case["status"],
         "departments": list(case["departments"]),
     }
-    return {k: full[k] for k in fields_for(department)}
+    return {k: full[k] for k in fields_for(department, rules)}
 
 
-def _display(key: str, value) -> object:
+def _display(key: str, value, rules: Rules) -> object:
     """Staff-facing rendering of one field (Chinese labels with English codes)."""
     if value is None:
         return ""
     if key == "dispatch_kind":
         return " + ".join(KIND_LABELS.get(k, k) for k in value.split("+"))
     if key == "severity":
-        return f"{value} {SEVERITY_ZH.get(value, '')}".strip()
+        return f"{value} {rules.severities.get(value, '')}".strip()
     if key == "escalated":
         return "是 逾期升级 yes" if value else "否 no"
     if key == "status":
@@ -469,19 +349,21 @@ def _save_workbook(wb, path: Path, as_of: dt.date, sheet_rows: list[_SheetRows])
             dst.writestr(member, data)
 
 
-def _indicator_rows(codes: list[str], deadlines: dict[str, int]) -> list[list]:
+def _indicator_rows(codes: list[str], rules: Rules, city: str) -> list[list]:
+    """The 指标说明 sheet: each indicator's rule with the thresholds in force in the office's city."""
     rows = []
     for code in codes:
-        info = INDICATORS.get(code)
-        if info is None:
-            rows.append([code, code, "见指标说明 see shared/design/indicators.md", "", "", ""])
+        if code not in rules.indicators:
+            rows.append([code, code, "", "", "", ""])
             continue
-        due = "；".join(f"{SEVERITY_ZH[s]} {s}：派发后 {deadlines[s]} 天 days" for s in info.severities)
-        rows.append([code, f"{info.name_zh} {info.name_en}", info.rule_zh, info.severity_zh, due, info.routed_zh])
+        due = "；".join(f"{rules.severity_label(s)}：派发后 {rules.deadlines[s]} 天 days"
+                       for s in rules.indicator(code).severities)
+        rows.append([code, rules.indicator_label(code), rules.rule_text(code, city), rules.severity_text(code), due,
+                     rules.routing_text(code)])
     return rows
 
 
-def _write_cases_xlsx(path: Path, columns: list[str], rows: list[dict], deadlines: dict[str, int],
+def _write_cases_xlsx(path: Path, columns: list[str], rows: list[dict], rules: Rules, city: str,
                       as_of: dt.date) -> None:
     from openpyxl import Workbook
 
@@ -489,12 +371,12 @@ def _write_cases_xlsx(path: Path, columns: list[str], rows: list[dict], deadline
     _fixed_properties(wb, as_of)
     ws = wb.active
     ws.title = "案件 cases"
-    sheets = [_sheet(ws, [HEADERS[c] for c in columns], [[_display(c, r.get(c)) for c in columns] for r in rows],
+    sheets = [_sheet(ws, [HEADERS[c] for c in columns], [[_display(c, r.get(c), rules) for c in columns] for r in rows],
                      widths={columns.index("explanation") + 1: 60})]
     ws2 = wb.create_sheet("指标说明 indicators")
     codes = sorted({r["indicator_code"] for r in rows})
     sheets.append(_sheet(ws2, ["指标代码 code", "指标名称 name", "预警规则 rule", "严重程度含义 severity meaning",
-                               "反馈期限 feedback deadline", "承办部门 routed to"], _indicator_rows(codes, deadlines),
+                               "反馈期限 feedback deadline", "承办部门 routed to"], _indicator_rows(codes, rules, city),
                          widths={3: 80, 4: 40, 5: 40, 6: 30}))
     ws3 = wb.create_sheet("填报说明 how to answer")
     guide = [
@@ -539,13 +421,13 @@ def _write_template_xlsx(path: Path, case_ids: list[str], as_of: dt.date) -> Non
 
 
 def _write_folder(folder: Path, department: str, county: str, as_of: dt.date, rows: list[dict],
-                  deadlines: dict[str, int]) -> dict:
+                  rules: Rules) -> dict:
     """Write the five files of one office's extract into ``folder``; return the manifest."""
-    columns = fields_for(department)
+    columns = fields_for(department, rules)
     case_ids = [r["case_id"] for r in rows]
-    _write_cases_xlsx(folder / "cases.xlsx", columns, rows, deadlines, as_of)
+    _write_cases_xlsx(folder / "cases.xlsx", columns, rows, rules, county[:4], as_of)
     (folder / "cases.csv").write_bytes(
-        _csv_bytes([HEADERS[c] for c in columns], [[_display(c, r.get(c)) for c in columns] for r in rows]))
+        _csv_bytes([HEADERS[c] for c in columns], [[_display(c, r.get(c), rules) for c in columns] for r in rows]))
     (folder / "feedback_template.csv").write_bytes(
         _csv_bytes(list(FEEDBACK_COLUMNS), [[cid, "", "", "", "", "", ""] for cid in case_ids]))
     _write_template_xlsx(folder / "feedback_template.xlsx", case_ids, as_of)
@@ -555,7 +437,7 @@ def _write_folder(folder: Path, department: str, county: str, as_of: dt.date, ro
             kinds[k] += 1
     manifest = {
         "department": department,
-        "department_name": DEPARTMENTS.get(department, department),
+        "department_name": rules.department_label(department),
         "county_code": county,
         "as_of": as_of.isoformat(),
         "cases": len(rows),
@@ -586,7 +468,7 @@ class _Pending:
     kind: str
 
 
-def pending_dispatches(con: duckdb.DuckDBPyConnection) -> list[_Pending]:
+def pending_dispatches(con: duckdb.DuckDBPyConnection, escalation_department: str) -> list[_Pending]:
     """(case, department) pairs not yet sent in the case's current round, and escalations not yet
     sent to the county MCA office."""
     rows = con.execute("""
@@ -611,7 +493,7 @@ def pending_dispatches(con: duckdb.DuckDBPyConnection) -> list[_Pending]:
         where l.escalated
           and not exists (select 1 from mart.case_dispatches d where d.case_id = l.case_id and d.kind = 'escalation')
         order by 2, 3, 1, 5
-    """, [sorted(FINAL_STATUSES), ESCALATION_DEPARTMENT]).fetchall()
+    """, [sorted(FINAL_STATUSES), escalation_department]).fetchall()
     return [_Pending(*r) for r in rows]
 
 
@@ -632,24 +514,24 @@ def _insert_dispatches(con: duckdb.DuckDBPyConnection, rows: list[list]) -> None
 
 
 def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
-                   deadlines: dict | None = None, actor: str = "system") -> list[Path]:
+                   rules: Rules | None = None, actor: str = "system") -> list[Path]:
     """Write one extract folder per department and county office with cases to send tonight;
-    return the folders written (empty on a re-run that has nothing new)."""
-    ensure_case_tables(con)
-    escalate_overdue(con, as_of, actor=actor)
+    return the folders written (empty on a re-run that has nothing new). ``rules`` gives labels, rule
+    texts, deadlines and each department's data rights (default: models/ without overrides)."""
+    migrate(con)
+    rules = rules or default_rules()
+    escalate_overdue(con, as_of, actor=actor, rules=rules)
     outbox = Path(outbox)
     now = night_time(as_of)
-    base_deadlines = load_deadlines(deadlines)
-    pending = pending_dispatches(con)
+    pending = pending_dispatches(con, rules.escalation_department)
     if not pending:
         return []
     cases = load_cases(con, "c.case_id in (select unnest(?::varchar[]))", [sorted({p.case_id for p in pending})])
     names = _person_names(con, sorted({c["person_id"] for c in cases.values() if c["person_id"]}))
 
     def days_for(case: dict) -> int:
-        if deadlines:
-            return base_deadlines[case["severity"]]
-        return case["deadline_days"] if case["deadline_days"] is not None else base_deadlines[case["severity"]]
+        """Feedback is due this many days after tonight's dispatch: the deadline in force now."""
+        return rules.deadlines[case["severity"]]
 
     # Everything an office's folder and recording need is read once, before the first folder:
     # the rows are built from the cases as they stand now (a case sent to two offices shows the
@@ -659,10 +541,10 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
         case = cases[p.case_id]
         if p.kind == "escalation":
             due = case["due_at"].date() if case["due_at"] else None
-            rec = _record(case, p.department, "escalation", due, names)
+            rec = _record(case, p.department, "escalation", due, names, rules)
             rec["escalated"] = True
         else:
-            rec = _record(case, p.department, p.kind, as_of + dt.timedelta(days=days_for(case)), names)
+            rec = _record(case, p.department, p.kind, as_of + dt.timedelta(days=days_for(case)), names, rules)
         records[(p.department, p.county_code)].append((p, rec))
     earlier: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for department, county, record in con.execute(
@@ -674,7 +556,7 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
         folder = outbox / department / county / as_of.isoformat()
         rows = _merge_rows(earlier[(department, county)] + [rec for _, rec in new_records])
         with atomic_dir(folder) as tmp:
-            manifest = _write_folder(tmp, department, county, as_of, rows, base_deadlines)
+            manifest = _write_folder(tmp, department, county, as_of, rows, rules)
         written.append((folder, manifest, sha256_file(folder / "manifest.json")))
 
     # Every folder is in place: only now do their cases count as dispatched, all in one

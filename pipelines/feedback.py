@@ -35,12 +35,11 @@ from pathlib import Path
 import duckdb
 
 from pipelines.atomic import atomic_write_bytes, atomic_write_text
-from pipelines.cases import (
-    FINAL_STATUSES, EventLog, append_audit, day_start, ensure_case_tables, forward_path, load_cases,
-    night_time, save_cases,
-)
-from pipelines.dispatch import DEPARTMENTS, FEEDBACK_COLUMNS, FEEDBACK_STATUSES, safe_text
-from pipelines.warehouse import transaction
+from pipelines.cases import FEEDBACK_STATUSES, FINAL_STATUSES, EventLog, append_audit, forward_path, load_cases, save_cases
+from pipelines.dates import day_start, night_time
+from pipelines.dispatch import FEEDBACK_COLUMNS, safe_text
+from pipelines.rules import Rules, default_rules
+from pipelines.warehouse import migrate, transaction
 
 REQUIRED_COLUMNS = ("case_id", "status", "handled_on", "handler")
 MAX_AMOUNT_YUAN = Decimal("10000000")  # one case's assistance above 10 million yuan is a typo
@@ -184,13 +183,14 @@ def _dispatch_info(con: duckdb.DuckDBPyConnection, case_ids: list[str]) -> dict[
 
 
 def _apply_file(con: duckdb.DuckDBPyConnection, department: str, folder_date: dt.date, path: Path,
-                data_bytes: bytes, as_of: dt.date) -> tuple[str, int, int, int, int, list[Reject]]:
+                data_bytes: bytes, as_of: dt.date, rules: Rules) -> tuple[str, int, int, int, int, list[Reject]]:
     """Validate and apply one file (its bytes as hashed) inside the caller's transaction.
     Returns (status, lines, applied, rejected lines, blank, rejects)."""
     rejects: list[Reject] = []
-    if department not in DEPARTMENTS:
+    if department not in rules.case_departments:
         rejects.append(Reject(0, None, "file", department,
-                              f"未知部门文件夹 unknown department folder {department!r} (known: {', '.join(DEPARTMENTS)})"))
+                              f"未知部门文件夹 unknown department folder {department!r} "
+                              f"(known: {', '.join(rules.case_departments)})"))
         return "rejected", 0, 0, 0, 0, rejects
     try:
         text, _ = decode(data_bytes)
@@ -340,12 +340,13 @@ def _write_report(report_dir: Path, path: Path, sha: str, department: str, folde
 # --- apply_feedback ---------------------------------------------------------------------------
 
 def apply_feedback(con: duckdb.DuckDBPyConnection, feedback_dir: Path, as_of: dt.date,
-                   work_dir: Path | None = None, actor: str = "system") -> FeedbackSummary:
+                   work_dir: Path | None = None, actor: str = "system", rules: Rules | None = None) -> FeedbackSummary:
     """Apply every feedback file visible on ``as_of`` that was not applied before.
 
     Reports go to ``<work_dir>/feedback_reports/<DEPT>/<folder date>/<file stem>_rejects.csv`` and
     ``..._report.json`` (``work_dir`` defaults to the feedback folder's parent)."""
-    ensure_case_tables(con)
+    migrate(con)
+    rules = rules or default_rules()
     summary = FeedbackSummary(as_of=as_of)
     work = Path(work_dir) if work_dir is not None else Path(feedback_dir).resolve().parent
     files, later, notes = feedback_files(Path(feedback_dir), as_of)
@@ -364,7 +365,7 @@ def apply_feedback(con: duckdb.DuckDBPyConnection, feedback_dir: Path, as_of: dt
         report_dir = work / "feedback_reports" / department / folder_date.isoformat()
         with transaction(con):
             status, lines, applied, rejected, blank, rejects = _apply_file(
-                con, department, folder_date, path, data_bytes, as_of)
+                con, department, folder_date, path, data_bytes, as_of, rules)
             encoding = None
             try:
                 encoding = decode(data_bytes)[1]

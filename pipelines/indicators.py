@@ -23,13 +23,12 @@ from dataclasses import dataclass, field
 import duckdb
 
 from pipelines.config import WAREHOUSE_SQL_DIR
-from pipelines.core import PERIOD_MODELS, feed_tokens, model_sql, shift_period
-from pipelines.rules import INDICATOR_CODES, IndicatorRule, Rules, rules_hash
-from pipelines.warehouse import ensure_schemas, transaction
+from pipelines.core import PERIOD_MODELS, feed_tokens, model_sql
+from pipelines.dates import first_moment_after, month_end, shift_period
+from pipelines.rules import IndicatorRule, Rules, rules_hash
+from pipelines.warehouse import migrate, transaction
 
 SQL_DIR = WAREHOUSE_SQL_DIR / "indicators"
-TZ = dt.timezone(dt.timedelta(hours=8))  # Asia/Shanghai
-SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3, "urgent": 4}
 CANDIDATE_COLUMNS = ("indicator_code", "severity", "period", "household_id", "family_id", "hukou_no",
                      "person_id", "county_code", "departments", "evidence", "explanation")
 _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -53,17 +52,6 @@ class IndicatorSummary:
         return {"evaluated": len(self.evaluated), "skipped": self.skipped, "new_warnings": self.new_warnings,
                 "retracted_warnings": self.retracted_warnings, "unevaluable": self.unevaluable, "waiting_months": len(self.waiting),
                 "waiting": list(self.waiting), "partial": list(self.partial)}
-
-
-# --- schema -----------------------------------------------------------------------------------------
-
-def ensure_mart(con: duckdb.DuckDBPyConnection) -> None:
-    """mart.warnings, mart.indicator_runs and the view main.warnings (idempotent)."""
-    ensure_schemas(con)
-    con.execute((SQL_DIR / "_mart.sql").read_text(encoding="utf-8"))
-    con.execute("alter table mart.warnings add column if not exists household_id varchar")
-    con.execute("create or replace view main.warnings as select * from mart.warnings")
-    con.execute("comment on view main.warnings is 'All warnings (mart.warnings).'")
 
 
 def _prepare_session(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:
@@ -194,20 +182,14 @@ def _common_evidence(rules: Rules, rule: IndicatorRule, period: str, tokens: dic
             if status == "loaded":
                 sources.setdefault(need.feed_id, {})[month] = delivery
     return {"indicator": rule.code, "indicator_name": rule.name, "period": period,
-            "as_of": _month_end(period).isoformat(), "thresholds": thresholds,
+            "as_of": month_end(period).isoformat(), "thresholds": thresholds,
             "severity_rule": dict(rule.severity), "source_deliveries": sources,
             "rules_files": list(rules.sources)}
 
 
-def _month_end(period: str) -> dt.date:
-    nxt = shift_period(period, 1)
-    return dt.date(int(nxt[:4]), int(nxt[5:7]), 1) - dt.timedelta(days=1)
-
-
 def default_raised_at(period: str) -> dt.datetime:
     """Without a run time: the first moment after the data month (still data time, not wall clock)."""
-    nxt = shift_period(period, 1)
-    return dt.datetime(int(nxt[:4]), int(nxt[5:7]), 1, tzinfo=TZ)
+    return first_moment_after(period)
 
 
 # --- evaluation -------------------------------------------------------------------------------------
@@ -287,10 +269,7 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, rules: Rules, periods: li
     the completeness snapshot the core facts were built from. ``raised_at`` is the run's logical time
     (default: the first moment after each data month).
     """
-    ensure_mart(con)
-    if not con.execute("select count(*) from information_schema.tables where table_schema = 'core' "
-                       "and table_name = 'feed_month'").fetchone()[0]:
-        raise RuntimeError("core is not built: call pipelines.core.build_core(con) before compute_indicators")
+    migrate(con)
     _prepare_session(con, rules)
     tokens = feed_tokens(con)
     calendar = _calendar(con)
@@ -302,7 +281,7 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, rules: Rules, periods: li
         "select indicator_code, period, inputs_hash from mart.indicator_runs").fetchall()}
     first_month, horizon = data_span(tokens)
     summary = IndicatorSummary()
-    for code in indicators or INDICATOR_CODES:
+    for code in indicators or rules.codes:
         rule = rules.indicators[code]
         if not rule.enabled:
             continue

@@ -35,9 +35,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.atomic import atomic_dir, atomic_write_text, sha256_file
-from pipelines.config import WAREHOUSE_SQL_DIR, Settings
+from pipelines.config import Settings
+from pipelines.dates import today
+from pipelines.rules import default_rules
 from pipelines.feeds import FEEDS, FeedFormatError, FeedSpec
 from pipelines.feeds._base import q, text
+from pipelines.warehouse import connect, migrate, relation_exists, transaction, writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -162,62 +165,10 @@ def load_prepared(staged_dir: Path) -> PreparedDelivery:
     return PreparedDelivery.from_dict(json.loads((Path(staged_dir) / "result.json").read_text(encoding="utf-8")))
 
 
-# --- warehouse DDL ----------------------------------------------------------------------------------
-
-_VIEW = re.compile(r"^\s*create\s+(or\s+replace\s+)?view\b", re.IGNORECASE | re.MULTILINE)
-
-
-def _sql_files() -> list[Path]:
-    """Ingest-owned DDL: tables first (ops, raw, staging), then views (which read the tables)."""
-    files = []
-    for sub in ("ops", "raw", "staging"):
-        files.extend(sorted((WAREHOUSE_SQL_DIR / sub).glob("*.sql")))
-    tables = [f for f in files if not _VIEW.search(f.read_text(encoding="utf-8"))]
-    views = [f for f in files if f not in tables]
-    return tables + views
-
-
-def _feed_rows() -> list[tuple]:
-    return [(s.feed_id, s.department, s.cadence, s.kind, s.partition, s.months_covered, s.file_format, s.title)
-            for s in FEEDS.values()]
-
-
-def init_warehouse(con) -> None:
-    """Create the ``raw``/``staging``/``ops`` objects ingest owns and refresh ``ops.feeds`` from the
-    registry. Idempotent; skipped when ``ops.ingest_schema`` already has this DDL's fingerprint
-    (re-applying ~400 DDL/COMMENT statements costs ~0.2 s per publish)."""
-    from pipelines.warehouse import ensure_schemas, run_sql_file
-
-    files = _sql_files()
-    h = hashlib.sha256()
-    for path in files:
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    h.update(repr(_feed_rows()).encode())
-    fingerprint = h.hexdigest()
-    exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'ops' "
-                         "and table_name = 'ingest_schema'").fetchone()[0]
-    have = con.execute("select fingerprint from ops.ingest_schema").fetchall() if exists else []
-    if have == [(fingerprint,)]:
-        return
-    ensure_schemas(con)
-    for path in files:
-        run_sql_file(con, path)
-    rows = _feed_rows()
-    current = con.execute("select feed_id, department, cadence, kind, partition, months_covered, file_format, title "
-                          "from ops.feeds").fetchall()
-    if sorted(current) != sorted(rows):
-        con.execute("delete from ops.feeds")
-        con.executemany("insert into ops.feeds values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    con.execute("delete from ops.ingest_schema")
-    con.execute("insert into ops.ingest_schema values (?, cast(? as timestamptz))", [fingerprint, _now()])
-
-
 # --- discover ---------------------------------------------------------------------------------------
 
 def _open_read_only(settings: Settings):
     """A read-only warehouse connection, or ``None`` when there is no warehouse yet."""
-    from pipelines.warehouse import connect
-
     if not Path(settings.warehouse).exists():
         return None
     return connect(settings, read_only=True)
@@ -230,9 +181,7 @@ def read_ledger(settings: Settings, con=None) -> dict[str, dict]:
     if con is None:
         return {}
     try:
-        exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'ops' "
-                             "and table_name = 'deliveries'").fetchone()[0]
-        if not exists:
+        if not relation_exists(con, "ops.deliveries"):
             return {}
         rows = con.execute("select delivery_id, status, manifest_sha256, coalesce(retry, false) "
                            "from ops.deliveries").fetchall()
@@ -250,7 +199,7 @@ def discover(settings: Settings, as_of: dt.date | None = None, feeds: list[str] 
     skipped: nothing is processed twice. ``include_waiting`` also returns folders without a
     manifest yet (so the ledger can record them as ``waiting``).
     """
-    as_of = as_of or dt.date.today()
+    as_of = as_of or today()
     unknown = set(feeds or ()) - set(FEEDS)
     if unknown:
         raise KeyError(f"unknown feed(s) {sorted(unknown)}; known: {sorted(FEEDS)}")
@@ -455,7 +404,8 @@ def write_report(settings: Settings, p: PreparedDelivery) -> Path:
     """Rejection report for staff and the department: JSON (machine) + Markdown (people)."""
     jpath, mpath = report_paths(settings, p.ref)
     spec = FEEDS.get(p.feed_id)
-    body = {"delivery_id": p.delivery_id, "feed_id": p.feed_id, "title": spec.title if spec else "",
+    title = f"{default_rules().department(spec.department).name_zh} {spec.title}" if spec else ""
+    body = {"delivery_id": p.delivery_id, "feed_id": p.feed_id, "title": title,
             "period": p.ref.period, "folder": str(p.ref.folder), "as_of": p.ref.as_of.isoformat(),
             "status": p.status, "files": p.files, "errors": p.errors, "warnings": p.warnings, "checks": p.checks}
     atomic_write_text(jpath, json.dumps(body, ensure_ascii=False, indent=2, default=str))
@@ -597,7 +547,7 @@ def _typed_and_validated(settings: Settings, spec: FeedSpec, ref: DeliveryRef, r
 
 def prepare_feed(settings: Settings, feed_id: str, as_of: dt.date | None = None) -> list[PreparedDelivery]:
     """Prepare every new delivery of one feed (including ``waiting`` folders, to be recorded)."""
-    refs = discover(settings, as_of=as_of or dt.date.today(), feeds=[feed_id], include_waiting=True)
+    refs = discover(settings, as_of=as_of or today(), feeds=[feed_id], include_waiting=True)
     return [prepare_delivery(settings, r) for r in refs]
 
 
@@ -674,7 +624,6 @@ def _delete_partition(con, spec: FeedSpec, period: str | None, delivery_id: str)
 
 def _publish_one(con, p: PreparedDelivery) -> tuple[str, str | None]:
     """Apply one prepared delivery. Returns (status, the delivery it superseded, if any)."""
-    from pipelines.warehouse import transaction
 
     spec = FEEDS[p.feed_id]
     ref = p.ref
@@ -736,7 +685,6 @@ def publish(settings: Settings, prepared: Iterable[PreparedDelivery | Path | str
 
     A delivery that cannot be published (e.g. its staged files vanished) is recorded as rejected
     for retry; the others go on."""
-    from pipelines.warehouse import connect, transaction, writer_lock
 
     items: list[PreparedDelivery] = []
     for p in prepared:
@@ -747,13 +695,12 @@ def publish(settings: Settings, prepared: Iterable[PreparedDelivery | Path | str
         else:
             items.append(load_prepared(Path(p)))
     if summary is None:
-        summary = IngestSummary(as_of=items[0].ref.as_of if items else dt.date.today())
+        summary = IngestSummary(as_of=items[0].ref.as_of if items else today())
     items.sort(key=_publish_order)
     with writer_lock(settings, owner="lowincome ingest (publish)"):
         con = connect(settings)
         try:
-            with transaction(con):
-                init_warehouse(con)
+            migrate(con)
             for p in items:
                 counts = summary.feed(p.feed_id)
                 t_pub = time.perf_counter()
@@ -845,9 +792,8 @@ class _FeedProgress:
 def ingest(settings: Settings, as_of: dt.date | None = None, feeds: list[str] | None = None) -> IngestSummary:
     """One night's ingest: discover -> prepare -> publish, reference feeds first; then Data Docs."""
     from pipelines import validate
-    from pipelines.warehouse import writer_lock
 
-    as_of = as_of or dt.date.today()
+    as_of = as_of or today()
     t0 = time.perf_counter()
     summary = IngestSummary(as_of=as_of)
     with writer_lock(settings, owner=f"lowincome ingest --as-of {as_of}"):

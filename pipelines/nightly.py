@@ -1,28 +1,163 @@
-"""One night of the pipeline, as functions the CLI, the Airflow DAGs and the tests all call.
+"""One night of the pipeline, as a table of stages the CLI, the Airflow DAGs and the tests all run.
 
-Order of a night: ingest (discover -> prepare -> publish) -> core facts -> indicators -> cases
--> feedback -> extracts -> analyst database -> report. Every stage is idempotent: re-running a
-night (or resuming one killed half-way) converges on the same warehouse and sends nothing twice.
+Order of a night: ingest (discover -> prepare -> publish) -> indicators (core facts, then warnings)
+-> cases -> feedback -> extracts -> analyst database -> report. Every stage is idempotent: re-running
+a night (or resuming one killed half-way) converges on the same warehouse and sends nothing twice.
+
+:data:`STAGES` says, per stage, what it runs and whether it writes the warehouse. A writing stage
+runs under the warehouse writer lock on a read-write connection; a reading stage opens the
+warehouse read-only and takes no lock. :func:`run_stage` runs one stage by name (an Airflow task,
+``lowincome report``); :func:`run_night` runs them all in order under one lock and one connection.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 from pipelines.config import Settings
 
-STAGES = ("ingest", "indicators", "cases", "feedback", "extracts", "analyst", "report")
+
+# --- the night's context ------------------------------------------------------------------------
+
+@dataclass
+class Night:
+    """What a stage works with: the settings, the night, an open warehouse connection, the rules."""
+
+    settings: Settings
+    as_of: dt.date
+    con: object = None  # duckdb.DuckDBPyConnection; None for the ingest, which manages its own
+    _rules: object = None
+
+    @property
+    def rules(self):
+        """The indicator and department rules in force (models/ + ``settings.indicator_config``)."""
+        if self._rules is None:
+            from pipelines.rules import load_rules
+
+            self._rules = load_rules(self.settings.indicator_config)
+        return self._rules
 
 
-def logical_time(as_of: dt.date) -> dt.datetime:
-    """The night's logical timestamp (02:00 Asia/Shanghai of ``as_of``), used instead of wall clock
-    for everything written into the warehouse, so re-runs produce identical rows."""
-    return dt.datetime.combine(as_of, dt.time(2, 0), tzinfo=dt.timezone(dt.timedelta(hours=8)))
+@contextlib.contextmanager
+def open_warehouse(settings: Settings, read_only: bool = False) -> Iterator:
+    """A warehouse connection for a stage. Read-write: the schema is brought up to date first
+    (:func:`pipelines.warehouse.migrate`). Read-only: the warehouse must exist."""
+    from pipelines.config import ConfigError
+    from pipelines.warehouse import connect, migrate
 
+    if read_only and not Path(settings.warehouse).exists():
+        raise ConfigError(f"warehouse {settings.warehouse} does not exist: run a night first (lowincome run)")
+    con = connect(settings, read_only=read_only)
+    try:
+        if not read_only:
+            migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+# --- stages ---------------------------------------------------------------------------------------
+
+def _ingest(night: Night):
+    from pipelines import ingest
+
+    return ingest.ingest(night.settings, as_of=night.as_of)
+
+
+def _indicators(night: Night):
+    from pipelines import core, indicators
+    from pipelines.dates import night_time
+
+    core.build_core(night.con)
+    return indicators.compute_indicators(night.con, night.rules, raised_at=night_time(night.as_of))
+
+
+def _cases(night: Night):
+    from pipelines import cases
+
+    return cases.update_cases(night.con, night.as_of, night.rules)
+
+
+def _feedback(night: Night):
+    from pipelines import feedback
+
+    folder = night.settings.feedback
+    if folder is None or not Path(folder).exists():
+        return {"files": 0, "note": "no feedback folder given"}
+    return feedback.apply_feedback(night.con, Path(folder), night.as_of, work_dir=night.settings.work,
+                                   rules=night.rules)
+
+
+def _extracts(night: Night) -> list[Path]:
+    from pipelines import dispatch
+
+    return dispatch.write_extracts(night.con, Path(night.settings.outbox), night.as_of, night.rules)
+
+
+def _analyst(night: Night) -> Path:
+    from pipelines import analyst
+
+    night.con.execute("checkpoint")
+    return analyst.build_analyst_db(night.settings, con=night.con, as_of=night.as_of)
+
+
+def _report(night: Night) -> Path:
+    from pipelines import report
+
+    docs = night.settings.work / "data_docs" / night.as_of.isoformat()
+    return report.write_report(night.con, Path(night.settings.outbox), night.as_of,
+                               data_docs_dir=docs if docs.exists() else None, rules=night.rules)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[Night], object]
+    writes: bool          # writes the warehouse: runs under the writer lock on a read-write connection
+    connection: bool = True  # False: the stage opens what it needs itself (the ingest)
+    doc: str = ""
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("ingest", _ingest, writes=True, connection=False,
+          doc="discover, verify, validate (GX) and load the new deliveries"),
+    Stage("indicators", _indicators, writes=True,
+          doc="build core facts and compute the warnings of every month whose inputs are complete"),
+    Stage("cases", _cases, writes=True, doc="open, link and re-alert cases from the night's warnings"),
+    Stage("feedback", _feedback, writes=True, doc="apply the departments' feedback files"),
+    Stage("extracts", _extracts, writes=True, doc="escalate overdue cases; write each office's extract"),
+    Stage("analyst", _analyst, writes=True,
+          doc="refresh the pseudonymised analyst database (reads the warehouse; checkpoints it first)"),
+    Stage("report", _report, writes=False, doc="write the nightly HTML report (reads the warehouse)"),
+)
+STAGE: dict[str, Stage] = {s.name: s for s in STAGES}
+
+
+def run_stage(settings: Settings, name: str, as_of: dt.date, *, owner: str | None = None):
+    """Run one stage on its own: a writing stage under the writer lock on a read-write connection,
+    a reading stage on a read-only connection without the lock."""
+    from pipelines.warehouse import writer_lock
+
+    try:
+        stage = STAGE[name]
+    except KeyError:
+        raise KeyError(f"unknown stage {name!r}; stages: {', '.join(STAGE)}") from None
+    lock = writer_lock(settings, owner=owner or f"lowincome {name} --as-of {as_of}") if stage.writes \
+        else contextlib.nullcontext()
+    with lock:
+        if not stage.connection:
+            return stage.run(Night(settings, as_of))
+        with open_warehouse(settings, read_only=not stage.writes) as con:
+            return stage.run(Night(settings, as_of, con))
+
+
+# --- the whole night -------------------------------------------------------------------------------
 
 @dataclass
 class NightSummary:
@@ -33,9 +168,16 @@ class NightSummary:
     report: Path | None = None
     analyst_db: Path | None = None
 
+    @property
+    def nothing_new(self) -> bool:
+        ingest = self.stages.get("ingest") or {}
+        return not any(ingest.get(k) for k in ("loaded", "rejected", "superseded", "waiting"))
+
     def render(self) -> str:
         lines = [f"lowincome night {self.as_of.isoformat()}"]
-        for stage in STAGES:
+        if "ingest" in self.stages and self.nothing_new:
+            lines.append("  no new deliveries in the landing zone tonight")
+        for stage in STAGE:
             if stage in self.stages or stage in self.timings:
                 info = self.stages.get(stage, {})
                 detail = ", ".join(f"{k}={v}" for k, v in info.items() if not isinstance(v, (list, dict)))
@@ -64,168 +206,61 @@ def _as_dict(obj) -> dict:
     if hasattr(obj, "__dataclass_fields__"):
         from dataclasses import asdict
 
-        return {k: v for k, v in asdict(obj).items()}
+        return dict(asdict(obj))
     return {"result": str(obj)}
 
 
-# --- stages -----------------------------------------------------------------------------------
+def preflight(settings: Settings, skip: tuple[str, ...] = ()) -> None:
+    """Configuration a night needs, checked before it starts: a clear error now rather than a
+    half-done night. The landing zone must exist; the analyst stage needs a pseudonymisation key."""
+    from pipelines.config import ConfigError
 
-def discover(settings: Settings, as_of: dt.date, feeds: list[str] | None = None, include_waiting: bool = False):
-    """New or changed delivery folders visible on ``as_of``. ``include_waiting`` also returns folders
-    still without a manifest that the ledger has not seen (``run_ingest`` records those as waiting;
-    the DAG passes it so both runners record the same ledger)."""
-    from pipelines import ingest
+    if "ingest" not in skip and not Path(settings.landing).is_dir():
+        raise ConfigError(f"landing zone {settings.landing} does not exist or is not a folder "
+                          "(set --landing or LOWINCOME_LANDING)")
+    if "analyst" not in skip:
+        from pipelines.analyst import resolve_hmac_key
 
-    return ingest.discover(settings, as_of=as_of, feeds=feeds, include_waiting=include_waiting)
-
-
-def prepare_feed(settings: Settings, feed_id: str, as_of: dt.date):
-    """Parse and validate a feed's new deliveries into staged Parquet. No warehouse writes:
-    several of these may run at once (one Airflow mapped task per feed)."""
-    from pipelines import ingest
-
-    return ingest.prepare_feed(settings, feed_id, as_of=as_of)
-
-
-def publish(settings: Settings, prepared) -> object:
-    """Load prepared deliveries into the warehouse: the single writer."""
-    from pipelines import ingest
-
-    return ingest.publish(settings, prepared)
-
-
-def run_ingest(settings: Settings, as_of: dt.date, feeds: list[str] | None = None):
-    from pipelines import ingest
-
-    return ingest.ingest(settings, as_of=as_of, feeds=feeds)
-
-
-def compute_indicators(settings: Settings, as_of: dt.date, con=None):
-    from pipelines import core, indicators, rules
-    from pipelines.warehouse import connect
-
-    own = con is None
-    con = con or connect(settings)
-    try:
-        ruleset = rules.load_rules(settings.indicator_config)
-        core.build_core(con)
-        return indicators.compute_indicators(con, ruleset, raised_at=logical_time(as_of))
-    finally:
-        if own:
-            con.close()
-
-
-def update_cases(settings: Settings, as_of: dt.date, con=None):
-    from pipelines import cases
-    from pipelines.warehouse import connect
-
-    own = con is None
-    con = con or connect(settings)
-    try:
-        return cases.update_cases(con, as_of)
-    finally:
-        if own:
-            con.close()
-
-
-def apply_feedback(settings: Settings, as_of: dt.date, con=None):
-    from pipelines import feedback
-    from pipelines.warehouse import connect
-
-    if settings.feedback is None or not Path(settings.feedback).exists():
-        return {"files": 0, "note": "no feedback folder given"}
-    own = con is None
-    con = con or connect(settings)
-    try:
-        return feedback.apply_feedback(con, Path(settings.feedback), as_of, work_dir=settings.work)
-    finally:
-        if own:
-            con.close()
-
-
-def write_extracts(settings: Settings, as_of: dt.date, con=None) -> list[Path]:
-    from pipelines import dispatch
-    from pipelines.warehouse import connect
-
-    own = con is None
-    con = con or connect(settings)
-    try:
-        return dispatch.write_extracts(con, Path(settings.outbox), as_of)
-    finally:
-        if own:
-            con.close()
-
-
-def build_analyst_db(settings: Settings, con=None) -> Path:
-    from pipelines import analyst
-
-    return analyst.build_analyst_db(settings, con=con)
-
-
-def write_report(settings: Settings, as_of: dt.date, con=None) -> Path:
-    from pipelines import report
-    from pipelines.warehouse import connect
-
-    own = con is None
-    con = con or connect(settings, read_only=False)
-    try:
-        docs = settings.work / "data_docs" / as_of.isoformat()
-        return report.write_report(con, Path(settings.outbox), as_of, data_docs_dir=docs if docs.exists() else None)
-    finally:
-        if own:
-            con.close()
+        resolve_hmac_key(settings)
 
 
 def run_night(settings: Settings, as_of: dt.date, skip: tuple[str, ...] = ()) -> NightSummary:
     """One night, end to end, holding the warehouse writer lock throughout."""
-    from pipelines.warehouse import connect, writer_lock
+    from pipelines.warehouse import writer_lock
 
+    preflight(settings, skip)
     summary = NightSummary(as_of=as_of)
     with writer_lock(settings, owner=f"lowincome run --as-of {as_of}"):
-        t = time.perf_counter()
-        if "ingest" not in skip:
-            summary.stages["ingest"] = _as_dict(run_ingest(settings, as_of))
-        summary.timings["ingest"] = time.perf_counter() - t
-        con = connect(settings)
-        try:
-            for stage, fn in (
-                ("indicators", lambda: compute_indicators(settings, as_of, con=con)),
-                ("cases", lambda: update_cases(settings, as_of, con=con)),
-                ("feedback", lambda: apply_feedback(settings, as_of, con=con)),
-            ):
-                if stage in skip:
+        night = Night(settings, as_of)
+        for stage in STAGES:
+            if stage.connection:
+                break
+            if stage.name not in skip:
+                t = time.perf_counter()
+                summary.stages[stage.name] = _as_dict(stage.run(night))
+                summary.timings[stage.name] = time.perf_counter() - t
+        with open_warehouse(settings) as con:
+            night.con = con
+            for stage in STAGES:
+                if not stage.connection or stage.name in skip:
                     continue
                 t = time.perf_counter()
-                summary.stages[stage] = _as_dict(fn())
-                summary.timings[stage] = time.perf_counter() - t
-            if "extracts" not in skip:
-                t = time.perf_counter()
-                summary.extracts = write_extracts(settings, as_of, con=con)
-                summary.stages["extracts"] = {"folders": len(summary.extracts)}
-                summary.timings["extracts"] = time.perf_counter() - t
-            if "analyst" not in skip:
-                t = time.perf_counter()
-                con.execute("checkpoint")
-                summary.analyst_db = build_analyst_db(settings, con=con)
-                summary.timings["analyst"] = time.perf_counter() - t
-            if "report" not in skip:
-                t = time.perf_counter()
-                summary.report = write_report(settings, as_of, con=con)
-                summary.timings["report"] = time.perf_counter() - t
+                result = stage.run(night)
+                summary.timings[stage.name] = time.perf_counter() - t
+                if stage.name == "extracts":
+                    summary.extracts = result
+                    summary.stages[stage.name] = {"folders": len(result)}
+                elif stage.name == "analyst":
+                    summary.analyst_db = result
+                elif stage.name == "report":
+                    summary.report = result
+                else:
+                    summary.stages[stage.name] = _as_dict(result)
             _record_run(con, summary)
-        finally:
-            con.close()
     return summary
 
 
 def _record_run(con, summary: NightSummary) -> None:
     """Keep one row per night in ops.runs (wall-clock ops data, outside the warnings' data time)."""
-    con.execute(
-        """create table if not exists ops.runs (
-               as_of date, finished_at timestamptz, timings json, summary json)"""
-    )
-    con.execute("comment on table ops.runs is 'One row per completed nightly run: stage timings and counts (operational data, wall clock).'")
-    con.execute(
-        "insert into ops.runs values (?, now(), ?, ?)",
-        [summary.as_of, json.dumps(summary.timings), json.dumps(summary.stages, default=str)],
-    )
+    con.execute("insert into ops.runs values (?, now(), ?, ?)",
+                [summary.as_of, json.dumps(summary.timings), json.dumps(summary.stages, default=str)])

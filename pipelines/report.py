@@ -17,10 +17,11 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.analyst import DEPARTMENTS, INDICATORS, STALE_AFTER_MONTHS, _feeds_table
 from pipelines.atomic import atomic_write_text
+from pipelines.dates import night_time
+from pipelines.rules import Rules, default_rules
+from pipelines.warehouse import relation_exists
 
-CST = dt.timezone(dt.timedelta(hours=8))
 # A qualitative palette with 14+ distinguishable colours (one per indicator).
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#bab0ac", "#1f77b4", "#17becf", "#8c564b", "#bcbd22", "#7f7f7f", "#d62728"]
@@ -32,11 +33,6 @@ STATUS_STYLE = {
     "missing": ("缺失", "#424242", "#eeeeee"),
 }
 OPEN_EXCLUDED = ("assisted", "ineligible", "closed")
-
-
-def logical_time(as_of: dt.date) -> dt.datetime:
-    """02:00 Asia/Shanghai of the night (the same convention as pipelines.nightly)."""
-    return dt.datetime.combine(as_of, dt.time(2, 0), tzinfo=CST)
 
 
 def _esc(s) -> str:
@@ -58,23 +54,13 @@ class ReportData:
     missing: list[str] = field(default_factory=list)  # warehouse relations not there yet
 
 
-def _exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    return bool(con.execute(
-        """select count(*) from (
-               select 1 from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?
-               union all
-               select 1 from duckdb_views() where database_name = current_database() and schema_name = ? and view_name = ?)""",
-        [schema, name, schema, name]).fetchone()[0])
-
-
 def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date, months: int = 13) -> ReportData:
     """The aggregates the report shows, read from the restricted warehouse (counts only)."""
     d = ReportData(as_of=as_of)
     d.missing = [q for q in ("mart.warnings", "mart.cases", "mart.case_events", "ops.deliveries", "staging.ref_regions")
-                 if not _exists(con, q)]
+                 if not relation_exists(con, q)]
     as_of_month = f"{as_of:%Y-%m}"
-    ref = logical_time(as_of)
+    ref = night_time(as_of)
 
     if "mart.warnings" not in d.missing:
         d.periods = [r[0] for r in con.execute(
@@ -134,48 +120,21 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date, months: int = 13) ->
 
 
 def _feed_status(con: duckdb.DuckDBPyConnection, as_of: dt.date, has_ledger: bool) -> list[dict]:
-    """Per feed: last loaded period, last delivery, latest status and freshness (the same rules
-    as the analyst view ``feed_status``), for deliveries visible on ``as_of``."""
-    rows = {}
-    if has_ledger:
-        for r in con.execute(
-            """with d as (select * from ops.deliveries where delivery_date <= ?)
-               select feed_id,
-                      max(period) filter (where status = 'loaded') as last_loaded_period,
-                      max(delivery_date) as last_delivery_date,
-                      arg_max(delivery_id, (delivery_date, delivery_id)) as latest_delivery_id,
-                      arg_max(status, (delivery_date, delivery_id)) as latest_status,
-                      arg_max(coalesce(json_array_length(cast(errors as json)), 0), (delivery_date, delivery_id)) as latest_errors,
-                      count(*) filter (where status = 'rejected') as rejected,
-                      count(*) as deliveries
-               from d group by feed_id""", [as_of]).fetchall():
-            rows[r[0]] = dict(zip(("feed_id", "last_loaded_period", "last_delivery_date", "latest_delivery_id",
-                                   "latest_status", "latest_errors", "rejected", "deliveries"), r))
-    table = _feeds_table(sorted(rows))
+    """Per feed: last loaded period, last delivery, latest status and freshness, for the deliveries
+    visible on ``as_of`` -- the warehouse's one definition, ``ops.feed_status(as_of)``."""
+    if not has_ledger:
+        return []
+    cur = con.execute("select * from ops.feed_status(?) order by feed_id", [as_of])
+    names = [c[0] for c in cur.description]
     out = []
-    for i, fid in enumerate(table["feed_id"]):
-        r = rows.get(fid, {"feed_id": fid, "deliveries": 0, "rejected": 0})
-        cadence = table["cadence"][i]
-        lp = r.get("last_loaded_period")
-        months_behind = (as_of.year * 12 + as_of.month - int(lp[:4]) * 12 - int(lp[5:7]) - 1) if lp else None
-        days = (as_of - r["last_delivery_date"]).days if r.get("last_delivery_date") else None
-        stale_after = STALE_AFTER_MONTHS.get(cadence, 1)
-        if not r.get("deliveries"):
-            status = "missing"
-        elif r.get("latest_status") == "rejected":
-            status = "rejected"
-        elif lp is None:
-            status = "missing"
-        elif r.get("latest_status") == "waiting":
-            status = "waiting"
-        elif cadence == "daily" and days is not None and days > 3:
-            status = "stale"
-        elif stale_after is not None and months_behind is not None and months_behind > stale_after:
-            status = "stale"
-        else:
-            status = "ok"
-        out.append({**r, "department": table["department"][i], "name_zh": table["name_zh"][i],
-                    "cadence": cadence, "months_behind": months_behind, "status": status})
+    for row in cur.fetchall():
+        r = dict(zip(names, row))
+        out.append({"feed_id": r["feed_id"], "department": r["department"], "name_zh": r["feed_name"],
+                    "cadence": r["cadence"], "last_loaded_period": r["last_loaded_period"],
+                    "last_delivery_date": r["last_delivery_date"], "latest_delivery_id": r["latest_delivery_id"],
+                    "latest_status": r["latest_status"], "latest_errors": r["latest_error_count"],
+                    "rejected": r["rejected"], "deliveries": r["deliveries"], "months_behind": r["months_behind"],
+                    "status": r["freshness_status"]})
     return out
 
 
@@ -201,7 +160,8 @@ def _no_data(width: int, height: int, chart: str) -> str:
 
 
 def stacked_bars_svg(periods: list[str], series: dict[str, dict[str, int]], colors: dict[str, str],
-                     width: int = 1100, height: int = 340, chart: str = "trend") -> str:
+                     width: int = 1100, height: int = 340, chart: str = "trend",
+                     names: dict[str, str] | None = None) -> str:
     """Stacked vertical bars: one bar per month, one segment per series."""
     totals = [sum(series[s].get(p, 0) for s in series) for p in periods]
     if not periods or not any(totals):
@@ -229,7 +189,7 @@ def stacked_bars_svg(periods: list[str], series: dict[str, dict[str, int]], colo
                 continue
             h = plot_h * n / ymax
             y -= h
-            zh = INDICATORS.get(s, (s, ""))[0]
+            zh = (names or {}).get(s, s)
             parts.append(f'<rect class="mark" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
                          f'fill="{colors[s]}"><title>{_esc(p)} {_esc(zh)} {_esc(s)}: {n}</title></rect>')
         parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" class="val">{totals[i]}</text>')
@@ -337,8 +297,11 @@ def _data_docs_link(data_docs_dir: Path | None, feed_id: str, report_dir: Path) 
     return Path(os.path.relpath(target.resolve(), report_dir.resolve())).as_posix()
 
 
-def render_html(d: ReportData, data_docs_dir: Path | None, report_dir: Path) -> str:
-    indicators = sorted(d.trend, key=lambda c: (list(INDICATORS).index(c) if c in INDICATORS else 99, c))
+def render_html(d: ReportData, data_docs_dir: Path | None, report_dir: Path, rules: Rules | None = None) -> str:
+    rules = rules or default_rules()
+    order = list(rules.codes)
+    indicators = sorted(d.trend, key=lambda c: (order.index(c) if c in order else 99, c))
+    names = {c: r.name_zh for c, r in rules.indicators.items()}
     colors = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(indicators)}
     latest = d.periods[-1] if d.periods else None
     latest_n = sum(v.get(latest, 0) for v in d.trend.values()) if latest else 0
@@ -347,12 +310,15 @@ def render_html(d: ReportData, data_docs_dir: Path | None, report_dir: Path) -> 
     bad_feeds = sum(1 for f in d.feeds if f["status"] != "ok")
 
     def ind_label(c: str) -> str:
-        return f"{INDICATORS.get(c, (c,))[0]} {c}"
+        return f"{names.get(c, c)} {c}"
+
+    def dept_name(c: str) -> str:
+        return rules.departments[c].name_zh if c in rules.departments else c
 
     def dept_label(c: str) -> str:
-        return f"{DEPARTMENTS.get(c, (c,))[0]} {c}"
+        return f"{dept_name(c)} {c}"
 
-    trend_svg = stacked_bars_svg(d.periods, {c: d.trend[c] for c in indicators}, colors)
+    trend_svg = stacked_bars_svg(d.periods, {c: d.trend[c] for c in indicators}, colors, names=names)
     county_series = [(f"近{len(d.periods)}个月合计 total, last {len(d.periods)} months", "#4e79a7"),
                      (f"{latest or ''} 当月 latest month", "#f28e2b")]
     county_svg = hbars_svg(
@@ -374,7 +340,7 @@ def render_html(d: ReportData, data_docs_dir: Path | None, report_dir: Path) -> 
         docs = f'<a href="{_esc(link)}">校验报告 Data Docs</a>' if link else '<span class="note">—</span>'
         feed_rows.append(
             f'<tr data-status="{_esc(f["status"])}"><td>{_esc(f["name_zh"])} <code>{_esc(f["feed_id"])}</code></td>'
-            f'<td>{_esc(DEPARTMENTS.get(f["department"], (f["department"],))[0])} {_esc(f["department"])}</td>'
+            f'<td>{_esc(dept_name(f["department"]))} {_esc(f["department"])}</td>'
             f'<td>{_esc(f["cadence"])}</td><td>{_esc(f.get("last_loaded_period") or "—")}</td>'
             f'<td>{_esc(f.get("last_delivery_date") or "—")}</td><td>{_esc(f.get("latest_status") or "—")}</td>'
             f'<td class="num">{_esc(f.get("latest_errors") if f.get("latest_errors") is not None else "—")}</td>'
@@ -416,7 +382,7 @@ def render_html(d: ReportData, data_docs_dir: Path | None, report_dir: Path) -> 
 {county_svg}
 </section>
 <section id="overdue">
-<h2>各部门在办与逾期个案 <small>Open and overdue cases by department (as of {_esc(logical_time(d.as_of).isoformat())})</small></h2>
+<h2>各部门在办与逾期个案 <small>Open and overdue cases by department (as of {_esc(night_time(d.as_of).isoformat())})</small></h2>
 {dept_svg}
 <p class="note">逾期 = 已派发或已受理、超过反馈期限仍无核实结果。Overdue = dispatched or accepted, past the due date, no verification result. A case routed to two departments counts for each.</p>
 </section>
@@ -451,9 +417,10 @@ def report_path(out_dir: Path, as_of: dt.date) -> Path:
 
 
 def write_report(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
-                 data_docs_dir: Path | None = None) -> Path:
-    """Write ``out_dir/report/<as_of>/report.html`` atomically and return its path."""
+                 data_docs_dir: Path | None = None, rules: Rules | None = None) -> Path:
+    """Write ``out_dir/report/<as_of>/report.html`` atomically and return its path. Reads the
+    warehouse only (a read-only connection will do)."""
     target = report_path(out_dir, as_of)
     data = collect(con, as_of)
-    atomic_write_text(target, render_html(data, Path(data_docs_dir) if data_docs_dir else None, target.parent))
+    atomic_write_text(target, render_html(data, Path(data_docs_dir) if data_docs_dir else None, target.parent, rules))
     return target

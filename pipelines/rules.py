@@ -1,42 +1,48 @@
-"""Indicator rules as data: ``models/indicators.toml`` plus an optional override file.
+"""What the business owns, read in one place: ``models/indicators.toml`` and ``models/departments.toml``.
 
-The defaults file names every key that exists. An override file (``Settings.indicator_config``,
-the CLI's ``--config``) may change any of them -- a threshold, a severity, a department, the edge
-multiplier of one city -- but never add one: an unknown key is an error that names it, so a typo
-cannot silently leave a default in force. The override file may be the same TOML that holds the
-runtime ``[settings]``; that table is ignored here.
+Every module that needs an indicator's name, rule, thresholds, severities, routing or deadlines, or
+a department's name, office level or data rights, asks the :class:`Rules` loaded here; none keeps a
+copy. Department-facing rule text is rendered from the values in force (:meth:`Rules.rule_text`,
+per city), so an extract never states a threshold the pipeline does not apply.
+
+The indicator defaults file names every key that exists. An override file (``Settings.indicator_config``,
+the CLI's ``--config``) may change any of them -- a threshold, a severity, a department, a deadline,
+the edge multiplier of one city -- but never add one: an unknown key is an error that names it, so a
+typo cannot silently leave a default in force. The override file may be the same TOML that holds
+the runtime ``[settings]``; that table is ignored here. Departments are not overridable.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import re
+import string
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pipelines.config import MODELS_DIR
+from pipelines.config import MODELS_DIR, ConfigError
 
 DEFAULT_RULES_FILE = MODELS_DIR / "indicators.toml"
+DEPARTMENTS_FILE = MODELS_DIR / "departments.toml"
 
-INDICATOR_CODES = (
-    "INC_DROP", "EXP_MED", "EXP_EDU", "EXP_HARDSHIP", "DISASTER", "POP_DEATH", "POP_DISABILITY",
-    "POP_BIRTH", "ELIG_DIBAO", "ELIG_EDGE", "EXIT_REVIEW", "BENEFIT_AFTER_DEATH", "DUP_ENROLL",
-    "REVIEW_OVERDUE",
-)
-SEVERITIES = ("urgent", "high", "medium", "low")
-DEPARTMENTS = ("MCA", "HRSS", "NHSA", "MOE", "MOHURD", "MEM", "CDPF")
-
-_TOP_KEYS = {"edge_multiplier", "deadlines", "cities", "indicators", "settings"}
-_INDICATOR_KEYS = {"name", "enabled", "feeds", "optional_feeds", "window", "departments", "routing",
-                   "severity", "params"}
+_TOP_KEYS = {"edge_multiplier", "severities", "deadlines", "cities", "indicators", "settings"}
+_INDICATOR_KEYS = {"name_zh", "name_en", "rule", "enabled", "feeds", "optional_feeds", "window", "departments",
+                   "routing", "severity", "outcomes", "conditions", "purpose", "params"}
+# Display texts: what staff read. They do not change what an indicator computes, so they are not part
+# of the fingerprint that decides re-evaluation.
+_TEXT_KEYS = ("name_zh", "name_en", "rule", "outcomes", "conditions", "purpose")
 _CITY_KEYS = {"edge_multiplier"}
+_DEPARTMENT_KEYS = {"name_zh", "name_en", "receives_cases", "office_level", "id_number", "person_name",
+                    "sees_departments"}
+OFFICE_LEVELS = {"county": 6}  # office level -> digits of the region code that name the office
 _FEED_RE = re.compile(r"^(?P<feed>[a-z_]+)(?:@(?P<lo>-?\d+)(?:\.\.(?P<hi>-?\d+))?)?$")
 
 
-class RulesError(ValueError):
+class RulesError(ConfigError):
     """The rules file or an override is malformed; the message names the file and the key."""
 
 
@@ -68,7 +74,9 @@ class FeedNeed:
 @dataclass(frozen=True)
 class IndicatorRule:
     code: str
-    name: str
+    name_zh: str
+    name_en: str
+    rule: str                             # template of the rule sentence (see Rules.rule_text)
     enabled: bool
     feeds: tuple[FeedNeed, ...]          # required: gate the month
     optional_feeds: tuple[FeedNeed, ...]  # used when loaded; their arrival re-evaluates the month
@@ -76,11 +84,50 @@ class IndicatorRule:
     departments: tuple[str, ...]
     routing: dict[str, tuple[str, ...]]   # condition -> extra departments
     severity: dict[str, str]             # outcome -> severity
+    outcomes: dict[str, str]             # outcome -> what it means, in words
+    conditions: dict[str, str]           # routing condition -> in words
+    purpose: dict[str, str]              # department -> what it is asked for
     params: dict[str, object]            # thresholds
 
+    @property
+    def name(self) -> str:
+        return self.name_zh
+
+    @property
+    def label(self) -> str:
+        """``收入骤减 income drop``: how extracts and reports name the indicator."""
+        return f"{self.name_zh} {self.name_en}"
+
+    @property
+    def severities(self) -> tuple[str, ...]:
+        """The severities this indicator can raise, in the order of its [severity] table."""
+        return tuple(dict.fromkeys(self.severity.values()))
+
     def fingerprint(self) -> str:
-        """What a re-evaluation depends on besides the data (changed thresholds re-evaluate)."""
-        return json.dumps(asdict(self), sort_keys=True, default=str)
+        """What a re-evaluation depends on besides the data (changed thresholds re-evaluate; a
+        reworded text does not)."""
+        return json.dumps({k: v for k, v in asdict(self).items() if k not in _TEXT_KEYS}, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class Department:
+    code: str
+    name_zh: str
+    name_en: str
+    receives_cases: bool = False
+    office_level: str = "county"
+    id_number: str = "masked"       # full | masked
+    person_name: bool = True
+    sees_departments: bool = False
+
+    @property
+    def label(self) -> str:
+        """``民政 civil affairs``."""
+        return f"{self.name_zh} {self.name_en}"
+
+    def office_of(self, region_code: str | None) -> str:
+        """The code of the office of this department responsible for ``region_code``."""
+        return (region_code or "000000")[:OFFICE_LEVELS[self.office_level]]
 
 
 @dataclass(frozen=True)
@@ -89,16 +136,41 @@ class CityOverride:
     edge_multiplier: float | None = None
 
 
+class _TextFormatter(string.Formatter):
+    """``str.format`` with one extra spec for rule sentences: ``times`` renders a multiple as
+    nothing when it is 1 (``家庭人数×月低保标准``) and as ``1.5×`` otherwise."""
+
+    def format_field(self, value, format_spec):
+        if format_spec == "times":
+            return "" if float(value) == 1 else f"{float(value):g}×"
+        return super().format_field(value, format_spec)
+
+
+_FORMATTER = _TextFormatter()
+
+
 @dataclass(frozen=True)
 class Rules:
     edge_multiplier: float
-    deadlines: dict[str, int]
+    severities: dict[str, str]                 # severity -> Chinese label, most urgent first
+    deadlines: dict[str, int]                  # severity -> days from dispatch to the feedback deadline
     cities: dict[str, CityOverride]
     indicators: dict[str, IndicatorRule]
+    departments: dict[str, Department]
+    escalation_department: str = "MCA"
     sources: tuple[str, ...] = field(default=())
+
+    # --- indicators ---------------------------------------------------------------------------
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(self.indicators)
 
     def indicator(self, code: str) -> IndicatorRule:
         return self.indicators[code]
+
+    def indicator_label(self, code: str) -> str:
+        rule = self.indicators.get(code)
+        return rule.label if rule else code
 
     def edge_multiplier_for(self, city_code: str | None) -> float:
         city = self.cities.get(city_code or "")
@@ -109,6 +181,64 @@ class Rules:
     def city_edge_multipliers(self) -> dict[str, float]:
         return {c: o.edge_multiplier for c, o in self.cities.items() if o.edge_multiplier is not None}
 
+    def values_in_force(self, code: str, city_code: str | None = None) -> dict:
+        """The thresholds of ``code`` as they apply in ``city_code`` (the rule text's fill)."""
+        return {**self.indicators[code].params, "edge_multiplier": self.edge_multiplier_for(city_code)}
+
+    def rule_text(self, code: str, city_code: str | None = None) -> str:
+        """The rule of ``code`` in one bilingual sentence, with the values in force in ``city_code``."""
+        rule = self.indicators[code]
+        try:
+            return _FORMATTER.vformat(rule.rule, (), self.values_in_force(code, city_code))
+        except (KeyError, IndexError, ValueError) as e:
+            raise RulesError(f"indicators.{code}.rule: cannot fill {rule.rule!r}: {e}") from None
+
+    def severity_text(self, code: str) -> str:
+        """``高 high：新的人均收入低于低保标准；中 medium：其他。``"""
+        rule = self.indicators[code]
+        if len(rule.severity) == 1:
+            return f"{self.severity_label(next(iter(rule.severity.values())))}。"
+        values = self.values_in_force(code)
+        parts = [f"{self.severity_label(sev)}：{_FORMATTER.vformat(rule.outcomes.get(o, o), (), values)}"
+                 for o, sev in rule.severity.items()]
+        return "；".join(parts) + "。"
+
+    def routing_text(self, code: str) -> str:
+        """``医保 NHSA（医疗救助）；民政 MCA（临时救助）``, then ``<condition>时另送<department>``."""
+        rule = self.indicators[code]
+        parts = []
+        for d in rule.departments:
+            purpose = rule.purpose.get(d)
+            parts.append(f"{self.departments[d].name_zh} {d}" + (f"（{purpose}）" if purpose else ""))
+        for condition, depts in rule.routing.items():
+            names = "、".join(f"{self.departments[d].name_zh} {d}" for d in depts)
+            parts.append(f"{rule.conditions.get(condition, condition)}时另送{names}")
+        return "；".join(parts)
+
+    # --- severities and deadlines ---------------------------------------------------------------
+    def severity_rank(self, severity: str | None) -> int:
+        """low = 1 ... urgent = 4; 0 for anything else."""
+        order = list(self.severities)
+        s = (severity or "").lower()
+        return len(order) - order.index(s) if s in order else 0
+
+    def severity_label(self, severity: str) -> str:
+        """``高 high``."""
+        return f"{self.severities.get(severity, '')} {severity}".strip()
+
+    # --- departments ------------------------------------------------------------------------------
+    def department(self, code: str) -> Department:
+        return self.departments[code]
+
+    def department_label(self, code: str) -> str:
+        d = self.departments.get(code)
+        return d.label if d else code
+
+    @property
+    def case_departments(self) -> tuple[str, ...]:
+        """Departments that receive cases (extracts) and return feedback."""
+        return tuple(c for c, d in self.departments.items() if d.receives_cases)
+
 
 # --- loading ---------------------------------------------------------------------------------------
 
@@ -118,6 +248,8 @@ def _read(path: Path) -> dict:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise RulesError(f"{path}: cannot be read: {exc.strerror or exc}") from None
 
 
 def _merge(base: dict, over: dict, where: str, open_keys: frozenset[str] = frozenset()) -> dict:
@@ -160,25 +292,60 @@ def _number(value, where: str) -> float:
     return float(value)
 
 
-def _departments(values, where: str) -> tuple[str, ...]:
+def _load_departments(path: Path) -> tuple[dict[str, Department], str]:
+    raw = _read(path)
+    out = {}
+    for code, table in (raw.get("departments") or {}).items():
+        unknown = set(table) - _DEPARTMENT_KEYS
+        if unknown:
+            raise RulesError(f"{path}: unknown key 'departments.{code}.{sorted(unknown)[0]}'")
+        level = table.get("office_level", "county")
+        if level not in OFFICE_LEVELS:
+            raise RulesError(f"{path}: departments.{code}.office_level must be one of {sorted(OFFICE_LEVELS)}")
+        if table.get("id_number", "masked") not in ("full", "masked"):
+            raise RulesError(f"{path}: departments.{code}.id_number must be 'full' or 'masked'")
+        out[code] = Department(code=code, **table)
+    escalation = raw.get("escalation_department", "MCA")
+    if escalation not in out or not out[escalation].receives_cases:
+        raise RulesError(f"{path}: escalation_department {escalation!r} must be a department that receives cases")
+    return out, escalation
+
+
+def _departments(values, where: str, departments: dict[str, Department]) -> tuple[str, ...]:
     if not isinstance(values, list):
         raise RulesError(f"{where} must be a list of department codes")
+    known = [c for c, d in departments.items() if d.receives_cases]
     for d in values:
-        if d not in DEPARTMENTS:
-            raise RulesError(f"{where}: unknown department {d!r} (known: {', '.join(DEPARTMENTS)})")
+        if d not in known:
+            raise RulesError(f"{where}: unknown department {d!r} (departments that receive cases: {', '.join(known)})")
     return tuple(values)
 
 
-def _build(raw: dict, sources: tuple[str, ...]) -> Rules:
+def _texts(table, where: str) -> dict[str, str]:
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise RulesError(f"{where} must be a table of texts")
+    return dict(table)
+
+
+def _build(raw: dict, sources: tuple[str, ...], departments: dict[str, Department], escalation: str,
+           defaults_order: tuple[str, ...]) -> Rules:
     unknown = set(raw) - _TOP_KEYS
     if unknown:
         raise RulesError(f"unknown key {sorted(unknown)[0]!r} in the indicator rules")
     edge = _number(raw.get("edge_multiplier", 1.5), "edge_multiplier")
+    severities = _texts(raw.get("severities") or {}, "severities")
+    if not severities:
+        raise RulesError("the indicator rules lack [severities]")
     deadlines = {}
     for sev, days in (raw.get("deadlines") or {}).items():
-        if sev not in SEVERITIES:
-            raise RulesError(f"unknown key 'deadlines.{sev}' (severities: {', '.join(SEVERITIES)})")
+        if sev not in severities:
+            raise RulesError(f"unknown key 'deadlines.{sev}' (severities: {', '.join(severities)})")
         deadlines[sev] = int(_number(days, f"deadlines.{sev}"))
+        if deadlines[sev] < 0:
+            raise RulesError(f"deadlines.{sev} must be >= 0 days, got {days!r}")
+    missing = [s for s in severities if s not in deadlines]
+    if missing:
+        raise RulesError(f"[deadlines] lacks {', '.join(missing)}")
     cities = {}
     for city, table in (raw.get("cities") or {}).items():
         if not re.fullmatch(r"\d{4}", str(city)):
@@ -191,8 +358,8 @@ def _build(raw: dict, sources: tuple[str, ...]) -> Rules:
     indicators = {}
     for code, table in (raw.get("indicators") or {}).items():
         where = f"indicators.{code}"
-        if code not in INDICATOR_CODES:
-            raise RulesError(f"unknown key {where!r} (indicators: {', '.join(INDICATOR_CODES)})")
+        if code not in defaults_order:
+            raise RulesError(f"unknown key {where!r} (indicators: {', '.join(defaults_order)})")
         for key in table:
             if key not in _INDICATOR_KEYS:
                 raise RulesError(f"unknown key '{where}.{key}'")
@@ -201,30 +368,47 @@ def _build(raw: dict, sources: tuple[str, ...]) -> Rules:
             raise RulesError(f"{where}.window must be [first<=0, last>=0] month offsets, got {window!r}")
         severity = dict(table.get("severity") or {})
         for outcome, sev in severity.items():
-            if sev not in SEVERITIES:
+            if sev not in severities:
                 raise RulesError(f"{where}.severity.{outcome}: unknown severity {sev!r}")
+        routing = {k: _departments(v, f"{where}.routing.{k}", departments)
+                   for k, v in (table.get("routing") or {}).items()}
+        purpose = _texts(table.get("purpose") or {}, f"{where}.purpose")
+        for d in purpose:
+            if d not in departments:
+                raise RulesError(f"{where}.purpose: unknown department {d!r}")
         indicators[code] = IndicatorRule(
             code=code,
-            name=str(table.get("name", code)),
+            name_zh=str(table.get("name_zh", code)),
+            name_en=str(table.get("name_en", "")),
+            rule=str(table.get("rule", "")),
             enabled=bool(table.get("enabled", True)),
             feeds=tuple(FeedNeed.parse(f, f"{where}.feeds") for f in table.get("feeds", [])),
             optional_feeds=tuple(FeedNeed.parse(f, f"{where}.optional_feeds") for f in table.get("optional_feeds", [])),
             window=(int(window[0]), int(window[1])),
-            departments=_departments(table.get("departments", ["MCA"]), f"{where}.departments"),
-            routing={k: _departments(v, f"{where}.routing.{k}") for k, v in (table.get("routing") or {}).items()},
+            departments=_departments(table.get("departments", ["MCA"]), f"{where}.departments", departments),
+            routing=routing,
             severity=severity,
+            outcomes=_texts(table.get("outcomes") or {}, f"{where}.outcomes"),
+            conditions=_texts(table.get("conditions") or {}, f"{where}.conditions"),
+            purpose=purpose,
             params=dict(table.get("params") or {}),
         )
-    missing = [c for c in INDICATOR_CODES if c not in indicators]
+    missing = [c for c in defaults_order if c not in indicators]
     if missing:
         raise RulesError(f"the indicator rules lack {', '.join(missing)}")
-    return Rules(edge_multiplier=edge, deadlines=deadlines, cities=cities, indicators=indicators, sources=sources)
+    rules = Rules(edge_multiplier=edge, severities=severities, deadlines=deadlines, cities=cities,
+                  indicators={c: indicators[c] for c in defaults_order}, departments=departments,
+                  escalation_department=escalation, sources=sources)
+    for code in rules.codes:
+        rules.rule_text(code)  # a template that does not fill is an error now, not in an extract
+    return rules
 
 
 def load_rules(override: Path | str | None = None, defaults: Path | str | None = None) -> Rules:
     """Defaults from ``models/indicators.toml``, then ``override`` (if given) layered on top."""
     defaults = Path(defaults or DEFAULT_RULES_FILE)
     raw = _read(defaults)
+    order = tuple(raw.get("indicators") or ())
     sources = [str(defaults)]
     if override is not None:
         over = _read(Path(override))
@@ -236,11 +420,15 @@ def load_rules(override: Path | str | None = None, defaults: Path | str | None =
             raise RulesError(f"{override}: {exc}") from None
         sources.append(str(override))
     raw.pop("settings", None)
-    return _build(raw, tuple(sources))
+    departments, escalation = _load_departments(DEPARTMENTS_FILE)
+    try:
+        return _build(raw, tuple(sources), departments, escalation, order)
+    except RulesError as exc:
+        raise RulesError(f"{sources[-1]}: {exc}") from None
 
 
 def _normalise(over: dict) -> dict:
-    """``[deadlines] urgent_days = 2`` is accepted as ``urgent = 2`` (pipelines/cases.py reads both)."""
+    """``[deadlines] urgent_days = 2`` is accepted as ``urgent = 2``."""
     if isinstance(over.get("deadlines"), dict):
         over = {**over, "deadlines": {str(k).removesuffix("_days"): v for k, v in over["deadlines"].items()}}
     return over
@@ -248,8 +436,17 @@ def _normalise(over: dict) -> dict:
 
 def rules_from_dict(over: dict, defaults: Path | str | None = None) -> Rules:
     """Defaults with an override given as a dict (tests, notebooks); same checks as a file."""
-    raw = _merge(_read(Path(defaults or DEFAULT_RULES_FILE)), _normalise(over), "", open_keys=frozenset({"cities"}))
-    return _build(raw, (str(defaults or DEFAULT_RULES_FILE), "<dict>"))
+    base = _read(Path(defaults or DEFAULT_RULES_FILE))
+    raw = _merge(base, _normalise(over), "", open_keys=frozenset({"cities"}))
+    departments, escalation = _load_departments(DEPARTMENTS_FILE)
+    return _build(raw, (str(defaults or DEFAULT_RULES_FILE), "<dict>"), departments, escalation,
+                  tuple(base.get("indicators") or ()))
+
+
+@functools.lru_cache(maxsize=1)
+def default_rules() -> Rules:
+    """The rules of ``models/`` without overrides (labels, and code that is given no override)."""
+    return load_rules()
 
 
 def rules_hash(rules: Rules, code: str) -> str:

@@ -2,7 +2,8 @@
 
 Why pandas and not GX's SQL path on DuckDB: as shipped, GX 1.24's SQL path fails on every
 expectation against duckdb-engine (it closes the connection before reading results); making it
-work means patching a private GX setting that may break on any upgrade (shared/design/stack-notes.md).
+work means patching a private GX setting (great_expectations GitHub #10738, #11579) that may
+break on any upgrade.
 pandas is the supported path. To keep it fast, checks that are expensive or impossible in pandas
 (身份证号 check character, region code known in the ref_regions version in force, a reversal that
 points at a settlement, fen arithmetic) are computed *before* GX, vectorised in DuckDB / numpy, into
@@ -30,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.config import EXPECTATIONS_DIR, Settings
+from pipelines.dates import month_end, month_start, night_time
 from pipelines.feeds import FeedSpec
 from pipelines.ids import valid_mask
 
@@ -50,20 +52,6 @@ class SuiteError(RuntimeError):
 
 
 # --- suite parameters ---------------------------------------------------------------------------
-
-def month_start(period: str) -> dt.date:
-    y, m = (int(x) for x in period.split("-"))
-    return dt.date(y, m, 1)
-
-
-def add_months(d: dt.date, n: int) -> dt.date:
-    k = d.year * 12 + (d.month - 1) + n
-    return dt.date(k // 12, k % 12 + 1, 1)
-
-
-def month_end(period: str, months: int = 1) -> dt.date:
-    return add_months(month_start(period), months) - dt.timedelta(days=1)
-
 
 def expected_term(period: str) -> str:
     """The school term a delivery for ``period`` should describe: Jan-Jul -> spring ``YYYY-1``,
@@ -511,7 +499,7 @@ def build_data_docs(settings: Settings, as_of: dt.date) -> Path | None:
     })
     suites_added: set[str] = set()
     schema = ExpectationSuiteValidationResultSchema()
-    run_time = dt.datetime.combine(as_of, dt.time(2, 0), tzinfo=dt.timezone.utc)
+    run_time = night_time(as_of)
     rows = []
     for path in results:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -9,8 +9,11 @@ goes through :func:`writer_lock` so a second run fails fast with a clear message
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import os
+import re
 import socket
 import time
 from pathlib import Path
@@ -88,25 +91,97 @@ def _httpfs_extension_path() -> str:
     return str(found[0])
 
 
-def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path | str, params: dict | None = None) -> None:
-    """Execute one SQL model file (may hold several statements)."""
-    path = Path(path)
-    if not path.is_absolute():
-        path = WAREHOUSE_SQL_DIR / path
-    sql = path.read_text(encoding="utf-8")
-    if params:
-        con.execute(sql, params)
-    else:
-        con.execute(sql)
-
-
-def sql_text(relpath: str) -> str:
+def sql(relpath: str) -> str:
+    """The text of a SQL file under ``warehouse/`` (e.g. ``"core/build/person_month.sql"``)."""
     return (WAREHOUSE_SQL_DIR / relpath).read_text(encoding="utf-8")
 
 
-def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
-    for schema in SCHEMAS:
-        con.execute(f"create schema if not exists {schema}")
+# --- the schema: one owner ------------------------------------------------------------------------
+#
+# Every table, view and comment of the warehouse is a DDL file directly in warehouse/<layer>/ (one
+# relation per file, idempotent statements); migrate() applies them in layer order, tables before
+# views within a layer. Files in a layer's build/ folder and in warehouse/indicators/ are models (one
+# SELECT with $parameters) that the pipeline runs; they create nothing. warehouse/README.md.
+
+LAYERS = ("ops", "raw", "staging", "core", "mart")
+_VIEW = re.compile(r"^\s*create\s+(or\s+replace\s+)?(view|macro)\b", re.IGNORECASE | re.MULTILINE)
+# Reference rows the warehouse carries, from the code that owns them: table -> "module:function"
+# returning (column names, rows). They are part of the schema fingerprint.
+REFERENCE_ROWS = {
+    "ops.feeds": "pipelines.feeds:catalog_rows",
+    "mart.case_statuses": "pipelines.cases:status_rows",
+}
+
+
+def ddl_files(layers: tuple[str, ...] = LAYERS) -> list[Path]:
+    """The DDL files of ``layers``, in the order migrate() applies them."""
+    out = []
+    for layer in layers:
+        files = sorted((WAREHOUSE_SQL_DIR / layer).glob("*.sql"))
+        views = [f for f in files if _VIEW.search(f.read_text(encoding="utf-8"))]
+        out.extend([f for f in files if f not in views] + views)
+    return out
+
+
+def _reference_rows() -> dict[str, tuple[list[str], list[tuple]]]:
+    import importlib
+
+    out = {}
+    for table, target in REFERENCE_ROWS.items():
+        module, func = target.split(":")
+        out[table] = getattr(importlib.import_module(module), func)()
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> tuple[str, tuple[Path, ...], tuple]:
+    """(fingerprint, DDL files, reference rows) of this checkout: computed once per process."""
+    files = tuple(ddl_files())
+    rows = _reference_rows()
+    h = hashlib.sha256()
+    for path in files:
+        h.update(path.relative_to(WAREHOUSE_SQL_DIR).as_posix().encode() + b"\0" + path.read_bytes())
+    h.update(repr(sorted(rows.items())).encode())
+    return h.hexdigest(), files, tuple(rows.items())
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> bool:
+    """Bring the warehouse's schema to this checkout's: apply every DDL file (layer order) and
+    refresh the reference rows, unless ``ops.schema_version`` already holds this fingerprint.
+    Idempotent and cheap when up to date (one query); returns whether anything was applied."""
+    fingerprint, files, rows = _schema()
+    if relation_exists(con, "ops.schema_version"):
+        if con.execute("select fingerprint from ops.schema_version").fetchall() == [(fingerprint,)]:
+            return False
+    with transaction(con):
+        for schema in SCHEMAS:
+            con.execute(f"create schema if not exists {schema}")
+        for path in files:
+            try:
+                con.execute(path.read_text(encoding="utf-8"))
+            except duckdb.Error as e:
+                raise RuntimeError(f"applying {path.relative_to(WAREHOUSE_SQL_DIR)}: {e}") from e
+        for table, (columns, values) in rows:
+            con.execute(f"delete from {table}")
+            if values:
+                marks = ", ".join("?" for _ in columns)
+                con.executemany(f"insert into {table} ({', '.join(columns)}) values ({marks})", values)
+        con.execute("delete from ops.schema_version")
+        con.execute("insert into ops.schema_version values (?, now())", [fingerprint])
+    return True
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, qualified: str, catalog: str | None = None) -> bool:
+    """Whether ``schema.name`` is a table or view (of ``catalog``; default: the current database)."""
+    schema, name = qualified.split(".")
+    return con.execute(
+        """select count(*) from (
+               select 1 from duckdb_tables() where database_name = coalesce(?, current_database())
+                 and schema_name = ? and table_name = ?
+               union all
+               select 1 from duckdb_views() where database_name = coalesce(?, current_database())
+                 and schema_name = ? and view_name = ?)""",
+        [catalog, schema, name, catalog, schema, name]).fetchone()[0] > 0
 
 
 @contextlib.contextmanager

@@ -19,6 +19,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pipelines.warehouse import migrate
+
 from pipelines.ids import check_char
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -137,6 +139,7 @@ def build_restricted_warehouse(path: Path, *, households: int = 30, months: int 
     fx = Fixture(warehouse=Path(path), as_of=as_of, periods=periods)
     Path(path).unlink(missing_ok=True)
     con = duckdb.connect(str(path))
+    migrate(con)  # the real schema (ops.feeds, ops.feed_status, views), then the contract tables over it
     con.execute(DDL)
 
     # Reference regions, down to villages (the analyst database keeps only down to towns).

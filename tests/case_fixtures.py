@@ -1,7 +1,7 @@
 """A small hand-built warehouse for the case, dispatch and feedback tests.
 
-``mart.warnings`` is created with the contract columns (docs/architecture.md) plus
-``household_id``, and rows are inserted by hand: the indicators stage is not needed.
+The real schema (pipelines.warehouse.migrate); ``mart.warnings`` rows are inserted by hand: the
+indicators stage is not needed.
 """
 
 from __future__ import annotations
@@ -14,16 +14,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import Settings
-from pipelines.warehouse import connect, ensure_schemas
-
-WARNINGS_DDL = """
-create table if not exists mart.warnings (
-    warning_id varchar, indicator_code varchar, severity varchar, period varchar,
-    family_id varchar, hukou_no varchar, person_id varchar, county_code varchar,
-    departments varchar[], evidence json, explanation varchar, case_id varchar,
-    raised_at timestamptz, household_id varchar
-)
-"""
+from pipelines.warehouse import connect, migrate
 
 # Two counties (330102, 330103), households on and off the roster.
 PEOPLE = {
@@ -38,15 +29,12 @@ PEOPLE = {
 def warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     settings = Settings(warehouse=tmp_path / "w.duckdb", duckdb_threads=1, duckdb_memory_limit="512MB")
     con = connect(settings)
-    ensure_schemas(con)
-    con.execute(WARNINGS_DDL)
-    # A minimal core.person_month so dispatch can put names on the key persons.
-    con.execute("""create table if not exists core.person_month (
-        period varchar, person_id varchar, household_id varchar, family_id varchar, hukou_no varchar,
-        county_code varchar, name varchar)""")
+    migrate(con)
+    # core.person_month rows so dispatch can put names on the key persons.
     for pid, (name, hh, fam, hk, county) in PEOPLE.items():
-        con.execute("insert into core.person_month values ('2026-01', ?, ?, ?, ?, ?, ?)",
-                    [pid, hh, fam, hk, county, name])
+        con.execute("insert into core.person_month (period, person_id, household_id, family_id, hukou_no, "
+                    "on_roster, county_code, name) values ('2026-01', ?, ?, ?, ?, ?, ?, ?)",
+                    [pid, hh, fam, hk, fam is not None, county, name])
     return con
 
 

@@ -116,6 +116,23 @@ def _at_entry(module, name: str, action, nth: int = 1) -> None:
     setattr(module, name, hooked)
 
 
+def _at_stage(nightly, name: str, action) -> None:
+    """Run ``action`` when the night reaches stage ``name`` (pipelines.nightly.STAGES), before it runs."""
+    import dataclasses
+
+    stages = list(nightly.STAGES)
+    i = [s.name for s in stages].index(name)
+    real = stages[i]
+
+    def hooked(night):
+        action()
+        return real.run(night)
+
+    stages[i] = dataclasses.replace(real, run=hooked)
+    nightly.STAGES = tuple(stages)
+    nightly.STAGE = {s.name: s for s in stages}
+
+
 def install(point: str, action) -> None:
     """Install ``action`` (die or hold) at crash point ``point``; see :data:`CRASH_POINTS`."""
     from pipelines import analyst, atomic, dispatch, feedback, indicators, ingest, nightly, report
@@ -123,10 +140,10 @@ def install(point: str, action) -> None:
     kind, _, arg = point.partition(":")
     if kind == "stage":
         # a stage boundary: the previous stage has committed, this one has not started
-        name = {"indicators": "compute_indicators", "cases": "update_cases", "feedback": "apply_feedback",
-                "extracts": "write_extracts", "analyst": "build_analyst_db", "report": "write_report",
-                "record_run": "_record_run"}[arg]
-        _at_entry(nightly, name, action)
+        if arg == "record_run":
+            _at_entry(nightly, "_record_run", action)
+        else:
+            _at_stage(nightly, arg, action)
     elif point == "ingest:prepared":
         # every delivery parsed, validated and staged; nothing published
         _at_entry(ingest, "publish", action)

@@ -7,9 +7,10 @@ import re
 
 import pytest
 
-from case_fixtures import add_warning, case_rows, events_of, warehouse, WARNINGS_DDL
+from case_fixtures import add_warning, case_rows, events_of, warehouse
+from pipelines.rules import load_rules, rules_from_dict
 from pipelines.cases import (
-    DEFAULT_DEADLINES, close_case, escalate_overdue, forward_path, load_deadlines, update_cases,
+    close_case, escalate_overdue, forward_path, update_cases,
 )
 from pipelines.dispatch import write_extracts
 
@@ -134,13 +135,15 @@ def test_worse_condition_after_close_is_a_new_case(con):
 def test_deadlines_configurable_and_escalation(con, tmp_path):
     toml = tmp_path / "indicators.toml"
     toml.write_text("[deadlines]\nurgent_days = 2\nhigh = 5\n", encoding="utf-8")
-    assert load_deadlines(toml_path=toml) == {**DEFAULT_DEADLINES, "urgent": 2, "high": 5}
-    assert load_deadlines({"low": 60}, toml_path=tmp_path / "missing.toml")["low"] == 60
+    defaults = load_rules().deadlines
+    rules = load_rules(toml)
+    assert rules.deadlines == {**defaults, "urgent": 2, "high": 5}
+    assert rules_from_dict({"deadlines": {"low": 60}}).deadlines["low"] == 60
 
     add_warning(con, "F001", "POP_DEATH", "high", "2026-01", ["MCA"])
     add_warning(con, "F002", "EXP_MED", "high", "2026-01", ["NHSA"])
-    update_cases(con, NIGHT1, rules_deadlines={"high": 5})
-    write_extracts(con, tmp_path / "outbox", NIGHT1)
+    update_cases(con, NIGHT1, rules)
+    write_extracts(con, tmp_path / "outbox", NIGHT1, rules)
     due = con.execute("select distinct (timezone('Asia/Shanghai', due_at))::date from mart.cases").fetchall()
     assert due == [(dt.date(2026, 2, 12),)]
     # on the due date nothing is overdue; the day after, both are
@@ -191,8 +194,7 @@ def test_links_survive_a_rebuild_of_warnings(con):
     update_cases(con, NIGHT1)
     n_events = con.execute("select count(*) from mart.case_events").fetchone()[0]
     # the indicators stage recomputes mart.warnings from scratch: same deterministic ids, no case_id
-    con.execute("drop table mart.warnings")
-    con.execute(WARNINGS_DDL)
+    con.execute("delete from mart.warnings")
     add_warning(con, "F001", "INC_DROP", "medium", "2026-01", ["MCA"])
     add_warning(con, "F002", "EXP_MED", "high", "2026-01", ["NHSA", "MCA"])
     s = update_cases(con, NIGHT1)
@@ -231,11 +233,13 @@ def test_every_table_and_column_is_documented(con):
     assert len(views) == 3
 
 
-def test_no_warnings_table_yet(tmp_path):
+def test_first_night_on_an_empty_warehouse(tmp_path):
+    """A warehouse no night has written yet: the schema is created and there is nothing to case."""
     from pipelines.config import Settings
     from pipelines.warehouse import connect
 
     c = connect(Settings(warehouse=tmp_path / "empty.duckdb"))
     s = update_cases(c, NIGHT1)
-    assert s.opened == 0 and "does not exist" in s.notes[0]
+    assert (s.warnings_read, s.opened, s.open_cases) == (0, 0, 0)
+    assert c.execute("select count(*) from mart.cases").fetchone()[0] == 0
     c.close()

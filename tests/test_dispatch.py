@@ -16,7 +16,8 @@ from openpyxl import load_workbook
 from case_fixtures import add_warning, case_rows, events_of, warehouse
 from pipelines.cases import update_cases
 from pipelines.config import REPO_ROOT
-from pipelines.dispatch import DEPARTMENT_FIELDS, FEEDBACK_COLUMNS, fields_for, safe_text, write_extracts
+from pipelines.dispatch import FEEDBACK_COLUMNS, fields_for, safe_text, write_extracts
+from pipelines.rules import default_rules
 
 NIGHT = dt.date(2026, 2, 7)
 
@@ -98,7 +99,7 @@ def test_only_that_offices_cases_and_fields(con, tmp_path):
     assert [r["指标代码 indicator_code"] for r in nhsa] == ["EXP_MED"]
     assert "原承办部门 departments" not in nhsa[0]  # only MCA sees the routing of other offices
     mem = _read_csv(outbox / "MEM/330103/2026-02-07/cases.csv")
-    assert DEPARTMENT_FIELDS["MEM"]["id_number"] == "masked"
+    assert default_rules().department("MEM").id_number == "masked"
     assert re.fullmatch(r"330103\*{8}\d{4}", mem[0]["身份证号 id_number"])
     assert _read_csv(outbox / "MCA/330103/2026-02-07/cases.csv")[0]["身份证号 id_number"].isdigit()
 

@@ -13,7 +13,8 @@ import pytest
 
 import ingest_fixtures as fx
 from pipelines.feeds import FEEDS, FeedFormatError
-from pipelines.ingest import init_warehouse, type_batch
+from pipelines.ingest import type_batch
+from pipelines.warehouse import migrate as init_warehouse
 
 ARCHITECTURE_FEEDS = {"mca_roster", "hrss_employment", "nhsa_claims", "moe_students", "mohurd_housing",
                       "samr_business", "mps_hukou_events", "mps_hukou_members", "mps_vehicles", "cdpf_disability",

@@ -925,7 +925,7 @@ def test_no_feed_derived_sql_text_in_the_pipeline():
     import inspect
     import re
 
-    from pipelines.feeds import _base
+    from pipelines.feeds import _readers
 
-    src = inspect.getsource(_base.read_jsonl_strings)
+    src = inspect.getsource(_readers.read_jsonl_strings)
     assert "execute(" in src and not re.search(r"\{src\}|\{path|\{str\(path", src), "a path is interpolated into SQL"

@@ -15,6 +15,9 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
+import textwrap
+import time
 import zlib
 from pathlib import Path
 
@@ -260,15 +263,40 @@ def test_report_renders_in_headless_chromium(fixture, tmp_path):
     shutil.rmtree(tmp_path / "profile-shot", ignore_errors=True)
 
 
-def test_nightly_write_report_delegates(fixture, tmp_path):
-    """pipelines.nightly.write_report(settings, as_of) -> this module, into the outbox."""
-    nightly = pytest.importorskip("pipelines.nightly")
+def test_report_stage_reads_only_and_takes_no_writer_lock(fixture, tmp_path):
+    """The report stage by name (as ``lowincome report`` and the DAG run it) writes into the outbox,
+    opens the warehouse read-only and runs while another process holds the writer lock."""
+    from pipelines import nightly
     from pipelines.config import Settings
+    from pipelines.warehouse import WarehouseLocked
 
     fx, root, _, _ = fixture
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(fx.warehouse, copy)
     settings = Settings(warehouse=copy, outbox=tmp_path / "outbox")
-    path = nightly.write_report(settings, as_of=fx.as_of)
+    assert not nightly.STAGE["report"].writes
+    before = copy.read_bytes()
+    ready = tmp_path / "holding"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import pathlib, time
+        from pipelines.config import Settings
+        from pipelines.warehouse import writer_lock
+        with writer_lock(Settings(warehouse=pathlib.Path({str(copy)!r})), owner="a night elsewhere"):
+            pathlib.Path({str(ready)!r}).write_text("ok")
+            time.sleep(60)
+    """)])
+    try:
+        for _ in range(400):
+            if ready.exists():
+                break
+            time.sleep(0.05)
+        assert ready.exists()
+        with pytest.raises(WarehouseLocked):  # a writing stage is refused ...
+            nightly.run_stage(settings, "cases", as_of=fx.as_of)
+        path = nightly.run_stage(settings, "report", as_of=fx.as_of)  # ... the reading one runs
+    finally:
+        holder.kill()
+        holder.wait()
+    assert copy.read_bytes() == before  # opened read-only: not even a checkpoint
     assert path == tmp_path / "outbox" / "report" / fx.as_of.isoformat() / "report.html"
     assert "各指标月度预警" in path.read_text(encoding="utf-8")

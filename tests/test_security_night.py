@@ -30,7 +30,7 @@ import pytest
 import ingest_fixtures as fx
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.dispatch import FEEDBACK_COLUMNS
-from pipelines.nightly import apply_feedback, run_night
+from pipelines.nightly import run_night, run_stage
 from pipelines.warehouse import connect
 
 P = "2026-01"
@@ -93,7 +93,7 @@ def nights(tmp_path_factory):
             for cid in answers:
                 w.writerow([cid, "accepted", "入户核实", "", "2026-02-11", "王五", ""])
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            second = apply_feedback(s, NIGHT2)  # the feedback stage of the next night, on the encrypted file
+            second = run_stage(s, "feedback", NIGHT2)  # the feedback stage of the next night, on the encrypted file
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)

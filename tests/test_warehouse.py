@@ -87,7 +87,7 @@ def test_cli_reports_lock_clearly(tmp_path):
             time.sleep(0.05)
         r = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--landing", str(tmp_path),
                             "--warehouse", str(s.warehouse), "--outbox", str(tmp_path / "o"), "--as-of", "2026-01-05"],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, env={**os.environ, "LOWINCOME_HMAC_KEY": "k" * 32})
         assert r.returncode == 3
         assert "being written by holder" in r.stderr
     finally:

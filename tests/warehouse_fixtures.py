@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from pipelines.ids import check_char
-from pipelines.warehouse import ensure_schemas
+from pipelines.warehouse import migrate
 
 STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "mca_roster": [("snapshot_month", "varchar"), ("family_id", "varchar"), ("person_id", "varchar"),
@@ -65,10 +65,8 @@ STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "ref_standards": [("city_code", "varchar"), ("year", "integer"), ("urban_rural", "varchar"),
                       ("dibao_monthly_yuan", "decimal(14,2)"), ("tekun_monthly_yuan", "decimal(14,2)")],
 }
-TAIL = [("delivery_id", "varchar"), ("period", "varchar"), ("_file", "varchar"), ("_row", "bigint")]
 
 # How many months one delivery covers (ops.completeness): quarterly 3, term 6, reference: all later.
-COVERAGE = {"mohurd_housing": 3, "bank_deposits": 3, "moe_students": 6}
 MONTHLY = ("mca_roster", "hrss_employment", "nhsa_claims", "samr_business", "mps_hukou_events",
            "mps_hukou_members", "mps_vehicles", "cdpf_disability", "mem_disaster")
 
@@ -92,31 +90,12 @@ def d(text: str) -> dt.date:
 
 
 def create_staging(con: duckdb.DuckDBPyConnection) -> None:
-    ensure_schemas(con)
-    for feed, cols in STAGING_COLUMNS.items():
-        body = ", ".join(f"{c} {t}" for c, t in cols + TAIL)
-        con.execute(f"create table if not exists staging.{feed} ({body})")
+    """The real warehouse schema (staging, ops.deliveries, ops.completeness, core ...)."""
+    migrate(con)
 
 
 def create_ops(con: duckdb.DuckDBPyConnection) -> None:
-    """Minimal ops.deliveries (contract columns used by core) and ops.completeness."""
-    ensure_schemas(con)
-    con.execute("""create table if not exists ops.deliveries (
-        delivery_id varchar, feed_id varchar, period varchar, delivery_date date, status varchar,
-        status_at timestamptz)""")
-    # The months each delivery covers (the real view derives them from the feed cadence).
-    con.execute("create table if not exists ops.fixture_coverage (delivery_id varchar, period varchar)")
-    con.execute("""
-        create or replace view ops.completeness as
-        with covered as (
-            select d.feed_id, c.period, d.status, d.delivery_id
-            from ops.deliveries d join ops.fixture_coverage c using (delivery_id)
-            where d.status in ('loaded', 'rejected')
-        )
-        select feed_id, period, status, delivery_id from covered
-        qualify row_number() over (partition by feed_id, period
-                                   order by (status = 'loaded') desc, delivery_id desc) = 1
-    """)
+    migrate(con)
 
 
 _SEQ = itertools.count(1)
@@ -271,15 +250,10 @@ class Province:
             con.execute("update ops.deliveries set status = 'superseded' where feed_id = ? and period = ? and status = 'loaded'",
                         [feed, period])
             con.execute(f"delete from staging.{feed} where period = ?", [period])
-        con.execute("insert into ops.deliveries values (?, ?, ?, ?, ?, ?)",
-                    [did, feed, period, d(shift(period, 1) + "-03"), status,
+        con.execute("insert into ops.deliveries (delivery_id, feed_id, period, folder, delivery_date, status, status_at) "
+                    "values (?, ?, ?, ?, ?, ?, ?)",
+                    [did, feed, period, f"/landing/{did}", d(shift(period, 1) + "-03"), status,
                      dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=len(self.versions) + version)])
-        if feed == "ref_standards":
-            covered = [m for m in self.months if m >= period]
-        else:
-            # (kept inside the fixture's months, so the calendar does not run ahead of the data)
-            covered = [m for m in (shift(period, k) for k in range(COVERAGE.get(feed, 1))) if m <= self.months[-1]]
-        con.executemany("insert into ops.fixture_coverage values (?, ?)", [[did, m] for m in covered])
         if status == "loaded" and rows:
             cols = [c for c, _ in STAGING_COLUMNS[feed]]
             con.executemany(

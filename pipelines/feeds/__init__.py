@@ -1,7 +1,10 @@
 """The feed registry: one module per department feed, each holding that department's quirks.
 
-``FEEDS[feed_id]`` is a :class:`~pipelines.feeds._base.FeedSpec` (see docs/architecture.md).
-Reference feeds come first so a night loads the region list before the feeds checked against it.
+``FEEDS[feed_id]`` is a :class:`~pipelines.feeds._base.FeedSpec` (docs/architecture.md). This is the
+one list of feeds: the ingest, the warehouse's ``ops.feeds``, the analyst database, the report and
+the Airflow DAG all read it. Reference feeds come first so a night loads the region list before the
+feeds checked against it. Importing it is cheap (standard library only; the readers import pyarrow
+when they run), so a DAG file may read it at parse time.
 """
 
 from __future__ import annotations
@@ -17,8 +20,16 @@ FEEDS: dict[str, FeedSpec] = {
               mohurd_housing, samr_business, mps_hukou_events, mps_hukou_members, mps_vehicles,
               cdpf_disability, mem_disaster, bank_deposits, grid_visits)
 }
+FEED_IDS: tuple[str, ...] = tuple(FEEDS)
+REFERENCE_FEEDS: tuple[str, ...] = tuple(f for f, s in FEEDS.items() if s.is_reference)
+DATA_FEEDS: tuple[str, ...] = tuple(f for f, s in FEEDS.items() if not s.is_reference)
 
-__all__ = ["FEEDS", "FeedSpec", "Field", "RefCheck", "FeedFormatError", "get_feed"]
+# Columns of ops.feeds, the registry as the warehouse carries it (pipelines.warehouse.migrate).
+CATALOG_COLUMNS = ["feed_id", "department", "cadence", "kind", "partition", "months_covered", "file_format", "title",
+                   "stale_after_months"]
+
+__all__ = ["FEEDS", "FEED_IDS", "REFERENCE_FEEDS", "DATA_FEEDS", "FeedSpec", "Field", "RefCheck", "FeedFormatError",
+           "get_feed", "catalog_rows"]
 
 
 def get_feed(feed_id: str) -> FeedSpec:
@@ -26,3 +37,8 @@ def get_feed(feed_id: str) -> FeedSpec:
         return FEEDS[feed_id]
     except KeyError:
         raise KeyError(f"unknown feed {feed_id!r}; known: {sorted(FEEDS)}") from None
+
+
+def catalog_rows() -> tuple[list[str], list[tuple]]:
+    """The rows of ``ops.feeds``: one per feed, in registry order."""
+    return CATALOG_COLUMNS, [tuple(getattr(s, c) for c in CATALOG_COLUMNS) for s in FEEDS.values()]

@@ -5,15 +5,19 @@ Quarterly. CSV, UTF-8."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, money
 
-from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, money, read_csv_strings
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RAW_COLUMNS = ("as_of", "person_id", "deposits_yuan", "securities_yuan")
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_csv_strings
+
     return read_csv_strings(path, RAW_COLUMNS)
 
 

@@ -6,10 +6,12 @@ category values (残疾类别 视力.., 残疾等级 一级..四级, 状态 有�
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, mapped, text
 
-from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, mapped, read_xlsx_strings, text
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 HEADER_MAP = {
     "身份证号": "person_id",
@@ -28,6 +30,8 @@ CERT_STATUS = {"有效": "valid", "注销": "cancelled"}
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_xlsx_strings
+
     return read_xlsx_strings(path, RAW_COLUMNS, HEADER_MAP)
 
 
@@ -43,6 +47,6 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="cdpf_disability", department="CDPF", cadence="monthly", kind="snapshot", partition="period",
-    read_raw=read_raw, title="残联 残疾人证", file_format="xlsx", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    read_raw=read_raw, title="残疾人证", file_format="xlsx", raw_columns=RAW_COLUMNS, fields=FIELDS,
     headers=tuple((v, k) for k, v in HEADER_MAP.items()),
 )

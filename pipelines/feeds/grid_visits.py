@@ -6,16 +6,20 @@ may hold line breaks inside quotes) and ``;``-separated finding codes (-> ``varc
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, text
 
-from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, read_csv_strings, text
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RAW_COLUMNS = ("visit_id", "family_id", "hukou_no", "visit_date", "visitor_role", "findings", "note")
 FINDINGS = ("job_loss", "illness", "disability", "house_damage", "death", "new_member", "no_change")
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_csv_strings
+
     return read_csv_strings(path, RAW_COLUMNS, newlines_in_values=True)
 
 

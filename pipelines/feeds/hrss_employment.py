@@ -8,10 +8,12 @@ Chinese values that are translated to codes here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, ident, mapped, money, text, yyyymm_month
 
-from pipelines.feeds._base import Field, FeedSpec, ident, mapped, money, read_csv_strings, text, yyyymm_month
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Delivered header -> English raw column name.
 HEADER_MAP = {
@@ -35,6 +37,8 @@ EMPLOYMENT_STATUS = {
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_csv_strings
+
     # GB18030 first; UTF-8 accepted too if the header only makes sense that way (export changed).
     return read_csv_strings(path, RAW_COLUMNS, encodings=("gb18030", "utf-8"), header_map=HEADER_MAP)
 
@@ -51,6 +55,6 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="hrss_employment", department="HRSS", cadence="monthly", kind="snapshot", partition="period",
-    read_raw=read_raw, title="人社 就业与社保", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    read_raw=read_raw, title="就业参保", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
     headers=tuple((v, k) for k, v in HEADER_MAP.items()),
 )

@@ -7,10 +7,12 @@ English headers. Dates are ISO; the two check dates may be empty.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, money, text
 
-from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, money, read_csv_strings, text
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RAW_COLUMNS = ("snapshot_month", "family_id", "person_id", "name", "gender", "birth_date", "relation",
                "region_code", "urban_rural", "category", "enrolled_date", "monthly_benefit_yuan",
@@ -18,6 +20,8 @@ RAW_COLUMNS = ("snapshot_month", "family_id", "person_id", "name", "gender", "bi
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_csv_strings
+
     # The BOM is skipped by the reader (header sniffing strips it; Arrow skips it in the data).
     return read_csv_strings(path, RAW_COLUMNS)
 
@@ -41,6 +45,6 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="mca_roster", department="MCA", cadence="monthly", kind="snapshot", partition="period",
-    read_raw=read_raw, title="民政 低收入人口数据库", file_format="csv", raw_columns=RAW_COLUMNS,
+    read_raw=read_raw, title="低收入人口名册", file_format="csv", raw_columns=RAW_COLUMNS,
     fields=FIELDS, region_column="region_code",
 )

@@ -6,16 +6,20 @@ head, all residents. Numbers arrive as JSON numbers and are kept as their digits
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, money, text
 
-from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, money, read_jsonl_strings, text
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RAW_COLUMNS = ("disaster_id", "disaster_type", "occurred_on", "person_id", "region_code", "house_damage",
                "loss_yuan", "emergency_aid_yuan")
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_jsonl_strings
+
     return read_jsonl_strings(path, RAW_COLUMNS)
 
 
@@ -32,6 +36,6 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="mem_disaster", department="MEM", cadence="monthly", kind="events", partition="period",
-    read_raw=read_raw, title="应急管理 受灾人员", file_format="jsonl", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    read_raw=read_raw, title="受灾人员", file_format="jsonl", raw_columns=RAW_COLUMNS, fields=FIELDS,
     region_column="region_code",
 )

@@ -7,15 +7,19 @@ autumn ``YYYY-2`` -> ``YYYY-09``). CSV, UTF-8, English headers.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, ident, money, text
 
-from pipelines.feeds._base import Field, FeedSpec, ident, money, read_csv_strings, text
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RAW_COLUMNS = ("term", "person_id", "stage", "tuition_yuan", "boarding_yuan", "aid_yuan")
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_csv_strings
+
     return read_csv_strings(path, RAW_COLUMNS, encodings=("utf-8",))
 
 
@@ -30,6 +34,6 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="moe_students", department="MOE", cadence="term", kind="snapshot", partition="period",
-    read_raw=read_raw, title="教育 学生资助", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    read_raw=read_raw, title="学生资助", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
     months_covered=6,
 )

@@ -7,15 +7,19 @@ Quarterly snapshot for roster persons. CSV, UTF-8. ``public_rental`` is written 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, boolean, ident, integer, iso_date, money, text
 
-from pipelines.feeds._base import Field, FeedSpec, boolean, ident, integer, iso_date, money, read_csv_strings, text
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RAW_COLUMNS = ("as_of", "person_id", "property_count", "property_area_m2", "public_rental", "dilapidated_level")
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_csv_strings
+
     return read_csv_strings(path, RAW_COLUMNS)
 
 
@@ -30,6 +34,6 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="mohurd_housing", department="MOHURD", cadence="quarterly", kind="snapshot", partition="period",
-    read_raw=read_raw, title="住建 住房与危房", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    read_raw=read_raw, title="住房", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
     months_covered=3,
 )

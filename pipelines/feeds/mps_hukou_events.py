@@ -5,15 +5,19 @@ Monthly events for all residents. CSV, UTF-8; ``event_date`` is a ``YYYYMMDD`` s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, ident, text, ymd_date
 
-from pipelines.feeds._base import Field, FeedSpec, ident, read_csv_strings, text, ymd_date
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RAW_COLUMNS = ("event_id", "person_id", "hukou_no", "event_type", "event_date", "region_code")
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_csv_strings
+
     return read_csv_strings(path, RAW_COLUMNS)
 
 
@@ -28,6 +32,6 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="mps_hukou_events", department="MPS", cadence="monthly", kind="events", partition="period",
-    read_raw=read_raw, title="公安 户籍变动", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    read_raw=read_raw, title="户籍变动", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
     region_column="region_code",
 )

@@ -6,15 +6,19 @@ Monthly extract. CSV, UTF-8; ``as_of`` is a ``YYYYMMDD`` string."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, ident, text, ymd_date
 
-from pipelines.feeds._base import Field, FeedSpec, ident, read_csv_strings, text, ymd_date
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RAW_COLUMNS = ("person_id", "hukou_no", "region_code", "as_of")
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_csv_strings
+
     return read_csv_strings(path, RAW_COLUMNS)
 
 
@@ -27,6 +31,6 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="mps_hukou_members", department="MPS", cadence="monthly", kind="snapshot", partition="period",
-    read_raw=read_raw, title="公安 户籍成员", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    read_raw=read_raw, title="户籍成员", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
     region_column="region_code",
 )

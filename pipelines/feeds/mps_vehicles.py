@@ -4,15 +4,19 @@ for roster persons. Monthly. CSV, UTF-8."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, text
 
-from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, read_csv_strings, text
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RAW_COLUMNS = ("person_id", "vehicle_class", "first_registered", "event", "event_date")
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_csv_strings
+
     return read_csv_strings(path, RAW_COLUMNS)
 
 
@@ -26,5 +30,5 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="mps_vehicles", department="MPS", cadence="monthly", kind="events", partition="period",
-    read_raw=read_raw, title="公安交管 机动车登记", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    read_raw=read_raw, title="机动车登记", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
 )

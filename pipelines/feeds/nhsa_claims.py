@@ -7,17 +7,20 @@ A reversal (冲销) carries the ``settle_id`` it cancels in ``reversal_of`` and 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, RefCheck, boolean, fen_to_yuan, ident, text
 
-from pipelines.feeds._base import (Field, FeedSpec, RefCheck, boolean, fen_to_yuan, ident,
-                                   read_parquet_strings, text)
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RAW_COLUMNS = ("settle_id", "person_id", "settle_date", "visit_type", "catastrophic", "total_fen", "fund_fen",
                "critical_illness_fen", "medical_aid_fen", "oop_fen", "reversal_of")
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_parquet_strings
+
     return read_parquet_strings(path, RAW_COLUMNS)
 
 
@@ -39,7 +42,7 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="nhsa_claims", department="NHSA", cadence="monthly", kind="events", partition="period",
-    read_raw=read_raw, title="医保 结算明细", file_format="parquet", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    read_raw=read_raw, title="医保结算", file_format="parquet", raw_columns=RAW_COLUMNS, fields=FIELDS,
     ref_checks=(RefCheck("_reversal_found", "reversal_of", "settle_id", "staging.nhsa_claims", "settle_id"),),
     check_sql=(
         # out of pocket = total - the three payers (exact: fen arithmetic)

@@ -4,15 +4,19 @@ which they apply (the delivery's ``period``). CSV, UTF-8."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, text
 
-from pipelines.feeds._base import Field, FeedSpec, read_csv_strings, text
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RAW_COLUMNS = ("region_code", "name", "level", "parent_code")
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_csv_strings
+
     return read_csv_strings(path, RAW_COLUMNS)
 
 
@@ -25,6 +29,6 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="ref_regions", department="MCA", cadence="reference", kind="snapshot", partition="period",
-    read_raw=read_raw, title="统计用区划代码", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    read_raw=read_raw, title="行政区划", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
     id_columns=(),
 )

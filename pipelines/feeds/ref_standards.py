@@ -4,15 +4,19 @@ versioned by the month from which they apply. CSV, UTF-8."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, integer, money, text
 
-from pipelines.feeds._base import Field, FeedSpec, integer, money, read_csv_strings, text
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RAW_COLUMNS = ("city_code", "year", "urban_rural", "dibao_monthly_yuan", "tekun_monthly_yuan")
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_csv_strings
+
     return read_csv_strings(path, RAW_COLUMNS)
 
 
@@ -26,6 +30,6 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="ref_standards", department="MCA", cadence="reference", kind="snapshot", partition="period",
-    read_raw=read_raw, title="低保与特困供养标准", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    read_raw=read_raw, title="救助标准", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
     id_columns=(),
 )

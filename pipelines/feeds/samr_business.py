@@ -4,15 +4,19 @@ person is the legal representative or an investor. Monthly changes. CSV, UTF-8."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, money, text
 
-from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, money, read_csv_strings, text
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RAW_COLUMNS = ("credit_code", "person_id", "role", "entity_type", "registered_capital_yuan", "status", "event_date")
 
 
 def read_raw(path: Path) -> pa.Table:
+    from pipelines.feeds._readers import read_csv_strings
+
     return read_csv_strings(path, RAW_COLUMNS)
 
 
@@ -28,5 +32,5 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="samr_business", department="SAMR", cadence="monthly", kind="events", partition="period",
-    read_raw=read_raw, title="市场监管 经营主体变动", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
+    read_raw=read_raw, title="市场主体", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
 )

@@ -1,10 +1,14 @@
--- core.feed_month: ops.completeness as of this build, with the load time of each delivery.
-with completeness as (
-    select feed_id, period, status, delivery_id from ops.completeness
-),
-deliveries as (
-    select delivery_id, max(status_at) as loaded_at from ops.deliveries group by delivery_id
-)
-select c.feed_id, c.period, c.status, c.delivery_id, d.loaded_at
-from completeness c
-left join deliveries d using (delivery_id)
+-- core.feed_month: which delivery of which feed covers each data month, as of the last core build.
+create table if not exists core.feed_month (
+    feed_id VARCHAR NOT NULL,
+    period VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    delivery_id VARCHAR,
+    loaded_at TIMESTAMPTZ
+);
+comment on table core.feed_month is 'Snapshot of ops.completeness taken when core was built, so the core facts and the indicator gating read one consistent picture. Indicators run for a month only when their feeds are loaded here.';
+comment on column core.feed_month.feed_id is 'Feed id (ops.feeds).';
+comment on column core.feed_month.period is 'Data month YYYY-MM (a quarterly snapshot covers 3 months, a term 6, a reference version every month from its valid_from).';
+comment on column core.feed_month.status is 'loaded / rejected / missing (from ops.completeness).';
+comment on column core.feed_month.delivery_id is 'The loaded delivery covering the month (else the newest rejected one; null when missing).';
+comment on column core.feed_month.loaded_at is 'ops.deliveries.status_at of that delivery: changes when a folder is re-delivered in place, so dependent months are rebuilt.';

@@ -1,84 +1,48 @@
--- core.household_month for data month $period.
-with persons as (
-    select * from core.person_month where period = $period
-),
-incomes as (
-    select * from core.person_income_month where period = $period
-),
-loaded as (
-    select feed_id from core.feed_month where period = $period and status = 'loaded'
-),
-calendar as (
-    select month_idx from core.month_calendar where period = $period
-),
-oop as (
-    select household_id, oop_yuan from core.household_oop_month where period = $period
-),
-edu as (
-    select household_id, sum(cost_yuan) as edu_cost_yuan
-    from core.student_term where period = $period and household_id is not null
-    group by household_id
-),
-disasters as (
-    select * from staging.mem_disaster where period = $period
-    qualify row_number() over (partition by disaster_id, person_id order by _row desc) = 1
-),
-disaster_loss as (
-    select p.household_id, sum(coalesce(d.loss_yuan, 0)) as disaster_loss_yuan
-    from disasters d
-    join persons p using (person_id)
-    group by p.household_id
-),
-standards as (
-    select * from core.standards_month where period = $period
-),
-heads as (
-    -- roster families: the head's row (family-level values); others: the oldest member
-    select household_id, person_id as head_person_id, family_id, hukou_no, category, region_code, urban_rural
-    from persons
-    qualify row_number() over (
-        partition by household_id
-        order by on_roster desc, (relation = 'head') desc nulls last, birth_date asc nulls last, person_id) = 1
-),
-sizes as (
-    select household_id, bool_or(on_roster) as on_roster, count(distinct person_id) as size,
-           min(hukou_no) as any_hukou_no
-    from persons
-    group by household_id
-),
-household_income as (
-    select p.household_id, sum(i.income_yuan) as income_yuan, count(*) as earners
-    from persons p
-    join incomes i using (person_id)
-    group by p.household_id
-)
-select
-    $period as period,
-    s.household_id,
-    h.family_id,
-    coalesce(h.hukou_no, s.any_hukou_no) as hukou_no,
-    s.on_roster,
-    h.category,
-    left(h.region_code, 6) as county_code,
-    left(h.region_code, 4) as city_code,
-    h.urban_rural,
-    cast(s.size as integer) as size,
-    h.head_person_id,
-    case when 'hrss_employment' in (select feed_id from loaded) then coalesce(i.income_yuan, 0) end as income_yuan,
-    'hrss_employment' in (select feed_id from loaded) as income_known,
-    coalesce(o.oop_yuan, 0) as oop_yuan,
-    coalesce(e.edu_cost_yuan, 0) as edu_cost_yuan,
-    st.dibao_std_yuan,
-    st.tekun_std_yuan,
-    (select month_idx from calendar) as month_idx,
-    h.region_code,
-    cast(coalesce(i.earners, 0) as integer) as earners,
-    'nhsa_claims' in (select feed_id from loaded) as oop_known,
-    coalesce(d.disaster_loss_yuan, 0) as disaster_loss_yuan
-from sizes s
-join heads h using (household_id)
-left join household_income i using (household_id)
-left join oop o using (household_id)
-left join edu e using (household_id)
-left join disaster_loss d using (household_id)
-left join standards st on st.city_code = left(h.region_code, 4) and st.urban_rural = h.urban_rural
+-- core.household_month: the household facts each indicator reads, one row per household and month.
+create table if not exists core.household_month (
+    period VARCHAR NOT NULL,
+    household_id VARCHAR NOT NULL,
+    family_id VARCHAR,
+    hukou_no VARCHAR,
+    on_roster BOOLEAN NOT NULL,
+    category VARCHAR,
+    county_code VARCHAR,
+    city_code VARCHAR,
+    urban_rural VARCHAR,
+    size INTEGER NOT NULL,
+    head_person_id VARCHAR,
+    income_yuan DECIMAL(18,2),
+    income_known BOOLEAN NOT NULL,
+    oop_yuan DECIMAL(18,2) NOT NULL,
+    edu_cost_yuan DECIMAL(18,2) NOT NULL,
+    dibao_std_yuan DECIMAL(14,2),
+    tekun_std_yuan DECIMAL(14,2),
+    month_idx INTEGER NOT NULL,
+    region_code VARCHAR,
+    earners INTEGER,
+    oop_known BOOLEAN NOT NULL,
+    disaster_loss_yuan DECIMAL(18,2) NOT NULL
+);
+comment on table core.household_month is 'One row per household and data month: composition (core.person_month), income, spending and the applicable standards. income_known is false when the HRSS delivery of the month is missing or rejected; income_yuan is then null, never 0.';
+comment on column core.household_month.period is 'Data month YYYY-MM.';
+comment on column core.household_month.household_id is 'family_id for roster families, H || hukou_no otherwise.';
+comment on column core.household_month.family_id is 'Civil affairs family id; null off the roster.';
+comment on column core.household_month.hukou_no is 'Hukou household number of the head (户号).';
+comment on column core.household_month.on_roster is 'The household is a roster family this month.';
+comment on column core.household_month.category is 'Roster category of the family (head''s row); null off the roster.';
+comment on column core.household_month.county_code is '6-digit county of the household (cases go to this county''s offices).';
+comment on column core.household_month.city_code is '4-digit city of the household (standards, per-city thresholds).';
+comment on column core.household_month.urban_rural is 'urban / rural: which standard applies.';
+comment on column core.household_month.size is 'Members this month (per-capita divisor).';
+comment on column core.household_month.head_person_id is 'Family head (roster relation head); off the roster the oldest member.';
+comment on column core.household_month.income_yuan is 'Sum of the members'' core.person_income_month.income_yuan (members without an HRSS row add 0); null when income_known is false.';
+comment on column core.household_month.income_known is 'An hrss_employment delivery is loaded for the month. False = unknown income (skipped in baselines, gates income rules), never zero.';
+comment on column core.household_month.oop_yuan is 'Net medical out-of-pocket cost dated in the month (core.household_oop_month), 0 without settlements.';
+comment on column core.household_month.edu_cost_yuan is 'Education cost of the term starting this month (core.student_term summed); 0 in other months.';
+comment on column core.household_month.dibao_std_yuan is '低保 standard per person per month for the household''s city, year and urban/rural (core.standards_month).';
+comment on column core.household_month.tekun_std_yuan is '特困 basic-living standard per person per month.';
+comment on column core.household_month.month_idx is 'year * 12 + month - 1 (trailing windows join on month_idx ranges).';
+comment on column core.household_month.region_code is '12-digit region code of the household (head''s row).';
+comment on column core.household_month.earners is 'Members with an HRSS row this month.';
+comment on column core.household_month.oop_known is 'An nhsa_claims delivery is loaded for the month.';
+comment on column core.household_month.disaster_loss_yuan is 'Assessed direct disaster loss (mem_disaster.loss_yuan) of the month''s disaster records of members; 0 without.';

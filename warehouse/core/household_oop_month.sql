@@ -1,41 +1,24 @@
--- core.household_oop_month for settlement month $period: net out-of-pocket per household.
-with claims as (
-    select * from staging.nhsa_claims
-),
-reversed as (
-    select distinct reversal_of as settle_id from claims where reversal_of is not null
-),
-month_claims as (
-    select * from claims
-    where settle_date between cast($period || '-01' as date) and last_day(cast($period || '-01' as date))
-    -- a settlement delivered twice (two periods) counts once: the newest delivery's row
-    qualify row_number() over (partition by settle_id order by period desc, _row desc) = 1
-),
-persons as (
-    select person_id, household_id from core.person_month where period = $period
-),
-flagged as (
-    select
-        p.household_id,
-        c.settle_id,
-        c.oop_yuan,
-        c.catastrophic,
-        c.delivery_id,
-        c.reversal_of is not null as is_reversal,
-        c.reversal_of is null and c.settle_id not in (select settle_id from reversed) as is_live
-    from month_claims c
-    join persons p using (person_id)
-)
-select
-    $period as period,
-    household_id,
-    sum(coalesce(oop_yuan, 0)) as oop_yuan,
-    coalesce(sum(oop_yuan) filter (where not is_reversal), 0) as gross_oop_yuan,
-    coalesce(sum(oop_yuan) filter (where is_reversal), 0) as reversal_oop_yuan,
-    cast(count(*) as integer) as settlements,
-    coalesce(bool_or(catastrophic) filter (where is_live), false) as catastrophic,
-    coalesce(list(settle_id order by oop_yuan desc, settle_id) filter (where is_live), []) as settle_ids,
-    coalesce(list(settle_id order by settle_id) filter (where is_reversal), []) as reversal_ids,
-    list(distinct delivery_id order by delivery_id) as delivery_ids
-from flagged
-group by household_id
+-- core.household_oop_month: medical out-of-pocket cost per household and settlement month.
+create table if not exists core.household_oop_month (
+    period VARCHAR NOT NULL,
+    household_id VARCHAR NOT NULL,
+    oop_yuan DECIMAL(18,2) NOT NULL,
+    gross_oop_yuan DECIMAL(18,2),
+    reversal_oop_yuan DECIMAL(18,2),
+    settlements INTEGER,
+    catastrophic BOOLEAN,
+    settle_ids VARCHAR[],
+    reversal_ids VARCHAR[],
+    delivery_ids VARCHAR[]
+);
+comment on table core.household_oop_month is 'Out-of-pocket medical cost (医保结算 oop) per household, by the month of settle_date, net of reversals: a reversal (冲销) counts in the month it is dated, so a claim and its reversal in the same window cancel. Patients are assigned to their household of that month. Only households with a settlement appear (no row = 0).';
+comment on column core.household_oop_month.period is 'Settlement month YYYY-MM.';
+comment on column core.household_oop_month.household_id is 'Household of the patient in that month (core.person_month).';
+comment on column core.household_oop_month.oop_yuan is 'Net out-of-pocket cost in yuan (settlements + reversals).';
+comment on column core.household_oop_month.gross_oop_yuan is 'Out-of-pocket of the settlements alone (reversals excluded).';
+comment on column core.household_oop_month.reversal_oop_yuan is 'Sum of the reversals dated in the month (negative or 0).';
+comment on column core.household_oop_month.settlements is 'Number of settlement rows (reversals included).';
+comment on column core.household_oop_month.catastrophic is 'A settlement of the month that is not reversed has a diagnosis on the 重特大疾病 list.';
+comment on column core.household_oop_month.settle_ids is 'Settlements of the month that are not reversed, largest out-of-pocket first (evidence).';
+comment on column core.household_oop_month.reversal_ids is 'settle_ids of the reversal rows dated in the month.';
+comment on column core.household_oop_month.delivery_ids is 'nhsa_claims deliveries the rows came from.';

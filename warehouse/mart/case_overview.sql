@@ -1,5 +1,6 @@
 -- mart.case_overview: the analyst-visible state of every case (status label, stage, overdue flag,
 -- linked warnings and answers), one row per case. Times are Asia/Shanghai wall time.
+create or replace view mart.case_overview as
 with cases as (select * from mart.cases),
 statuses as (select * from mart.case_statuses),
 event_counts as (
@@ -48,3 +49,4 @@ left join statuses using (status)
 left join event_counts using (case_id)
 left join warning_counts using (case_id)
 left join sent using (case_id);
+comment on view mart.case_overview is '案件总览: analyst-visible state of each case: status label, stage (待派发/待反馈/办理中/已办结/逾期升级), counts of warnings, steps and feedback lines.';

@@ -1,6 +1,7 @@
 -- mart.feedback_stats: how departments answer, per indicator and county. The confirmation rate
 -- is the share of verified cases among the cases whose verification result is known; it is the
 -- field measure of an indicator's precision.
+create or replace view mart.feedback_stats as
 with cases as (
     select case_id, indicator_code, county_code, status, dispatched_at, escalated from mart.cases
 ),
@@ -38,3 +39,4 @@ select
     count(*) filter (where is_final)                      as closed
 from joined
 group by indicator_code, county_code;
+comment on view mart.feedback_stats is '反馈统计 per indicator and county: cases, dispatched, with_feedback, answered (verification result known), verified, not_verified, confirmation_rate = verified / answered, overdue (escalated), closed.';

@@ -2,6 +2,7 @@
 --   select * from mart.household_history where household_id = ? order by "at", case_id, seq
 -- "at" is shown as Asia/Shanghai wall time (timestamp), the way caseworkers read it; the
 -- timestamptz original is mart.case_events."at".
+create or replace view mart.household_history as
 with cases as (
     select case_id, household_id, indicator_code from mart.cases
 ),
@@ -22,3 +23,4 @@ select
     events.source
 from events
 join cases using (case_id);
+comment on view mart.household_history is '一户一条救助链 household history: every step of every case of a household, in one query (where household_id = ?).';

@@ -1,4 +1,5 @@
--- mart.warnings (the contract in docs/architecture.md, + household_id) and mart.indicator_runs.
+-- mart.warnings (the contract in docs/architecture.md), its alias view main.warnings, and
+-- mart.indicator_runs (what was evaluated with which inputs).
 create table if not exists mart.warnings (
     warning_id VARCHAR NOT NULL,
     indicator_code VARCHAR NOT NULL,
@@ -30,6 +31,10 @@ comment on column mart.warnings.explanation is 'One Chinese sentence for the cas
 comment on column mart.warnings.case_id is 'Case the warning feeds (pipelines/cases.py); null until cased.';
 comment on column mart.warnings.raised_at is 'Logical time of the run that raised it (the night''s data time, not wall clock).';
 comment on column mart.warnings.household_id is 'family_id for roster families, H || hukou_no otherwise (core.household_month).';
+-- warehouses created before household_id was part of the table
+alter table mart.warnings add column if not exists household_id VARCHAR;
+create or replace view main.warnings as select * from mart.warnings;
+comment on view main.warnings is 'All warnings (mart.warnings).';
 
 create table if not exists mart.indicator_runs (
     indicator_code VARCHAR NOT NULL,

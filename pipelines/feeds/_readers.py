@@ -1,0 +1,349 @@
+"""File readers for the feeds (CSV / Parquet / XLSX / JSON lines): every column as delivered, as a
+string, with ``_file`` and ``_row`` lineage. A file that cannot be read as documented raises
+:class:`~pipelines.feeds._base.FeedFormatError` naming file, row and field."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.feeds._base import FeedFormatError
+
+# --- readers -------------------------------------------------------------------------------------
+
+def _constant_column(value: str, n: int) -> pa.Array:
+    return pa.array([value], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32)))
+
+
+# C0 control characters other than tab, LF and CR: no department system exports them as text; a NUL
+# or similar in a cell means a damaged file, and would break the XLSX extracts downstream.
+_CONTROL_RE = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+
+
+def reject_control_characters(table: pa.Table, file: str) -> None:
+    """Raise :class:`FeedFormatError` naming row and column of the first value holding a NUL (or
+    another C0 control character except tab/LF/CR). Fast path: a column whose bytes are all >= 0x20
+    (one vectorised ``min`` over the data buffer) is skipped without a regex."""
+    for name in table.column_names:
+        col = table.column(name)
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        suspicious = False
+        for chunk in col.chunks:
+            buf = chunk.buffers()[2] if len(chunk) else None
+            if buf is not None and buf.size and int(np.frombuffer(buf, dtype=np.uint8).min()) < 0x20:
+                suspicious = True
+                break
+        if not suspicious:
+            continue
+        mask = pc.fill_null(pc.match_substring_regex(col, _CONTROL_RE), False)
+        if pc.any(mask).as_py():
+            i = pc.index(mask, True).as_py()
+            raise FeedFormatError(file, f"column {name!r}, row {i + 1}: value contains a control character "
+                                        f"(e.g. NUL); the file is damaged or not text", field=name, row=i + 1,
+                                  check="control_character")
+
+
+def with_lineage(table: pa.Table, path: Path) -> pa.Table:
+    """Append ``_file`` and ``_row`` (1-based data row number), after rejecting control characters."""
+    reject_control_characters(table, Path(path).name)
+    n = table.num_rows
+    table = table.append_column("_file", _constant_column(Path(path).name, n))
+    return table.append_column("_row", pa.array(np.arange(1, n + 1, dtype=np.int64)))
+
+
+def check_columns(file: str, found: list[str], expected: tuple[str, ...],
+                  shown: dict[str, str] | None = None) -> None:
+    """Reject a file whose columns are missing, extra or renamed, naming them.
+
+    ``shown`` maps expected (English) names back to the header the department writes, so the
+    message uses the department's own words (e.g. ``缴费基数``).
+    """
+    shown = shown or {}
+    dupes = sorted({c for c in found if found.count(c) > 1})
+    if dupes:
+        raise FeedFormatError(file, f"duplicate column(s) {dupes}", field=dupes[0], check="columns")
+    missing = [c for c in expected if c not in found]
+    extra = [c for c in found if c not in expected]
+    if not missing and not extra:
+        return
+    name = lambda c: shown.get(c, c)  # noqa: E731
+    parts = []
+    if missing:
+        parts.append("missing column(s) " + ", ".join(repr(name(c)) for c in missing))
+    if extra:
+        parts.append("unexpected column(s) " + ", ".join(repr(c) for c in extra))
+    if missing and extra:
+        parts.append("(renamed?)")
+    raise FeedFormatError(file, "; ".join(parts) + f"; expected {[name(c) for c in expected]}",
+                          field=name((missing or extra)[0]), check="columns")
+
+
+def _sniff_header(path: Path, encodings: tuple[str, ...], delimiter: str) -> tuple[list[str], str]:
+    """Decode the header line with the first encoding that works; returns (names, encoding)."""
+    with open(path, "rb") as f:
+        first = f.readline(1 << 20)
+    if not first.strip():
+        raise FeedFormatError(path.name, "empty file (no header line)", check="format")
+    last_error = None
+    for enc in encodings:
+        try:
+            line = first.decode(enc)
+        except UnicodeDecodeError as e:
+            last_error = e
+            continue
+        line = line.lstrip("\ufeff")
+        try:
+            names = next(csv.reader(io.StringIO(line), delimiter=delimiter))
+        except (csv.Error, StopIteration) as e:  # e.g. a bare carriage return inside the header
+            raise FeedFormatError(path.name, f"the header line cannot be read as {enc} CSV: {e}",
+                                  check="format") from None
+        return [n.strip() for n in names], enc
+    raise FeedFormatError(path.name, f"header is not {' or '.join(encodings)} text: {last_error}",
+                          check="encoding")
+
+
+def _locate_csv_problem(path: Path, encoding: str, delimiter: str,
+                        names: list[str]) -> tuple[int | None, str | None, str | None]:
+    """After Arrow failed to read a CSV: the first data row (1-based, blank lines skipped, as
+    Arrow counts) that is not ``encoding`` text or has the wrong number of fields, with the
+    column concerned. Only runs on the failure path; (None, None, None) if nothing is found."""
+    width = len(names)
+    try:
+        with open(path, encoding="utf-8" if encoding == "utf-8-sig" else encoding, errors="replace",
+                  newline="") as f:  # streamed: the file may be large
+            reader = csv.reader(f, delimiter=delimiter)
+            next(reader, None)  # header
+            row = 0
+            for rec in reader:
+                if not rec:
+                    continue
+                row += 1
+                for j, v in enumerate(rec):
+                    if "\ufffd" in v:
+                        return row, names[j] if j < width else None, f"not {encoding} text"
+                if len(rec) != width:
+                    field = names[len(rec)] if len(rec) < width else None
+                    return row, field, f"{len(rec)} fields, expected {width}"
+    except (OSError, csv.Error, LookupError):
+        pass
+    return None, None, None
+
+
+def read_csv_strings(path: Path, expected: tuple[str, ...], *, encodings: tuple[str, ...] = ("utf-8",),
+                     header_map: dict[str, str] | None = None, delimiter: str = ",",
+                     newlines_in_values: bool = False) -> pa.Table:
+    """Read a delimited text file with every column as a string (empty -> null).
+
+    ``encodings`` are tried in order on the header; the first that decodes *and* yields the
+    expected columns wins (a department that switched GB18030 -> UTF-8 still loads). A UTF-8 BOM
+    is skipped. ``header_map`` renames delivered headers (e.g. Chinese) to English names.
+    """
+    import pyarrow.csv as pcsv
+
+    path = Path(path)
+    header_map = header_map or {}
+    reverse = {v: k for k, v in header_map.items()}
+    chosen = None
+    names: list[str] = []
+    for enc in encodings:
+        try:
+            names, chosen_try = _sniff_header(path, (enc,), delimiter)
+        except FeedFormatError:
+            continue
+        if {header_map.get(n, n) for n in names} == set(expected):
+            chosen = chosen_try
+            break
+    if chosen is None:
+        # No encoding gives the expected header: report what the first decodable one shows.
+        names, chosen = _sniff_header(path, encodings, delimiter)
+    mapped_names = [header_map.get(n, n) for n in names]
+    check_columns(path.name, mapped_names, expected, reverse)
+
+    encoding = "utf-8" if chosen in ("utf-8", "utf-8-sig") else chosen
+    read_options = pcsv.ReadOptions(encoding=encoding, column_names=mapped_names, skip_rows=1,
+                                    block_size=16 << 20)
+    parse_options = pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines_in_values)
+    convert_options = pcsv.ConvertOptions(
+        column_types={c: pa.string() for c in mapped_names},
+        strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True,
+    )
+    try:
+        table = pcsv.read_csv(path, read_options=read_options, parse_options=parse_options,
+                              convert_options=convert_options)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+        row, field, what = _locate_csv_problem(path, chosen, delimiter, mapped_names)
+        where = f" (row {row}, column {reverse.get(field, field)!r}: {what})" if row else ""
+        raise FeedFormatError(path.name, f"cannot be read as {chosen} CSV{where}: {e}", field=field, row=row,
+                              check="parse") from None
+    table = table.select(list(expected))
+    return with_lineage(table, path)
+
+
+def _values_to_strings(values: list) -> pa.Array:
+    """Spreadsheet cells (str / float / int / bool / date / datetime) -> strings, '' -> null."""
+    try:
+        arr = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = None
+    if arr is not None:
+        t = arr.type
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            pass
+        elif pa.types.is_null(t):
+            arr = arr.cast(pa.string())
+        elif pa.types.is_date(t):
+            arr = pc.strftime(arr.cast(pa.timestamp("s")), "%Y-%m-%d")
+        elif pa.types.is_timestamp(t):
+            # A date-formatted cell comes back as midnight; keep only the date then.
+            midnight = pc.all(pc.equal(pc.cast(pc.cast(arr, pa.date32()), t), arr)).as_py()
+            arr = pc.strftime(arr, "%Y-%m-%d" if midnight in (True, None) else "%Y-%m-%d %H:%M:%S")
+        elif pa.types.is_floating(t):
+            integral = pc.all(pc.equal(pc.floor(arr), arr)).as_py()
+            arr = arr.cast(pa.int64()).cast(pa.string()) if integral in (True, None) else arr.cast(pa.string())
+        else:
+            arr = arr.cast(pa.string())
+    else:
+        # Mixed cell types in one column (e.g. dates and blanks): the rare slow path.
+        def one(v):
+            if v is None or v == "":
+                return None
+            if hasattr(v, "isoformat"):
+                s = v.isoformat()
+                return s[:10] if s.endswith("T00:00:00") else s
+            if isinstance(v, float) and v.is_integer():
+                return str(int(v))
+            return str(v)
+
+        arr = pa.array([one(v) for v in values], pa.string())
+    arr = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def read_xlsx_strings(path: Path, expected: tuple[str, ...], header_map: dict[str, str]) -> pa.Table:
+    """First sheet of an .xlsx with a header row; cells as strings (python-calamine, Rust)."""
+    from python_calamine import CalamineWorkbook
+
+    path = Path(path)
+    reverse = {v: k for k, v in header_map.items()}
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=True)
+    except Exception as e:  # calamine raises its own error types for zip/xml damage
+        raise FeedFormatError(path.name, f"cannot be read as an .xlsx workbook: {e}", check="parse") from None
+    if not rows:
+        raise FeedFormatError(path.name, "the sheet is empty (no header row)", check="format")
+    header = [str(h).strip() for h in rows[0]]
+    while header and header[-1] == "":
+        header.pop()
+    names = [header_map.get(h, h) for h in header]
+    check_columns(path.name, names, expected, reverse)
+    data = rows[1:]
+    # Drop trailing blank rows (formatting left in the sheet).
+    while data and all(v in ("", None) for v in data[-1]):
+        data.pop()
+    width = len(header)
+    # calamine returns a rectangular area, so zip(*) transposes it at C speed; pad only ragged rows
+    if data and set(map(len, data)) != {width}:
+        data = [r[:width] + [""] * (width - len(r)) for r in data]
+    columns = list(zip(*data)) if data else [()] * width
+    arrays = {name: _values_to_strings(list(col)) for name, col in zip(names, columns)}
+    table = pa.table({c: arrays[c] for c in expected}) if data else pa.table(
+        {c: pa.array([], pa.string()) for c in expected})
+    return with_lineage(table, path)
+
+
+def read_jsonl_strings(path: Path, expected: tuple[str, ...]) -> pa.Table:
+    """JSON lines, one object per line; every field as the text it was delivered as.
+
+    DuckDB's reader with explicit VARCHAR columns keeps ``"2026-01-05"`` as written (Arrow's JSON
+    reader would infer a timestamp) and renders JSON numbers with their digits. A first pass over
+    the objects' keys detects missing or unexpected fields."""
+    import duckdb
+
+    path = Path(path)
+    con = duckdb.connect(":memory:", config={"threads": 1, "preserve_insertion_order": True})
+    try:
+        src = str(path)  # a prepared parameter: the (manifest-given) file name never becomes SQL text
+        try:
+            keys = [r[0] for r in con.execute(
+                "select distinct unnest(json_keys(json)) from read_json_objects(?, "
+                "format='newline_delimited')", [src]).fetchall()]
+            columns = ", ".join(f"'{c}': 'VARCHAR'" for c in expected)  # code constants
+            table = con.execute(
+                f"select * from read_json(?, format='newline_delimited', columns={{{columns}}})", [src]).arrow()
+        except duckdb.Error as e:
+            raise FeedFormatError(path.name, f"not valid JSON lines: {e}", check="parse") from None
+        table = table.read_all() if hasattr(table, "read_all") else table
+    finally:
+        con.close()
+    if table.num_rows:
+        present = set(keys)
+        check_columns(path.name, [k for k in expected if k in present] + [k for k in keys if k not in expected],
+                      expected)
+    return with_lineage(table.select(list(expected)), path)
+
+
+def _first_invalid_utf8(col) -> int | None:
+    """0-based index of the first value that is not valid UTF-8 (error path only)."""
+    for i, v in enumerate(col.cast(pa.binary()).to_pylist()):
+        if v is not None:
+            try:
+                v.decode("utf-8")
+            except UnicodeDecodeError:
+                return i
+    return None
+
+
+def read_parquet_strings(path: Path, expected: tuple[str, ...]) -> pa.Table:
+    """Parquet as delivered, every column rendered as a string (dates ISO, booleans true/false).
+
+    A damaged file can decode to anything: column names or string values that are not UTF-8
+    (Parquet readers do not check; DuckDB must never see them), types no cast handles. All of it
+    is a :class:`FeedFormatError` naming the column (and row), never an exception of the night."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    errors = (pa.ArrowException, OSError, UnicodeDecodeError, ValueError, MemoryError)
+    try:
+        names = pq.read_schema(path).names
+    except errors as e:
+        raise FeedFormatError(path.name, f"cannot be read as Parquet: {e}", check="parse") from None
+    check_columns(path.name, names, expected)  # missing, extra, renamed or duplicated columns
+    try:
+        table = pq.read_table(path, columns=list(expected))
+    except errors as e:
+        raise FeedFormatError(path.name, f"cannot be read as Parquet: {e}", check="parse") from None
+    cols = {}
+    for c in expected:
+        col = table.column(c)
+        try:
+            if pa.types.is_string(col.type):
+                out = col
+            elif pa.types.is_large_string(col.type) or pa.types.is_dictionary(col.type):
+                out = col.cast(pa.string())
+            elif pa.types.is_timestamp(col.type):
+                out = pc.strftime(col, "%Y-%m-%d %H:%M:%S")
+            elif pa.types.is_date(col.type):
+                out = pc.strftime(col.cast(pa.timestamp("s")), "%Y-%m-%d")
+            else:
+                out = col.cast(pa.string())
+            out.validate(full=True)  # string contents must be valid UTF-8
+        except (pa.ArrowException, UnicodeDecodeError, ValueError, MemoryError) as e:
+            row = None
+            if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+                try:
+                    i = _first_invalid_utf8(col)
+                    row = None if i is None else i + 1
+                except (pa.ArrowException, ValueError):
+                    pass
+            where = f", row {row}" if row else ""
+            raise FeedFormatError(path.name, f"column {c!r}{where} cannot be read as text ({col.type}): {e}",
+                                  field=c, row=row, check="parse") from None
+        cols[c] = out
+    return with_lineage(pa.table(cols), path)
