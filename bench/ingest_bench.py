@@ -518,7 +518,7 @@ def write_markdown(path: Path, result: dict, args, counts: dict) -> None:
         lines += [f"- {d['delivery_id']}: {d.get('first_error')}" for d in result["rejected"]]
     lines += ["", "## Notes", "",
               "- Validation runs GX 1.24 on pandas (GX's SQL path on DuckDB is broken as shipped; see "
-              "`shared/design/stack-notes.md`). Checks that are slow in pandas are computed before GX, in DuckDB or "
+              "great_expectations GitHub #10738, #11579). Checks that are slow in pandas are computed before GX, in DuckDB or "
               "numpy, as boolean columns the suite expects to be true: 身份证号 check character (`pipelines.ids.valid_mask`), "
               "region code known in the ref_regions version in force, reversal target exists, fen arithmetic.",
               "- Date ranges use `expect_column_min/max_to_be_between` (one aggregate), not per-row `between`.",

@@ -1,4 +1,4 @@
-"""Nightly benchmark (issue 7): one real night that adds a month, timed stage by stage, at
+"""Nightly benchmark: one real night that adds a month, timed stage by stage, at
 100k / 1M / 3M roster persons, against a pandas baseline and DuckDB's own scan speed.
 
     uv run python bench/nightly.py --sizes 100k                      # small, to debug (~10 min, 12 months of history)
@@ -28,7 +28,7 @@ What it does, per size (``<cache>/<size>/``):
 
 A timed night runs the same calls, in the same order, as ``pipelines.nightly.run_night``: discover ->
 prepare (parse + type + checks + GX per delivery) -> publish (load) -> Data Docs -> core -> each indicator
-(``compute_indicators(..., indicators=[code])`` in INDICATOR_CODES order) -> cases -> feedback -> extracts
+(``compute_indicators(..., indicators=[code])`` in the order of models/indicators.toml) -> cases -> feedback -> extracts
 -> analyst DB -> report -> ops.runs. Each stage runs in its own child process so its peak RSS
 (``ru_maxrss``) is that stage's alone; the stage's time is measured inside the child (the interpreter
 start and imports, ~1-3 s per child, are reported separately as overhead).
@@ -129,7 +129,9 @@ def _stage(args) -> dict:
         out["note"] = f"{summary.stages.get('ingest', {}).get('loaded', 0)} deliveries loaded"
 
     elif name == "discover":
-        refs = nightly.discover(settings, as_of, include_waiting=True)
+        from pipelines import ingest
+
+        refs = ingest.discover(settings, as_of=as_of, include_waiting=True)
         (night / "refs.json").write_text(json.dumps([r.to_dict() for r in refs], default=str))
         out["rows"] = len(refs)
         out["note"] = f"{len(refs)} delivery folders"
@@ -183,7 +185,7 @@ def _stage(args) -> dict:
 
         path = validate.build_data_docs(settings, as_of)
         out["rows"] = 0
-        out["note"] = str(path) if path else "nothing validated"
+        out["note"] = str(Path(path).relative_to(run.parent)) if path else "nothing validated"
 
     elif name == "core":
         from pipelines import core
@@ -199,54 +201,52 @@ def _stage(args) -> dict:
 
     elif name.startswith("indicator:"):
         from pipelines import indicators, rules
+        from pipelines.dates import night_time
         from pipelines.warehouse import connect
 
         code = name.split(":", 1)[1]
         con = connect(settings)
         try:
             ruleset = rules.load_rules(settings.indicator_config)
-            s = indicators.compute_indicators(con, ruleset, raised_at=nightly.logical_time(as_of), indicators=[code])
+            s = indicators.compute_indicators(con, ruleset, raised_at=night_time(as_of), indicators=[code])
         finally:
             con.close()
         out["rows"] = sum(e["warnings"] for e in s.evaluated)
         out["note"] = ("months " + ",".join(e["period"] for e in s.evaluated)) if s.evaluated else "nothing due"
 
     elif name == "cases":
-        s = nightly._as_dict(nightly.update_cases(settings, as_of))
+        s = nightly._as_dict(nightly.run_stage(settings, "cases", as_of))
         out["rows"] = sum(v for v in s.values() if isinstance(v, int) and not isinstance(v, bool))
         out["note"] = ", ".join(f"{k}={v}" for k, v in s.items() if isinstance(v, (int, str)))[:120]
 
     elif name == "feedback":
-        s = nightly._as_dict(nightly.apply_feedback(settings, as_of))
+        s = nightly._as_dict(nightly.run_stage(settings, "feedback", as_of))
         out["rows"] = s.get("files", 0) if isinstance(s.get("files", 0), int) else 0
         out["note"] = str(s.get("note", ""))
 
-    elif name in ("extracts", "analyst", "report"):
-        from pipelines.warehouse import connect
+    elif name == "extracts":
+        paths = nightly.run_stage(settings, "extracts", as_of)
+        out["rows"] = len(paths)
+        out["note"] = f"{len(paths)} office folders"
 
-        con = connect(settings)
-        try:
-            if name == "extracts":
-                paths = nightly.write_extracts(settings, as_of, con=con)
-                out["rows"] = len(paths)
-                out["note"] = f"{len(paths)} office folders"
-            elif name == "analyst":
+    elif name == "analyst":
+        if getattr(args, "full", False):
+            from pipelines.analyst import build_analyst_db
+
+            with nightly.open_warehouse(settings) as con:
                 con.execute("checkpoint")
-                if getattr(args, "full", False):
-                    from pipelines.analyst import build_analyst_db
+                path = build_analyst_db(settings, con=con, full=True, as_of=as_of)
+        else:
+            path = nightly.run_stage(settings, "analyst", as_of)
+        out["rows"] = 0
+        out["note"] = f"{path.stat().st_size / 1e6:.0f} MB, " + _analyst_build_note(path)
 
-                    path = build_analyst_db(settings, con=con, full=True)
-                else:
-                    path = nightly.build_analyst_db(settings, con=con)
-                out["rows"] = 0
-                out["note"] = f"{path.stat().st_size / 1e6:.0f} MB, " + _analyst_build_note(path)
-            else:
-                path = nightly.write_report(settings, as_of, con=con)
-                out["rows"] = 0
-                out["note"] = path.name
-                nightly._record_run(con, nightly.NightSummary(as_of=as_of))
-        finally:
-            con.close()
+    elif name == "report":
+        path = nightly.run_stage(settings, "report", as_of)
+        out["rows"] = 0
+        out["note"] = path.name
+        with nightly.open_warehouse(settings) as con:
+            nightly._record_run(con, nightly.NightSummary(as_of=as_of))
 
     elif name == "pandas":
         import nightly_pandas
@@ -371,10 +371,10 @@ def hmac_path(args) -> Path:
 
 
 def night_stages() -> list[str]:
-    from pipelines.rules import INDICATOR_CODES
+    from pipelines.rules import default_rules
 
     return (["discover", "prepare", "scan", "load", "data_docs", "core"]
-            + [f"indicator:{c}" for c in INDICATOR_CODES]
+            + [f"indicator:{c}" for c in default_rules().codes]
             + ["cases", "feedback", "extracts", "analyst", "report"])
 
 

@@ -56,7 +56,7 @@ TABLE_FILES = ("person_month", "household_month", "warnings", "cases", "case_eve
 # The big tables are partitioned by data month. An incremental build (the nightly default) copies a
 # month's rows from the previous analyst database when the core partition they are built from has
 # not changed since (same deliveries, same SQL, same key), and builds only the other months; free
-# text is scrubbed once and cached by a keyed digest (``build_text_cache``). Issue 7: a night's cost
+# text is scrubbed once and cached by a keyed digest (``build_text_cache``). A night's cost
 # must follow the new month, not the history behind it.
 PARTITIONED: dict[str, str] = {"person_month": "core.person_month", "household_month": "core.household_month"}
 # Bump when the Python side of the scrubbing (Scrubber, NameMatcher, pseudonyms) changes what it

@@ -40,7 +40,7 @@ CORE_INPUTS: tuple[tuple[str, int], ...] = (
 # Which staged feeds (of CORE_INPUTS) and which core models each per-month model reads. When a month
 # must be rebuilt because some of its input deliveries changed (typically month M-1 when the nhsa
 # delivery of M arrives: settlements dated M-1 may come in it), only the models that read a changed
-# feed, and those downstream of them, are rebuilt (issue 7: a new month must not re-derive M-1's
+# feed, and those downstream of them, are rebuilt (a new month must not re-derive M-1's
 # person_month from the roster and hukou feeds that did not change).
 MODEL_FEEDS: dict[str, tuple[str, ...]] = {
     "standards_month": ("ref_standards",),

@@ -34,6 +34,7 @@ from pipelines.config import EXPECTATIONS_DIR, Settings
 from pipelines.dates import month_end, month_start, night_time
 from pipelines.feeds import FeedSpec
 from pipelines.ids import valid_mask
+from pipelines.warehouse import relation_exists
 
 # GX reads this at import time: never send usage statistics from a restricted network.
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
@@ -91,17 +92,14 @@ class ReferenceLookup:
 
     def __init__(self, con=None):
         self.con = con
-        self._tables: set[str] | None = None
+        self._tables: dict[str, bool] = {}
 
     def has_table(self, qualified: str) -> bool:
         if self.con is None:
             return False
-        if self._tables is None:
-            rows = self.con.execute(
-                "select schema_name || '.' || table_name from duckdb_tables() "
-                "union all select schema_name || '.' || view_name from duckdb_views()").fetchall()
-            self._tables = {r[0] for r in rows}
-        return qualified in self._tables
+        if qualified not in self._tables:
+            self._tables[qualified] = relation_exists(self.con, qualified)
+        return self._tables[qualified]
 
     def regions_in_force(self, period: str) -> pa.Table | None:
         """Region codes of the newest ref_regions version with valid_from <= period (the earliest

@@ -1,4 +1,4 @@
-"""Crash harness (issue 8, "crash anywhere, rerun, same result").
+"""Crash harness ("crash anywhere, rerun, same result").
 
 Two halves:
 

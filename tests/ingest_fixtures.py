@@ -1,4 +1,4 @@
-"""Tiny deliveries written exactly as shared/design/feeds.md says the departments send them.
+"""Tiny deliveries written exactly as docs/feeds.md says the departments send them.
 
 Independent of the synthetic generator (pipelines/synth): each helper writes one feed's format by
 hand (GB18030 + Chinese headers for HRSS, Parquet in fen for NHSA, XLSX for CDPF, JSON lines for

@@ -479,7 +479,7 @@ def test_build_on_the_pipelines_own_ddl(tmp_path, keyed):
         con.close()
 
 
-# --- incremental builds (issue 7) -----------------------------------------------------------------
+# --- incremental builds -----------------------------------------------------------------------
 
 def _build_info(path: Path) -> tuple[str, dict]:
     con = duckdb.connect(str(path), read_only=True)

@@ -1,4 +1,4 @@
-"""Issue 8, item 4: extracts, the analyst database and the report appear whole or not at all.
+"""Extracts, the analyst database and the report appear whole or not at all.
 
 For each writer a disk-full (``ENOSPC``) or permission (``EACCES``) error is injected while it
 writes — half-way through a file, at the flush, when creating the temp file/folder, at the final

@@ -1,4 +1,4 @@
-"""Issue 8, items 1 and 2: crash anywhere, rerun, same result; one run at a time.
+"""Crash anywhere, rerun, same result; one run at a time.
 
 A small synthetic province (120 families, 4 months) is generated once. Night A (2026-02-04) is
 run once to make the starting state (its extracts are answered by the demo's simulated county

@@ -1,4 +1,4 @@
-"""End to end on a synthetic province (issue 4): every night of a small province through the real
+"""End to end on a synthetic province: every night of a small province through the real
 pipeline (landing zone -> GX -> DuckDB -> indicators -> cases -> extracts -> simulated department
 feedback), then checked against the generator's ground truth and by opening what departments get.
 

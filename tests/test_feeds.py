@@ -1,4 +1,4 @@
-"""Feed readers: every feed parses, and every department quirk in shared/design/feeds.md has a test."""
+"""Feed readers: every feed parses, and every department quirk in docs/feeds.md has a test."""
 
 from __future__ import annotations
 

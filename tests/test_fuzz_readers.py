@@ -1,4 +1,4 @@
-"""Bad input never crashes the night (issue 8, part 3): property-based tests feed every reader in
+"""Bad input never crashes the night: property-based tests feed every reader in
 ``pipelines.feeds.FEEDS`` malformed deliveries and check the outcome the rules say is right.
 
 Two levels:
@@ -7,7 +7,7 @@ Two levels:
   which **every feed** gets one bad delivery (the fault class rotates per feed, so each
   parametrised rotation gives every feed a different class and the rotations together give every
   feed every class), plus good deliveries of two other feeds. Each bad delivery must end as the
-  rules in shared/design/feeds.md, expectations/*.json and issue 3 say:
+  rules in docs/feeds.md and expectations/*.json say:
 
   ========================  =====================================================================
   fault                     outcome

@@ -1,4 +1,4 @@
-"""Issue 8, parts 5, 7 and 8 on a whole night (``run_night``) and the feedback stage of the next
+"""Secrets, encryption at rest and the audit trail on a whole night (``run_night``) and the feedback stage of the next
 night (the department answers the cases it was sent):
 
 - secrets: the HMAC key (from the environment) and the warehouse encryption key (from a key file

@@ -1,5 +1,5 @@
 """Synthetic province generator (合成省份): a landing zone of departmental deliveries exactly as
-``shared/design/feeds.md`` specifies, with injected life events, delivery faults and the ground truth
+docs/feeds.md describes, with injected life events, delivery faults and the ground truth
 of which warnings the pipeline must raise (docs/architecture.md, "Synthetic province contract").
 
     from pipelines.synth import generate

@@ -1,7 +1,7 @@
 """Per-feed data files for one delivery: what each department exports for a period, from the
 generated province. Each method returns ``[(file name, bytes, rows)]``.
 
-Department quirks live here (see shared/design/feeds.md): Chinese headers and GB18030 for 人社,
+Department quirks live here (docs/feeds.md): Chinese headers and GB18030 for 人社,
 integer fen in Parquet for 医保, an Excel workbook for 残联, JSON lines for 应急管理, YYYYMMDD strings
 for 公安, booleans written three ways by 住建, a BOM on some 民政 exports, lowercase ``x`` check
 characters from some systems.

@@ -1,4 +1,4 @@
-"""Ground truth: the indicator rules of ``shared/design/indicators.md`` as interpreted in
+"""Ground truth: the indicator rules of docs/indicators.md as interpreted in
 docs/architecture.md ("Indicator interpretation"), evaluated on exactly the values the generator
 writes.
 

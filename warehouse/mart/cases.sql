@@ -36,7 +36,7 @@ comment on column mart.cases.household_id is '家庭标识: roster family_id, or
 comment on column mart.cases.family_id is '低保家庭编号 (roster family_id) when the household is on the roster.';
 comment on column mart.cases.hukou_no is '户口簿号 (hukou household number) of the household.';
 comment on column mart.cases.person_id is '关键人员身份证号: the person the latest linked warning names (deceased member, disaster victim, student ...). Restricted data.';
-comment on column mart.cases.indicator_code is '指标代码 (INC_DROP, EXP_MED, ...), see shared/design/indicators.md.';
+comment on column mart.cases.indicator_code is '指标代码 (INC_DROP, EXP_MED, ...), see docs/indicators.md.';
 comment on column mart.cases.severity is '严重程度 urgent/high/medium/low: the highest severity of any linked warning (a case never goes down in severity).';
 comment on column mart.cases.county_code is '区县代码: first 6 digits of the household region code; the county offices that receive the case.';
 comment on column mart.cases.departments is '承办部门: union of the departments of all linked warnings (MCA, HRSS, NHSA, MOE, MOHURD, MEM, CDPF). Overdue cases also go to the county MCA office (see escalated).';
