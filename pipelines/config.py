@@ -90,6 +90,7 @@ def _coerce(name: str, value):
 
 def load_settings(config_file: Path | None = None, env: dict | None = None, **overrides) -> Settings:
     """Defaults, then ``[settings]`` of a TOML file, then ``LOWINCOME_<FIELD>`` env, then overrides.
+    The file's other tables override the indicator rules (``indicator_config`` defaults to it).
 
     Overrides whose value is ``None`` are ignored, so CLI flags that were not given keep
     whatever the file or environment said.
@@ -105,6 +106,8 @@ def load_settings(config_file: Path | None = None, env: dict | None = None, **ov
             raise ConfigError(f"configuration file {config_file} cannot be read: {e.strerror or e}") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"configuration file {config_file} is not valid TOML: {e}") from None
+        # The same file may override the indicator rules (its tables besides [settings]).
+        values.setdefault("indicator_config", config_file)
     names = {f.name for f in fields(Settings)} - {"extra"}
     for name in names:
         key = f"LOWINCOME_{name.upper()}"

@@ -212,8 +212,12 @@ def _as_dict(obj) -> dict:
 
 def preflight(settings: Settings, skip: tuple[str, ...] = ()) -> None:
     """Configuration a night needs, checked before it starts: a clear error now rather than a
-    half-done night. The landing zone must exist; the analyst stage needs a pseudonymisation key."""
+    half-done night. The landing zone must exist, the rules (and their override file) must load, the
+    analyst stage needs a pseudonymisation key."""
     from pipelines.config import ConfigError
+    from pipelines.rules import load_rules
+
+    load_rules(settings.indicator_config)
 
     if "ingest" not in skip and not Path(settings.landing).is_dir():
         raise ConfigError(f"landing zone {settings.landing} does not exist or is not a folder "

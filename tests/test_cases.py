@@ -243,3 +243,29 @@ def test_first_night_on_an_empty_warehouse(tmp_path):
     assert (s.warnings_read, s.opened, s.open_cases) == (0, 0, 0)
     assert c.execute("select count(*) from mart.cases").fetchone()[0] == 0
     c.close()
+
+
+def test_deadlines_override_in_config_reaches_the_cases(tmp_path):
+    """A [deadlines] table in the --config file (Settings.indicator_config) sets the due dates of the
+    cases the night opens and dispatches, through the stages as the CLI and the DAG run them."""
+    from pipelines import nightly
+    from pipelines.config import load_settings
+
+    con = warehouse(tmp_path)
+    add_warning(con, "F001", "POP_DEATH", "high", "2026-01", ["MCA"])
+    add_warning(con, "F002", "INC_DROP", "medium", "2026-01", ["MCA"])
+    con.close()
+    config = tmp_path / "lowincome.toml"
+    config.write_text('[settings]\nduckdb_threads = 1\n\n[deadlines]\nhigh = 4\nmedium_days = 20\n', encoding="utf-8")
+    # as the CLI builds its settings from --config
+    settings = load_settings(config_file=config, env={}, warehouse=tmp_path / "w.duckdb", outbox=tmp_path / "outbox")
+    assert settings.indicator_config == config and settings.duckdb_threads == 1
+    nightly.run_stage(settings, "cases", NIGHT1)
+    nightly.run_stage(settings, "extracts", NIGHT1)
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as c:
+        due = dict(c.execute("select severity, (timezone('Asia/Shanghai', due_at))::date from mart.cases").fetchall())
+        days = dict(c.execute("select severity, deadline_days from mart.cases").fetchall())
+    assert due == {"high": NIGHT1 + dt.timedelta(days=4), "medium": NIGHT1 + dt.timedelta(days=20)}
+    assert days == {"high": 4, "medium": 20}

@@ -251,3 +251,36 @@ def test_recording_is_one_transaction_after_every_folder(con, tmp_path, monkeypa
     for r in case_rows(con):
         seqs = [e[0] for e in events_of(con, r["case_id"])]
         assert seqs == list(range(1, len(seqs) + 1))
+
+
+def _rule_of(workbook: Path, code: str) -> str:
+    ws = load_workbook(workbook, read_only=True)["指标说明 indicators"]
+    rows = [r for r in ws.iter_rows(min_row=2, values_only=True) if r[0] == code]
+    assert len(rows) == 1, f"{code} not in the indicator sheet of {workbook}"
+    return rows[0][2]
+
+
+def test_rule_text_states_the_threshold_in_force_for_the_offices_city(tmp_path):
+    """The 指标说明 sheet is rendered from the rules in force, per office: the default 低保边缘 multiple,
+    the models/ override of city 4403 (2.0) and an override given on top of models/ (city 3301: 1.8)."""
+    from pipelines.rules import rules_from_dict
+
+    rules = rules_from_dict({"cities": {"3301": {"edge_multiplier": 1.8}}})
+    assert rules.edge_multiplier_for("4403") == 2.0 and rules.edge_multiplier == 1.5
+    c = warehouse(tmp_path)
+    try:
+        add_warning(c, "F001", "ELIG_EDGE", "medium", "2026-01", ["MCA"])                    # 330102: 1.8
+        add_warning(c, "F002", "ELIG_EDGE", "medium", "2026-01", ["MCA"], county="440303")   # 4403: 2.0
+        add_warning(c, "F003", "ELIG_EDGE", "medium", "2026-01", ["MCA"], county="520102")   # default 1.5
+        update_cases(c, NIGHT, rules)
+        write_extracts(c, tmp_path / "outbox", NIGHT, rules)
+    finally:
+        c.close()
+    folder = tmp_path / "outbox" / "MCA"
+    texts = {county: _rule_of(folder / county / NIGHT.isoformat() / "cases.xlsx", "ELIG_EDGE")
+             for county in ("330102", "440303", "520102")}
+    assert "1.8倍" in texts["330102"] and "1.8× the standard" in texts["330102"]
+    assert "2倍" in texts["440303"] and "2× the standard" in texts["440303"]
+    assert "1.5倍" in texts["520102"] and "1.5× the standard" in texts["520102"]
+    # the number is the only difference: the sentence itself is the one of models/indicators.toml
+    assert texts["330102"].replace("1.8", "X") == texts["520102"].replace("1.5", "X")
