@@ -214,8 +214,10 @@ def writer_lock(settings: Settings, owner: str = "lowincome run") -> Iterator[Pa
     """
     import fcntl
 
-    lock = Path(str(settings.warehouse) + ".lock")
-    key = str(lock.resolve())
+    # Keyed on the real file: a second writer reaching the same warehouse through a symlink (or another
+    # relative path) must find the same lock.
+    lock = Path(os.path.realpath(settings.warehouse) + ".lock")
+    key = str(lock)
     if _HELD.get(key):
         # Re-entrant within one process (run_night holds the lock and calls ingest, whose publish
         # takes it too): the outer holder keeps the file; the inner one must not unlink it.

@@ -75,6 +75,32 @@ def test_second_writer_is_refused_and_stale_lock_recovered(tmp_path):
     assert not lock.exists()
 
 
+def test_second_writer_through_a_symlink_is_refused(tmp_path):
+    """The lock keys on the real file: a path that is a symlink to the same warehouse (or to its
+    folder) finds the same lock."""
+    real = tmp_path / "real" / "w.duckdb"
+    real.parent.mkdir()
+    real.write_bytes(b"")
+    (tmp_path / "alias.duckdb").symlink_to(real)
+    (tmp_path / "folder").symlink_to(real.parent)
+    ready = tmp_path / "ready"
+    holder = subprocess.Popen([sys.executable, "-c", _hold_lock_script(real, ready)])
+    try:
+        for _ in range(200):
+            if ready.exists():
+                break
+            import time
+            time.sleep(0.05)
+        assert ready.exists()
+        for other in (tmp_path / "alias.duckdb", tmp_path / "folder" / "w.duckdb", tmp_path / "real" / ".." / "real" / "w.duckdb"):
+            with pytest.raises(WarehouseLocked, match="being written by holder"):
+                with writer_lock(Settings(warehouse=other)):
+                    pass
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_cli_reports_lock_clearly(tmp_path):
     s = Settings(warehouse=tmp_path / "w.duckdb")
     ready = tmp_path / "ready"
