@@ -191,7 +191,7 @@ def _prepare_file(path: Path, config: dict, b: _Build) -> None:
             for (table,) in con.execute("select table_name from duckdb_tables() "
                                         "where database_name = current_database() and schema_name = 'main'").fetchall():
                 if table in PARTITIONED:
-                    con.execute(f'delete from main."{table}" where not list_contains($keep, period)',
+                    con.execute(f'delete from main."{table}" where not (period in (select unnest($keep)))',
                                 {"keep": b.copied[table]})
                 elif table == "build_text_cache":
                     con.execute("alter table main.build_text_cache rename to build_text_cache_previous")
@@ -257,13 +257,13 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> NameMatcher:
     # a case's household): keyed in SQL from the pseudonym cache, new ids only through Python.
     keyed_households = key_table(con, b.cache, key, "household", "h_", "analyst_household_keys",
                                  ("household_id", "household_key"), """
-        select household_id from core.person_month where list_contains($pm, period)
-        union select household_id from core.household_month where list_contains($hm, period)
+        select household_id from core.person_month where period in (select unnest($pm))
+        union select household_id from core.household_month where period in (select unnest($hm))
         union select coalesce(nullif(family_id, ''), 'H' || nullif(hukou_no, '')) from mart.warnings
         union select household_id from mart.cases""", months)
     keyed_persons = key_table(con, b.cache, key, "person", "p_", "analyst_person_keys", ("person_id", "person_key"), """
-        select person_id from core.person_month where list_contains($pm, period)
-        union select head_person_id from core.household_month where list_contains($hm, period)
+        select person_id from core.person_month where period in (select unnest($pm))
+        union select head_person_id from core.household_month where period in (select unnest($hm))
         union select person_id from mart.warnings""", months)
     key_table(con, b.cache, key, "case", "c_", "analyst_case_keys", ("id", "key"),
               "select case_id from mart.cases union select case_id from mart.warnings")

@@ -61,7 +61,7 @@ def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterab
             continue
         rows, params = "", {}
         if rel in periods:
-            rows, params = "where list_contains($periods, period)", {"periods": sorted(periods[rel])}
+            rows, params = "where period in (select unnest($periods))", {"periods": sorted(periods[rel])}
         qs = {c: f'cast("{c}" as varchar)' for c, _ in cols}
         counts = con.execute(
             "select " + ", ".join(f"count(*) filter (where regexp_matches({qs[c]}, $id))" for c, _ in cols)

@@ -2,7 +2,7 @@
 -- instead of family_id / hukou_no / 身份证号. temp.analyst_household_keys and
 -- temp.analyst_person_keys are the build's key mappings (raw id -> pseudonym), made in Python.
 with households as (
-    select * from core.household_month where list_contains($periods, period)
+    select * from core.household_month where period in (select unnest($periods))
 ),
 keyed as (
     select h.*, hk.household_key, pk.person_key as head_person_key

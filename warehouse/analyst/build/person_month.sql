@@ -3,7 +3,7 @@
 -- date, the town (9 digits) instead of the village code. temp.analyst_person_keys and
 -- temp.analyst_household_keys are the build's key mappings (raw id -> pseudonym), made in Python.
 with persons as (
-    select * from core.person_month where list_contains($periods, period)
+    select * from core.person_month where period in (select unnest($periods))
 ),
 dated as (
     -- hukou members carry no birth date: fall back to the one inside the 身份证号 (digits 7-14)
