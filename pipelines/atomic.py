@@ -20,7 +20,8 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """fsync a file or a folder (a rename is durable once its folder is synced); best effort."""
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -29,7 +30,7 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _temp_prefix(target: Path) -> str:
+def temp_prefix(target: Path) -> str:
     """Temp names beside ``target`` carry the writer's pid: ``.<name>.<pid>.<random>.tmp``."""
     return f".{Path(target).name}.{os.getpid()}."
 
@@ -80,14 +81,14 @@ def atomic_file(target: Path, mode: str = "wb") -> Iterator:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale_temps(target)
-    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_path(target.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -121,7 +122,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:  # killed between moving the old folder aside and renaming the new one in: put it back
             os.replace(old, target)
-    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent))
     try:
         yield tmp
         for p in tmp.rglob("*"):
@@ -138,7 +139,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_path(target.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

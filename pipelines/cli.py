@@ -68,6 +68,14 @@ def cmd_query(args) -> int:
     return query_cli(settings, args.sql, csv=args.csv, database=args.database)
 
 
+def cmd_dictionary(args) -> int:
+    from pipelines.analyst.dictionary import dictionary_cli
+
+    if args.doc is None:
+        return dictionary_cli(database=args.database, examples=args.examples, note=args.note)
+    return dictionary_cli(doc=args.doc, database=args.database, examples=args.examples, note=args.note)
+
+
 def cmd_report(args) -> int:
     from pipelines.dates import today
     from pipelines.nightly import run_stage
@@ -125,6 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     s.add_argument("--config", type=Path)
     s.set_defaults(func=cmd_query)
+
+    s = sub.add_parser("dictionary", help="regenerate the analyst data dictionary (docs/analyst.md) from the SQL")
+    s.add_argument("--doc", type=Path, default=None, help="the Markdown file to update (default: docs/analyst.md)")
+    s.add_argument("--database", type=Path,
+                   help="take the schema from this analyst database (default: an empty one built from this checkout)")
+    s.add_argument("--examples", action="store_true",
+                   help="also run the worked examples on --database and record their output")
+    s.add_argument("--note", help="the sentence above the examples' output (with --examples)")
+    s.set_defaults(func=cmd_dictionary)
 
     s = sub.add_parser("report", help="write the nightly HTML report")
     common(s, outbox=True)

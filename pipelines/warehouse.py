@@ -113,12 +113,18 @@ REFERENCE_ROWS = {
 }
 
 
+def creates_view(path: Path) -> bool:
+    """Whether the DDL file ``path`` creates a view or macro (applied after the tables of its folder)."""
+    return bool(_VIEW.search(path.read_text(encoding="utf-8")))
+
+
 def ddl_files(layers: tuple[str, ...] = LAYERS) -> list[Path]:
-    """The DDL files of ``layers``, in the order migrate() applies them."""
+    """The DDL files of ``layers`` (folders of ``warehouse/``), in the order migrate() applies them:
+    per layer, tables first, then views and macros."""
     out = []
     for layer in layers:
         files = sorted((WAREHOUSE_SQL_DIR / layer).glob("*.sql"))
-        views = [f for f in files if _VIEW.search(f.read_text(encoding="utf-8"))]
+        views = [f for f in files if creates_view(f)]
         out.extend([f for f in files if f not in views] + views)
     return out
 

@@ -135,7 +135,8 @@ def _at_stage(nightly, name: str, action) -> None:
 
 def install(point: str, action) -> None:
     """Install ``action`` (die or hold) at crash point ``point``; see :data:`CRASH_POINTS`."""
-    from pipelines import analyst, atomic, dispatch, feedback, indicators, ingest, nightly, report
+    from pipelines import atomic, dispatch, feedback, indicators, ingest, nightly, report
+    from pipelines.analyst import schema as analyst_schema
 
     kind, _, arg = point.partition(":")
     if kind == "stage":
@@ -193,7 +194,7 @@ def install(point: str, action) -> None:
         atomic.os.replace = replace
     elif point == "analyst:built_not_swapped":
         # the new analyst file is complete beside the old one, not renamed into place
-        _at_entry(analyst, "create_views", action)
+        _at_entry(analyst_schema, "create_views", action)
     elif point == "report:half_written":
         # the report's temp file holds half the page when the process dies
         def half(target, text, encoding="utf-8"):

@@ -19,6 +19,7 @@ import pytest
 
 from analyst_fixtures import analyst_tables, build_restricted_warehouse
 from pipelines import analyst
+from pipelines.analyst import schema as analyst_schema
 from pipelines.analyst import (
     EXAMPLES,
     AnalystDbError,
@@ -34,7 +35,9 @@ KEY = "k3y-for-tests-0123456789abcdef0123456789"
 ID18 = re.compile(r"[0-9]{17}[0-9Xx]")
 DOC = REPO_ROOT / "docs" / "analyst.md"
 VIEWS = {"warnings_by_indicator_county_month", "alert_load", "open_cases_by_department", "confirmation_rate",
-         "roster_flows", "feed_status", "household_history"}
+         "roster_flows", "household_history"}
+TABLES = {"person_month", "household_month", "warnings", "cases", "case_events", "deliveries", "regions", "feed_status",
+          "build_info", "indicators", "departments", "feeds"}
 
 
 @pytest.fixture
@@ -149,8 +152,7 @@ def test_every_table_view_and_column_has_a_comment(shared):
     try:
         rels = dict(analyst.relations(con))
         assert VIEWS <= {r for r, k in rels.items() if k == "view"}
-        assert {"person_month", "household_month", "warnings", "cases", "case_events", "deliveries", "regions",
-                "build_info", "indicators", "departments", "feeds"} <= {r for r, k in rels.items() if k == "table"}
+        assert TABLES <= {r for r, k in rels.items() if k == "table"}
         bare = con.execute(
             """select table_name from duckdb_tables() where database_name = current_database() and comment is null
                union all select view_name from duckdb_views() where database_name = current_database()
@@ -317,7 +319,7 @@ def test_atomic_refresh_while_a_reader_holds_the_old_file(built):
 def test_a_failed_build_leaves_the_old_file(built, monkeypatch):
     fx, settings, path = built
     before = path.read_bytes()
-    monkeypatch.setattr(analyst, "create_views", lambda con: (_ for _ in ()).throw(AnalystDbError("boom")))
+    monkeypatch.setattr(analyst_schema, "create_views", lambda con: (_ for _ in ()).throw(AnalystDbError("boom")))
     with pytest.raises(AnalystDbError, match="boom"):
         build_analyst_db(settings, as_of=fx.as_of)
     assert path.read_bytes() == before
@@ -360,20 +362,79 @@ def test_build_through_the_writer_connection(tmp_path, keyed):
     own.close()
 
 
-def test_build_with_missing_sources(tmp_path, keyed):
-    """Early in the project (or on night one) some marts do not exist: the build still gives whole, empty views."""
+def test_an_unmigrated_warehouse_is_refused(tmp_path, keyed):
+    """The build reads a warehouse this code has migrated: a warehouse without its relations (never run,
+    or migrated by an older version) stops a standalone build with a clear message, and no file."""
     wh = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(wh)) as w:
         w.execute("create schema ops; create table ops.deliveries (delivery_id varchar, feed_id varchar, period varchar, "
                   "folder varchar, delivery_date date, produced_at timestamptz, files json, rows bigint, status varchar, "
                   "errors json, warnings json, first_seen_at timestamptz, status_at timestamptz, superseded_by varchar)")
+    settings = Settings(warehouse=wh)
+    with pytest.raises(AnalystDbError, match="warehouse not initialised: run a night first") as e:
+        build_analyst_db(settings)
+    assert "mart.warnings" in str(e.value) and "ops.feed_status" in str(e.value)
+    assert not settings.analyst_db.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".analyst")] == []
+    with pytest.raises(AnalystDbError, match="does not exist"):
+        build_analyst_db(Settings(warehouse=tmp_path / "none.duckdb"))
+
+
+def test_build_on_an_empty_migrated_warehouse(tmp_path, keyed):
+    """Night one: the warehouse is migrated but holds no rows yet; the build gives whole, empty views."""
+    from pipelines.warehouse import migrate
+
+    wh = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(wh)) as w:
+        migrate(w)
     path = build_analyst_db(Settings(warehouse=wh))
     con = duckdb.connect(str(path), read_only=True)
     try:
         for view in VIEWS:
             analyst.run_query(con, f"select * from {view}")  # (fetchall of timestamptz needs pytz)
-        sources = con.execute("select sources from build_info").fetchone()[0]
-        assert '"mart.warnings": null' in sources and '"ops.deliveries": 0' in sources
+        sources = json.loads(con.execute("select sources from build_info").fetchone()[0])
+        assert sources["mart.warnings"] == 0 and sources["ops.deliveries"] == 0
+        assert con.execute("select count(*) from warnings").fetchone()[0] == 0
+        # every feed is listed, and missing
+        assert set(con.execute("select distinct freshness_status from feed_status").fetchall()) == {("missing",)}
+        assert con.execute("select count(*) from feed_status").fetchone()[0] == 15
+    finally:
+        con.close()
+
+
+def test_feed_status_is_the_warehouses_as_of_the_night(shared):
+    """The analyst feed_status is a copy of the warehouse's one freshness definition,
+    ops.feed_status(as_of), for the night the file reflects: same columns, same rows."""
+    fx, _, path = shared
+    con = duckdb.connect(str(path), read_only=True)
+    w = duckdb.connect(str(fx.warehouse), read_only=True)
+    try:
+        assert con.execute("select as_of from build_info").fetchone()[0] == fx.as_of
+        mine = con.execute("select columns(*)::varchar from feed_status order by feed_id").fetchall()
+        theirs = w.execute("select columns(*)::varchar from ops.feed_status(?) order by feed_id", [fx.as_of]).fetchall()
+        assert mine == theirs and len(mine) == 15
+        assert [c[0] for c in con.execute("describe feed_status").fetchall()] == \
+            [c[0] for c in w.execute("describe select * from ops.feed_status(?)", [fx.as_of]).fetchall()]
+    finally:
+        con.close()
+        w.close()
+
+
+def test_reference_tables_come_from_the_rules_and_the_registry(shared):
+    """indicators carries each rule as in force by default; departments and feeds list all of them."""
+    from pipelines.feeds import FEEDS
+    from pipelines.rules import default_rules
+
+    _, _, path = shared
+    rules = default_rules()
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        indicators = {c: (zh, en, rule) for c, zh, en, rule in con.execute("select * from indicators").fetchall()}
+        assert indicators == {c: (rules.indicator(c).name_zh, rules.indicator(c).name_en, rules.rule_text(c))
+                              for c in rules.codes}
+        assert "70%" in indicators["INC_DROP"][2]
+        assert {d for (d,) in con.execute("select department from departments").fetchall()} == set(rules.departments)
+        assert {f for (f,) in con.execute("select feed_id from feeds").fetchall()} == set(FEEDS)
     finally:
         con.close()
 
@@ -397,7 +458,7 @@ def test_query_cli_prints_a_table_and_csv(shared, capsys):
 @pytest.mark.parametrize("sql, why", [
     ("create table x (a int)", "read-only"),
     ("insert into feeds (feed_id) values ('x')", "read-only"),
-    ("drop view feed_status", "read-only"),
+    ("drop table feed_status", "read-only"),
     ("copy warnings to '/tmp/leak.csv'", "no files"),
     ("select * from read_csv('/etc/passwd')", "no files"),
     ("attach 'warehouse.duckdb' as wh", "no files"),
@@ -432,7 +493,7 @@ def test_schema_doc_is_current(shared):
                 "tests (`tests/analyst_fixtures.py`: 30 households, 6 months, seed 7), built with a test key — "
                 "not on the synthetic province. Regenerate: `LOWINCOME_REGENERATE_DOCS=1 uv run pytest "
                 "tests/test_analyst.py -k schema_doc`, or on a real analyst database: "
-                "`uv run python -m pipelines.analyst docs --database <analyst.duckdb> --examples`."))
+                "`uv run lowincome dictionary --database <analyst.duckdb> --examples`."))
         text = DOC.read_text(encoding="utf-8")
         start = text.index(analyst.SCHEMA_START) + len(analyst.SCHEMA_START)
         section = text[start:text.index(analyst.SCHEMA_END)]
@@ -441,6 +502,21 @@ def test_schema_doc_is_current(shared):
             assert sql in text, f"example missing from docs/analyst.md: {question}"
     finally:
         con.close()
+
+
+def test_dictionary_command_keeps_the_doc_in_step_with_the_sql(tmp_path, capsys):
+    """``lowincome dictionary`` regenerates the schema section from this checkout's SQL (an empty
+    analyst database built with a throwaway key): on a copy of docs/analyst.md it changes nothing."""
+    from pipelines.cli import main
+
+    doc = tmp_path / "analyst.md"
+    doc.write_text(DOC.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["dictionary", "--doc", str(doc)]) == 0
+    assert doc.read_text(encoding="utf-8") == DOC.read_text(encoding="utf-8"), \
+        "docs/analyst.md is stale: run `uv run lowincome dictionary`"
+    # the examples need data
+    assert main(["dictionary", "--doc", str(doc), "--examples"]) == 2
+    assert "--database" in capsys.readouterr().err
 
 
 # NOT NULL columns of the pipeline's tables that the contract fixture does not carry.
@@ -592,7 +668,7 @@ def test_text_cache_digest_in_sql_is_hmac_sha256(secret):
     import hashlib
     import hmac
 
-    ipad, opad = analyst._hmac_pads(secret)
+    ipad, opad = analyst.hmac_pads(secret)
     con = duckdb.connect()
     for text in ["收入下降 62% & <x>", "", "{\"a\": 1}"]:
         got = con.execute("select sha256(?::blob || unhex(sha256(?::blob || encode(?))))", [opad, ipad, text]).fetchone()[0]
@@ -615,15 +691,13 @@ def test_mentioned_ids_are_found_in_any_month_and_any_id_column():
     con.execute("insert into mart.warnings values ('', '440100000004', '110101198001010047')")
     con.execute("create table mart.cases (household_id varchar)")
     con.execute("insert into mart.cases values ('F000000000005')")
-    present = {q: True for q in ("core.person_month", "core.household_month", "mart.warnings", "mart.cases")}
-    b = analyst._Build(con, "memory", "unused", present)
     mentions = {"F000000000001",  # a family id of an old month
                 "440100000001",  # a roster person's hukou_no: the hukou household H440100000001
                 "H440100000002", "440100000004", "F000000000003", "F000000000005",
                 "11010119800101001x",  # written with a lowercase x
                 "110101198001010020", "110101198001010039", "110101198001010047",
                 "F999999999999", "110101198001010055", "收入"}  # not in the warehouse
-    households, persons = analyst._mentioned_ids(b, mentions)
+    households, persons = analyst.mentioned_ids(con, mentions)
     assert set(households) == {"F000000000001", "F000000000003", "F000000000005", "H440100000001",
                                "H440100000002", "H440100000004"}
     assert set(persons) == {"11010119800101001X", "110101198001010020", "110101198001010039", "110101198001010047"}

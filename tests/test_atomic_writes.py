@@ -215,7 +215,8 @@ def restricted(tmp_path_factory):
 
 @pytest.mark.parametrize("fault", ["enospc_while_populating", "enospc_at_views", "eacces_at_rename"])
 def test_analyst_db_failure_keeps_the_previous_database(restricted, monkeypatch, fault):
-    from pipelines import analyst
+    from pipelines.analyst import build as analyst_build
+    from pipelines.analyst import schema as analyst_schema
 
     fx, settings = restricted
     monkeypatch.setenv("LOWINCOME_HMAC_KEY", KEY)
@@ -224,15 +225,15 @@ def test_analyst_db_failure_keeps_the_previous_database(restricted, monkeypatch,
     assert target.name in before
     with monkeypatch.context() as mp:
         if fault == "enospc_while_populating":
-            real = analyst._populate
+            real = analyst_build.write_tables
 
-            def populate(*a, **k):
+            def write_tables(*a, **k):
                 real(*a, **k)  # the new file is half-way (tables written, no views yet)
                 _disk_full()
 
-            mp.setattr(analyst, "_populate", populate)
+            mp.setattr(analyst_build, "write_tables", write_tables)
         elif fault == "enospc_at_views":
-            mp.setattr(analyst, "create_views", _disk_full)
+            mp.setattr(analyst_schema, "create_views", _disk_full)
         else:
             _inject(mp, "eacces_at_rename")
         with pytest.raises(OSError) as e:

@@ -1,71 +1,25 @@
--- 数据源新鲜度与质量 Feed freshness and data-quality status per feed and department.
-create or replace view feed_status as
-with ref as (
-    select as_of from build_info
-),
-d as (
-    select * from deliveries
-),
-per_feed as (
-    select
-        feed_id,
-        max(period) filter (where status = 'loaded') as last_loaded_period,
-        max(delivery_date) as last_delivery_date,
-        arg_max(delivery_id, (delivery_date, delivery_id)) as latest_delivery_id,
-        arg_max(status, (delivery_date, delivery_id)) as latest_status,
-        arg_max(error_count, (delivery_date, delivery_id)) as latest_error_count,
-        count(*) as deliveries,
-        count(*) filter (where status = 'loaded') as loaded,
-        count(*) filter (where status = 'rejected') as rejected,
-        count(*) filter (where status = 'superseded') as superseded,
-        count(*) filter (where status = 'waiting') as waiting
-    from d
-    group by feed_id
-),
-feeds_seen as (
-    select f.*, p.* exclude (feed_id)
-    from feeds f
-    left join per_feed p using (feed_id)
-),
-aged as (
-    select
-        *,
-        (year((select as_of from ref)) * 12 + month((select as_of from ref)))
-          - (cast(left(last_loaded_period, 4) as integer) * 12 + cast(right(last_loaded_period, 2) as integer))
-          - 1 as months_behind,
-        date_diff('day', last_delivery_date, (select as_of from ref)) as days_since_delivery
-    from feeds_seen
-)
-select
-    feed_id,
-    department,
-    name_zh as feed_name,
-    cadence,
-    last_loaded_period,
-    last_delivery_date,
-    latest_delivery_id,
-    latest_status,
-    latest_error_count,
-    coalesce(deliveries, 0) as deliveries,
-    coalesce(loaded, 0) as loaded,
-    coalesce(rejected, 0) as rejected,
-    coalesce(superseded, 0) as superseded,
-    coalesce(waiting, 0) as waiting,
-    months_behind,
-    days_since_delivery,
-    case
-        when deliveries is null then 'missing'
-        when latest_status = 'rejected' then 'rejected'
-        when last_loaded_period is null then 'missing'
-        when latest_status = 'waiting' then 'waiting'
-        when cadence = 'daily' and days_since_delivery > 3 then 'stale'
-        when stale_after_months is not null and months_behind > stale_after_months then 'stale'
-        else 'ok'
-    end as freshness_status
-from aged
-order by department, feed_id;
-
-comment on view feed_status is '数据源新鲜度与质量 Per feed: last loaded month, last delivery, latest validation result, delivery counts by status, and a freshness status (ok / stale / rejected / waiting / missing) as of build_info.as_of.';
+-- feed_status: the warehouse's ops.feed_status(as_of) as of the build's night (rows: build/feed_status.sql).
+-- The freshness rule itself lives in one place only, warehouse/ops/feed_status.sql.
+create table if not exists feed_status (
+    feed_id VARCHAR,
+    department VARCHAR,
+    feed_name VARCHAR,
+    cadence VARCHAR,
+    last_loaded_period VARCHAR,
+    last_delivery_date DATE,
+    latest_delivery_id VARCHAR,
+    latest_status VARCHAR,
+    latest_error_count UBIGINT,
+    deliveries BIGINT,
+    loaded BIGINT,
+    rejected BIGINT,
+    superseded BIGINT,
+    waiting BIGINT,
+    months_behind BIGINT,
+    days_since_delivery BIGINT,
+    freshness_status VARCHAR
+);
+comment on table feed_status is '数据源新鲜度与质量 Per feed: last loaded month, last delivery, latest validation result, delivery counts by status, and a freshness status (ok / stale / rejected / waiting / missing) as of build_info.as_of.';
 comment on column feed_status.feed_id is '数据源 Feed id';
 comment on column feed_status.department is '部门 Delivering department';
 comment on column feed_status.feed_name is '数据源名称 Feed name (Chinese)';

@@ -1,0 +1,86 @@
+"""The identifier scan: before a new analyst database is published, every column of every table is
+searched for anything shaped like a 身份证号 and for every roster name; a hit stops the build
+(fail closed). Also what the data dictionary lists: :func:`relations`.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import duckdb
+
+from pipelines.analyst.scrub import NameMatcher
+
+ID18_SQL = "[0-9]{17}[0-9Xx]"
+CJK_SQL = "[\u4e00-\u9fff]"
+# Types whose text form can never hold 17 digits in a row (int32 has at most 10).
+_CANNOT_HOLD_ID = {"BOOLEAN", "DATE", "TIME", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS",
+                   "TIMESTAMP_NS", "INTERVAL", "TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT", "UINTEGER"}
+
+
+def distinct_values(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> list[str]:
+    """The non-null values of the first column of ``sql`` (through Arrow: no per-row Python objects
+    from DuckDB's own conversion)."""
+    return [v for v in con.execute(sql, params or []).to_arrow_table().column(0).to_pylist() if v is not None]
+
+
+def relations(con: duckdb.DuckDBPyConnection, include_views: bool = True) -> list[tuple[str, str]]:
+    """(name, 'table'|'view') of the main schema of the open database."""
+    rows = con.execute(
+        """select table_name, 'table' from duckdb_tables()
+           where database_name = current_database() and schema_name = 'main'
+           union all
+           select view_name, 'view' from duckdb_views()
+           where database_name = current_database() and schema_name = 'main' and not internal
+           order by 2, 1"""
+    ).fetchall()
+    return [(n, k) for n, k in rows if include_views or k == "table"]
+
+
+def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterable[str] | None = None, *,
+                     include_views: bool = False, skip_name_check: tuple[str, ...] = (),
+                     periods: dict[str, list[str]] | None = None, checked: str | None = None) -> list[str]:
+    """Every column (cast to text) scanned for an 18-character id shape and for roster names.
+
+    ``periods`` limits the scan of a relation to the rows of some data months (an incremental build
+    scans only the months it built); values found in the one-column relation ``checked`` skip the
+    name check (texts an earlier build already checked). One pass per relation for the id shape and
+    one for the names; a relation with a name hit is then searched column by column to say where.
+    Returns findings as ``table.column: what`` strings; empty means clean.
+    """
+    periods = periods or {}
+    if names is not None and not isinstance(names, NameMatcher):
+        names = NameMatcher(names)
+    findings = []
+    for rel, _kind in relations(con, include_views=include_views):
+        cols = [(c, t) for c, t in con.execute(
+            "select column_name, data_type from duckdb_columns() where database_name = current_database() "
+            "and schema_name = 'main' and table_name = ? order by column_index", [rel]).fetchall()
+            if t not in _CANNOT_HOLD_ID]
+        if not cols:
+            continue
+        rows, params = "", {}
+        if rel in periods:
+            rows, params = "where period in (select unnest($periods))", {"periods": sorted(periods[rel])}
+        qs = {c: f'cast("{c}" as varchar)' for c, _ in cols}
+        counts = con.execute(
+            "select " + ", ".join(f"count(*) filter (where regexp_matches({qs[c]}, $id))" for c, _ in cols)
+            + f' from "{rel}" {rows}', {"id": ID18_SQL, **params}).fetchone()
+        findings += [f"{rel}.{c}: {n} value(s) shaped like a 身份证号" for (c, _), n in zip(cols, counts) if n]
+        text_cols = [c for c, t in cols if t in ("VARCHAR", "JSON", "VARCHAR[]") or t.startswith(("STRUCT", "MAP"))]
+        if not (names and text_cols) or rel in skip_name_check:
+            continue
+        seen = f" and v not in (select v from {checked})" if checked else ""
+
+        def name_hits(columns: list[str]) -> set[str]:
+            values = "[" + ", ".join(qs[c] for c in columns) + "]"
+            texts = distinct_values(con, f'select distinct v from (select unnest({values}) as v from "{rel}" {rows}) '
+                                         f"where regexp_matches(v, $cjk){seen}", {"cjk": CJK_SQL, **params})
+            return {h for t in texts for h in names.found(t)}
+
+        if name_hits(text_cols):
+            for c in text_cols:
+                hits = name_hits([c])
+                if hits:
+                    findings.append(f"{rel}.{c}: {len(hits)} roster name(s)")
+    return findings

@@ -1,0 +1,188 @@
+"""Scrubbing free text: names, ids and phone numbers out of explanations, evidence and case details.
+
+A :class:`Scrubber` replaces roster names by ``[姓名]``, 18-digit ids by ``[证件号]``, mobile numbers
+by ``[电话]`` and known household / person / case / warning ids by their pseudonymous keys; in JSON
+it also drops the keys that hold raw record ids, names or handlers. :func:`mentions` lists every
+string of a text the Scrubber could look up as an id, so a build keys exactly those.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Iterable, Iterator
+
+ID_RUN = re.compile(r"(?<![0-9])[0-9]{15,}[Xx]?(?![0-9])|[0-9]{17}[0-9Xx]")
+PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{3,}")
+NAME_MASK = "[姓名]"
+ID_MASK = "[证件号]"
+PHONE_MASK = "[电话]"
+
+# Evidence / detail keys that hold raw record ids or people's names: dropped, except person and
+# household ids, which become pseudonymous keys.
+_PERSON_KEYS = {"person_id", "person", "deceased_person_id", "head_person_id", "member_id"}
+_HOUSEHOLD_KEYS = {"family_id", "hukou_no", "household_id"}
+_DROP_KEY = re.compile(r"(^|_)(id|ids|no|nos|name|names|handler|handlers|actor|visitor|contact|phone|mobile|address|birth_date|credit_code)$")
+_PERSON_LIST_KEYS = {"person_ids", "member_ids", "student_person_ids", "members"}
+_HOUSEHOLD_LIST_KEYS = {"family_ids", "household_ids", "hukou_nos"}
+
+
+class NameMatcher:
+    """Finds full names of a roster in text: longest match first, O(len(text) × name lengths)."""
+
+    def __init__(self, names: Iterable[str | None]):
+        self.names = {n.strip() for n in names if n and len(n.strip()) >= 2}
+        self.first = {n[0] for n in self.names}
+        self.lengths = sorted({len(n) for n in self.names}, reverse=True)
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        i, n = 0, len(text)
+        while i < n:
+            if text[i] in self.first:
+                for length in self.lengths:
+                    if text[i:i + length] in self.names:
+                        yield i, i + length
+                        i += length
+                        break
+                else:
+                    i += 1
+            else:
+                i += 1
+
+    def scrub(self, text: str) -> str:
+        parts, last = [], 0
+        for a, b in self.spans(text):
+            parts.append(text[last:a])
+            parts.append(NAME_MASK)
+            last = b
+        if not parts:
+            return text
+        parts.append(text[last:])
+        return "".join(parts)
+
+    def found(self, text: str) -> list[str]:
+        return [text[a:b] for a, b in self.spans(text)]
+
+
+class Scrubber:
+    """Removes names and ids from free text and JSON; known household ids become their keys."""
+
+    def __init__(self, names: NameMatcher, household_keys: dict[str, str], person_keys: dict[str, str],
+                 other_keys: dict[str, str] | None = None):
+        self.names = names
+        self.household_keys = household_keys
+        self.person_keys = person_keys  # upper-cased 身份证号 -> key
+        self.other_keys = other_keys or {}  # case and warning ids -> keys
+        self._clean: dict[str, str] = {}  # short text -> scrubbed: JSON values repeat (labels, months, amounts)
+
+    def _household_key(self, raw: str) -> str | None:
+        return self.household_keys.get(raw) or self.household_keys.get("H" + raw)
+
+    def _token(self, m: re.Match) -> str:
+        t = m.group(0)
+        hk = self._household_key(t)
+        if hk:
+            return hk
+        return self.person_keys.get(t.upper()) or self.other_keys.get(t) or t
+
+    def text(self, s: str | None) -> str | None:
+        if s is None:
+            return None
+        clean = self._clean.get(s)
+        if clean is None:
+            clean = TOKEN.sub(self._token, s)
+            clean = ID_RUN.sub(ID_MASK, clean)
+            clean = PHONE.sub(PHONE_MASK, clean)
+            clean = self.names.scrub(clean) if self.names else clean
+            if len(s) <= 64:  # the values that repeat; long texts (explanations) are unique
+                self._clean[s] = clean
+        return clean
+
+    def value(self, v, key: str | None = None):
+        if isinstance(v, dict):
+            out = {}
+            lowered = {str(k).lower(): vv for k, vv in v.items()}
+            # One household key per object: household_id, else family_id, else hukou_no (a roster
+            # family's hukou household is another household, so they must not overwrite each other).
+            for hk in ("household_id", "family_id", "hukou_no"):
+                if isinstance(lowered.get(hk), str) and lowered[hk].strip():
+                    out["household_key"] = self._household_key(lowered[hk].strip()) or ID_MASK
+                    break
+            for kk, vv in v.items():
+                kl = str(kk).lower()
+                if kl in _HOUSEHOLD_KEYS:
+                    continue
+                if kl in _PERSON_KEYS and isinstance(vv, str):
+                    out[_rename(kl, "person_key")] = self.person_keys.get(vv.strip().upper()) or ID_MASK
+                elif kl in ("warning_id", "last_warning_id") and isinstance(vv, str):
+                    out[kl.replace("_id", "_key")] = self.other_keys.get(vv) or ID_MASK
+                elif kl == "case_id" and isinstance(vv, str):
+                    out["case_key"] = self.other_keys.get(vv) or ID_MASK
+                elif kl in _PERSON_LIST_KEYS and isinstance(vv, list):
+                    out[_rename(kl, "person_keys")] = [
+                        (self.person_keys.get(x.strip().upper()) or ID_MASK) if isinstance(x, str) else self.value(x)
+                        for x in vv]
+                elif kl in _HOUSEHOLD_LIST_KEYS and isinstance(vv, list):
+                    out["household_keys"] = [
+                        (self._household_key(x.strip()) or ID_MASK) if isinstance(x, str) else self.value(x) for x in vv]
+                elif _DROP_KEY.search(kl):
+                    continue  # raw evidence ids (settle_id, event_id, ...), names, handlers
+                else:
+                    out[kk] = self.value(vv, kl)
+            return out
+        if isinstance(v, list):
+            return [self.value(x, key) for x in v]
+        if isinstance(v, str):
+            return self.text(v)
+        return v
+
+    def json_text(self, raw: str | None) -> str | None:
+        if raw is None:
+            return None
+        try:
+            parsed = json.loads(raw)
+        except (TypeError, ValueError):
+            return json.dumps(self.text(raw), ensure_ascii=False)
+        return json.dumps(self.value(parsed), ensure_ascii=False, sort_keys=True)
+
+
+def _rename(key: str, kind: str) -> str:
+    """person_id -> person_key, deceased_person_id -> deceased_person_key, student_person_ids -> student_person_keys."""
+    if key in {"person_id", "family_id", "hukou_no", "household_id", "person_ids", "member_ids"}:
+        return kind
+    if key == "members":
+        return "member_keys"
+    return re.sub(r"_(id|no)s?$", "", key) + ("_keys" if kind.endswith("s") else "_key")
+
+
+def _json_strings(v) -> Iterator[str]:
+    if isinstance(v, dict):
+        for x in v.values():
+            yield from _json_strings(x)
+    elif isinstance(v, list):
+        for x in v:
+            yield from _json_strings(x)
+    elif isinstance(v, str):
+        yield v
+
+
+def mentions(texts: list[str], jsons: list[str]) -> set[str]:
+    """Every string the Scrubber could look up as an id in these texts: their tokens, and each JSON
+    string value as a whole."""
+    out: set[str] = set()
+    for t in texts:
+        out.update(TOKEN.findall(t))
+    for raw in jsons:
+        try:
+            parsed = json.loads(raw)
+        except (TypeError, ValueError):
+            out.update(TOKEN.findall(raw))
+            continue
+        for v in _json_strings(parsed):
+            out.add(v.strip())
+            out.update(TOKEN.findall(v))
+    return out
