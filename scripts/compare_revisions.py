@@ -45,7 +45,8 @@ How it works:
      same zip members, each byte-identical, except worksheet parts compared without print and
      layout settings (``pageSetup``, ``printOptions``, ``pageMargins``, ``headerFooter``,
      ``rowBreaks``/``colBreaks``, ``sheetPr/pageSetUpPr``, ``sheetViews`` with frozen panes, ``cols``
-     widths) and ``xl/workbook.xml`` without ``_xlnm.Print_Titles``/``_xlnm.Print_Area`` names.
+     widths, row heights and cells' format index -- their values and types still count -- with
+     ``xl/styles.xml``) and ``xl/workbook.xml`` without ``_xlnm.Print_Titles``/``_xlnm.Print_Area`` names.
      Such files are "layout only" and the differing settings are listed. ``manifest.json`` is
      compared as JSON; the ``sha256``/``bytes`` of a layout-only workbook may differ (each run's
      manifest is checked against its own files instead).
@@ -142,6 +143,7 @@ SHEET_LAYOUT = {
     "pageSetup": "print", "printOptions": "print", "pageMargins": "print", "headerFooter": "print",
     "rowBreaks": "print", "colBreaks": "print", "pageSetUpPr": "print",
     "sheetViews": "frozen panes/sheet view", "cols": "column widths",
+    "rowHeights": "row heights", "cellFormats": "cell formats (alignment, wrap)", "styles": "cell formats (alignment, wrap)",
 }
 PRINT_NAMES = {"_xlnm.Print_Titles", "_xlnm.Print_Area"}
 COL_WIDTH_ATTRS = ("width", "customWidth", "bestFit")
@@ -179,6 +181,14 @@ def strip_sheet_layout(xml: bytes) -> tuple[bytes, dict[str, bytes]]:
         elif name in SHEET_LAYOUT:
             removed[name] = removed.get(name, b"") + _c14n(child)
             root.remove(child)
+        elif name == "sheetData":  # row heights and cell formats (alignment, wrap) are layout; values are not
+            for row in child:
+                if row.attrib.pop("ht", None) is not None or row.attrib.pop("customHeight", None) is not None:
+                    removed["rowHeights"] = b"differs"
+                row.attrib.pop("customHeight", None)
+                for cell in row:
+                    if cell.attrib.pop("s", None) is not None:
+                        removed["cellFormats"] = b"differs"
         elif name == "sheetPr":
             for sub in list(child):
                 if _local(sub.tag) == "pageSetUpPr":  # fitToPage / autoPageBreaks flags
@@ -237,6 +247,10 @@ def compare_xlsx(a: bytes, b: bytes) -> FileResult:
             diffs.append(f"{name}: zip timestamp {ia[name].date_time} vs {ib[name].date_time}")
         da, db = za.read(name), zb.read(name)
         if da == db:
+            continue
+        if name == "xl/styles.xml":  # the cell formats the sheets refer to: layout (values are compared in the sheets)
+            settings.add("cell formats (alignment, wrap): styles")
+            layout.append(f"{name}: styles (cell formats)")
             continue
         strip = strip_sheet_layout if _is_sheet(name) else \
             strip_workbook_print_names if name == "xl/workbook.xml" else None

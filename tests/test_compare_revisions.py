@@ -132,3 +132,14 @@ def test_json_differences(cr):
     b = {"thresholds": {"drop_ratio": 0.8}, "ids": [1, 3]}
     assert cr.json_differences(a, b, path="evidence") == [
         "evidence.gone: 1 vs missing", "evidence.ids[1]: 2 vs 3", "evidence.thresholds.drop_ratio: 0.7 vs 0.8"]
+
+
+def test_row_heights_and_cell_formats_are_layout_values_are_not(cr):
+    plain = (f'<worksheet {NS}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>户主</t></is></c></row>'
+             '</sheetData></worksheet>').encode()
+    styled = plain.replace(b'<row r="1">', b'<row r="1" ht="30" customHeight="1">').replace(b'<c r="A1"', b'<c r="A1" s="3"')
+    other_value = plain.replace("户主".encode(), "配偶".encode())
+    a, ra = cr.strip_sheet_layout(plain)
+    b, rb = cr.strip_sheet_layout(styled)
+    assert a == b and {"rowHeights", "cellFormats"} <= set(rb) - set(ra)
+    assert cr.strip_sheet_layout(other_value)[0] != a

@@ -50,17 +50,24 @@ def _hold_lock_script(warehouse: Path, ready: Path) -> str:
     """)
 
 
+def _holder(warehouse: Path, ready: Path) -> subprocess.Popen:
+    """A process holding the writer lock of ``warehouse`` (for 60 s), once it is held."""
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", _hold_lock_script(warehouse, ready)])
+    for _ in range(200):
+        if ready.exists():
+            break
+        time.sleep(0.05)
+    assert ready.exists()
+    return proc
+
+
 def test_second_writer_is_refused_and_stale_lock_recovered(tmp_path):
     s = Settings(warehouse=tmp_path / "w.duckdb")
     ready = tmp_path / "ready"
-    holder = subprocess.Popen([sys.executable, "-c", _hold_lock_script(s.warehouse, ready)])
+    holder = _holder(s.warehouse, ready)
     try:
-        for _ in range(200):
-            if ready.exists():
-                break
-            import time
-            time.sleep(0.05)
-        assert ready.exists()
         with pytest.raises(WarehouseLocked, match="being written by holder"):
             with writer_lock(s):
                 pass
@@ -84,14 +91,8 @@ def test_second_writer_through_a_symlink_is_refused(tmp_path):
     (tmp_path / "alias.duckdb").symlink_to(real)
     (tmp_path / "folder").symlink_to(real.parent)
     ready = tmp_path / "ready"
-    holder = subprocess.Popen([sys.executable, "-c", _hold_lock_script(real, ready)])
+    holder = _holder(real, ready)
     try:
-        for _ in range(200):
-            if ready.exists():
-                break
-            import time
-            time.sleep(0.05)
-        assert ready.exists()
         for other in (tmp_path / "alias.duckdb", tmp_path / "folder" / "w.duckdb", tmp_path / "real" / ".." / "real" / "w.duckdb"):
             with pytest.raises(WarehouseLocked, match="being written by holder"):
                 with writer_lock(Settings(warehouse=other)):
@@ -104,13 +105,8 @@ def test_second_writer_through_a_symlink_is_refused(tmp_path):
 def test_cli_reports_lock_clearly(tmp_path):
     s = Settings(warehouse=tmp_path / "w.duckdb")
     ready = tmp_path / "ready"
-    holder = subprocess.Popen([sys.executable, "-c", _hold_lock_script(s.warehouse, ready)])
+    holder = _holder(s.warehouse, ready)
     try:
-        import time
-        for _ in range(200):
-            if ready.exists():
-                break
-            time.sleep(0.05)
         r = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--landing", str(tmp_path),
                             "--warehouse", str(s.warehouse), "--outbox", str(tmp_path / "o"), "--as-of", "2026-01-05"],
                            capture_output=True, text=True, env={**os.environ, "LOWINCOME_HMAC_KEY": "k" * 32})
