@@ -80,26 +80,40 @@ def data_span(tokens: dict) -> tuple[str | None, str | None]:
     return (min(months), max(months)) if months else (None, None)
 
 
+def _before_since(feed_id: str, month: str) -> bool:
+    """A month before the feed's first period (``since``): nothing is expected, nothing to wait for."""
+    from pipelines.feeds import FEEDS
+
+    spec = FEEDS.get(feed_id)
+    return spec is not None and not spec.expected(month)
+
+
 def gate(rule: IndicatorRule, period: str, tokens: dict, first_month: str | None = None) -> tuple[list[str], list[str]]:
     """(waits, partial): required feed-months not loaded; optional feeds not loaded for the month.
 
-    A need for a month before ``first_month`` (before the warehouse's first data month) can never be
-    met: it is reported as ``before first data month``.
+    A need for a month before the feed's first period (``since``: a feed that joined the catalog
+    later) is satisfied: an indicator that needs a new feed waits for it only from its since. A need
+    for a month before ``first_month`` (before the warehouse's first data month) can never be met:
+    it is reported as ``before first data month``.
     """
     waits, partial = [], []
     for need in rule.feeds:
         for k in range(need.lo, need.hi + 1):
             month = shift_period(period, k)
+            if _before_since(need.feed_id, month):
+                continue
             if first_month is not None and month < first_month:
                 waits.append(f"{need.feed_id} {month} (before first data month)")
                 continue
             status = _status(tokens, need.feed_id, month)
             if status != "loaded":
                 label = need.feed_id + (f" {month}" if k else "")
-                waits.append(label + (" (rejected)" if status == "rejected" else ""))
+                waits.append(label + (f" ({status})" if status in ("rejected", "open") else ""))
     for need in rule.optional_feeds:
         for k in range(need.lo, need.hi + 1):
             month = shift_period(period, k)
+            if _before_since(need.feed_id, month):
+                continue
             if _status(tokens, need.feed_id, month) != "loaded":
                 partial.append(need.feed_id + (f" {month}" if k else ""))
     return waits, partial

@@ -2,18 +2,24 @@
 
 - :func:`discover` scans ``landing/<feed_id>/<YYYY-MM-DD>/`` (folders dated on or before ``as_of``)
   and returns the deliveries that are new or changed for the ledger ``ops.deliveries``.
-- :func:`prepare_delivery` checks the manifest (file names, sha256, row counts), reads the files
-  with the feed's reader, types them with the feed's staging SQL, runs its GX suite, and writes
-  staged Parquet + ``result.json`` under ``<work>/staged/<delivery_id>/``. It never writes the
-  warehouse, so several may run at once (one process per feed).
+- :func:`prepare_delivery` checks the manifest (file names, sha256, row counts), assigns each file
+  to a part of the feed (by file name), reads it with that part's reader in the layout of the
+  delivery's period, types every part with its staging SQL, runs the part's GX suite (cross-part
+  checks included), and writes staged Parquet + ``result.json`` under
+  ``<work>/staged/<delivery_id>/``. It never writes the warehouse, so several may run at once (one
+  process per feed).
 - :func:`publish` is the single writer: per delivery, in one transaction, it replaces the feed's
-  partition in ``raw.*`` and ``staging.*`` and updates the ledger (loaded / rejected / superseded).
+  partition (its period; or, for daily feeds and daily periods, the delivery folder) in the
+  ``raw.*`` and ``staging.*`` table of every part and updates the ledger (loaded / rejected /
+  superseded).
 - :func:`ingest` does all three for a night, reference feeds first (the region list must be in
   before the feeds checked against it).
 
 A delivery that fails its checksum, its parse or a critical expectation is quarantined: ledger
 status ``rejected`` with errors naming file, row and field, and a report under
-``<work>/reports/<as_of>/``. Its files in the landing zone are only ever read.
+``<work>/reports/<as_of>/``. Its files in the landing zone are only ever read. A column no layout of
+the feed announces is ignored with a warning naming it (the delivery loads; the department gets the
+same report).
 """
 
 from __future__ import annotations
@@ -38,8 +44,9 @@ from pipelines.atomic import atomic_dir, atomic_write_text, sha256_file
 from pipelines.config import Settings
 from pipelines.dates import today
 from pipelines.rules import default_rules
-from pipelines.feeds import FEEDS, FeedFormatError, FeedSpec
+from pipelines.feeds import FEEDS, FeedFormatError, FeedSpec, Part
 from pipelines.feeds._base import q, text
+from pipelines.feeds._readers import ignored_columns
 from pipelines.warehouse import connect, migrate, relation_exists, transaction, writer_lock
 
 log = logging.getLogger(__name__)
@@ -49,11 +56,12 @@ DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 FINAL_STATUSES = ("loaded", "rejected", "superseded")
 ROWS_PER_CHECK = 5
+EXTRA_COLUMN = "extra_column"  # check name of the warning for a column no layout announces (ignored)
 STAGED_ROW_GROUP = 122_880  # DuckDB's row group size
 
 LEDGER_COLUMNS = ("delivery_id", "feed_id", "period", "folder", "delivery_date", "produced_at", "files", "rows",
                   "status", "errors", "warnings", "first_seen_at", "status_at", "superseded_by",
-                  "manifest_sha256", "as_of", "retry")
+                  "manifest_sha256", "as_of", "retry", "delivery_kind")
 
 
 def _now() -> str:
@@ -330,7 +338,7 @@ def check_manifest(ref: DeliveryRef) -> tuple[list[dict], list[dict]]:
     return errors, files
 
 
-def typed_with_flags_sql(spec: FeedSpec) -> str:
+def typed_with_flags_sql(spec: FeedSpec | Part) -> str:
     """The feed's staging select plus one ``__bad_<field>`` flag per parsed field (a non-empty raw
     value whose typed value is null: ``try_cast`` failed), in one pass over ``raw_batch``."""
     parsed = [f for f in spec.fields if f.source]
@@ -343,10 +351,10 @@ def typed_with_flags_sql(spec: FeedSpec) -> str:
     return f"with typed as ({inner}) select * exclude ({exclude}), {bad} from typed"
 
 
-def type_batch(con, spec: FeedSpec) -> tuple[pa.Table, list[dict]]:
-    """Type the registered ``raw_batch`` with the feed's staging SQL; returns (staging table, parse
-    errors). A parse error names file, row, field, the delivered column header and the value;
-    the first few rows per field are reported, with the field's total count."""
+def type_batch(con, spec: FeedSpec | Part) -> tuple[pa.Table, list[dict]]:
+    """Type the registered ``raw_batch`` with the part's (or one-part feed's) staging SQL; returns
+    (staging table, parse errors). A parse error names file, row, field, the delivered column header
+    and the value; the first few rows per field are reported, with the field's total count."""
     import pyarrow.compute as pc
 
     table = _arrow(con.execute(typed_with_flags_sql(spec)))
@@ -401,7 +409,9 @@ def report_paths(settings: Settings, ref: DeliveryRef) -> tuple[Path, Path]:
 
 
 def write_report(settings: Settings, p: PreparedDelivery) -> Path:
-    """Rejection report for staff and the department: JSON (machine) + Markdown (people)."""
+    """Report for staff and the department: JSON (machine) + Markdown (people). Written for a
+    rejected delivery, and for a delivery that loads with a column the catalog does not announce
+    (ignored: the department should announce it or stop sending it)."""
     jpath, mpath = report_paths(settings, p.ref)
     spec = FEEDS.get(p.feed_id)
     title = f"{default_rules().department(spec.department).name_zh} {spec.title}" if spec else ""
@@ -409,10 +419,15 @@ def write_report(settings: Settings, p: PreparedDelivery) -> Path:
             "period": p.ref.period, "folder": str(p.ref.folder), "as_of": p.ref.as_of.isoformat(),
             "status": p.status, "files": p.files, "errors": p.errors, "warnings": p.warnings, "checks": p.checks}
     atomic_write_text(jpath, json.dumps(body, ensure_ascii=False, indent=2, default=str))
-    lines = [f"# 数据交付退回 / delivery rejected: `{p.delivery_id}`", "",
+    rejected = p.status == "rejected"
+    heading = "数据交付退回 / delivery rejected" if rejected else "数据交付已入库，有警告 / delivery loaded with warnings"
+    advice = ("请更正后重新交付 (please correct and re-deliver)." if rejected else
+              "未在目录中公布的列已忽略，请先公布或不再发送 (columns the catalog does not announce were ignored: "
+              "announce them first, or stop sending them).")
+    lines = [f"# {heading}: `{p.delivery_id}`", "",
              f"- 数据项 feed: {p.feed_id} {body['title']}", f"- 所属期 period: {p.ref.period}",
              f"- 目录 folder: `{p.ref.folder}`", f"- 处理日期 night: {p.ref.as_of.isoformat()}",
-             "- 原始文件未改动 (the delivered files were left untouched); 请更正后重新交付 (please correct and re-deliver).",
+             f"- 原始文件未改动 (the delivered files were left untouched); {advice}",
              "", "## 错误 errors", "", "| 文件 file | 行 row | 字段 field | 检查 check | 说明 message |",
              "| --- | --- | --- | --- | --- |"]
     esc = lambda v: "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
@@ -453,15 +468,52 @@ def prepare_delivery(settings: Settings, ref: DeliveryRef) -> PreparedDelivery:
     out.status = "rejected" if out.errors else "ready"
     if out.status == "rejected":
         shutil.rmtree(target, ignore_errors=True)
+    if out.status == "rejected" or any(w.get("check") == EXTRA_COLUMN for w in out.warnings):
         try:
             out.report = write_report(settings, out)
         except OSError:
-            log.exception("could not write the rejection report of %s", ref.delivery_id)
+            log.exception("could not write the report of %s", ref.delivery_id)
     out.timings["total"] = time.perf_counter() - t0
     target.mkdir(parents=True, exist_ok=True)
     out.staged_dir = target
     atomic_write_text(target / "result.json", json.dumps(out.to_dict(), ensure_ascii=False, default=str))
     return out
+
+
+def assign_parts(spec: FeedSpec, files: list[dict]) -> tuple[dict[str, Part], list[dict]]:
+    """Which part of the feed each manifest file is (by file name; a one-part feed takes every
+    file): (file name -> part, errors for a file that is no part and for a part without a file)."""
+    parts = spec.parts
+    assigned: dict[str, Part] = {}
+    errors: list[dict] = []
+    for f in files:
+        part = next((p for p in parts if p.matches(f["name"])), None)
+        if part is None:
+            hints = ", ".join(f"{p.name}: {p.file_hint or p.file_pattern}" for p in parts)
+            errors.append(_err("part", f"file {f['name']!r} is none of the files of {spec.feed_id} ({hints})",
+                               f["name"], field_="name"))
+        else:
+            assigned[f["name"]] = part
+    for part in parts:
+        if files and not any(p.name == part.name for p in assigned.values()):
+            errors.append(_err("part", f"the delivery has no {part.name} file ({part.file_hint or part.file_pattern}); "
+                                       f"a {spec.feed_id} delivery holds {len(parts)} files, delivered together",
+                               MANIFEST, field_="files"))
+    return assigned, errors
+
+
+def _ignored_warning(spec: FeedSpec, name: str, column: str) -> dict:
+    return {"file": name, "row": None, "field": column, "check": EXTRA_COLUMN, "severity": "warning", "count": None,
+            "message": f"column {column!r} is not in the catalog for {spec.feed_id} (no layout announces it): "
+                       f"ignored, not loaded; the rest of the file loads"}
+
+
+def staged_files(part: Part) -> tuple[str, str]:
+    """The staged Parquet files (raw, staging) of one part: ``raw.parquet`` / ``staging.parquet`` for
+    the part named after the feed, ``raw.<table>.parquet`` / ``staging.<table>.parquet`` for others."""
+    if part.table == part.feed_id:
+        return "raw.parquet", "staging.parquet"
+    return f"raw.{part.table}.parquet", f"staging.{part.table}.parquet"
 
 
 def _prepare(settings: Settings, ref: DeliveryRef, out: PreparedDelivery) -> None:
@@ -474,72 +526,101 @@ def _prepare(settings: Settings, ref: DeliveryRef, out: PreparedDelivery) -> Non
     if errors:
         out.errors = errors
         return
-    # read every file as delivered
+    assigned, part_errors = assign_parts(spec, files)
+    out.errors.extend(part_errors)  # and read what can be read: every problem of the delivery at once
+    # read every file as delivered, in the layout of the delivery's period
     t = time.perf_counter()
-    tables = []
+    tables: dict[str, list[pa.Table]] = {p.name: [] for p in spec.parts}
     for f in files:
+        part = assigned.get(f["name"])
+        if part is None:
+            continue
         try:
-            table = spec.read_raw(ref.folder / f["name"])
+            table = part.read(ref.folder / f["name"], ref.period)
         except FeedFormatError as e:
             out.errors.append(e.record() | {"severity": "critical", "count": None})
             continue
+        out.warnings.extend(_ignored_warning(spec, f["name"], c) for c in ignored_columns(table))
         if table.num_rows != f["rows"]:
             out.errors.append(_err("row_count", f"{f['name']!r} has {table.num_rows} data rows, manifest says "
                                                 f"{f['rows']}", f["name"], field_="rows"))
-        tables.append(table)
+        tables[part.name].append(table.replace_schema_metadata(None))
     timings["read"] = time.perf_counter() - t
     if out.errors:
         return
-    raw = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    del tables
-    raw = raw.append_column("delivery_id", _constant(ref.delivery_id, raw.num_rows))
-    raw = raw.append_column("period", _constant(ref.period, raw.num_rows))
-    out.rows = raw.num_rows
-    _typed_and_validated(settings, spec, ref, raw, out)
+    raws: dict[str, pa.Table] = {}
+    for part in spec.parts:
+        found = tables.pop(part.name)
+        raw = pa.concat_tables(found) if len(found) > 1 else found[0]
+        raw = raw.append_column("delivery_id", _constant(ref.delivery_id, raw.num_rows))
+        raws[part.name] = raw.append_column("period", _constant(ref.period, raw.num_rows))
+    out.rows = sum(r.num_rows for r in raws.values())
+    _typed_and_validated(settings, spec, ref, raws, out)
 
 
-def _typed_and_validated(settings: Settings, spec: FeedSpec, ref: DeliveryRef, raw: pa.Table,
+def _typed_and_validated(settings: Settings, spec: FeedSpec, ref: DeliveryRef, raws: dict[str, pa.Table],
                          out: PreparedDelivery) -> None:
+    """Type, check and validate every part of one delivery; stage them all, or none."""
     from pipelines import validate
 
     timings = out.timings
+    parts = spec.parts
     con = _prep_connection(settings)
     try:
         t = time.perf_counter()
-        con.register("raw_batch", raw)
-        staged, parse_errors = type_batch(con, spec)
-        out.errors.extend(parse_errors)
+        staged: dict[str, pa.Table] = {}
+        for part in parts:
+            con.register("raw_batch", raws[part.name])
+            try:
+                staged[part.name], parse_errors = type_batch(con, part)
+            finally:
+                con.unregister("raw_batch")
+            out.errors.extend(parse_errors)
         timings["type"] = time.perf_counter() - t
         if out.errors:
             return
         t = time.perf_counter()
+        if len(parts) > 1:
+            for part in parts:  # cross-part checks read the other parts as part_<name>
+                con.register(f"part_{part.name}", staged[part.name])
+        checked: dict[str, pa.Table] = {}
+        notes: dict[str, list[dict]] = {}
         lookup = validate.ReferenceLookup(_open_read_only(settings))
         try:
-            checked, notes = validate.add_check_columns(con, spec, staged, ref.period, lookup)
+            for part in parts:
+                checked[part.name], notes[part.name] = validate.add_check_columns(
+                    con, part, staged[part.name], ref.period, lookup)
         finally:
             lookup.close()
         timings["checks"] = time.perf_counter() - t
         params = validate.suite_parameters(spec, ref.period, ref.delivery_date)
-        outcome = validate.validate_typed(spec, checked, params, extra_notes=notes, run_name=ref.delivery_id)
-        del checked
-        timings["gx"] = outcome.seconds
-        if len(out.files) == 1:
-            # a table-level failure (e.g. "no rows") of a one-file delivery is about that file
-            for rec in outcome.errors + outcome.warnings:
-                if rec.get("file") is None:
-                    rec["file"] = out.files[0]["name"]
-        out.errors.extend(outcome.errors)
-        out.warnings.extend(outcome.warnings)
-        out.checks = outcome.checks
-        if outcome.gx_result is not None:
-            validate.save_gx_result(settings, ref.as_of, ref.delivery_id, outcome.gx_result)
+        timings["gx"] = 0.0
+        for part in parts:
+            run_name = ref.delivery_id if part.table == spec.feed_id else f"{ref.delivery_id}/{part.name}"
+            outcome = validate.validate_typed(part, checked.pop(part.name), params, extra_notes=notes[part.name],
+                                              run_name=run_name)
+            timings["gx"] += outcome.seconds
+            part_files = [f["name"] for f in out.files if part.matches(f["name"])]
+            if len(part_files) == 1:
+                # a table-level failure (e.g. "no rows") of a part with one file is about that file
+                for rec in outcome.errors + outcome.warnings:
+                    if rec.get("file") is None:
+                        rec["file"] = part_files[0]
+            out.errors.extend(outcome.errors)
+            out.warnings.extend(outcome.warnings)
+            out.checks.extend(c | ({"part": part.name} if len(parts) > 1 else {}) for c in outcome.checks)
+            if outcome.gx_result is not None:
+                validate.save_gx_result(settings, ref.as_of, run_name, outcome.gx_result)
         if out.errors:
             return
         t = time.perf_counter()
         with atomic_dir(staged_dir_for(settings, ref.delivery_id)) as tmp:
-            # DuckDB-sized row groups: publish reads them in parallel (one 1M-row group = one thread)
-            pq.write_table(raw, tmp / "raw.parquet", compression="zstd", row_group_size=STAGED_ROW_GROUP)
-            pq.write_table(staged, tmp / "staging.parquet", compression="zstd", row_group_size=STAGED_ROW_GROUP)
+            for part in parts:
+                raw_name, staging_name = staged_files(part)
+                # DuckDB-sized row groups: publish reads them in parallel (one 1M-row group = one thread)
+                pq.write_table(raws[part.name], tmp / raw_name, compression="zstd", row_group_size=STAGED_ROW_GROUP)
+                pq.write_table(staged[part.name], tmp / staging_name, compression="zstd",
+                               row_group_size=STAGED_ROW_GROUP)
         timings["write"] = time.perf_counter() - t
     finally:
         con.close()
@@ -603,23 +684,47 @@ def _upsert_ledger(con, p: PreparedDelivery, status: str, *, superseded_by: str 
     now = _now()
     first_seen = prev[1] if prev else now
     con.execute("delete from ops.deliveries where delivery_id = ?", [ref.delivery_id])
+    spec = FEEDS.get(ref.feed_id)
+    kind = spec.delivery_kind(ref.period, ref.delivery_date) if spec else None
     con.execute(
         f"insert into ops.deliveries ({', '.join(LEDGER_COLUMNS)}) values "
-        "(?, ?, ?, ?, ?, cast(? as timestamptz), ?, ?, ?, ?, ?, cast(? as timestamptz), cast(? as timestamptz), ?, ?, ?, ?)",
+        "(?, ?, ?, ?, ?, cast(? as timestamptz), ?, ?, ?, ?, ?, cast(? as timestamptz), cast(? as timestamptz), ?, ?, ?, ?, "
+        "?)",
         [ref.delivery_id, ref.feed_id, ref.period, str(ref.folder), ref.delivery_date, ref.produced_at,
          json.dumps(p.files, ensure_ascii=False) if p.files or ref.ready else None,
          rows if rows is not None else (p.rows if status == "loaded" else 0),
          status, json.dumps(p.errors, ensure_ascii=False, default=str),
          json.dumps(p.warnings, ensure_ascii=False, default=str), first_seen, now, superseded_by,
-         ref.manifest_sha256, ref.as_of, p.retry])
+         ref.manifest_sha256, ref.as_of, p.retry, kind])
+
+
+def backfill_delivery_kinds(con) -> int:
+    """Fill ``ops.deliveries.delivery_kind`` for ledger rows recorded before the column existed (the
+    kind is a function of feed, period and folder date: :meth:`FeedSpec.delivery_kind`). Cheap: only
+    rows of feeds with kinds whose kind is still null are read. Returns the rows updated."""
+    feeds = [f for f, s in FEEDS.items() if s.midterm_since or s.daily_since]
+    if not feeds:
+        return 0
+    marks = ", ".join("?" for _ in feeds)
+    rows = con.execute(f"select delivery_id, feed_id, period, delivery_date from ops.deliveries "
+                       f"where delivery_kind is null and period is not null and feed_id in ({marks})", feeds).fetchall()
+    updates = [(FEEDS[f].delivery_kind(p, d), i) for i, f, p, d in rows]
+    updates = [u for u in updates if u[0] is not None]
+    if updates:
+        con.executemany("update ops.deliveries set delivery_kind = ? where delivery_id = ?", updates)
+    return len(updates)
 
 
 def _delete_partition(con, spec: FeedSpec, period: str | None, delivery_id: str) -> None:
-    for layer in ("raw", "staging"):
-        if spec.partition == "period" and period is not None:
-            con.execute(f"delete from {layer}.{spec.feed_id} where period = ? or delivery_id = ?", [period, delivery_id])
-        else:
-            con.execute(f"delete from {layer}.{spec.feed_id} where delivery_id = ?", [delivery_id])
+    """Remove what a delivery replaces from the raw and staging table of every part: its period
+    (a period-partitioned period) and its own earlier rows (a folder re-delivered in place)."""
+    by_period = spec.partition_for(period) == "period" and period is not None
+    for table in spec.tables:
+        for layer in ("raw", "staging"):
+            if by_period:
+                con.execute(f"delete from {layer}.{table} where period = ? or delivery_id = ?", [period, delivery_id])
+            else:
+                con.execute(f"delete from {layer}.{table} where delivery_id = ?", [delivery_id])
 
 
 def _publish_one(con, p: PreparedDelivery) -> tuple[str, str | None]:
@@ -644,10 +749,10 @@ def _publish_one(con, p: PreparedDelivery) -> tuple[str, str | None]:
     if p.status != "ready":
         raise ValueError(f"{ref.delivery_id}: unknown prepared status {p.status!r}")
     staged = Path(p.staged_dir)
-    raw_file, staging_file = staged / "raw.parquet", staged / "staging.parquet"
     replaced = None
+    by_period = spec.partition_for(ref.period) == "period"
     with transaction(con):
-        if spec.partition == "period":
+        if by_period:
             cur = con.execute(
                 "select delivery_id, epoch_us(produced_at), delivery_date::varchar from ops.deliveries "
                 "where feed_id = ? and period = ? and status = 'loaded' and delivery_id <> ?",
@@ -662,9 +767,12 @@ def _publish_one(con, p: PreparedDelivery) -> tuple[str, str | None]:
                 return "superseded_on_arrival", newer[0][0]
             replaced = ", ".join(c[0] for c in cur) or None
         _delete_partition(con, spec, ref.period, ref.delivery_id)
-        con.execute(f"insert into raw.{spec.feed_id} by name select * from read_parquet(?)", [str(raw_file)])
-        con.execute(f"insert into staging.{spec.feed_id} by name select * from read_parquet(?)", [str(staging_file)])
-        if spec.partition == "period":
+        for part in spec.parts:  # every part of the delivery in the same transaction
+            raw_name, staging_name = staged_files(part)
+            con.execute(f"insert into raw.{part.table} by name select * from read_parquet(?)", [str(staged / raw_name)])
+            con.execute(f"insert into staging.{part.table} by name select * from read_parquet(?)",
+                        [str(staged / staging_name)])
+        if by_period:
             con.execute("update ops.deliveries set status = 'superseded', superseded_by = ?, "
                         "status_at = cast(? as timestamptz) "
                         "where feed_id = ? and period = ? and status = 'loaded' and delivery_id <> ?",
@@ -701,6 +809,8 @@ def publish(settings: Settings, prepared: Iterable[PreparedDelivery | Path | str
         con = connect(settings)
         try:
             migrate(con)
+            with transaction(con):
+                backfill_delivery_kinds(con)
             for p in items:
                 counts = summary.feed(p.feed_id)
                 t_pub = time.perf_counter()
@@ -738,8 +848,9 @@ def publish(settings: Settings, prepared: Iterable[PreparedDelivery | Path | str
                 })
                 if status in ("loaded", "superseded_on_arrival") and p.staged_dir:
                     # loaded (or not needed): the staged Parquet has done its job
-                    for name in ("raw.parquet", "staging.parquet"):
-                        (Path(p.staged_dir) / name).unlink(missing_ok=True)
+                    for part in FEEDS[p.feed_id].parts:
+                        for name in staged_files(part):
+                            (Path(p.staged_dir) / name).unlink(missing_ok=True)
             con.execute("checkpoint")
         finally:
             con.close()

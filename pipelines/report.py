@@ -31,6 +31,13 @@ STATUS_STYLE = {
     "rejected": ("被拒", "#b71c1c", "#ffebee"),
     "waiting": ("等待", "#0d47a1", "#e3f2fd"),
     "missing": ("缺失", "#424242", "#eeeeee"),
+    "not_started": ("未开始", "#37474f", "#f5f5f5"),
+}
+# Statuses that do not count as a feed problem (a feed before its first period is not missing).
+FEED_OK = ("ok", "not_started")
+KIND_NOTE = {
+    "mid_term": "最新学期为期中交付（资助已发放） latest term: the mid-term delivery (aid granted)",
+    "start_of_term": "最新学期为学期初交付，期中交付未到 latest term: start of term, mid-term delivery not in yet",
 }
 OPEN_EXCLUDED = ("assisted", "ineligible", "closed")
 
@@ -134,8 +141,26 @@ def _feed_status(con: duckdb.DuckDBPyConnection, as_of: dt.date, has_ledger: boo
                     "last_delivery_date": r["last_delivery_date"], "latest_delivery_id": r["latest_delivery_id"],
                     "latest_status": r["latest_status"], "latest_errors": r["latest_error_count"],
                     "rejected": r["rejected"], "deliveries": r["deliveries"], "months_behind": r["months_behind"],
-                    "status": r["freshness_status"]})
+                    "status": r["freshness_status"], "notes": _feed_notes(r)})
     return out
+
+
+def _feed_notes(r: dict) -> list[str]:
+    """What the catalog says about a feed beyond its cadence: its first period, a switch to daily
+    deliveries, layouts by period, several files per delivery, the kind of the latest term delivery."""
+    notes = []
+    if r.get("since"):
+        notes.append(f"自 {r['since']} 起交付 delivered from {r['since']}")
+    if r.get("daily_since"):
+        notes.append(f"{r['daily_since']} 起逐日交付、记录累加更正 daily from {r['daily_since']}, records added and corrected")
+    if r.get("layouts") and " from " in r["layouts"]:
+        notes.append(f"版式 layouts: {r['layouts']}")
+    tables = list(r.get("tables") or [])
+    if len(tables) > 1:
+        notes.append(f"每次交付 {len(tables)} 个文件 {len(tables)} files per delivery: {', '.join(tables)}")
+    if r.get("latest_loaded_kind") in KIND_NOTE:
+        notes.append(KIND_NOTE[r["latest_loaded_kind"]])
+    return notes
 
 
 # --- SVG charts ------------------------------------------------------------------------------
@@ -307,7 +332,7 @@ def render_html(d: ReportData, data_docs_dir: Path | None, report_dir: Path, rul
     latest_n = sum(v.get(latest, 0) for v in d.trend.values()) if latest else 0
     open_cases = sum(r[1] for r in d.departments)
     overdue = sum(r[2] for r in d.departments)
-    bad_feeds = sum(1 for f in d.feeds if f["status"] != "ok")
+    bad_feeds = sum(1 for f in d.feeds if f["status"] not in FEED_OK)
 
     def ind_label(c: str) -> str:
         return f"{names.get(c, c)} {c}"
@@ -341,7 +366,8 @@ def render_html(d: ReportData, data_docs_dir: Path | None, report_dir: Path, rul
         feed_rows.append(
             f'<tr data-status="{_esc(f["status"])}"><td>{_esc(f["name_zh"])} <code>{_esc(f["feed_id"])}</code></td>'
             f'<td>{_esc(dept_name(f["department"]))} {_esc(f["department"])}</td>'
-            f'<td>{_esc(f["cadence"])}</td><td>{_esc(f.get("last_loaded_period") or "—")}</td>'
+            f'<td>{_esc(f["cadence"])}</td><td class="note">{"<br>".join(_esc(n) for n in f.get("notes") or []) or "—"}</td>'
+            f'<td>{_esc(f.get("last_loaded_period") or "—")}</td>'
             f'<td>{_esc(f.get("last_delivery_date") or "—")}</td><td>{_esc(f.get("latest_status") or "—")}</td>'
             f'<td class="num">{_esc(f.get("latest_errors") if f.get("latest_errors") is not None else "—")}</td>'
             f'<td class="num">{_esc(f.get("rejected", 0))}</td>'
@@ -395,6 +421,7 @@ def render_html(d: ReportData, data_docs_dir: Path | None, report_dir: Path, rul
 <h2>数据源新鲜度与校验 <small>Feed freshness and validation status</small></h2>
 <table>
 <thead><tr><th>数据源 <small>feed</small></th><th>部门 <small>dept</small></th><th>频率 <small>cadence</small></th>
+<th>说明 <small>notes</small></th>
 <th>最新入库月份 <small>last loaded period</small></th><th>最近交付 <small>last delivery</small></th>
 <th>最近交付状态 <small>latest status</small></th><th>错误数 <small>errors</small></th><th>被拒次数 <small>rejected</small></th>
 <th>状态 <small>status</small></th><th>校验报告 <small>GX Data Docs</small></th></tr></thead>

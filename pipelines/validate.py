@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from pipelines.config import EXPECTATIONS_DIR, Settings
 from pipelines.dates import month_end, month_start, night_time
-from pipelines.feeds import FeedSpec
+from pipelines.feeds import FeedSpec, Part
 from pipelines.ids import valid_mask
 from pipelines.warehouse import relation_exists
 
@@ -144,17 +144,22 @@ def _arrow(result) -> pa.Table:
 
 # --- check columns ------------------------------------------------------------------------------
 
-def add_check_columns(con, spec: FeedSpec, staged: pa.Table, period: str,
+def add_check_columns(con, spec: FeedSpec | Part, staged: pa.Table, period: str,
                       lookup: ReferenceLookup) -> tuple[pa.Table, list[dict]]:
-    """Append the boolean ``_…`` columns the suite expects to be true. Returns (table, notes):
-    notes are warnings about checks that could not be made (e.g. no ref_regions loaded yet)."""
+    """Append the boolean ``_…`` columns the suite of one part (or one-part feed) expects to be
+    true. Returns (table, notes): notes are warnings about checks that could not be made (e.g. no
+    ref_regions loaded yet). ``check_sql`` expressions may read the delivery's other parts as
+    ``part_<name>`` (registered by the ingest)."""
     notes: list[dict] = []
+    layout = spec.layout_for(period)
     con.register("staged", staged)
     try:
         exprs: list[str] = []
         for name, expr in spec.check_sql:
             exprs.append(f"coalesce(({expr}), false) as {name}")
-        if spec.region_column:
+        if spec.region_column and spec.region_column not in layout.columns + layout.optional:
+            exprs.append("true as _region_known")  # the period's layout has no region column (nothing to check)
+        elif spec.region_column:
             regions = lookup.regions_in_force(period) if spec.feed_id != "ref_regions" else None
             col = spec.region_column
             if regions is not None and regions.num_rows:
@@ -339,16 +344,18 @@ def _rows_outside(df, column: str, lo, hi) -> list[dict]:
     return [{"_file": df["_file"].iat[i], "_row": int(df["_row"].iat[i]), column: s.iat[i]} for i in idx]
 
 
-def validate_typed(spec: FeedSpec, typed: pa.Table, params: dict[str, Any],
+def validate_typed(spec: FeedSpec | Part, typed: pa.Table, params: dict[str, Any],
                    extra_notes: list[dict] | None = None, run_name: str | None = None) -> ValidationOutcome:
-    """Run the feed's suite over the typed batch (with its ``_…`` check columns) and translate
-    failures into error/warning records ``{file,row,field,check,message,severity,count}``."""
+    """Run the suite of one part (or one-part feed: ``expectations/<table>.json``) over the typed
+    batch (with its ``_…`` check columns) and translate failures into error/warning records
+    ``{file,row,field,check,message,severity,count}``."""
     t0 = time.perf_counter()
-    suite_json = load_suite_json(spec.feed_id)
-    suite = _suite(spec.feed_id)
+    name = spec.suite
+    suite_json = load_suite_json(name)
+    suite = _suite(name)
     missing = _columns_used(suite_json) - set(typed.column_names)
     if missing:
-        raise SuiteError(f"suite expectations/{spec.feed_id}.json refers to unknown column(s) {sorted(missing)}")
+        raise SuiteError(f"suite expectations/{name}.json refers to unknown column(s) {sorted(missing)}")
     df = gx_frame(typed)
     batch = _GX["batch_definition"].get_batch(batch_parameters={"dataframe": df})
     result = batch.validate(suite, result_format=RESULT_FORMAT, expectation_parameters=params)
@@ -371,7 +378,7 @@ def validate_typed(spec: FeedSpec, typed: pa.Table, params: dict[str, Any],
                     res.get("observed_value"), (list, dict)) else res.get("observed_value")}
         out.checks.append(line)
         if r.exception_info and r.exception_info.get("raised_exception"):
-            raise SuiteError(f"{spec.feed_id}: expectation {cfg.type} on {fld} raised: "
+            raise SuiteError(f"{name}: expectation {cfg.type} on {fld} raised: "
                              f"{r.exception_info.get('exception_message')}")
         if not r.success and cfg.type in _AGGREGATES and _is_missing(res.get("observed_value")):
             # min/max of a column with no values (e.g. an optional date nobody filled): nothing to check

@@ -91,7 +91,7 @@ create schema if not exists ops; create schema if not exists core; create schema
 create schema if not exists staging;
 create or replace table ops.deliveries (delivery_id varchar, feed_id varchar, period varchar, folder varchar,
     delivery_date date, produced_at timestamptz, files json, rows bigint, status varchar, errors json,
-    warnings json, first_seen_at timestamptz, status_at timestamptz, superseded_by varchar);
+    warnings json, first_seen_at timestamptz, status_at timestamptz, superseded_by varchar, delivery_kind varchar);
 create or replace table core.person_month (period varchar, person_id varchar, household_id varchar,
     family_id varchar, hukou_no varchar, on_roster boolean, category varchar, region_code varchar,
     county_code varchar, city_code varchar, urban_rural varchar, relation varchar, birth_date date, name varchar);
@@ -117,6 +117,10 @@ create or replace table staging.mca_roster (snapshot_month varchar, family_id va
 create or replace table staging.ref_regions (region_code varchar, name varchar, level varchar,
     parent_code varchar, delivery_id varchar, period varchar);
 """
+
+
+LEDGER_COLUMNS = ["delivery_id", "feed_id", "period", "folder", "delivery_date", "produced_at", "files", "rows", "status",
+                  "errors", "warnings", "first_seen_at", "status_at", "superseded_by"]  # delivery_kind: null
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple], columns: list[str] | None = None) -> None:
@@ -332,7 +336,7 @@ def build_restricted_warehouse(path: Path, *, households: int = 30, months: int 
     deliveries.append((f"hrss_employment/{corr.isoformat()}", "hrss_employment", periods[3], "/srv/x", corr,
                        dt.datetime.combine(corr, dt.time(1), CST), json.dumps([]), 103, "loaded", json.dumps([]),
                        json.dumps([]), None, None, None))
-    _insert(con, "ops.deliveries", deliveries)
+    _insert(con, "ops.deliveries", deliveries, columns=LEDGER_COLUMNS)
     con.execute("checkpoint")
     con.close()
     return fx

@@ -162,36 +162,55 @@ def nhsa_rows(period: str, n: int = 3, start: int = 1, prefix: str = "S") -> lis
             for i in range(n)]
 
 
-def simple_csv(feed_id: str, rows: list[dict], bom: bool = False) -> tuple[bytes, int]:
+def simple_csv(feed_id: str, rows: list[dict], bom: bool = False, period: str | None = None) -> tuple[bytes, int]:
+    """The feed's columns in the layout of ``period`` (default: the first layout)."""
     from pipelines.feeds import FEEDS
 
-    cols = list(FEEDS[feed_id].raw_columns)
+    cols = list(FEEDS[feed_id].layout_for(period).columns)
     return csv_bytes(cols, [[r.get(c) for c in cols] for r in rows], bom=bom), len(rows)
 
 
-def cdpf_disability(rows: list[dict], date_cells: bool = True) -> tuple[bytes, int]:
-    """XLSX, one sheet, Chinese headers and values; 发证日期 as real date cells by default."""
+CDPF_V1_HEADERS = ["身份证号", "残疾类别", "残疾等级", "发证日期", "状态"]
+CDPF_V2_HEADERS = CDPF_V1_HEADERS + ["困难残疾人生活补贴", "重度残疾人护理补贴"]
+_CDPF_KEYS = {"身份证号": "person_id", "残疾类别": "disability_type", "残疾等级": "disability_grade", "发证日期": "issued_on",
+              "状态": "cert_status", "困难残疾人生活补贴": "living_subsidy", "重度残疾人护理补贴": "nursing_subsidy"}
+
+
+def cdpf_disability(rows: list[dict], date_cells: bool = True, headers: list[str] | None = None) -> tuple[bytes, int]:
+    """XLSX, one sheet, Chinese headers and values; 发证日期 as real date cells by default.
+    ``headers``: the layout (default v1; ``CDPF_V2_HEADERS`` for periods from 2026-07; any other
+    header is written with the row's value under that key, for drift tests)."""
     from openpyxl import Workbook
 
+    headers = headers or CDPF_V1_HEADERS
     wb = Workbook()
     ws = wb.active
     ws.title = "残疾人证"
-    ws.append(["身份证号", "残疾类别", "残疾等级", "发证日期", "状态"])
+    ws.append(headers)
     for r in rows:
-        issued = r["issued_on"]
-        if date_cells and isinstance(issued, str) and issued:
-            issued = dt.datetime.fromisoformat(issued)
-        ws.append([r["person_id"], r["disability_type"], r["disability_grade"], issued, r["cert_status"]])
+        out = []
+        for h in headers:
+            v = r.get(_CDPF_KEYS.get(h, h))
+            if h == "发证日期" and date_cells and isinstance(v, str) and v:
+                v = dt.datetime.fromisoformat(v)
+            out.append(v)
+        ws.append(out)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue(), len(rows)
 
 
-def cdpf_rows(n: int = 3, start: int = 1) -> list[dict]:
+def cdpf_rows(n: int = 3, start: int = 1, v2: bool = False) -> list[dict]:
+    """Certificates; ``v2`` adds the two subsidy columns of layout v2 (是/否)."""
     types_ = ["视力", "听力", "言语", "肢体", "智力", "精神", "多重"]
     grades = ["一级", "二级", "三级", "四级"]
-    return [{"person_id": person_id(start + i), "disability_type": types_[i % 7], "disability_grade": grades[i % 4],
+    rows = [{"person_id": person_id(start + i), "disability_type": types_[i % 7], "disability_grade": grades[i % 4],
              "issued_on": "2019-05-20", "cert_status": "有效" if i % 3 else "注销"} for i in range(n)]
+    if v2:
+        for i, r in enumerate(rows):
+            r["living_subsidy"] = "是" if i % 2 == 0 else "否"
+            r["nursing_subsidy"] = "是" if i % 4 == 0 else "否"
+    return rows
 
 
 def mem_disaster(rows: list[dict]) -> tuple[bytes, int]:
@@ -204,6 +223,78 @@ def disaster_rows(period: str, n: int = 2, start: int = 1) -> list[dict]:
     return [{"disaster_id": f"D{period}-01", "disaster_type": "flood", "occurred_on": _month_days(period, 5).isoformat(),
              "person_id": person_id(start + i), "region_code": VILLAGE_RURAL, "house_damage": "severe",
              "loss_yuan": 35000 if i % 2 == 0 else 35000.5, "emergency_aid_yuan": 2000} for i in range(n)]
+
+
+def disaster(disaster_id: str, pid: str, occurred_on: str, *, status: str | None = None, loss: float = 35000,
+             damage: str = "severe", aid: float = 2000) -> dict:
+    """One mem_disaster object (``status`` omitted when None, as before 2026-04)."""
+    r = {"disaster_id": disaster_id, "disaster_type": "flood", "occurred_on": occurred_on, "person_id": pid,
+         "region_code": VILLAGE_RURAL, "house_damage": damage, "loss_yuan": loss, "emergency_aid_yuan": aid}
+    if status is not None:
+        r["status"] = status
+    return r
+
+
+# --- mca_econ_checks: two files per delivery -------------------------------------------------------
+
+CHECK_COLUMNS = ["check_id", "check_date", "reason", "family_id", "hukou_no", "applicant_id", "region_code",
+                 "urban_rural", "household_size", "income_basis", "monthly_income_yuan", "financial_assets_yuan",
+                 "vehicles", "properties", "outcome"]
+
+
+def econ_check_rows(period: str, n: int = 3, start: int = 1, members_each: int = 2) -> tuple[list[dict], list[dict]]:
+    """(checks, members): ``n`` checks of ``members_each`` members each, consistent with each other."""
+    day = _month_days(period, 12).isoformat()
+    reasons, bases, outcomes = ["application", "review", "referral"], ["check_only", "assessed"], \
+        ["below_dibao", "below_edge", "above_edge"]
+    checks, members = [], []
+    for i in range(n):
+        cid = f"C{period.replace('-', '')}{start + i:05d}"
+        head = person_id(100 + 10 * (start + i))
+        checks.append({"check_id": cid, "check_date": day, "reason": reasons[i % 3],
+                       "family_id": f"F{VILLAGE_URBAN}{start + i:06d}" if i % 2 == 0 else "",
+                       "hukou_no": f"44030300{start + i:04d}", "applicant_id": head, "region_code": VILLAGE_URBAN,
+                       "urban_rural": "urban", "household_size": str(members_each), "income_basis": bases[i % 2],
+                       "monthly_income_yuan": "2350.50", "financial_assets_yuan": "12000.00", "vehicles": "0",
+                       "properties": "1", "outcome": outcomes[i % 3]})
+        members += [{"check_id": cid, "person_id": head if k == 0 else person_id(100 + 10 * (start + i) + k)}
+                    for k in range(members_each)]
+    return checks, members
+
+
+def econ_check_files(period: str, checks: list[dict], members: list[dict], *, bom: bool = True,
+                     check_columns: list[str] | None = None) -> dict[str, tuple[bytes, int]]:
+    """The two files of one delivery, as the check centre's export writes them (UTF-8 with BOM)."""
+    ym = period.replace("-", "")
+    cols = check_columns or CHECK_COLUMNS
+    return {f"checks_{ym}.csv": (csv_bytes(cols, [[r.get(c) for c in cols] for r in checks], bom=bom), len(checks)),
+            f"check_members_{ym}.csv": (csv_bytes(["check_id", "person_id"],
+                                                  [[r["check_id"], r["person_id"]] for r in members], bom=bom),
+                                        len(members))}
+
+
+# --- moa_relapse_watch: Chinese headers --------------------------------------------------------------
+
+MOA_HEADERS = {"watch_id": "监测户编号", "head_person_id": "户主身份证号", "hukou_no": "户号", "region_code": "区划代码",
+               "watch_type": "监测类型", "risk_types": "风险类型", "household_size": "家庭人口数",
+               "income_year": "收入年度", "net_income_per_capita": "人均纯收入",
+               "transfer_income_per_capita": "人均转移性收入", "identified_on": "识别日期", "risk_eliminated": "风险消除"}
+
+
+def moa_rows(period: str, n: int = 3, start: int = 1) -> list[dict]:
+    types_ = ["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"]
+    risks = ["因病", "因残;因学", "因灾；产业失败"]
+    return [{"watch_id": f"W{start + i:08d}", "head_person_id": person_id(200 + start + i), "hukou_no": f"44030300{start + i:04d}",
+             "region_code": VILLAGE_RURAL, "watch_type": types_[i % 3], "risk_types": risks[i % 3],
+             "household_size": "4", "income_year": str(int(period[:4]) - 1), "net_income_per_capita": "8600",
+             "transfer_income_per_capita": "2100.5", "identified_on": "2024-03-15",
+             "risk_eliminated": "否" if i % 2 == 0 else "是"} for i in range(n)]
+
+
+def moa_relapse_watch(rows: list[dict], headers: list[str] | None = None) -> tuple[bytes, int]:
+    """CSV, UTF-8, Chinese headers (``headers``: English keys of the columns to write, default all)."""
+    keys = headers or list(MOA_HEADERS)
+    return csv_bytes([MOA_HEADERS.get(k, k) for k in keys], [[r.get(k) for k in keys] for r in rows]), len(rows)
 
 
 def feed_rows(feed_id: str, period: str, n: int = 3, start: int = 1) -> list[dict]:
@@ -246,18 +337,44 @@ def feed_rows(feed_id: str, period: str, n: int = 3, start: int = 1) -> list[dic
     if feed_id == "ref_standards":
         return [{"city_code": "4403", "year": period[:4], "urban_rural": ur, "dibao_monthly_yuan": v,
                  "tekun_monthly_yuan": t} for ur, v, t in (("urban", "1300", "1950"), ("rural", "1300", "1950"))]
+    if feed_id == "moa_relapse_watch":
+        return moa_rows(period, n, start)
     raise KeyError(feed_id)
+
+
+def grid_v2_rows(period: str, n: int = 3, start: int = 1) -> list[dict]:
+    """grid_visits rows in layout v2 (periods from 2026-07): + person_id (may be empty), region_code."""
+    rows = feed_rows("grid_visits", period, n, start)
+    for i, r in enumerate(rows):
+        r["person_id"] = person_id(start + i) if i % 2 == 0 else ""
+        r["region_code"] = VILLAGE_URBAN
+    return rows
+
+
+def grid_visits(rows: list[dict], columns: list[str] | None = None) -> tuple[bytes, int]:
+    """grid_visits CSV with the given columns (default: layout v1)."""
+    from pipelines.feeds.grid_visits import LAYOUTS
+
+    cols = columns or list(LAYOUTS[0].columns)
+    return csv_bytes(cols, [[r.get(c) for c in cols] for r in rows]), len(rows)
 
 
 def deliver_feed(landing: Path, feed_id: str, date: str, period: str, rows: list[dict] | None = None, *,
                  name: str | None = None, **kwargs) -> Path:
     """One delivery of ``feed_id`` in its documented format (rows default to plausible ones)."""
+    if feed_id == "mca_econ_checks":
+        checks, members = rows if rows is not None else econ_check_rows(period)
+        return deliver(landing, feed_id, date, period, econ_check_files(period, checks, members), **kwargs)
     if rows is None:
         rows = {"mca_roster": lambda: roster_rows(period), "hrss_employment": lambda: hrss_rows(period),
                 "nhsa_claims": lambda: nhsa_rows(period), "cdpf_disability": lambda: cdpf_rows(),
                 "mem_disaster": lambda: disaster_rows(period)}.get(feed_id, lambda: feed_rows(feed_id, period))()
-    writer_opts = {k: kwargs.pop(k) for k in ("bom", "encoding", "date_cells") if k in kwargs}
-    if feed_id == "mca_roster":
+    writer_opts = {k: kwargs.pop(k) for k in ("bom", "encoding", "date_cells", "headers", "columns") if k in kwargs}
+    if feed_id == "moa_relapse_watch":
+        data, ext = moa_relapse_watch(rows, **writer_opts), "csv"
+    elif feed_id == "grid_visits" and writer_opts:
+        data, ext = grid_visits(rows, **writer_opts), "csv"
+    elif feed_id == "mca_roster":
         data, ext = mca_roster(rows, **writer_opts), "csv"
     elif feed_id == "hrss_employment":
         data, ext = hrss_employment(rows, **writer_opts), "csv"
@@ -268,7 +385,7 @@ def deliver_feed(landing: Path, feed_id: str, date: str, period: str, rows: list
     elif feed_id == "mem_disaster":
         data, ext = mem_disaster(rows), "jsonl"
     else:
-        data, ext = simple_csv(feed_id, rows, **writer_opts), "csv"
+        data, ext = simple_csv(feed_id, rows, period=period, **writer_opts), "csv"
     name = name or f"{feed_id}_{period.replace('-', '')}.{ext}"
     return deliver(landing, feed_id, date, period, {name: data}, **kwargs)
 
@@ -280,7 +397,7 @@ def deliver_references(landing: Path, date: str = "2025-12-20", period: str = "2
 
 ALL_FEEDS = ("ref_regions", "ref_standards", "mca_roster", "hrss_employment", "nhsa_claims", "moe_students",
              "mohurd_housing", "samr_business", "mps_hukou_events", "mps_hukou_members", "mps_vehicles",
-             "cdpf_disability", "mem_disaster", "bank_deposits", "grid_visits")
+             "cdpf_disability", "mem_disaster", "bank_deposits", "grid_visits", "mca_econ_checks", "moa_relapse_watch")
 
 
 def tiny_province(landing: Path, period: str = "2026-01", date: str = "2026-02-03") -> None:

@@ -18,23 +18,29 @@ from pipelines.warehouse import migrate as init_warehouse
 
 ARCHITECTURE_FEEDS = {"mca_roster", "hrss_employment", "nhsa_claims", "moe_students", "mohurd_housing",
                       "samr_business", "mps_hukou_events", "mps_hukou_members", "mps_vehicles", "cdpf_disability",
-                      "mem_disaster", "bank_deposits", "grid_visits", "ref_regions", "ref_standards"}
+                      "mem_disaster", "bank_deposits", "grid_visits", "ref_regions", "ref_standards",
+                      "mca_econ_checks", "moa_relapse_watch"}
 
 
-def read(folder: Path, feed_id: str) -> pa.Table:
-    files = [p for p in folder.iterdir() if p.name != "manifest.json"]
+def read(folder: Path, feed_id: str, period: str = "2026-01", part: str | None = None) -> pa.Table:
+    """The one file of the delivery (or of ``part``), read in the layout of ``period``."""
+    spec = FEEDS[feed_id]
+    p = spec.part(part) if part else spec.parts[0]
+    files = [f for f in folder.iterdir() if f.name != "manifest.json" and p.matches(f.name)]
     assert len(files) == 1
-    return FEEDS[feed_id].read_raw(files[0])
+    return p.read(files[0], period)
 
 
-def typed(feed_id: str, raw: pa.Table, period: str = "2026-01") -> tuple[list[dict], list[dict]]:
-    """Run the feed's staging SQL over a raw batch, exactly as prepare does: (rows, parse errors)."""
+def typed(feed_id: str, raw: pa.Table, period: str = "2026-01", part: str | None = None) -> tuple[list[dict], list[dict]]:
+    """Run the part's staging SQL over a raw batch, exactly as prepare does: (rows, parse errors)."""
     n = raw.num_rows
+    raw = raw.replace_schema_metadata(None)
     raw = raw.append_column("delivery_id", pa.array([f"{feed_id}/x"] * n, pa.string()))
     raw = raw.append_column("period", pa.array([period] * n, pa.string()))
     con = duckdb.connect()
     con.register("raw_batch", raw)
-    table, errors = type_batch(con, FEEDS[feed_id])
+    spec = FEEDS[feed_id]
+    table, errors = type_batch(con, spec.part(part) if part else spec.parts[0])
     return table.to_pylist(), errors
 
 
@@ -45,8 +51,17 @@ def test_registry_matches_architecture():
         assert spec.kind in {"snapshot", "events"}
         assert spec.partition in {"period", "delivery"}
         assert callable(spec.read_raw) and "from raw_batch" in spec.staging_sql
+        for part in spec.parts:
+            assert callable(part.read_raw) and "from raw_batch" in part.staging_sql and part.feed_id == spec.feed_id
     assert FEEDS["grid_visits"].partition == "delivery"
     assert FEEDS["mohurd_housing"].months_covered == 3 and FEEDS["moe_students"].months_covered == 6
+    # catalog v2: new feeds start in 2026-01, v1 feeds have no since; a daily switch; two parts
+    assert {f: s.since for f, s in FEEDS.items() if s.since} == {"mca_econ_checks": "2026-01",
+                                                                  "moa_relapse_watch": "2026-01"}
+    assert FEEDS["mem_disaster"].partition_for("2026-03") == "period"
+    assert FEEDS["mem_disaster"].partition_for("2026-04") == "delivery"
+    assert FEEDS["mca_econ_checks"].tables == ("mca_econ_checks", "mca_econ_check_members")
+    assert FEEDS["moa_relapse_watch"].department == "MOA"
 
 
 def test_ddl_matches_readers_and_staging_sql():
@@ -63,25 +78,27 @@ def test_ddl_matches_readers_and_staging_sql():
     for schema, table, col, dtype, _ in cols:
         by_table.setdefault((schema, table), {})[col] = dtype
     for feed_id, spec in FEEDS.items():
-        assert list(by_table[("raw", feed_id)]) == list(spec.raw_columns) + ["_file", "_row", "delivery_id", "period"]
-        staging = by_table[("staging", feed_id)]
-        assert list(staging) == spec.staging_columns
-        for f in spec.fields:
-            assert staging[f.name].lower() == f.type.lower(), (feed_id, f.name, staging[f.name], f.type)
+        for part in spec.parts:
+            assert list(by_table[("raw", part.table)]) == list(part.raw_columns) + ["_file", "_row", "delivery_id",
+                                                                                     "period"]
+            staging = by_table[("staging", part.table)]
+            assert list(staging) == part.staging_columns
+            for f in part.fields:
+                assert staging[f.name].lower() == f.type.lower(), (part.table, f.name, staging[f.name], f.type)
 
 
 @pytest.mark.parametrize("feed_id", sorted(ARCHITECTURE_FEEDS))
 def test_each_feed_parses(tmp_path, feed_id):
     folder = fx.deliver_feed(tmp_path, feed_id, "2026-02-03", "2026-01")
-    raw = read(folder, feed_id)
-    spec = FEEDS[feed_id]
-    assert raw.column_names == list(spec.raw_columns) + ["_file", "_row"]
-    assert all(pa.types.is_string(raw.schema.field(c).type) for c in spec.raw_columns), raw.schema
-    assert raw.column("_row").to_pylist() == list(range(1, raw.num_rows + 1))
-    rows, errors = typed(feed_id, raw)
-    assert errors == []
-    assert len(rows) == raw.num_rows > 0
-    assert list(rows[0]) == spec.staging_columns
+    for part in FEEDS[feed_id].parts:
+        raw = read(folder, feed_id, part=part.name)
+        assert raw.column_names == list(part.raw_columns) + ["_file", "_row"]
+        assert all(pa.types.is_string(raw.schema.field(c).type) for c in part.raw_columns), raw.schema
+        assert raw.column("_row").to_pylist() == list(range(1, raw.num_rows + 1))
+        rows, errors = typed(feed_id, raw, part=part.name)
+        assert errors == []
+        assert len(rows) == raw.num_rows > 0
+        assert list(rows[0]) == part.staging_columns
 
 
 def test_gb18030_and_chinese_headers(tmp_path):
@@ -211,12 +228,15 @@ def test_json_lines(tmp_path):
     assert errors == [] and staged[1]["loss_yuan"] == Decimal("35000.50")
 
 
-def test_json_lines_unexpected_field(tmp_path):
+def test_json_lines_unexpected_field_is_ignored_and_named(tmp_path):
+    from pipelines.feeds._readers import ignored_columns
+
     rows = fx.disaster_rows("2026-01", n=1)
     rows[0]["victim_name"] = "王五"
     folder = fx.deliver(tmp_path, "mem_disaster", "2026-02-03", "2026-01", {"d.jsonl": fx.mem_disaster(rows)})
-    with pytest.raises(FeedFormatError, match="victim_name"):
-        read(folder, "mem_disaster")
+    raw = read(folder, "mem_disaster")
+    assert ignored_columns(raw) == ["victim_name"]
+    assert "victim_name" not in raw.column_names and raw.num_rows == 1
 
 
 def test_booleans_in_every_spelling(tmp_path):
@@ -250,17 +270,14 @@ def _roster_with_columns(cols: list[str]) -> tuple[bytes, int]:
 
 @pytest.mark.parametrize("kind,match", [
     ("missing", "missing column.*'relation'"),
-    ("extra", "unexpected column.*'extra_col'"),
     ("renamed", "missing column.*'urban_rural'.*unexpected column.*'urbanrural'.*renamed"),
 ])
-def test_missing_extra_renamed_columns(tmp_path, kind, match):
+def test_missing_renamed_columns(tmp_path, kind, match):
     from pipelines.feeds.mca_roster import RAW_COLUMNS
 
     cols = list(RAW_COLUMNS)
     if kind == "missing":
         cols.remove("relation")
-    elif kind == "extra":
-        cols.append("extra_col")
     else:
         cols[cols.index("urban_rural")] = "urbanrural"
     folder = fx.deliver(tmp_path, "mca_roster", "2026-02-03", "2026-01", {"roster.csv": _roster_with_columns(cols)})
@@ -293,9 +310,169 @@ def test_suites_are_valid_gx_json():
 
     from pipelines.validate import load_suite_json
 
-    for feed_id in FEEDS:
-        suite_json = load_suite_json(feed_id)
-        assert suite_json["name"] == feed_id
-        assert all(e["meta"]["severity"] in {"critical", "warning"} for e in suite_json["expectations"])
-        suite = gx.ExpectationSuite(**json.loads(json.dumps(suite_json)))
-        assert len(suite.expectations) == len(suite_json["expectations"])
+    for feed_id, spec in FEEDS.items():
+        for part in spec.parts:
+            suite_json = load_suite_json(part.suite)
+            assert suite_json["name"] == part.table and suite_json["meta"]["feed_id"] == feed_id
+            assert all(e["meta"]["severity"] in {"critical", "warning"} for e in suite_json["expectations"])
+            suite = gx.ExpectationSuite(**json.loads(json.dumps(suite_json)))
+            assert len(suite.expectations) == len(suite_json["expectations"])
+
+
+# --- catalog v2: layouts by period, unannounced columns, the new feeds ------------------------------
+
+def _xlsx(rows: list[dict], headers: list[str]) -> tuple[bytes, int]:
+    return fx.cdpf_disability(rows, headers=headers)
+
+
+def test_cdpf_layout_is_chosen_by_period(tmp_path):
+    v1 = fx.deliver(tmp_path, "cdpf_disability", "2026-07-03", "2026-06", {"c.xlsx": _xlsx(fx.cdpf_rows(4), fx.CDPF_V1_HEADERS)})
+    staged, errors = typed("cdpf_disability", read(v1, "cdpf_disability", "2026-06"), "2026-06")
+    assert errors == [] and {(r["living_subsidy"], r["nursing_subsidy"]) for r in staged} == {(None, None)}
+    v2 = fx.deliver(tmp_path, "cdpf_disability", "2026-08-03", "2026-07",
+                    {"c.xlsx": _xlsx(fx.cdpf_rows(4, v2=True), fx.CDPF_V2_HEADERS)})
+    raw = read(v2, "cdpf_disability", "2026-07")
+    assert raw.column("living_subsidy").to_pylist() == ["是", "否", "是", "否"]  # raw: as delivered
+    staged, errors = typed("cdpf_disability", raw, "2026-07")
+    assert errors == []
+    assert [(r["living_subsidy"], r["nursing_subsidy"]) for r in staged] == \
+        [(True, True), (False, False), (True, False), (False, False)]
+
+
+def test_cdpf_wrong_layout_for_the_period_names_the_columns(tmp_path):
+    # a late re-delivery of a v1 period (2026-06) must keep layout v1, even if it arrives after 2026-07
+    v2_file = fx.deliver(tmp_path, "cdpf_disability", "2026-09-10", "2026-06",
+                         {"c.xlsx": _xlsx(fx.cdpf_rows(2, v2=True), fx.CDPF_V2_HEADERS)})
+    with pytest.raises(FeedFormatError) as e:
+        read(v2_file, "cdpf_disability", "2026-06")
+    assert e.value.check == "layout" and e.value.file == "c.xlsx" and e.value.field == "困难残疾人生活补贴"
+    assert "重度残疾人护理补贴" in str(e.value) and "layout v2 (from period 2026-07)" in str(e.value)
+    # a v2 period delivered in the v1 layout: the two columns are missing, named, with the layout
+    v1_file = fx.deliver(tmp_path, "cdpf_disability", "2026-09-03", "2026-08",
+                         {"c.xlsx": _xlsx(fx.cdpf_rows(2), fx.CDPF_V1_HEADERS)})
+    with pytest.raises(FeedFormatError) as e:
+        read(v1_file, "cdpf_disability", "2026-08")
+    assert e.value.check == "layout" and e.value.field == "困难残疾人生活补贴"
+    assert "missing column(s) '困难残疾人生活补贴', '重度残疾人护理补贴'" in str(e.value)
+
+
+def test_cdpf_subsidy_that_is_not_yes_or_no_is_a_parse_error(tmp_path):
+    rows = fx.cdpf_rows(3, v2=True)
+    rows[1]["nursing_subsidy"] = "可能"
+    folder = fx.deliver(tmp_path, "cdpf_disability", "2026-08-03", "2026-07", {"c.xlsx": _xlsx(rows, fx.CDPF_V2_HEADERS)})
+    _, errors = typed("cdpf_disability", read(folder, "cdpf_disability", "2026-07"), "2026-07")
+    assert [(e["file"], e["row"], e["field"], e["check"]) for e in errors] == [("c.xlsx", 2, "nursing_subsidy", "parse")]
+    assert "可能" in errors[0]["message"] and "重度残疾人护理补贴" in errors[0]["message"]
+
+
+def test_grid_visits_layout_v2(tmp_path):
+    from pipelines.feeds.grid_visits import LAYOUTS
+
+    rows = fx.grid_v2_rows("2026-07", n=3)
+    rows[0]["person_id"] = rows[0]["person_id"].lower() + " "
+    folder = fx.deliver(tmp_path, "grid_visits", "2026-07-20", "2026-07",
+                        {"g.csv": fx.grid_visits(rows, list(LAYOUTS[1].columns))})
+    staged, errors = typed("grid_visits", read(folder, "grid_visits", "2026-07"), "2026-07")
+    assert errors == []
+    assert [r["person_id"] for r in staged] == [fx.person_id(1), None, fx.person_id(3)]
+    assert {r["region_code"] for r in staged} == {fx.VILLAGE_URBAN}
+    # v1 deliveries: the two columns are null
+    folder = fx.deliver(tmp_path, "grid_visits", "2026-06-20", "2026-06", {"g.csv": fx.grid_visits(rows)})
+    staged, _ = typed("grid_visits", read(folder, "grid_visits", "2026-06"), "2026-06")
+    assert {(r["person_id"], r["region_code"]) for r in staged} == {(None, None)}
+    # the v1 layout for a v2 period, and v2 for a v1 period, are rejected naming the columns
+    with pytest.raises(FeedFormatError, match="missing column.*'person_id', 'region_code'") as e:
+        read(folder, "grid_visits", "2026-07")
+    assert e.value.check == "layout"
+    v2_early = fx.deliver(tmp_path, "grid_visits", "2026-06-21", "2026-06",
+                          {"g.csv": fx.grid_visits(rows, list(LAYOUTS[1].columns))})
+    with pytest.raises(FeedFormatError, match="'person_id', 'region_code' belong to layout v2") as e:
+        read(v2_early, "grid_visits", "2026-06")
+    assert e.value.check == "layout" and e.value.field == "person_id"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet", "jsonl"])
+def test_unannounced_column_is_ignored_and_named_in_every_format(tmp_path, fmt):
+    """Schema drift: a column no layout announces loads (ignored) and is named; the rest is intact."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from pipelines.feeds._readers import ignored_columns
+
+    if fmt == "csv":
+        feed, rows = "mca_roster", fx.roster_rows("2026-01", n=2)
+        from pipelines.feeds.mca_roster import RAW_COLUMNS
+
+        cols = list(RAW_COLUMNS[:5]) + ["备注"] + list(RAW_COLUMNS[5:])
+        data = fx.csv_bytes(cols, [[r.get(c, "随便") for c in cols] for r in rows]), 2
+        extra = "备注"
+    elif fmt == "xlsx":
+        feed, rows = "cdpf_disability", fx.cdpf_rows(2)
+        for r in rows:
+            r["联系电话"] = "13800000000"
+        data, extra = _xlsx(rows, fx.CDPF_V1_HEADERS + ["联系电话"]), "联系电话"
+    elif fmt == "parquet":
+        feed = "nhsa_claims"
+        raw, n = fx.nhsa_claims(fx.nhsa_rows("2026-01", n=2))
+        table = pq.read_table(io.BytesIO(raw))
+        table = table.append_column("hospital_code", pa.array(["H1", "H2"]))
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        data, extra = (buf.getvalue(), n), "hospital_code"
+    else:
+        feed, rows = "mem_disaster", fx.disaster_rows("2026-01", n=2)
+        rows[1]["victim_count"] = 3
+        data, extra = fx.mem_disaster(rows), "victim_count"
+    folder = fx.deliver(tmp_path, feed, "2026-02-03", "2026-01", {f"f.{fmt}": data})
+    raw = read(folder, feed)
+    assert ignored_columns(raw) == [extra]
+    assert raw.column_names == list(FEEDS[feed].raw_columns) + ["_file", "_row"] and raw.num_rows == 2
+    staged, errors = typed(feed, raw)
+    assert errors == [] and staged[0]["person_id"] == fx.person_id(1)
+
+
+def test_moa_relapse_watch_chinese_headers_and_codes(tmp_path):
+    rows = fx.moa_rows("2026-01", n=3)
+    rows[0]["head_person_id"] = rows[0]["head_person_id"].lower()
+    folder = fx.deliver_feed(tmp_path, "moa_relapse_watch", "2026-02-05", "2026-01", rows)
+    data = next(folder.glob("*.csv")).read_bytes()
+    assert "监测户编号".encode() in data and "风险类型".encode() in data
+    raw = read(folder, "moa_relapse_watch")
+    assert raw.column("watch_type").to_pylist()[0] == "脱贫不稳定户"  # raw: as delivered
+    staged, errors = typed("moa_relapse_watch", raw)
+    assert errors == []
+    assert [r["watch_type"] for r in staged] == ["unstable_poverty_exit", "edge_at_risk", "sudden_hardship"]
+    assert [r["risk_types"] for r in staged] == [["illness"], ["disability", "education"], ["disaster", "business_failure"]]
+    assert [r["risk_eliminated"] for r in staged] == [False, True, False]
+    assert staged[0]["head_person_id"] == fx.person_id(201)
+    assert staged[0]["net_income_per_capita_yuan"] == Decimal("8600") and staged[0]["income_year"] == 2025
+    assert staged[1]["transfer_income_per_capita_yuan"] == Decimal("2100.50")
+
+
+def test_mca_econ_checks_two_files_with_bom(tmp_path):
+    folder = fx.deliver_feed(tmp_path, "mca_econ_checks", "2026-02-05", "2026-01")
+    assert sorted(p.name for p in folder.glob("*.csv")) == ["check_members_202601.csv", "checks_202601.csv"]
+    assert (folder / "checks_202601.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    spec = FEEDS["mca_econ_checks"]
+    assert [p.name for p in spec.parts] == ["checks", "members"]
+    assert spec.part("checks").matches("checks_202601.csv") and not spec.part("checks").matches("check_members_202601.csv")
+    checks, errors = typed("mca_econ_checks", read(folder, "mca_econ_checks"))
+    assert errors == [] and checks[0]["check_id"] == "C20260100001"  # not "\ufeffcheck_id"
+    assert checks[0]["household_size"] == 2 and checks[0]["monthly_income_yuan"] == Decimal("2350.50")
+    members, errors = typed("mca_econ_checks", read(folder, "mca_econ_checks", part="members"), part="members")
+    assert errors == [] and len(members) == 6 and list(members[0]) == spec.part("members").staging_columns
+
+
+def test_mem_disaster_status_is_optional(tmp_path):
+    rows = [fx.disaster("D1", fx.person_id(1), "2026-04-02"),
+            fx.disaster("D1", fx.person_id(2), "2026-04-02", status="withdrawn"),
+            fx.disaster("D2", fx.person_id(3), "2026-04-03", status="ACTIVE")]
+    folder = fx.deliver(tmp_path, "mem_disaster", "2026-04-04", "2026-04", {"d.jsonl": fx.mem_disaster(rows)})
+    raw = read(folder, "mem_disaster", "2026-04")
+    assert raw.column("status").to_pylist() == [None, "withdrawn", "ACTIVE"]
+    staged, errors = typed("mem_disaster", raw, "2026-04")
+    assert errors == [] and [r["status"] for r in staged] == ["active", "withdrawn", "active"]
+    # an empty daily file (nothing new) reads as no rows
+    empty = fx.deliver(tmp_path, "mem_disaster", "2026-04-05", "2026-04", {"d.jsonl": (b"", 0)})
+    assert read(empty, "mem_disaster", "2026-04").num_rows == 0

@@ -775,3 +775,38 @@ def test_default_rules():
     assert r.edge_multiplier == 1.5 and r.edge_multiplier_for("4403") == 2.0
     assert r.indicator("DISASTER").routing["house_damage"] == ("MOHURD",)
     assert [str(f) for f in r.indicator("ELIG_DIBAO").feeds][0] == "hrss_employment@-2..0"
+
+
+# --- gating: a feed that joined the catalog later (since) ---------------------------------------------
+
+def test_gate_treats_months_before_a_feeds_since_as_satisfied():
+    """An indicator that needs a new feed (mca_econ_checks, since 2026-01) waits for it only from
+    its first period: months before since are satisfied, not missing; from since on it waits."""
+    import dataclasses
+
+    from pipelines.indicators import gate
+    from pipelines.rules import FeedNeed, default_rules
+
+    base = default_rules().indicators["ELIG_DIBAO"]
+    rule = dataclasses.replace(base, feeds=(FeedNeed("mca_roster"), FeedNeed("mca_econ_checks", -2, 0)),
+                               optional_feeds=(FeedNeed("moa_relapse_watch"),))
+    loaded = ("loaded", "d", "t")
+    tokens = {("mca_roster", m): loaded for m in ("2025-10", "2025-11", "2025-12", "2026-01", "2026-02")}
+    tokens[("mca_econ_checks", "2025-12")] = ("not_expected", None, None)
+    # November: every month of the window is before since -> nothing to wait for, nothing partial
+    assert gate(rule, "2025-11", tokens, first_month="2025-10") == ([], [])
+    # January: 2025-11 and 2025-12 are before since; January itself is due
+    assert gate(rule, "2026-01", tokens, first_month="2025-10") == (["mca_econ_checks"], ["moa_relapse_watch"])
+    tokens[("mca_econ_checks", "2026-01")] = loaded
+    tokens[("moa_relapse_watch", "2026-01")] = loaded
+    assert gate(rule, "2026-01", tokens, first_month="2025-10") == ([], [])
+    # February: January loaded, February not yet; a rejected month is named as such
+    tokens[("mca_econ_checks", "2026-02")] = ("rejected", "x", None)
+    assert gate(rule, "2026-02", tokens, first_month="2025-10")[0] == ["mca_econ_checks (rejected)"]
+    # a v1 feed has no since: before the first data month it can never be met
+    v1 = dataclasses.replace(base, feeds=(FeedNeed("hrss_employment", -2, 0),), optional_feeds=())
+    assert gate(v1, "2025-11", {}, first_month="2025-10")[0][0] == "hrss_employment 2025-09 (before first data month)"
+    # the mid-term pseudo-feed is required like a feed (no since: it waits while the term is open)
+    mid = dataclasses.replace(base, feeds=(FeedNeed("moe_students_midterm"),), optional_feeds=())
+    assert gate(mid, "2026-03", {("moe_students_midterm", "2026-03"): ("open", "m", None)}) == \
+        (["moe_students_midterm (open)"], [])

@@ -250,9 +250,12 @@ class Province:
             con.execute("update ops.deliveries set status = 'superseded' where feed_id = ? and period = ? and status = 'loaded'",
                         [feed, period])
             con.execute(f"delete from staging.{feed} where period = ?", [period])
+        # a daily month of mem_disaster (catalog v2, from 2026-04) is complete once a delivery dated after
+        # the 5th of the next month is in: the month's records come in one delivery dated the 6th here
+        day = "-06" if feed == "mem_disaster" and period >= "2026-04" else "-03"
         con.execute("insert into ops.deliveries (delivery_id, feed_id, period, folder, delivery_date, status, status_at) "
                     "values (?, ?, ?, ?, ?, ?, ?)",
-                    [did, feed, period, f"/landing/{did}", d(shift(period, 1) + "-03"), status,
+                    [did, feed, period, f"/landing/{did}", d(shift(period, 1) + day), status,
                      dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=len(self.versions) + version)])
         if status == "loaded" and rows:
             cols = [c for c, _ in STAGING_COLUMNS[feed]]

@@ -1,6 +1,12 @@
 """File readers for the feeds (CSV / Parquet / XLSX / JSON lines): every column as delivered, as a
 string, with ``_file`` and ``_row`` lineage. A file that cannot be read as documented raises
-:class:`~pipelines.feeds._base.FeedFormatError` naming file, row and field."""
+:class:`~pipelines.feeds._base.FeedFormatError` naming file, row and field.
+
+Every reader takes the :class:`~pipelines.feeds._base.Layout` the delivery's period calls for (a
+plain tuple of column names is one layout). Columns are matched by name (order does not matter):
+a missing, renamed or duplicated column, or a column of another layout of the feed, raises; a
+column no layout announces is ignored and named in the table's schema metadata
+(:func:`ignored_columns`), so the ingest records a warning naming it."""
 
 from __future__ import annotations
 
@@ -12,7 +18,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.feeds._base import FeedFormatError
+from pipelines.feeds._base import FeedFormatError, Layout
+
+# Schema metadata key: JSON list of the columns (as the department wrote them) a reader ignored.
+IGNORED_KEY = b"lowincome.ignored_columns"
 
 # --- readers -------------------------------------------------------------------------------------
 
@@ -49,39 +58,83 @@ def reject_control_characters(table: pa.Table, file: str) -> None:
                                   check="control_character")
 
 
-def with_lineage(table: pa.Table, path: Path) -> pa.Table:
-    """Append ``_file`` and ``_row`` (1-based data row number), after rejecting control characters."""
+def with_lineage(table: pa.Table, path: Path, ignored: list[str] | tuple[str, ...] = ()) -> pa.Table:
+    """Append ``_file`` and ``_row`` (1-based data row number), after rejecting control characters.
+    ``ignored``: unannounced columns the reader left out, kept in the schema metadata."""
     reject_control_characters(table, Path(path).name)
     n = table.num_rows
     table = table.append_column("_file", _constant_column(Path(path).name, n))
-    return table.append_column("_row", pa.array(np.arange(1, n + 1, dtype=np.int64)))
+    table = table.append_column("_row", pa.array(np.arange(1, n + 1, dtype=np.int64)))
+    if ignored:
+        import json
+
+        table = table.replace_schema_metadata({IGNORED_KEY: json.dumps(list(ignored), ensure_ascii=False)})
+    return table
 
 
-def check_columns(file: str, found: list[str], expected: tuple[str, ...],
-                  shown: dict[str, str] | None = None) -> None:
-    """Reject a file whose columns are missing, extra or renamed, naming them.
+def ignored_columns(table: pa.Table) -> list[str]:
+    """The unannounced columns a reader ignored in this file (as the department wrote them)."""
+    import json
 
-    ``shown`` maps expected (English) names back to the header the department writes, so the
-    message uses the department's own words (e.g. ``缴费基数``).
+    meta = table.schema.metadata or {}
+    return json.loads(meta[IGNORED_KEY]) if IGNORED_KEY in meta else []
+
+
+def conform(table: pa.Table, raw_columns: tuple[str, ...]) -> pa.Table:
+    """A reader's table in the part's raw shape: every raw column in order (those the file's layout
+    does not have as null strings), then ``_file``, ``_row``; the schema metadata is kept."""
+    meta = table.schema.metadata
+    n = table.num_rows
+    cols = {c: (table.column(c) if c in table.column_names else pa.nulls(n, pa.string())) for c in raw_columns}
+    out = pa.table({**cols, "_file": table.column("_file"), "_row": table.column("_row")})
+    return out.replace_schema_metadata(meta) if meta else out
+
+
+def as_layout(layout: Layout | tuple[str, ...] | list[str]) -> Layout:
+    return layout if isinstance(layout, Layout) else Layout("v1", None, tuple(layout))
+
+
+def check_columns(file: str, found: list[str], layout: Layout | tuple[str, ...],
+                  shown: dict[str, str] | None = None) -> list[str]:
+    """Check a file's columns (English names, as mapped from the delivered header) against its
+    layout; returns the unannounced columns to ignore, in the department's words.
+
+    Raises :class:`FeedFormatError` naming them for a duplicated column, a column of another
+    layout of the feed (``check = "layout"``), or a missing or renamed one (``columns``; a missing
+    column the layout introduced says so). ``shown`` maps English names back to the header the
+    department writes, so the message uses the department's own words (e.g. ``缴费基数``).
     """
+    layout = as_layout(layout)
     shown = shown or {}
+    name = lambda c: shown.get(c, c)  # noqa: E731
     dupes = sorted({c for c in found if found.count(c) > 1})
     if dupes:
-        raise FeedFormatError(file, f"duplicate column(s) {dupes}", field=dupes[0], check="columns")
+        raise FeedFormatError(file, f"duplicate column(s) {[name(c) for c in dupes]}", field=name(dupes[0]),
+                              check="columns")
+    expected = layout.columns
+    allowed = set(expected) | set(layout.optional)
+    other = dict(layout.elsewhere)
+    foreign = [c for c in found if c in other and c not in allowed]
+    if foreign:
+        where = sorted({other[c] for c in foreign})
+        raise FeedFormatError(
+            file, f"column(s) {', '.join(repr(name(c)) for c in foreign)} belong to {' / '.join(where)}; "
+                  f"a delivery for this period uses {layout.label}: {[name(c) for c in expected]}",
+            field=name(foreign[0]), check="layout")
     missing = [c for c in expected if c not in found]
-    extra = [c for c in found if c not in expected]
-    if not missing and not extra:
-        return
-    name = lambda c: shown.get(c, c)  # noqa: E731
-    parts = []
-    if missing:
-        parts.append("missing column(s) " + ", ".join(repr(name(c)) for c in missing))
+    extra = [c for c in found if c not in allowed]
+    if not missing:
+        return [name(c) for c in extra]
+    parts = ["missing column(s) " + ", ".join(repr(name(c)) for c in missing)]
+    introduced = [c for c in missing if c in layout.added]
+    if introduced:
+        parts[0] += f" ({layout.label} adds {', '.join(repr(name(c)) for c in introduced)})"
     if extra:
         parts.append("unexpected column(s) " + ", ".join(repr(c) for c in extra))
-    if missing and extra:
         parts.append("(renamed?)")
+    check = "layout" if introduced and len(introduced) == len(missing) and not extra else "columns"
     raise FeedFormatError(file, "; ".join(parts) + f"; expected {[name(c) for c in expected]}",
-                          field=name((missing or extra)[0]), check="columns")
+                          field=name(missing[0]), check=check)
 
 
 def _sniff_header(path: Path, encodings: tuple[str, ...], delimiter: str) -> tuple[list[str], str]:
@@ -135,18 +188,20 @@ def _locate_csv_problem(path: Path, encoding: str, delimiter: str,
     return None, None, None
 
 
-def read_csv_strings(path: Path, expected: tuple[str, ...], *, encodings: tuple[str, ...] = ("utf-8",),
+def read_csv_strings(path: Path, layout: Layout | tuple[str, ...], *, encodings: tuple[str, ...] = ("utf-8",),
                      header_map: dict[str, str] | None = None, delimiter: str = ",",
                      newlines_in_values: bool = False) -> pa.Table:
     """Read a delimited text file with every column as a string (empty -> null).
 
     ``encodings`` are tried in order on the header; the first that decodes *and* yields the
-    expected columns wins (a department that switched GB18030 -> UTF-8 still loads). A UTF-8 BOM
+    layout's columns wins (a department that switched GB18030 -> UTF-8 still loads). A UTF-8 BOM
     is skipped. ``header_map`` renames delivered headers (e.g. Chinese) to English names.
     """
     import pyarrow.csv as pcsv
 
     path = Path(path)
+    layout = as_layout(layout)
+    expected = layout.columns
     header_map = header_map or {}
     reverse = {v: k for k, v in header_map.items()}
     chosen = None
@@ -156,21 +211,22 @@ def read_csv_strings(path: Path, expected: tuple[str, ...], *, encodings: tuple[
             names, chosen_try = _sniff_header(path, (enc,), delimiter)
         except FeedFormatError:
             continue
-        if {header_map.get(n, n) for n in names} == set(expected):
+        if set(expected) <= {header_map.get(n, n) for n in names}:
             chosen = chosen_try
             break
     if chosen is None:
         # No encoding gives the expected header: report what the first decodable one shows.
         names, chosen = _sniff_header(path, encodings, delimiter)
     mapped_names = [header_map.get(n, n) for n in names]
-    check_columns(path.name, mapped_names, expected, reverse)
+    ignored = check_columns(path.name, mapped_names, layout, reverse)
+    keep = [c for c in mapped_names if c in set(expected) | set(layout.optional)]
 
     encoding = "utf-8" if chosen in ("utf-8", "utf-8-sig") else chosen
     read_options = pcsv.ReadOptions(encoding=encoding, column_names=mapped_names, skip_rows=1,
                                     block_size=16 << 20)
     parse_options = pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines_in_values)
     convert_options = pcsv.ConvertOptions(
-        column_types={c: pa.string() for c in mapped_names},
+        column_types={c: pa.string() for c in keep}, include_columns=keep,
         strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True,
     )
     try:
@@ -181,8 +237,7 @@ def read_csv_strings(path: Path, expected: tuple[str, ...], *, encodings: tuple[
         where = f" (row {row}, column {reverse.get(field, field)!r}: {what})" if row else ""
         raise FeedFormatError(path.name, f"cannot be read as {chosen} CSV{where}: {e}", field=field, row=row,
                               check="parse") from None
-    table = table.select(list(expected))
-    return with_lineage(table, path)
+    return with_lineage(table.select(keep), path, ignored)
 
 
 def _values_to_strings(values: list) -> pa.Array:
@@ -225,11 +280,12 @@ def _values_to_strings(values: list) -> pa.Array:
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
 
-def read_xlsx_strings(path: Path, expected: tuple[str, ...], header_map: dict[str, str]) -> pa.Table:
+def read_xlsx_strings(path: Path, layout: Layout | tuple[str, ...], header_map: dict[str, str]) -> pa.Table:
     """First sheet of an .xlsx with a header row; cells as strings (python-calamine, Rust)."""
     from python_calamine import CalamineWorkbook
 
     path = Path(path)
+    layout = as_layout(layout)
     reverse = {v: k for k, v in header_map.items()}
     try:
         wb = CalamineWorkbook.from_path(str(path))
@@ -242,7 +298,9 @@ def read_xlsx_strings(path: Path, expected: tuple[str, ...], header_map: dict[st
     while header and header[-1] == "":
         header.pop()
     names = [header_map.get(h, h) for h in header]
-    check_columns(path.name, names, expected, reverse)
+    ignored = check_columns(path.name, names, layout, reverse)
+    allowed = set(layout.columns) | set(layout.optional)
+    keep = [c for c in names if c in allowed]
     data = rows[1:]
     # Drop trailing blank rows (formatting left in the sheet).
     while data and all(v in ("", None) for v in data[-1]):
@@ -252,21 +310,24 @@ def read_xlsx_strings(path: Path, expected: tuple[str, ...], header_map: dict[st
     if data and set(map(len, data)) != {width}:
         data = [r[:width] + [""] * (width - len(r)) for r in data]
     columns = list(zip(*data)) if data else [()] * width
-    arrays = {name: _values_to_strings(list(col)) for name, col in zip(names, columns)}
-    table = pa.table({c: arrays[c] for c in expected}) if data else pa.table(
-        {c: pa.array([], pa.string()) for c in expected})
-    return with_lineage(table, path)
+    arrays = {name: _values_to_strings(list(col)) for name, col in zip(names, columns) if name in allowed}
+    table = pa.table({c: arrays[c] for c in keep}) if data else pa.table(
+        {c: pa.array([], pa.string()) for c in keep})
+    return with_lineage(table, path, ignored)
 
 
-def read_jsonl_strings(path: Path, expected: tuple[str, ...]) -> pa.Table:
+def read_jsonl_strings(path: Path, layout: Layout | tuple[str, ...]) -> pa.Table:
     """JSON lines, one object per line; every field as the text it was delivered as.
 
     DuckDB's reader with explicit VARCHAR columns keeps ``"2026-01-05"`` as written (Arrow's JSON
     reader would infer a timestamp) and renders JSON numbers with their digits. A first pass over
-    the objects' keys detects missing or unexpected fields."""
+    the objects' keys detects missing or unexpected fields (a key counts as present if any object
+    has it; an object without it gives null)."""
     import duckdb
 
     path = Path(path)
+    layout = as_layout(layout)
+    expected = layout.columns + layout.optional
     con = duckdb.connect(":memory:", config={"threads": 1, "preserve_insertion_order": True})
     try:
         src = str(path)  # a prepared parameter: the (manifest-given) file name never becomes SQL text
@@ -282,11 +343,12 @@ def read_jsonl_strings(path: Path, expected: tuple[str, ...]) -> pa.Table:
         table = table.read_all() if hasattr(table, "read_all") else table
     finally:
         con.close()
+    ignored: list[str] = []
     if table.num_rows:
         present = set(keys)
-        check_columns(path.name, [k for k in expected if k in present] + [k for k in keys if k not in expected],
-                      expected)
-    return with_lineage(table.select(list(expected)), path)
+        ignored = check_columns(path.name, [k for k in expected if k in present] +
+                                sorted(k for k in present if k not in expected), layout)
+    return with_lineage(table.select(list(expected)), path, ignored)
 
 
 def _first_invalid_utf8(col) -> int | None:
@@ -300,7 +362,7 @@ def _first_invalid_utf8(col) -> int | None:
     return None
 
 
-def read_parquet_strings(path: Path, expected: tuple[str, ...]) -> pa.Table:
+def read_parquet_strings(path: Path, layout: Layout | tuple[str, ...]) -> pa.Table:
     """Parquet as delivered, every column rendered as a string (dates ISO, booleans true/false).
 
     A damaged file can decode to anything: column names or string values that are not UTF-8
@@ -309,12 +371,15 @@ def read_parquet_strings(path: Path, expected: tuple[str, ...]) -> pa.Table:
     import pyarrow.parquet as pq
 
     path = Path(path)
+    layout = as_layout(layout)
     errors = (pa.ArrowException, OSError, UnicodeDecodeError, ValueError, MemoryError)
     try:
         names = pq.read_schema(path).names
     except errors as e:
         raise FeedFormatError(path.name, f"cannot be read as Parquet: {e}", check="parse") from None
-    check_columns(path.name, names, expected)  # missing, extra, renamed or duplicated columns
+    ignored = check_columns(path.name, names, layout)  # missing, renamed, duplicated or foreign columns
+    allowed = set(layout.columns) | set(layout.optional)
+    expected = [c for c in names if c in allowed]
     try:
         table = pq.read_table(path, columns=list(expected))
     except errors as e:
@@ -346,4 +411,4 @@ def read_parquet_strings(path: Path, expected: tuple[str, ...]) -> pa.Table:
             raise FeedFormatError(path.name, f"column {c!r}{where} cannot be read as text ({col.type}): {e}",
                                   field=c, row=row, check="parse") from None
         cols[c] = out
-    return with_lineage(pa.table(cols), path)
+    return with_lineage(pa.table(cols) if cols else pa.table({}), path, ignored)

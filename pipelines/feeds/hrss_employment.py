@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.feeds._base import Field, FeedSpec, ident, mapped, money, text, yyyymm_month
+from pipelines.feeds._base import FeedSpec, Field, Layout, ident, mapped, money, text, yyyymm_month
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -36,11 +36,11 @@ EMPLOYMENT_STATUS = {
 }
 
 
-def read_raw(path: Path) -> pa.Table:
+def read_raw(path: Path, layout: Layout) -> pa.Table:
     from pipelines.feeds._readers import read_csv_strings
 
     # GB18030 first; UTF-8 accepted too if the header only makes sense that way (export changed).
-    return read_csv_strings(path, RAW_COLUMNS, encodings=("gb18030", "utf-8"), header_map=HEADER_MAP)
+    return read_csv_strings(path, layout, encodings=("gb18030", "utf-8"), header_map=HEADER_MAP)
 
 
 FIELDS = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, money, text
+from pipelines.feeds._base import FeedSpec, Field, Layout, ident, iso_date, money, text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -19,11 +19,11 @@ RAW_COLUMNS = ("snapshot_month", "family_id", "person_id", "name", "gender", "bi
                "last_econ_check_date", "last_home_visit_date")
 
 
-def read_raw(path: Path) -> pa.Table:
+def read_raw(path: Path, layout: Layout) -> pa.Table:
     from pipelines.feeds._readers import read_csv_strings
 
     # The BOM is skipped by the reader (header sniffing strips it; Arrow skips it in the data).
-    return read_csv_strings(path, RAW_COLUMNS)
+    return read_csv_strings(path, layout)
 
 
 FIELDS = (

@@ -2,6 +2,15 @@
 
 Per term; the delivery's ``period`` is the first month of the term (spring ``YYYY-1`` -> ``YYYY-03``,
 autumn ``YYYY-2`` -> ``YYYY-09``). CSV, UTF-8, English headers.
+
+From term 2026-1 (period 2026-03, ``midterm_since``) each term is delivered twice: at the start of
+term and at mid-term (about 60 days in, once the term's aid is granted). The mid-term delivery
+replaces the first like any re-delivery (it is produced later). The ledger marks which one a
+delivery is (``ops.deliveries.delivery_kind``: ``start_of_term``, or ``mid_term`` when its folder
+date is ``midterm_after_days`` = 45 or more days after the term's first day -- the catalog's
+manifest has no field for it), and ops.completeness carries the pseudo-feed
+``moe_students_midterm``, loaded only for the months of a term whose loaded delivery is the mid-term
+one: an indicator that must only run on mid-term data (aid granted) requires it.
 """
 
 from __future__ import annotations
@@ -9,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.feeds._base import Field, FeedSpec, ident, money, text
+from pipelines.feeds._base import FeedSpec, Field, Layout, ident, money, text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -17,10 +26,10 @@ if TYPE_CHECKING:
 RAW_COLUMNS = ("term", "person_id", "stage", "tuition_yuan", "boarding_yuan", "aid_yuan")
 
 
-def read_raw(path: Path) -> pa.Table:
+def read_raw(path: Path, layout: Layout) -> pa.Table:
     from pipelines.feeds._readers import read_csv_strings
 
-    return read_csv_strings(path, RAW_COLUMNS, encodings=("utf-8",))
+    return read_csv_strings(path, layout, encodings=("utf-8",))
 
 
 FIELDS = (
@@ -35,5 +44,5 @@ FIELDS = (
 FEED = FeedSpec(
     feed_id="moe_students", department="MOE", cadence="term", kind="snapshot", partition="period",
     read_raw=read_raw, title="学生资助", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
-    months_covered=6,
+    months_covered=6, midterm_since="2026-03", midterm_after_days=45,
 )

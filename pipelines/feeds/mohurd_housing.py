@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.feeds._base import Field, FeedSpec, boolean, ident, integer, iso_date, money, text
+from pipelines.feeds._base import FeedSpec, Field, Layout, boolean, ident, integer, iso_date, money, text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -17,10 +17,10 @@ if TYPE_CHECKING:
 RAW_COLUMNS = ("as_of", "person_id", "property_count", "property_area_m2", "public_rental", "dilapidated_level")
 
 
-def read_raw(path: Path) -> pa.Table:
+def read_raw(path: Path, layout: Layout) -> pa.Table:
     from pipelines.feeds._readers import read_csv_strings
 
-    return read_csv_strings(path, RAW_COLUMNS)
+    return read_csv_strings(path, layout)
 
 
 FIELDS = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.feeds._base import Field, FeedSpec, ident, text, ymd_date
+from pipelines.feeds._base import FeedSpec, Field, Layout, ident, text, ymd_date
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -15,10 +15,10 @@ if TYPE_CHECKING:
 RAW_COLUMNS = ("event_id", "person_id", "hukou_no", "event_type", "event_date", "region_code")
 
 
-def read_raw(path: Path) -> pa.Table:
+def read_raw(path: Path, layout: Layout) -> pa.Table:
     from pipelines.feeds._readers import read_csv_strings
 
-    return read_csv_strings(path, RAW_COLUMNS)
+    return read_csv_strings(path, layout)
 
 
 FIELDS = (

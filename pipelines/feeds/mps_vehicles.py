@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.feeds._base import Field, FeedSpec, ident, iso_date, text
+from pipelines.feeds._base import FeedSpec, Field, Layout, ident, iso_date, text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -14,10 +14,10 @@ if TYPE_CHECKING:
 RAW_COLUMNS = ("person_id", "vehicle_class", "first_registered", "event", "event_date")
 
 
-def read_raw(path: Path) -> pa.Table:
+def read_raw(path: Path, layout: Layout) -> pa.Table:
     from pipelines.feeds._readers import read_csv_strings
 
-    return read_csv_strings(path, RAW_COLUMNS)
+    return read_csv_strings(path, layout)
 
 
 FIELDS = (

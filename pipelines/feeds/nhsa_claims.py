@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.feeds._base import Field, FeedSpec, RefCheck, boolean, fen_to_yuan, ident, text
+from pipelines.feeds._base import FeedSpec, Field, Layout, RefCheck, boolean, fen_to_yuan, ident, text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -18,10 +18,10 @@ RAW_COLUMNS = ("settle_id", "person_id", "settle_date", "visit_type", "catastrop
                "critical_illness_fen", "medical_aid_fen", "oop_fen", "reversal_of")
 
 
-def read_raw(path: Path) -> pa.Table:
+def read_raw(path: Path, layout: Layout) -> pa.Table:
     from pipelines.feeds._readers import read_parquet_strings
 
-    return read_parquet_strings(path, RAW_COLUMNS)
+    return read_parquet_strings(path, layout)
 
 
 FIELDS = (

@@ -1,11 +1,12 @@
--- DISASTER 受灾 for data month $period: mem_disaster records of the month's delivery whose person
--- is a member (or, with $head_only, the head) of a household; per household the worst house damage
--- and the summed loss. Raised when the damage is in $damage_levels or loss >= $min_loss_yuan.
--- Urgent when collapsed; + MOHURD when the house is collapsed/severely damaged.
+-- DISASTER 受灾 for data month $period: mem_disaster records in force for the month
+-- (staging.mem_disaster_current: the month's delivery, or for daily months the latest version of each
+-- record, withdrawn ones left out) whose person is a member (or, with $head_only, the head) of a
+-- household; per household the worst house damage and the summed loss. Raised when the damage is in
+-- $damage_levels or loss >= $min_loss_yuan. Urgent when collapsed; + MOHURD when the house is
+-- collapsed/severely damaged.
 with disasters as (
-    select * from staging.mem_disaster
+    select * from staging.mem_disaster_current
     where period = $period and person_id is not null
-    qualify row_number() over (partition by disaster_id, person_id order by _row desc) = 1
 ),
 persons as (
     select * from core.person_month where period = $period

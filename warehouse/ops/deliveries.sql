@@ -19,8 +19,10 @@ create table if not exists ops.deliveries (
     superseded_by VARCHAR,
     manifest_sha256 VARCHAR,
     as_of DATE,
-    retry BOOLEAN
+    retry BOOLEAN,
+    delivery_kind VARCHAR
 );
+alter table ops.deliveries add column if not exists delivery_kind VARCHAR;
 comment on table ops.deliveries is 'Delivery ledger: every delivery folder seen in the landing zone, what happened to it and why. A delivery already loaded (same manifest sha256) is never processed again.';
 comment on column ops.deliveries.delivery_id is '<feed_id>/<delivery_date>: the folder, relative to the landing zone.';
 comment on column ops.deliveries.feed_id is 'Feed id (pipelines/feeds registry), e.g. hrss_employment.';
@@ -39,3 +41,4 @@ comment on column ops.deliveries.superseded_by is 'delivery_id of the delivery t
 comment on column ops.deliveries.manifest_sha256 is 'sha256 of manifest.json as processed; a changed manifest (folder re-delivered in place) is processed again.';
 comment on column ops.deliveries.as_of is 'The night (data date) on which the status was last set.';
 comment on column ops.deliveries.retry is 'true when rejected for an internal reason (bug, busy warehouse), not the data: the next night processes it again.';
+comment on column ops.deliveries.delivery_kind is 'What the delivery is within its period, where the catalog distinguishes kinds: daily (an additive daily delivery, e.g. mem_disaster from 2026-04); for moe_students start_of_term / mid_term (mid-term = dated midterm_after_days or more after the term''s first day, aid granted) or term (a term before mid-term deliveries began); null otherwise. Set by publish from the feed registry (pipelines.feeds FeedSpec.delivery_kind).';

@@ -8,12 +8,14 @@ create table if not exists raw.mem_disaster (
     house_damage VARCHAR,
     loss_yuan VARCHAR,
     emergency_aid_yuan VARCHAR,
+    status VARCHAR,
     _file VARCHAR,
     _row BIGINT,
     delivery_id VARCHAR NOT NULL,
     period VARCHAR NOT NULL
 );
-comment on table raw.mem_disaster is 'Emergency management (应急管理 受灾人员): affected household heads, all residents; delivered as JSON lines. Raw layer: values exactly as delivered (JSON lines), as text.';
+alter table raw.mem_disaster add column if not exists status VARCHAR;
+comment on table raw.mem_disaster is 'Emergency management (应急管理 受灾人员): affected household heads, all residents; delivered as JSON lines; monthly until 2026-03, daily and additive from period 2026-04 (each daily delivery its own partition). Raw layer: values exactly as delivered (JSON lines), as text.';
 comment on column raw.mem_disaster.disaster_id is 'Disaster id. As delivered (text).';
 comment on column raw.mem_disaster.disaster_type is 'flood, typhoon, earthquake, drought, fire, landslide, other. As delivered (text).';
 comment on column raw.mem_disaster.occurred_on is 'Date the disaster occurred. As delivered (text).';
@@ -22,6 +24,7 @@ comment on column raw.mem_disaster.region_code is '12-digit region code. As deli
 comment on column raw.mem_disaster.house_damage is 'collapsed, severe, moderate, none. As delivered (text).';
 comment on column raw.mem_disaster.loss_yuan is 'Assessed direct loss, yuan. As delivered (text).';
 comment on column raw.mem_disaster.emergency_aid_yuan is 'Emergency aid already paid, yuan. As delivered (text).';
+comment on column raw.mem_disaster.status is 'Record status as delivered: active / withdrawn (from 2026-04; absent = null = active). As delivered (text).';
 comment on column raw.mem_disaster.delivery_id is 'Delivery that brought the row: <feed_id>/<delivery_date> (ops.deliveries.delivery_id).';
 comment on column raw.mem_disaster.period is 'Data month YYYY-MM from the delivery manifest (the partition replaced by a re-delivery).';
 comment on column raw.mem_disaster._file is 'File name inside the delivery folder.';

@@ -20,8 +20,8 @@ edu as (
     group by household_id
 ),
 disasters as (
-    select * from staging.mem_disaster where period = $period
-    qualify row_number() over (partition by disaster_id, person_id order by _row desc) = 1
+    -- the record in force per disaster_id + person_id (corrections applied, withdrawals left out)
+    select * from staging.mem_disaster_current where period = $period
 ),
 disaster_loss as (
     select p.household_id, sum(coalesce(d.loss_yuan, 0)) as disaster_loss_yuan
