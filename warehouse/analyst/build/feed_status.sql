@@ -20,6 +20,11 @@ select
     waiting,
     months_behind,
     days_since_delivery,
-    freshness_status
+    freshness_status,
+    since,
+    daily_since,
+    latest_loaded_kind,
+    layouts,
+    tables
 from status
 order by department, feed_id
