@@ -2,6 +2,7 @@
 
     uv run python bench/synth_bench.py                 # 40,000 roster families (~100k roster persons), 13 months
     uv run python bench/synth_bench.py --households 2000 --months 13 --no-write-doc
+    uv run python bench/synth_bench.py --catalog v1    # the catalog v1 layouts (default: v2)
 
 Generates into a temporary directory (removed afterwards unless ``--keep``), reports wall seconds,
 peak RSS, rows and bytes per feed, and writes docs/benchmarks/synth.md.
@@ -56,6 +57,8 @@ def main(argv=None) -> int:
     ap.add_argument("--months", type=int, default=13)
     ap.add_argument("--seed", type=int, default=20261)
     ap.add_argument("--start", default="2025-10")
+    ap.add_argument("--catalog", default="v2", choices=("v1", "v2"),
+                    help="the delivery catalog (v2: daily mem_disaster, cdpf/grid layout v2)")
     ap.add_argument("--keep", action="store_true", help="keep the generated province")
     ap.add_argument("--no-write-doc", action="store_true")
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks" / "synth.md")
@@ -71,7 +74,7 @@ def main(argv=None) -> int:
         with PeakRSS() as rss:
             t0 = time.perf_counter()
             result = generate(out=tmp / "province", households=args.households, months=args.months,
-                              seed=args.seed, start=args.start)
+                              seed=args.seed, start=args.start, catalog=args.catalog)
             seconds = time.perf_counter() - t0
         maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         sampled_mb = rss.peak / 2**20
@@ -81,7 +84,7 @@ def main(argv=None) -> int:
             "# Synthetic province generator — benchmark",
             "",
             f"`uv run python bench/synth_bench.py --households {args.households} --months {args.months} "
-            f"--seed {args.seed}` (run {dt.date.today().isoformat()}).",
+            f"--seed {args.seed} --catalog {args.catalog}` (run {dt.date.today().isoformat()}).",
             "",
             f"Machine: {os.cpu_count()} CPU cores, Python {platform.python_version()}, numpy {np.__version__}, "
             f"pyarrow {pa.__version__}, {platform.system()} {platform.machine()}.",
@@ -102,6 +105,13 @@ def main(argv=None) -> int:
             f"| events | {sum(result.events.values()):,} |",
             f"| nights | {len(result.nights)} |",
             f"| self-check issues | {len(result.issues)} |",
+            f"| truth_income.parquet | {result.truth_income.stat().st_size / 1e6:,.1f} MB |",
+            "",
+            "Income coverage and today's income rules on hidden income (the generator's summary):",
+            "",
+            "```",
+            *[x.strip() for x in result.income_lines()],
+            "```",
             "",
             "Rows per feed count the valid deliveries only (corrupt and unfinished folders excluded;",
             "a re-delivered period counts twice).",

@@ -94,3 +94,58 @@ def detection_report(con: duckdb.DuckDBPyConnection, truth: Path) -> DetectionRe
         precision=(true_w / total) if total else 1.0,
         alert_load=1000.0 * total / hh_months, missed=missed, false_alarm_sample=sample,
     )
+
+
+# --- income rules on hidden income --------------------------------------------------------------------
+
+# Today's income rules and the months of observed income each one reads (M-k..M). The synthetic
+# province hides part of most households' income (``truth_income.parquet``): where a household's
+# coverage is ``partial`` the observed income is only a floor and these rules fire on households whose
+# true income is fine. EXP_MED counts only by its rule A (rule B compares spending with spending).
+INCOME_RULE_WINDOWS = {"ELIG_DIBAO": 2, "ELIG_EDGE": 2, "EXP_HARDSHIP": 11, "EXP_MED": 2, "EXP_EDU": 6}
+
+
+@dataclass
+class FalseAlarmReport:
+    real: list[tuple]          # (indicator, household, period, explanation): false alarms, no excuse
+    on_partial: dict           # indicator -> false alarms of an income rule on a partial household
+    warnings: int
+
+
+def false_alarms_by_coverage(con: duckdb.DuckDBPyConnection, truth: Path, truth_income: Path) -> FalseAlarmReport:
+    """Warnings with no truth row for their household and indicator, split into those an income rule
+    raised on a household whose observed coverage is ``partial`` in some month of the rule's window
+    (the flood the coverage rule is to fix) and all the others."""
+    load_truth(con, truth)
+    con.execute("create or replace temp table truth_income as select household_id, period, observed_coverage "
+                "from read_parquet(?)", [str(truth_income)])
+    windows = ", ".join(f"('{k}', {v})" for k, v in INCOME_RULE_WINDOWS.items())
+    rows = con.execute(
+        f"""
+        with win(indicator_code, months) as (values {windows}),
+        fa as (
+            select w.indicator_code, w.household_id, w.period, w.explanation,
+                   coalesce(json_extract_string(w.evidence, '$.rule_b'), 'false') = 'true' as rule_b
+            from mart.warnings w
+            where not exists (select 1 from truth t where t.household_id = w.household_id
+                                and t.indicator_code = w.indicator_code))
+        select fa.indicator_code, fa.household_id, fa.period, fa.explanation,
+               win.months is not null and not (fa.indicator_code = 'EXP_MED' and fa.rule_b) and exists (
+                   select 1 from truth_income ti
+                   where ti.household_id = fa.household_id and ti.observed_coverage = 'partial'
+                     and date_diff('month', strptime(ti.period || '-01', '%Y-%m-%d'),
+                                   strptime(fa.period || '-01', '%Y-%m-%d')) between 0 and win.months
+               ) as on_partial
+        from fa left join win using (indicator_code)
+        order by 1, 2, 3
+        """
+    ).fetchall()
+    total = con.execute("select count(*) from mart.warnings").fetchone()[0]
+    on_partial: dict[str, int] = {}
+    real = []
+    for code, hh, period, text, partial in rows:
+        if partial:
+            on_partial[code] = on_partial.get(code, 0) + 1
+        else:
+            real.append((code, hh, period, text))
+    return FalseAlarmReport(real=real, on_partial=on_partial, warnings=total)

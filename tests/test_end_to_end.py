@@ -4,7 +4,9 @@ feedback), then checked against the generator's ground truth and by opening what
 
 - every required truth row (an injected event's indicator and data month) is raised in that month;
 - no warning points at a household the generator gave no event for that indicator, and none at a
-  household with no event at all;
+  household with no event at all — except what today's income rules raise on households whose income
+  is partly hidden (``truth_income.parquet`` says ``partial``): that flood is counted, and each of its
+  warnings must be on such a household;
 - every extract opens in openpyxl with Chinese headers and Chinese explanations equal to the
   warehouse's, holds only its own office's cases, and its manifest's checksums are right;
 - the simulated feedback files round-trip: each line a department answered moved its case, and the
@@ -32,7 +34,6 @@ HOUSEHOLDS = 200  # the smallest province in which every event type, hence every
 # The province's 13 data months end before catalog v2 changes a feed the indicators read (mem_disaster
 # daily from 2026-04, cdpf_disability layout v2 from 2026-07) as long as the generator writes the
 # catalog v1 deliveries; the catalog v2 deliveries themselves are covered by tests/test_catalog_v2.py.
-START = "2025-03"
 INDICATORS = {"INC_DROP", "EXP_MED", "EXP_EDU", "EXP_HARDSHIP", "DISASTER", "POP_DEATH", "POP_DISABILITY",
               "POP_BIRTH", "ELIG_DIBAO", "ELIG_EDGE", "EXIT_REVIEW", "BENEFIT_AFTER_DEATH", "DUP_ENROLL",
               "REVIEW_OVERDUE"}
@@ -45,7 +46,7 @@ def province(tmp_path_factory):
     from pipelines.synth import generate
 
     out = tmp_path_factory.mktemp("e2e")
-    result = generate(out=out / "province", households=HOUSEHOLDS, months=13, seed=20261, start=START)
+    result = generate(out=out / "province", households=HOUSEHOLDS, months=13, seed=20261, catalog="v2")
     settings = load_settings(
         env={}, landing=result.landing, warehouse=out / "wh" / "warehouse.duckdb",
         outbox=out / "outbox", feedback=out / "feedback", show_progress=False,
@@ -73,15 +74,46 @@ def test_every_injected_event_is_raised_in_its_month(province):
 
 
 def test_no_false_alarms(province):
+    """Zero false alarms for every indicator, except the income rules on households with hidden
+    income: ELIG_DIBAO, ELIG_EDGE, EXP_HARDSHIP, EXP_MED (rule A) and EXP_EDU read observed income,
+    which is only a floor where coverage is ``partial``. Those are counted and reported; each of them
+    must be on a household ``partial`` in the rule's window (pipelines.evaluate)."""
+    from pipelines.evaluate import INCOME_RULE_WINDOWS, false_alarms_by_coverage
+
     result, _, _, con = province
     truth = _truth(result.truth)
-    expected = {(t["household_id"], t["indicator_code"]) for t in truth}
     with_event = {t["household_id"] for t in truth}
     warnings = con.execute("select household_id, indicator_code, period, explanation from mart.warnings").fetchall()
     assert len(warnings) > 50
-    wrong_indicator = [w for w in warnings if (w[0], w[1]) not in expected]
-    no_event = [w for w in warnings if w[0] not in with_event]
-    assert wrong_indicator == [] and no_event == []
+    report = false_alarms_by_coverage(con, result.truth, result.truth_income)
+    print(f"\nincome rules on partial coverage (false alarms against truth.csv, not asserted zero): "
+          f"{report.on_partial} of {report.warnings} warnings")
+    assert report.real == [], report.real[:20]
+    assert set(report.on_partial) <= set(INCOME_RULE_WINDOWS)
+    assert report.on_partial.get("ELIG_DIBAO", 0) > 0, "the province hides income: today's ELIG_DIBAO floods"
+    # the other indicators: not a single warning on a household without an event
+    others = [w for w in warnings if w[0] not in with_event and w[1] not in INCOME_RULE_WINDOWS]
+    assert others == []
+
+
+def test_catalog_v2_feeds_load(province):
+    """The province delivers catalog v2: the economic checks and the relapse watch load, the CDPF and
+    grid layouts change in 2026-07, disasters come daily. Only the injected faults are rejected, and the
+    unannounced CDPF column loads with a warning naming it."""
+    result, _, _, con = province
+    for feed in ("mca_econ_checks", "moa_relapse_watch"):
+        loaded = con.execute("select count(*) from ops.deliveries where feed_id = ? and status = 'loaded'",
+                             [feed]).fetchone()[0]
+        assert loaded >= 9, feed
+    faults = list(_truth(result.faults))
+    rejected = {r[0] for r in con.execute("select delivery_id from ops.deliveries where status = 'rejected'").fetchall()}
+    assert rejected <= {r["delivery_id"] for r in faults if r["fault"].startswith("corrupt")}, rejected
+    unannounced = [r["delivery_id"] for r in faults if r["fault"] == "unannounced_column"]
+    assert unannounced
+    for delivery_id in unannounced:
+        status, warnings = con.execute("select status, cast(warnings as varchar) from ops.deliveries "
+                                       "where delivery_id = ?", [delivery_id]).fetchone()
+        assert status in ("loaded", "superseded") and "extra_column" in warnings, (delivery_id, warnings)
 
 
 def test_warnings_contract_is_queryable(province):
@@ -175,7 +207,8 @@ def test_feedback_round_trips(province):
     for key, n in expected.items():
         verified, not_verified, rate = stats[key]
         assert (verified, not_verified) == (n["verified"], n["not_verified"]), key
-        assert rate == pytest.approx(n["verified"] / (n["verified"] + n["not_verified"])), key
+        # the mart rounds the rate to 4 decimals
+        assert rate == pytest.approx(n["verified"] / (n["verified"] + n["not_verified"]), abs=5e-5), key
 
 
 def test_the_nightly_incremental_analyst_db_equals_a_full_rebuild(province, tmp_path):

@@ -3,12 +3,15 @@ docs/feeds.md describes, with injected life events, delivery faults and the grou
 of which warnings the pipeline must raise (docs/architecture.md, "Synthetic province contract").
 
     from pipelines.synth import generate
-    result = generate(out=Path("province"), households=2000, months=13, seed=20261, start="2025-10")
+    result = generate(out=Path("province"), households=2000, months=13, seed=20261, start="2025-10",
+                      catalog="v2")
     print(result.summary())
 
-Writes ``out/landing/<feed>/<date>/`` (manifest last), ``out/truth.csv``, ``out/faults.csv``,
-``out/nights.txt`` and, for inspection, ``out/near_misses.csv`` (ordinary households with something
-that looks alarming but must raise nothing). Same seed, same bytes.
+Writes ``out/landing/<feed>/<date>/`` (manifest last) in the layouts of catalog ``v1`` or ``v2``,
+``out/truth.csv``, ``out/truth_income.parquet`` (per household and month: true, observed and hidden
+income, coverage), ``out/faults.csv``, ``out/nights.txt``, ``out/superseded/`` (the first version of a
+folder rewritten in place) and, for inspection, ``out/near_misses.csv`` (ordinary households with
+something that looks alarming but must raise nothing). Same seed, same bytes.
 
 Scale: ``households`` is the number of roster families (~2.5 persons each); about twice as many
 persons again live in non-roster hukou households (~3 persons each). ``households=40_000`` gives
@@ -17,12 +20,16 @@ persons again live in non-roster hukou households (~3 persons each). ``household
 Modules, in the order ``generate()`` runs them:
 
 * ``regions``    — region tree (4 cities, 12 counties, 36 towns, 216 villages) and 低保/特困 standards;
-* ``population`` — households, persons, 身份证号, incomes (hrss), roster administration, assets;
+* ``population`` — households, persons, 身份证号, incomes (on record in hrss, and hidden), roster
+  administration, assets;
 * ``activity``   — routine monthly records: small claims, school terms, vehicles, businesses, minor
   disasters, grade 三/四 certificates, hukou moves, grid visits;
 * ``truth``      — the indicator rules evaluated on the generated values: cleans the baseline (every
-  ordinary household >= 20% from every threshold), then derives the truth rows;
+  ordinary household >= 20% from every threshold where its observed income is its true income), then
+  derives the truth rows;
 * ``events``     — life events at known months and near misses;
+* ``income``     — hidden income, income coverage (known / unknown / verified), ``truth_income``;
+* ``checks``     — catalog v2's economic checks and relapse watch;
 * ``deliveries`` / ``writers`` — each department's files in its own format;
 * ``faults``     — the delivery calendar, re-deliveries, corrupt/unfinished/late deliveries.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.synth.common import NEVER, Cols, stream
+from pipelines.synth.common import NEVER, Cols, parse_month, stream
 from pipelines.synth.population import (DIBAO, EDGE, EXPENSE, NON_ROSTER, RELAPSE, OTHER, TEKUN, Province)
 
 STAGES = ("preschool", "primary", "junior", "senior", "vocational", "college", "graduate")
@@ -32,6 +32,10 @@ DISABILITY_TYPES_ZH = ("视力", "听力", "言语", "肢体", "智力", "精神
 GRADES_ZH = ("", "一级", "二级", "三级", "四级")
 
 EDU_CAP_CENTS = 1400_00        # routine net school cost per household and term (rule needs >= 3,000)
+MIDTERM_SINCE = "2026-03"      # term 2026-1: the first term delivered twice (start and mid-term)
+MIDTERM_SINCE_M = parse_month(MIDTERM_SINCE)
+NON_COMPULSORY = (PRESCHOOL, SENIOR, VOCATIONAL, COLLEGE, GRADUATE)
+AID_CATEGORIES = (DIBAO, TEKUN, EDGE, EXPENSE, RELAPSE)
 OOP_CAP_CENTS = 120_00         # routine outpatient out-of-pocket per settlement
 
 VISIT_NOTES = {
@@ -141,7 +145,9 @@ def students(pv: Province) -> Cols:
     u_board = rng.random(P)
     u_tuit = rng.random(P)
     u_aid = rng.random(P)
-    applicant = (pv.p_hh >= pv.F) & (rng.random(P) < 0.05)
+    # students not on the roster who applied for aid: more in the countryside
+    applicant = (pv.p_hh >= pv.F) & (rng.random(P) < np.where(pv.h_urban()[pv.p_hh], 0.35, 0.4))
+    u_pend = stream(pv.seed, "aid_pending").random(P)
     roster_p = pv.p_hh < pv.F
     cat = pv.h_cat[pv.p_hh]
     rural = ~pv.h_urban()[pv.p_hh]
@@ -184,9 +190,42 @@ def students(pv: Province) -> Cols:
         scale = np.where(tot[hh] > EDU_CAP_CENTS, EDU_CAP_CENTS / np.maximum(tot[hh], 1), 1.0)
         new_net = (np.floor(net * scale / 100) * 100).astype(np.int64)
         aid_c = tu_c + bo_c - new_net
+        if m >= MIDTERM_SINCE_M:
+            # from the first term with a mid-term delivery, the start-of-term delivery shows some
+            # entitled students' aid as not yet granted (0), where the household's cost stays small
+            pend = entitled(pv, idx, st, bo_c) & (u_pend[idx] < 0.35) & (aid_c > 0)
+            tot_after = np.bincount(hh, weights=new_net + np.where(pend, aid_c, 0), minlength=pv.H)
+            pend &= tot_after[hh] <= EDU_CAP_CENTS
+            aid_c = np.where(pend, 0, aid_c)
         parts.append(Cols(p=idx.astype(np.int64), m=np.full(len(idx), m, np.int64), stage=st.astype(np.int8),
                           tuition=tu_c, boarding=bo_c, aid=aid_c))
     return Cols.concat(parts)
+
+
+def entitled(pv: Province, p: np.ndarray, stage: np.ndarray, boarding: np.ndarray) -> np.ndarray:
+    """Students entitled to education aid: of a roster family in an assisted category, at a
+    non-compulsory stage or boarding."""
+    h = pv.p_hh[p]
+    return (h < pv.F) & np.isin(pv.h_cat[h], AID_CATEGORIES) & (np.isin(stage, NON_COMPULSORY) | (boarding > 0))
+
+
+def midterm_aid(pv: Province) -> None:
+    """``students["aid_mid"]``: the aid shown by the mid-term delivery (about 60 days into a term,
+    from the first term of ``MIDTERM_SINCE``): most entitled students have been granted aid (their
+    tuition and boarding, up to 3,300 yuan a term, and a living allowance from the senior stage on:
+    aid may exceed the fees), some have not. Aid only grows; students of an injected event's household
+    keep their start-of-term aid (the truth is computed on it)."""
+    s = pv.rec["students"]
+    rng = stream(pv.seed, "midterm")
+    n = len(s["p"])
+    full = s["tuition"] + s["boarding"]
+    # fees and boarding covered (up to 3,300 yuan), plus the national grant's living allowance at the
+    # senior and higher stages (so a student whose fees are waived still receives aid)
+    living = np.select([np.isin(s["stage"], [SENIOR, VOCATIONAL]), np.isin(s["stage"], [COLLEGE, GRADUATE])],
+                       [1000_00, 1650_00], 0)
+    granted = entitled(pv, s["p"], s["stage"], s["boarding"]) & ~pv.h_event[pv.p_hh[s["p"]]] \
+        & (s["m"] >= MIDTERM_SINCE_M) & (rng.random(n) < 0.85)
+    s["aid_mid"] = np.where(granted, np.maximum(s["aid"], np.minimum(full, 3300_00) + living), s["aid"])
 
 
 # --- vehicles, businesses ------------------------------------------------------------------------
@@ -312,7 +351,7 @@ def routine_hukou_events(pv: Province) -> Cols:
     rng = stream(pv.seed, "hukou")
     parts = []
     nonroster = pv.p_hh >= pv.F
-    no_income = (pv.hr_status == 0).all(axis=1) & (pv.p_cert_grade == 0)
+    no_income = (pv.hr_status == 0).all(axis=1) & (pv.p_cert_grade == 0) & (pv.hid_amt == 0)
     n_out = max(1, int(round(0.0004 * (pv.H - pv.F))))
     n_mar = max(1, int(round(0.0003 * (pv.H - pv.F))))
     used = np.zeros(pv.P, bool)
@@ -348,9 +387,12 @@ def routine_certificates(pv: Province) -> None:
         pv.p_cert_cancel_t[p] = NEVER
 
 
-def visits_table(h, date, role, findings, note, t) -> Cols:
+def visits_table(h, date, role, findings, note, t, p=None) -> Cols:
+    """Field visits; ``p`` is the member the finding concerns (-1: none, e.g. ``no_change``)."""
+    n = len(h)
     return Cols(h=np.asarray(h, np.int64), date=np.asarray(date, "datetime64[D]"), role=np.asarray(role, np.int8),
-                findings=np.asarray(findings, object), note=np.asarray(note, object), t=np.asarray(t, np.int64))
+                findings=np.asarray(findings, object), note=np.asarray(note, object), t=np.asarray(t, np.int64),
+                p=np.full(n, -1, np.int64) if p is None else np.asarray(p, np.int64))
 
 
 def routine_visits(pv: Province) -> Cols:
@@ -359,6 +401,7 @@ def routine_visits(pv: Province) -> Cols:
     n_roster = max(3, int(round(0.06 * pv.F)))
     n_other = max(1, int(round(0.003 * (pv.H - pv.F))))
     urban = pv.h_urban()
+    size = np.bincount(pv.p_hh[pv.p_from == 0], minlength=pv.H)
     for t in range(pv.T):
         hs = np.concatenate([_pick(rng, np.arange(pv.F), n_roster), _pick(rng, np.arange(pv.F, pv.H), n_other)])
         n = len(hs)
@@ -368,12 +411,14 @@ def routine_visits(pv: Province) -> Cols:
         nl = rng.random(n) < 0.03
         notes[nl & (kind == "no_change")] = VISIT_NOTES["no_change"][3]
         role = np.where(rng.random(n) < 0.1, 2, np.where(urban[hs], 0, 1))
+        # the member an illness finding concerns: one of the household's members
+        member = pv.h_head[hs] + np.floor(rng.random(n) * size[hs]).astype(np.int64)
         parts.append(visits_table(hs, _days_in(pv, np.full(n, t), rng), role, kind.astype(object), notes,
-                                  np.full(n, t)))
+                                  np.full(n, t), np.where(kind == "illness", member, -1)))
     return Cols.concat(parts)
 
 
-def visit_for(pv: Province, rng, h: int, t: int, finding: str) -> Cols:
+def visit_for(pv: Province, rng, h: int, t: int, finding: str, person: int = -1) -> Cols:
     """A follow-up visit after an event, within the event month or the next one."""
     tt = min(t + int(rng.integers(0, 2)), pv.T - 1)
     date = _days_in(pv, np.array([tt]), rng)
@@ -382,4 +427,5 @@ def visit_for(pv: Province, rng, h: int, t: int, finding: str) -> Cols:
         date = np.minimum(date, pv.cal.last_day(t))
     note = VISIT_NOTES[finding][int(rng.integers(0, len(VISIT_NOTES[finding])))]
     role = 0 if pv.h_urban()[h] else 1
-    return visits_table([h], date, [role], np.array([finding], object), np.array([note], object), [tt])
+    return visits_table([h], date, [role], np.array([finding], object), np.array([note], object), [tt],
+                        [person if finding != "no_change" else -1])

@@ -161,6 +161,15 @@ def fmt_money(cents: np.ndarray, null_mask: np.ndarray | None = None) -> pa.Arra
     return s
 
 
+def decimal_cents(cents: np.ndarray, precision: int = 14) -> pa.Array:
+    """Integer cents -> ``decimal(precision, 2)`` yuan, exactly (the cents are the unscaled value)."""
+    c = np.ascontiguousarray(np.asarray(cents, dtype=np.int64))
+    words = np.empty((len(c), 2), np.int64)            # 128-bit little-endian two's complement
+    words[:, 0] = c
+    words[:, 1] = c >> 63
+    return pa.Array.from_buffers(pa.decimal128(precision, 2), len(c), [None, pa.py_buffer(words.tobytes())])
+
+
 def fmt_int(values: np.ndarray, width: int = 0) -> pa.Array:
     s = pa.array(np.asarray(values, dtype=np.int64)).cast(pa.string())
     return pc.utf8_lpad(s, width, "0") if width else s

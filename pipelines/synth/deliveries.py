@@ -4,7 +4,9 @@ generated province. Each method returns ``[(file name, bytes, rows)]``.
 Department quirks live here (docs/feeds.md): Chinese headers and GB18030 for 人社,
 integer fen in Parquet for 医保, an Excel workbook for 残联, JSON lines for 应急管理, YYYYMMDD strings
 for 公安, booleans written three ways by 住建, a BOM on some 民政 exports, lowercase ``x`` check
-characters from some systems.
+characters from some systems. Catalog v2 adds the economic checks (two CSV files, UTF-8 with BOM),
+the relapse watch (Chinese headers), the layout v2 columns of 残联 and the field visits, the ``status``
+of daily 应急管理 records and the mid-term school delivery.
 """
 
 from __future__ import annotations
@@ -15,12 +17,27 @@ import pyarrow.compute as pc
 
 from pipelines.synth import activity as act
 from pipelines.synth.common import Cols, fmt_dates, fmt_int, fmt_money, join_str, label, month_str
-from pipelines.synth.population import (CATEGORIES, DIBAO, EMPLOYED, NOROW, RELATIONS, STATUS_ZH, TEKUN, Province)
+from pipelines.synth import checks as chk
+from pipelines.synth.common import stream
+from pipelines.synth.population import (CATEGORIES, DIBAO, EDGE, EMPLOYED, NOROW, RELATIONS, STATUS_ZH, TEKUN,
+                                        Province)
 from pipelines.synth.truth import cert_persons, presence, roster_check_dates
 from pipelines.synth.writers import csv_bytes, csv_text_bytes, jsonl_bytes, parquet_bytes, xlsx_bytes
 
 HRSS_HEADERS = ["统计月份", "身份证号", "就业状态", "单位信用代码", "缴费基数", "失业保险金", "养老金"]
 CDPF_HEADERS = ["身份证号", "残疾类别", "残疾等级", "发证日期", "状态"]
+CDPF_V2_EXTRA = ["困难残疾人生活补贴", "重度残疾人护理补贴"]
+CDPF_UNANNOUNCED = "备注"        # a column the department added without announcing it (fault)
+GRID_COLUMNS = ["visit_id", "family_id", "hukou_no", "visit_date", "visitor_role", "findings", "note"]
+GRID_V2_EXTRA = ["person_id", "region_code"]
+CHECK_COLUMNS = ["check_id", "check_date", "reason", "family_id", "hukou_no", "applicant_id", "region_code",
+                 "urban_rural", "household_size", "income_basis", "monthly_income_yuan", "financial_assets_yuan",
+                 "vehicles", "properties", "outcome"]
+CHECK_MEMBER_COLUMNS = ["check_id", "person_id"]
+WATCH_HEADERS = ["监测户编号", "户主身份证号", "户号", "区划代码", "监测类型", "风险类型", "家庭人口数", "收入年度",
+                 "人均纯收入", "人均转移性收入", "识别日期", "风险消除"]
+DISASTER_FIELDS = ["disaster_id", "disaster_type", "occurred_on", "person_id", "region_code", "house_damage",
+                   "loss_yuan", "emergency_aid_yuan"]
 ROSTER_COLUMNS = ["snapshot_month", "family_id", "person_id", "name", "gender", "birth_date", "relation",
                   "region_code", "urban_rural", "category", "enrolled_date", "monthly_benefit_yuan",
                   "last_econ_check_date", "last_home_visit_date"]
@@ -53,6 +70,9 @@ class FeedFiles:
         self._assign_claim_ids()
         self._presence = {}
         self._pairs = {}
+        sub = stream(pv.seed, "cdpf_subsidy")
+        self.u_nursing = sub.random(pv.P)
+        self.u_living = sub.random(pv.P)
 
     # -- shared ---------------------------------------------------------------------------------
     def _assign_claim_ids(self) -> None:
@@ -185,10 +205,13 @@ class FeedFiles:
         return [(f"claims_{pv.cal.period(t).replace('-', '')}.parquet", data, rows)]
 
     # -- 教育 students (per term) ------------------------------------------------------------------
-    def moe_students(self, m: int) -> list:
+    def moe_students(self, m: int, midterm: bool = False) -> list:
+        """Start-of-term delivery, or (``midterm``) the mid-term one with the aid granted since."""
         pv = self.pv
         s = pv.rec["students"]
         s = s.take(np.flatnonzero(s["m"] == m))
+        if midterm:
+            s["aid"] = s["aid_mid"]
         order = np.argsort(s["p"], kind="stable")
         s = s.take(order)
         term = f"{m // 12}-{1 if m % 12 + 1 <= 7 else 2}"
@@ -337,47 +360,84 @@ class FeedFiles:
         return [(f"vehicles_{pv.cal.period(t).replace('-', '')}.csv", data, rows)]
 
     # -- 残联 certificates (xlsx) -----------------------------------------------------------------
-    def cdpf_disability(self, t: int, lower: bool = False) -> list:
+    def cdpf_subsidies(self, t: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(living, nursing) subsidy flags of certificate holders ``p`` in month t (layout v2).
+
+        The nursing subsidy (重度残疾人护理补贴) goes to holders of a valid 一/二级 certificate, the living
+        subsidy (困难残疾人生活补贴) to members of 低保 and 低保边缘 families with a valid certificate; both
+        from about three months after the certificate is issued, and most but not all of those entitled
+        receive them (特困 persons take the higher 特困 benefit instead)."""
+        pv = self.pv
+        valid = pv.p_cert_cancel_t[p] > t
+        old = (pv.cal.last_day(t) - pv.p_cert_issued[p]).astype("timedelta64[D]").astype(np.int64) >= 90
+        nursing = valid & (pv.p_cert_grade[p] <= 2) & old & (self.u_nursing[p] < 0.88)
+        r = self.roster_pairs(t)
+        assisted = np.zeros(pv.P, bool)
+        assisted[r["p"][np.isin(pv.h_cat[r["f"]], [DIBAO, EDGE])]] = True
+        living = valid & assisted[p] & old & (self.u_living[p] < 0.85)
+        return living, nursing
+
+    def cdpf_disability(self, t: int, lower: bool = False, layout: int = 1, unannounced: bool = False) -> list:
         pv = self.pv
         p = self._cert_persons(t)
         p = p[np.argsort(pv.p_id[p], kind="stable")]
         status = np.where(pv.p_cert_cancel_t[p] <= t, "注销", "有效")
         ids = pc.take(self.ids, pa.array(p))
+        header = list(CDPF_HEADERS)
         cols = [lower_x(ids) if lower else ids,
                 label(pv.p_cert_type[p], act.DISABILITY_TYPES_ZH),
                 label(pv.p_cert_grade[p], act.GRADES_ZH),
                 fmt_dates(pv.p_cert_issued[p]),
                 strings(status)]
+        if layout == 2:
+            living, nursing = self.cdpf_subsidies(t, p)
+            header += CDPF_V2_EXTRA
+            cols += [strings(np.where(living, "是", "否")), strings(np.where(nursing, "是", "否"))]
+        if unannounced:
+            header.append(CDPF_UNANNOUNCED)
+            cols.append(strings(np.where(np.arange(len(p)) % 37 == 5, "待复核", "")))
         created = f"{pv.cal.last_day(t)}T18:00:00Z"
-        data, rows = xlsx_bytes(["身份证号", "残疾类别", "残疾等级", "发证日期", "状态"], cols, sheet="持证残疾人",
-                                created=created, creator="残联信息系统")
+        data, rows = xlsx_bytes(header, cols, sheet="持证残疾人", created=created, creator="残联信息系统")
         return [(f"disability_{pv.cal.period(t).replace('-', '')}.xlsx", data, rows)]
 
     # -- 应急管理 disasters (jsonl) ----------------------------------------------------------------
+    def disaster_record(self, i: int, d: Cols | None = None, status: str | None = None, **changes) -> dict:
+        """One JSON object of ``mem_disaster`` for row i of the disasters (``status`` from catalog v2)."""
+        pv = self.pv
+        d = pv.rec["disasters"] if d is None else d
+        h = pv.p_hh[d["p"][i]]
+        loss, aid = int(changes.get("loss", d["loss"][i])), int(d["aid"][i])
+        rec = {
+            "disaster_id": str(d["did"][i]),
+            "disaster_type": act.DISASTER_TYPES[d["dtype"][i]],
+            "occurred_on": str(d["date"][i]),
+            "person_id": str(pv.p_id[d["p"][i]]),
+            "region_code": str(self.region[h]),
+            "house_damage": act.DAMAGE[d["damage"][i]],
+            "loss_yuan": loss // 100 if loss % 100 == 0 else loss / 100,
+            "emergency_aid_yuan": aid // 100 if aid % 100 == 0 else aid / 100,
+        }
+        if status is not None:
+            rec["status"] = status
+        return rec
+
     def mem_disaster(self, t: int) -> list:
+        """The monthly delivery (catalog v1, and v2 before the daily deliveries start): the month's
+        records as they finally stand (withdrawn records left out), without ``status``."""
         pv = self.pv
         d = pv.rec["disasters"]
-        d = d.take(np.flatnonzero(d["t"] == t))
-        d = d.take(np.lexsort((d["p"], d["did"])))
-        recs = []
-        for i in range(len(d["p"])):
-            h = pv.p_hh[d["p"][i]]
-            loss, aid = int(d["loss"][i]), int(d["aid"][i])
-            recs.append({
-                "disaster_id": str(d["did"][i]),
-                "disaster_type": act.DISASTER_TYPES[d["dtype"][i]],
-                "occurred_on": str(d["date"][i]),
-                "person_id": str(pv.p_id[d["p"][i]]),
-                "region_code": str(self.region[h]),
-                "house_damage": act.DAMAGE[d["damage"][i]],
-                "loss_yuan": loss // 100 if loss % 100 == 0 else loss / 100,
-                "emergency_aid_yuan": aid // 100 if aid % 100 == 0 else aid / 100,
-            })
-        data, rows = jsonl_bytes(recs)
+        idx = np.flatnonzero(d["t"] == t)
+        idx = idx[np.lexsort((d["p"][idx], d["did"][idx]))]
+        data, rows = jsonl_bytes([self.disaster_record(int(i)) for i in idx])
         return [(f"disaster_{pv.cal.period(t).replace('-', '')}.jsonl", data, rows)]
 
+    def mem_disaster_day(self, day: np.datetime64, records: list[dict]) -> list:
+        """A daily delivery (catalog v2): the records new or changed on ``day`` (may be none)."""
+        data, rows = jsonl_bytes(records)
+        return [(f"disaster_{str(day).replace('-', '')}.jsonl", data, rows)]
+
     # -- 走访 visits ------------------------------------------------------------------------------
-    def grid_visits(self, idx: np.ndarray, day: np.datetime64) -> list:
+    def grid_visits(self, idx: np.ndarray, day: np.datetime64, layout: int = 1) -> list:
         pv = self.pv
         v = pv.rec["visits"]
         v = v.take(idx)
@@ -388,12 +448,90 @@ class FeedFiles:
         for i in range(len(v["h"])):
             h = int(v["h"][i])
             roster = h < pv.F
-            rows.append([f"V{str(v['date'][i]).replace('-', '')}{i + 1:04d}{ymd[-2:]}",
-                         str(pv.h_family[h]) if roster else "", "" if roster else str(pv.h_hukou[h]),
-                         str(v["date"][i]), act.ROLES[v["role"][i]], str(v["findings"][i]), str(v["note"][i])])
-        data, n = csv_text_bytes(rows, ["visit_id", "family_id", "hukou_no", "visit_date", "visitor_role", "findings",
-                                        "note"])
+            row = [f"V{str(v['date'][i]).replace('-', '')}{i + 1:04d}{ymd[-2:]}",
+                   str(pv.h_family[h]) if roster else "", "" if roster else str(pv.h_hukou[h]),
+                   str(v["date"][i]), act.ROLES[v["role"][i]], str(v["findings"][i]), str(v["note"][i])]
+            if layout == 2:
+                p = int(v["p"][i])
+                row += [str(pv.p_id[p]) if p >= 0 else "", str(self.region[h])]
+            rows.append(row)
+        header = GRID_COLUMNS + (GRID_V2_EXTRA if layout == 2 else [])
+        data, n = csv_text_bytes(rows, header)
         return [(f"visits_{ymd}.csv", data, n)]
+
+    # -- 民政 economic checks (catalog v2) -----------------------------------------------------------
+    def mca_econ_checks(self, t: int) -> list:
+        pv = self.pv
+        c = pv.rec["checks"]
+        sel = np.flatnonzero(c["t"] == t)
+        ym = pv.cal.period(t).replace("-", "")
+        cid = np.array([f"HD{ym}{i + 1:06d}" for i in range(len(sel))], dtype=object)
+        h = c["h"][sel]
+        roster = h < pv.F
+        table = pa.table({
+            "check_id": strings(cid),
+            "check_date": fmt_dates(c["date"][sel]),
+            "reason": label(c["reason"][sel], chk.REASONS),
+            "family_id": strings(np.where(roster, pv.h_family[h], "")),
+            "hukou_no": pc.take(self.hukou_arr, pa.array(h)),
+            "applicant_id": pc.take(self.ids, pa.array(c["applicant"][sel])),
+            "region_code": pc.take(self.regions_arr, pa.array(h)),
+            "urban_rural": label(pv.h_urban()[h].astype(np.int8), ("rural", "urban")),
+            "household_size": fmt_int(c["size"][sel]),
+            "income_basis": label(c["basis"][sel], chk.BASES),
+            "monthly_income_yuan": fmt_money(c["income"][sel]),
+            "financial_assets_yuan": fmt_money(c["assets"][sel]),
+            "vehicles": fmt_int(c["cars"][sel]),
+            "properties": fmt_int(c["props"][sel]),
+            "outcome": label(c["outcome"][sel], chk.OUTCOMES),
+        })
+        data, rows = csv_bytes(table, bom=True)
+        m = pv.rec["check_members"]
+        pos = np.full(len(c["t"]), -1, np.int64)
+        pos[sel] = np.arange(len(sel))
+        msel = np.flatnonzero(pos[m["ci"]] >= 0)
+        members = pa.table({
+            "check_id": strings(cid[pos[m["ci"][msel]]]) if len(msel) else pa.array([], pa.string()),
+            "person_id": pc.take(self.ids, pa.array(m["p"][msel])),
+        })
+        mdata, mrows = csv_bytes(members, bom=True)
+        return [(f"checks_{ym}.csv", data, rows), (f"check_members_{ym}.csv", mdata, mrows)]
+
+    # -- 农业农村 relapse watch (catalog v2) ----------------------------------------------------------
+    def moa_relapse_watch(self, t: int, hm_size: np.ndarray) -> list:
+        pv = self.pv
+        w = pv.rec["watch"]
+        sel = np.flatnonzero(w["t_from"] <= t)
+        h = w["h"][sel]
+        year = pv.cal.year(t) - 1
+        net, transfer = pv.rec["watch_survey"][year]
+        head = self._heads(h, t)
+        table = pa.table({
+            "wid": strings(w["wid"][sel]),
+            "head": pc.take(self.ids, pa.array(head)),
+            "hukou": pc.take(self.hukou_arr, pa.array(h)),
+            "region": pc.take(self.regions_arr, pa.array(h)),
+            "type": label(w["mtype"][sel], chk.WATCH_TYPES),
+            "risks": strings(w["risks"][sel]),
+            "size": fmt_int(np.maximum(hm_size[h, t], 1)),
+            "year": fmt_int(np.full(len(sel), year)),
+            "net": fmt_int(net[sel]),
+            "transfer": fmt_int(transfer[sel]),
+            "ident": fmt_dates(w["ident"][sel]),
+            "eliminated": strings(np.where(w["eliminated"][sel], "是", "否")),
+        })
+        data, rows = csv_bytes(table, header=WATCH_HEADERS)
+        return [(f"relapse_watch_{pv.cal.period(t).replace('-', '')}.csv", data, rows)]
+
+    def _heads(self, h: np.ndarray, t: int) -> np.ndarray:
+        """Households' heads in month t: the roster head of a family, else the hukou head."""
+        pv = self.pv
+        r = self.roster_pairs(t)
+        head_of = np.full(pv.F + 1, -1, np.int64)
+        sel = r["rel"] == 0
+        head_of[r["f"][sel]] = r["p"][sel]
+        out = np.where(h < pv.F, head_of[np.minimum(h, pv.F)], -1)
+        return np.where(out >= 0, out, pv.h_head[h])
 
     # -- reference data -------------------------------------------------------------------------
     def ref_regions(self) -> list:

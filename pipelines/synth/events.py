@@ -19,8 +19,8 @@ import numpy as np
 from pipelines.synth import activity as act
 from pipelines.synth.common import NEVER, Cols, month_str, stream
 from pipelines.synth.population import (CHILD, DIBAO, EDGE, EMPLOYED, EXPENSE, FLEXIBLE, GRANDCHILD, HEAD,
-                                        NON_ROSTER, NONE, NOROW, OTHER, OTHER_REL, RELAPSE, RETIRED, SPOUSE,
-                                        TEKUN, UNEMPLOYED, Province, append_persons, person_ids, _names)
+                                        NON_ROSTER, NONE, NOROW, OTHER, OTHER_REL, R_FLEX, RELAPSE, RETIRED,
+                                        SPOUSE, TEKUN, UNEMPLOYED, Province, append_persons, person_ids, _names)
 
 # events per roster family (at least MIN_EACH of each kind)
 RATES = {
@@ -85,6 +85,10 @@ class Injector:
         amount0 = pv.hr_base[:, 0] + pv.hr_pension[:, 0] + pv.hr_ub[:, 0]
         self.amount0 = amount0
         self.income0 = np.bincount(pv.p_hh, weights=amount0, minlength=pv.H)
+        self.hidden0 = np.bincount(pv.p_hh, weights=pv.hid_amt, minlength=pv.H)
+        # persons are stored by household (head first); births are appended later
+        self.first = pv.h_head.astype(np.int64)
+        self.end = np.r_[pv.h_head[1:], pv.P].astype(np.int64)
         order = np.lexsort((amount0, pv.p_hh))
         last = np.ones(len(order), bool)
         last[:-1] = pv.p_hh[order][1:] != pv.p_hh[order][:-1]
@@ -122,9 +126,9 @@ class Injector:
     def day(self, t: int, lo: int = 3, hi: int = 25) -> np.datetime64:
         return self.pv.cal.first_day(t) + np.timedelta64(int(self.rng.integers(lo - 1, hi)), "D")
 
-    def visit(self, h: int, t: int, finding: str, p: float = 0.7) -> None:
+    def visit(self, h: int, t: int, finding: str, p: float = 0.7, person: int = -1) -> None:
         if self.rng.random() < p:
-            self.new_visits.append(act.visit_for(self.pv, self.rng, h, t, finding))
+            self.new_visits.append(act.visit_for(self.pv, self.rng, h, t, finding, person))
 
     def members(self, h: int) -> np.ndarray:
         """Members listed for the whole period (no move-out, no death, not newborn)."""
@@ -132,6 +136,29 @@ class Injector:
         if h < self.F:
             return pv.rp["p"][pv.rp["f"] == h]
         return np.flatnonzero((pv.p_hh == h) & (pv.p_out_t == NEVER) & (pv.p_death_t == NEVER) & (pv.p_from == 0))
+
+    def make_visible(self, h: int) -> None:
+        """The event is visible: every hidden income of the household goes on record (the hidden
+        earner becomes an insured flexible worker, an elderly person's support is paid as pension), so
+        its observed income is its true income and the income rules' truth holds against both."""
+        pv = self.pv
+        allm = np.arange(self.first[h], self.end[h])          # the household's members at the start
+        mem = allm[pv.hid_amt[allm] > 0]
+        for p in mem:
+            amt = int(pv.hid_amt[p])
+            if pv.hr_status[p, 0] == RETIRED:
+                pv.hr_pension[p, :] += amt
+            else:
+                pv.hr_status[p, :] = FLEXIBLE
+                jit = self.rng.uniform(0.98, 1.02, self.T)
+                pv.hr_base[p, :] = (np.rint(amt * jit / 100) * 100).astype(np.int64)
+                pv.p_role[p] = R_FLEX
+            pv.hid_amt[p] = 0
+            pv.hid_kind[p] = 0
+        if len(mem):
+            self.amount0[mem] = pv.hr_base[mem, 0] + pv.hr_pension[mem, 0] + pv.hr_ub[mem, 0]
+            self.income0[h] = (pv.hr_base[allm, 0] + pv.hr_pension[allm, 0] + pv.hr_ub[allm, 0]).sum()
+            self.hidden0[h] = 0
 
     def add_claims(self, p, t, vtype, cata, total, fund, crit, aid, rev=None, dates=None) -> np.ndarray:
         """Event settlements (collected, appended to the claims once in :meth:`finish`)."""
@@ -175,7 +202,7 @@ class Injector:
             if pv.h_cat[h] not in (DIBAO, TEKUN):
                 ev.possible += [("ELIG_DIBAO", h, t, "MCA")] + ([("ELIG_EDGE", h, t, "MCA")] if h >= self.F else [])
             ev.possible.append(("EXP_HARDSHIP", h, t, "MCA"))
-            self.visit(h, t, "job_loss", 0.6 if h < self.F else 0.2)
+            self.visit(h, t, "job_loss", 0.6 if h < self.F else 0.2, person=p)
 
     def catastrophic_illness(self) -> None:
         pv, n = self.pv, self.n_for("catastrophic_illness")
@@ -183,6 +210,7 @@ class Injector:
         n_non = max(1, n * 3 // 10)
         hs = np.concatenate([self.picker.pick(ok & self.roster, n - n_non), self.picker.pick(ok & ~self.roster, n_non)])
         for h, t in zip(hs, self.months(4, self.T - 1, len(hs))):
+            self.make_visible(h)     # EXP_HARDSHIP weighs the costs against income: observed = true income
             mem = self.members(h)
             p = int(self.rng.choice(mem))
             months = np.arange(t, min(t + 3, self.T))
@@ -199,12 +227,13 @@ class Injector:
             ev = self.new_event("catastrophic_illness", t, [h], p,
                                 f"catastrophic inpatient care from {month_str(pv.cal.abs(t))}, first OOP {oop:.0f} yuan")
             ev.possible.append(("EXP_HARDSHIP", h, t, "MCA"))
-            self.visit(h, t, "illness", 0.6 if h < self.F else 0.1)
+            self.visit(h, t, "illness", 0.6 if h < self.F else 0.1, person=p)
 
     def chronic_illness(self) -> None:
         pv, n = self.pv, self.n_for("chronic_illness")
         hs = self.picker.pick(self.roster & np.isin(pv.h_cat, [DIBAO, EDGE, RELAPSE, OTHER]), n)
         for h, t in zip(hs, self.months(4, self.T - 2, len(hs))):
+            self.make_visible(h)     # rule A weighs the cost against income: observed = true income
             mem = self.members(h)
             p = int(self.rng.choice(mem))
             monthly = 0.55 * self.size0[h] * self.std[h].max() + 0.6 * self.income0[h]
@@ -219,7 +248,7 @@ class Injector:
                                 f"chronic special-disease care from {month_str(pv.cal.abs(t))}, "
                                 f"about {monthly / 100:.0f} yuan out of pocket a month")
             ev.possible.append(("EXP_HARDSHIP", h, t, "MCA"))
-            self.visit(h, t, "illness", 0.5)
+            self.visit(h, t, "illness", 0.5, person=p)
 
     def college_entry(self) -> None:
         pv, n = self.pv, self.n_for("college_entry")
@@ -237,9 +266,10 @@ class Injector:
             & (self.age0 < 18) & (pv.p_death_t == NEVER)
         fam_ok = np.zeros(pv.H, bool)
         fam_ok[pv.p_hh[cand_p]] = True
-        fam_ok &= np.isin(pv.h_cat, [DIBAO, EDGE, RELAPSE, OTHER]) & (self.income0 <= 2200_00)
+        fam_ok &= np.isin(pv.h_cat, [DIBAO, EDGE, RELAPSE, OTHER]) & (self.income0 + self.hidden0 <= 2200_00)
         hs = self.picker.pick(fam_ok, n)
         for h in hs:
+            self.make_visible(h)     # the rules weigh the cost against income: observed = true income
             p = int(np.flatnonzero(cand_p & (pv.p_hh == h))[0])
             tu = int(self.rng.integers(50, 66)) * 100 * 100
             bo = int(self.rng.integers(12, 19)) * 100 * 100
@@ -270,6 +300,7 @@ class Injector:
         hs = np.concatenate([self.picker.pick(ok & self.roster, n - n_non), self.picker.pick(ok & ~self.roster, n_non)])
         parts = []
         for i, (h, t) in enumerate(zip(hs, self.months(2, self.T - 1, len(hs)))):
+            self.make_visible(h)     # EXP_HARDSHIP weighs the loss against income: observed = true income
             m = pv.cal.abs(t)
             damage = act.COLLAPSED if self.rng.random() < 0.75 else act.SEVERE
             loss = int(self.rng.integers(30, 150)) * 1000 * 100
@@ -285,7 +316,7 @@ class Injector:
                                 f"{act.DISASTER_TYPES[dtype]}: house {dmg}, loss {loss / 100:.0f} yuan")
             ev.direct.append(("DISASTER", h, t, "MEM;MOHURD"))
             ev.possible.append(("EXP_HARDSHIP", h, t, "MCA"))
-            self.visit(h, t, "house_damage", 0.8)
+            self.visit(h, t, "house_damage", 0.8, person=int(head))
         pv.rec["disasters"] = Cols.concat([pv.rec["disasters"]] + parts)
 
     def _kill(self, p: int, t: int) -> np.datetime64:
@@ -332,7 +363,7 @@ class Injector:
             if pv.h_cat[h] not in (DIBAO, TEKUN):
                 ev.possible += [("ELIG_DIBAO", h, t, "MCA")] + ([("ELIG_EDGE", h, t, "MCA")] if h >= self.F else [])
             ev.possible += [("INC_DROP", h, t, "MCA;HRSS"), ("EXP_HARDSHIP", h, t, "MCA")]
-            self.visit(h, t, "death", 0.6 if h < self.F else 0.1)
+            self.visit(h, t, "death", 0.6 if h < self.F else 0.1, person=p)
 
     def death_tekun(self) -> None:
         pv, n = self.pv, self.n_for("death_tekun")
@@ -343,11 +374,12 @@ class Injector:
             ev = self.new_event("death_tekun_benefit_continues", t, [h], p,
                                 f"特困 recipient died on {date}; still on the roster with benefit afterwards")
             ev.direct += [("POP_DEATH", h, t, "MCA"), ("BENEFIT_AFTER_DEATH", h, t + 1, "MCA")]
-            self.visit(h, t, "death", 0.3)
+            self.visit(h, t, "death", 0.3, person=p)
 
     def severe_disability(self) -> None:
         pv, n = self.pv, self.n_for("severe_disability")
-        nonearner = (pv.hr_status[:, :] == NOROW).all(axis=1) | (pv.hr_status == NONE).all(axis=1)
+        nonearner = ((pv.hr_status[:, :] == NOROW).all(axis=1) | (pv.hr_status == NONE).all(axis=1)) \
+            & (pv.hid_amt == 0)
         cand = (pv.p_cert_grade == 0) & nonearner & (pv.p_death_t == NEVER) & (pv.p_out_t == NEVER)
         fam_ok = np.zeros(pv.H, bool)
         fam_ok[pv.p_hh[cand]] = True
@@ -365,7 +397,7 @@ class Injector:
                                 f"{act.GRADES_ZH[grade]} {act.DISABILITY_TYPES_ZH[pv.p_cert_type[p]]} certificate "
                                 f"issued on {pv.p_cert_issued[p]}")
             ev.direct.append(("POP_DISABILITY", h, t, "CDPF"))
-            self.visit(h, t, "disability", 0.5)
+            self.visit(h, t, "disability", 0.5, person=p)
 
     def birth(self) -> None:
         pv, n = self.pv, self.n_for("birth")
@@ -406,7 +438,7 @@ class Injector:
                 hid = "H" + str(pv.h_hukou[h])
                 note = "newborn listed in hukou before the roster adds it (one-person hukou remainder)"
                 ev.extra += [(ind, hid, int(t), "MCA", 0, note) for ind in ("ELIG_DIBAO", "ELIG_EDGE", "POP_BIRTH")]
-            self.visit(h, t, "new_member", 0.5 if h < self.F else 0.1)
+            self.visit(h, t, "new_member", 0.5 if h < self.F else 0.1, person=int(p))
 
     def _adult_member(self, h: int) -> int:
         pv = self.pv
@@ -490,7 +522,8 @@ class Injector:
     def dup_enroll(self) -> None:
         pv, n = self.pv, self.n_for("dup_enroll")
         age = self.age0
-        nonearner = (pv.hr_status == NOROW).all(axis=1) | (pv.hr_status == NONE).all(axis=1)
+        # a person without any income (hidden income would count in both families)
+        nonearner = ((pv.hr_status == NOROW).all(axis=1) | (pv.hr_status == NONE).all(axis=1)) & (pv.hid_amt == 0)
         cand = (pv.p_hh < self.F) & nonearner & (age >= 25) & (pv.p_rel != HEAD) & (pv.p_prop == 0)
         fam_ok = np.zeros(pv.H, bool)
         fam_ok[pv.p_hh[cand]] = True
@@ -531,34 +564,38 @@ class Injector:
             ev.direct.append(("REVIEW_OVERDUE", h, t, "MCA"))
 
     def _set_poor_income(self, h: int, t_from: int, target: float) -> int:
-        """Household earns ``target`` cents a month from ``t_from`` on, through one member."""
+        """From ``t_from`` on, the household earns ``target`` cents a month, shared by its working-age
+        adults as insured flexible workers (on record, so its coverage is ``full``). Returns the head."""
         pv = self.pv
-        mem = np.flatnonzero(pv.p_hh == h)
-        earners = mem[np.isin(pv.hr_status[mem, max(t_from - 1, 0)], [EMPLOYED, FLEXIBLE, RETIRED, UNEMPLOYED])]
+        mem = np.flatnonzero((pv.p_hh == h) & (pv.p_from == 0))
+        adults = mem[(self.age0[mem] >= 18) & ~pv.p_college[mem]]
         keep = int(pv.h_head[h])
-        for p in earners:
-            if p != keep:
-                pv.hr_status[p, t_from:] = NONE if pv.hr_status[p, 0] != RETIRED else NOROW
-                pv.hr_base[p, t_from:] = pv.hr_pension[p, t_from:] = pv.hr_ub[p, t_from:] = 0
+        w = self.rng.uniform(0.5, 1.0, len(adults)) * np.where(adults == keep, 1.8, 1.0)
         T = self.T
-        if self.age0[keep] >= 60:
-            pv.hr_status[keep, t_from:] = RETIRED
-            pv.hr_base[keep, t_from:] = 0
-            pv.hr_pension[keep, t_from:] = int(np.rint(target / 100)) * 100
-        else:
-            pv.hr_status[keep, t_from:] = FLEXIBLE
+        for p, share in zip(adults, w / w.sum()):
             jit = self.rng.uniform(0.98, 1.02, T - t_from)
-            pv.hr_base[keep, t_from:] = (np.rint(target * jit / 100) * 100).astype(np.int64)
-            pv.hr_pension[keep, t_from:] = 0
-        pv.hr_ub[keep, t_from:] = 0
-        pv.p_employer[keep] = -1
+            pv.hr_status[p, t_from:] = FLEXIBLE
+            pv.hr_base[p, t_from:] = (np.rint(target * share * jit / 100) * 100).astype(np.int64)
+            pv.hr_pension[p, t_from:] = pv.hr_ub[p, t_from:] = 0
+            pv.p_employer[p] = -1
         return keep
+
+    def _poor_pool(self) -> np.ndarray:
+        """Households not on the roster whose every member is a child under 16 for all the months or a
+        working-age adult (no teenager or student outside the school feed, no one near 60): once they
+        earn through insured flexible work, all of their income is known."""
+        pv = self.pv
+        a = pv.age_years(pv.cal.first_day(0))
+        odd = ((a >= 16 - self.T / 12 - 0.1) & (a < 18)) | pv.p_college | (a >= 59) | (pv.p_from > 0)
+        bad = np.bincount(pv.p_hh, weights=odd.astype(float), minlength=pv.H) > 0
+        return ~self.roster & ~bad
 
     def hidden_poor(self) -> None:
         """Non-roster households that are poor from the start (主动发现)."""
         pv, n = self.pv, self.n_for("hidden_poor")
-        hs = self.picker.pick(~self.roster, n)
+        hs = self.picker.pick(self._poor_pool(), n)
         for i, h in enumerate(hs):
+            self.make_visible(h)
             std = self.std[h]
             size = self.size0[h]
             dibao = i % 5 < 3
@@ -576,9 +613,11 @@ class Injector:
     def income_collapse(self) -> None:
         """Non-roster households whose earnings collapse (job losses) at a known month."""
         pv, n = self.pv, self.n_for("income_collapse")
-        ok = ~self.roster & (self.income0 > 0)
+        true_pc = (self.income0 + self.hidden0) / np.maximum(self.size0, 1)
+        ok = self._poor_pool() & (self.income0 > 0) & (true_pc >= 2.0 * self.std.max(axis=1))
         hs = self.picker.pick(ok, n)
         for i, (h, t) in enumerate(zip(hs, self.months(4, self.T - 3, len(hs)))):
+            self.make_visible(h)
             size = self.size0[h]
             dibao = i % 2 == 0
             r = self.rng.uniform(0.3, 0.7) if dibao else self.rng.uniform(1.15, 1.30)
@@ -588,7 +627,7 @@ class Injector:
                                 f"not on the roster; earnings collapse in {month_str(pv.cal.abs(t))} to about "
                                 f"{r:.2f}x the 低保 standard per capita")
             ev.possible.append(("ELIG_DIBAO" if dibao else "ELIG_EDGE", h, t, "MCA"))
-            self.visit(h, t, "job_loss", 0.3)
+            self.visit(h, t, "job_loss", 0.3, person=keep)
 
     # -- near misses ------------------------------------------------------------------------------
     def near_misses(self) -> None:
@@ -626,8 +665,9 @@ class Injector:
             pv.p_cert_grade[p], pv.p_cert_type[p] = 4, int(self.rng.integers(0, 7))
             pv.p_cert_issued[p] = self.day(t)
             nm.append(NearMiss("grade4_certificate", int(h), p, int(t), "四级 certificate issued (not severe)"))
-        # a 50-yuan prescription in a household without income
-        hs = self.picker.pick(self.roster & (pv.h_ratio == 0), n)
+        # a 50-yuan prescription in a household without income (nor pension)
+        no_income = (self.income0 == 0) & (self.hidden0 == 0)
+        hs = self.picker.pick(self.roster & (no_income if no_income[: self.F].any() else (pv.h_ratio == 0)), n)
         for h, t in zip(hs, self.months(1, self.T - 1, len(hs))):
             p = int(self.rng.choice(self.members(h)))
             self.add_claims([p], [t], [act.OUTPATIENT], [False], [80_00], [30_00], [0], [0])

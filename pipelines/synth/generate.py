@@ -9,11 +9,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.synth import activity, events, faults, truth
+from pipelines.synth import activity, checks, events, faults, income, truth
 from pipelines.synth.common import Calendar, parse_month
 from pipelines.synth.deliveries import FeedFiles
 from pipelines.synth.population import build_population
 from pipelines.synth.regions import build_regions
+
+
+# The catalog the deliveries follow when ``generate()`` is not told: "v1" while the pipeline's readers
+# are those of catalog v1 (they reject the v2 layouts of cdpf_disability, grid_visits and the daily
+# mem_disaster with its status); "v2" once the catalog v2 readers are in.
+DEFAULT_CATALOG = "v2"
 
 
 @dataclass
@@ -23,6 +29,8 @@ class SynthResult:
     truth: Path
     faults: Path
     nights: list[dt.date]
+    truth_income: Path | None = None
+    catalog: str = DEFAULT_CATALOG
     households: int = 0
     roster_persons: int = 0
     persons: int = 0
@@ -40,6 +48,7 @@ class SynthResult:
     cleaned_households: int = 0
     issues: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    income: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [
@@ -55,16 +64,49 @@ class SynthResult:
             "  faults: " + ", ".join(f"{k} {v}" for k, v in sorted(self.fault_counts.items())),
             f"  near misses (must raise nothing): {self.near_misses}",
         ]
+        lines += self.income_lines()
         if self.issues:
             lines.append("  SELF-CHECK ISSUES: " + "; ".join(self.issues))
         else:
-            lines.append("  self-check: no ordinary household comes within 20% of any threshold")
+            lines.append("  self-check: no ordinary household comes within 20% of any threshold (the income rules "
+                         "checked where observed income is true income)")
         lines.append("  " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items()))
         return "\n".join(lines)
 
+    def income_lines(self) -> list[str]:
+        """Coverage shares and today's income rules on hidden income (see truth.income_stats)."""
+        st = self.income
+        if not st:
+            return []
+        cov = st["coverage"]
+
+        def share(key):
+            v, n = cov[key]
+            return f"{v:.0%} of {n:,}"
+
+        lines = [f"  catalog {self.catalog}; income coverage, partial household-months (observed income a floor): "
+                 f"rural {share('rural_all')} (roster {share('rural_roster')}, other {share('rural_other')}), "
+                 f"urban {share('urban_all')} (roster {share('urban_roster')}, other {share('urban_other')})",
+                 f"  hidden income in {st['hidden_households']:,} ordinary households; truly below the 低保 standard "
+                 f"(not dibao/tekun) {st['truly_below_std']:,}, below the edge line (not on the roster) "
+                 f"{st['truly_below_edge']:,}",
+                 "  today's income rules on observed income where it hides income (household-months / households, "
+                 "not truth rows): " + ", ".join(f"{k} {a:,}/{b:,}" for k, (a, b) in st["flood"].items())]
+        return lines
+
 
 def generate(out: Path, households: int = 2000, months: int = 13, seed: int = 20261,
-             start: str = "2025-10") -> SynthResult:
+             start: str = "2025-10", catalog: str | None = None, new_feeds: bool | None = None) -> SynthResult:
+    """Write a synthetic province (docs/architecture.md, "Synthetic province contract").
+
+    ``catalog`` = "v1" | "v2": the layouts and cadences of the deliveries (default ``DEFAULT_CATALOG``);
+    ``new_feeds``: also deliver the feeds catalog v2 adds (``mca_econ_checks``, ``moa_relapse_watch``),
+    by default with catalog v2 only. The province itself (people, incomes, events, truth, checks) is the
+    same whatever the catalog."""
+    catalog = catalog or DEFAULT_CATALOG
+    new_feeds = (catalog == "v2") if new_feeds is None else bool(new_feeds)
+    if catalog not in faults.CATALOGS:
+        raise ValueError(f"catalog must be one of {faults.CATALOGS}, not {catalog!r}")
     if households < 50:
         raise ValueError("households must be at least 50 (events need room)")
     if months < 1:
@@ -88,12 +130,18 @@ def generate(out: Path, households: int = 2000, months: int = 13, seed: int = 20
     cleaned = truth.clean_baseline(pv)
     lap("activity")
     counts = events.inject_events(pv)
+    activity.midterm_aid(pv)
     lap("events")
-    rows, issues = truth.build_truth(pv)
+    rows, issues, hm = truth.build_truth(pv)
+    checks.build_checks(pv, hm)
+    checks.build_watch(pv, hm)
+    truth_income_path = out / "truth_income.parquet"
+    income.write_truth_income(pv, hm, truth_income_path)
     lap("truth")
 
     ff = FeedFiles(pv)
-    plan = faults.plan_deliveries(pv, ff)
+    plan = faults.plan_deliveries(pv, ff, catalog, sizes=hm.size, new_feeds=new_feeds)
+    del hm
     landing = out / "landing"
     stats = faults.write_landing(landing, plan)
     lap("write")
@@ -120,6 +168,7 @@ def generate(out: Path, households: int = 2000, months: int = 13, seed: int = 20
 
     return SynthResult(
         out=out, landing=landing, truth=truth_path, faults=faults_path, nights=nights,
+        truth_income=truth_income_path, catalog=catalog, income=pv.income_stats,
         households=pv.F, roster_persons=int((pv.p_hh < pv.F).sum()), persons=pv.P, hukou_households=pv.H - pv.F,
         months=cal.T, start=start, seed=seed, events=counts, truth_counts=truth.first_warning_summary(rows),
         fault_counts=dict(Counter(x.fault for x in plan.faults)), rows=stats.rows, bytes=stats.bytes,

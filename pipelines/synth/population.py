@@ -4,11 +4,15 @@ Two kinds of households share one index ``h``:
 
 * ``h < F``: roster families (低收入人口数据库), ``household_id = family_id``;
 * ``h >= F``: other hukou households, ``household_id = "H" + hukou_no``. About twice as many
-  persons as the roster, nearly all comfortably off (income well above 1.5x the 低保 standard).
+  persons as the roster, most of them comfortably off.
 
 Every household is also one hukou household (户号) — the hukou index equals the household index.
-Incomes are set from a per-capita target ``ratio`` x the applicable 低保 standard, chosen so that a
-household without an injected event stays at least 20% away from every indicator threshold.
+A roster family's income is set from a per-capita target ``ratio`` x the applicable 低保 standard
+(its category's band); other households earn person by person (:func:`_incomes`). Part of the income
+is *hidden*: farm, migrant, informal and business earnings, rent and the children's support of the
+elderly are on no record ``hrss_employment`` keeps. A household whose whole income is on record stays
+at least 20% away from every income threshold; one with hidden income may look poor to the feeds
+(its observed income is only a floor) — the flood the income rules must learn to avoid.
 """
 
 from __future__ import annotations
@@ -46,6 +50,31 @@ RATIO_RANGE = {
     OTHER: (1.35, 2.00),
     NON_ROSTER: (2.70, 6.00),
 }
+
+# --- the income model (see _incomes) ----------------------------------------------------------------
+# A person's role: where their income comes from.
+ROLES = ("child", "student", "formal", "flexible", "informal", "migrant", "farm", "business", "idle",
+         "unemployed", "pension", "basic_pension")
+(R_CHILD, R_STUDENT, R_FORMAL, R_FLEX, R_INFORMAL, R_MIGRANT, R_FARM, R_BUSINESS, R_IDLE, R_UNEMP, R_PENSION,
+ R_BASIC) = range(12)
+# Kinds of hidden income (on no record hrss_employment keeps).
+HIDDEN_KINDS = ("none", "farm", "migrant", "informal", "business", "support", "property")
+K_NONE, K_FARM, K_MIGRANT, K_INFORMAL, K_BUSINESS, K_SUPPORT, K_PROPERTY = range(7)
+REGISTERED_KINDS = (K_BUSINESS, K_PROPERTY)   # on tax records: a check_only economic check sees them
+# Seasonal factor of hidden income per kind and calendar month (Jan..Dec), mean 1: harvests in
+# autumn, migrant workers home for the Spring Festival.
+SEASON = np.ones((len(HIDDEN_KINDS), 12))
+SEASON[K_FARM] = [0.80, 0.80, 0.85, 0.90, 0.95, 1.00, 1.05, 1.15, 1.25, 1.20, 1.05, 1.00]
+SEASON[K_MIGRANT] = [0.95, 0.80, 1.00, 1.03, 1.03, 1.03, 1.03, 1.03, 1.03, 1.03, 1.03, 1.01]
+SEASON /= SEASON.mean(axis=1, keepdims=True)
+BASIC_PENSION = (150, 300)    # 城乡居民基础养老金, yuan a month
+# Non-roster working-age adults who work: role mix (urban; rural men / women) and median pay
+# (yuan a month, urban / rural) before sex, age and village factors.
+URBAN_MIX = {R_FORMAL: 0.74, R_FLEX: 0.19, R_INFORMAL: 0.04, R_BUSINESS: 0.03}
+RURAL_MIX_M = {R_FORMAL: 0.26, R_FLEX: 0.20, R_MIGRANT: 0.30, R_FARM: 0.18, R_BUSINESS: 0.06}
+RURAL_MIX_F = {R_FORMAL: 0.22, R_FLEX: 0.22, R_MIGRANT: 0.20, R_FARM: 0.30, R_BUSINESS: 0.06}
+MEDIAN_YUAN = {R_FORMAL: (4800, 3600), R_FLEX: (3200, 2600), R_INFORMAL: (3000, 2400), R_MIGRANT: (4200, 4200),
+               R_FARM: (2000, 2000), R_BUSINESS: (4500, 3000)}
 
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
 GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂兰华红文玉梅建国志斌燕鹏飞辉丹萍鑫波宇浩凯健俊帆帅旭宁"
@@ -121,6 +150,10 @@ class Province:
     p_death_date: np.ndarray = None
     p_out_t: np.ndarray = None        # month index of a hukou move-out (NEVER = stays)
     p_employer: np.ndarray = None     # employer index or -1
+    p_role: np.ndarray = None         # income role (ROLES)
+    hid_amt: np.ndarray = None        # hidden income, cents a month (yearly mean; SEASON by kind)
+    hid_kind: np.ndarray = None       # kind of hidden income (HIDDEN_KINDS)
+    v_factor: np.ndarray = None       # (V,) village prosperity factor
     # hrss matrices (P, T): status code and amounts in cents
     hr_status: np.ndarray = None
     hr_base: np.ndarray = None
@@ -146,6 +179,7 @@ class Province:
     events: list = field(default_factory=list)
     near_misses: list = field(default_factory=list)
     overrides: dict = field(default_factory=dict)
+    income_stats: dict = field(default_factory=dict)
 
     # --- derived lookups -----------------------------------------------------------------------
     @property
@@ -188,7 +222,18 @@ class Province:
         return (self.p_from <= t) & (self.p_death_t > t) & (self.p_out_t > t)
 
     def income_matrix(self) -> np.ndarray:
+        """(P, T) observed income in cents: what hrss_employment shows (principle 4)."""
         return (self.hr_base.astype(np.int64) + self.hr_ub + self.hr_pension)
+
+    def hidden_cents(self, p: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Hidden income in cents of persons ``p`` in months ``t`` (element-wise), whole yuan."""
+        p = np.asarray(p)
+        amt = self.hid_amt[p]
+        out = np.zeros(len(p), np.int64)
+        nz = np.flatnonzero(amt)                      # most persons hide nothing
+        cm = (self.cal.start + np.asarray(t)[nz]) % 12
+        out[nz] = np.rint(amt[nz] * SEASON[self.hid_kind[p[nz]], cm] / 100.0) * 100
+        return out
 
 
 # --- construction -------------------------------------------------------------------------------
@@ -372,63 +417,204 @@ def build_population(seed: int, cal: Calendar, regions: Regions, households: int
     return pv
 
 
+def _lognormal(rng, median, sigma, n: int) -> np.ndarray:
+    return np.asarray(median, dtype=np.float64) * np.exp(rng.normal(0.0, 1.0, n) * sigma)
+
+
+def _draw_roles(u: np.ndarray, mix: dict) -> np.ndarray:
+    """Roles drawn from ``mix`` ({role: probability}) with the uniform draws ``u``."""
+    roles = np.array(list(mix), np.int8)
+    cum = np.cumsum(np.array(list(mix.values()), np.float64))
+    return roles[np.minimum(np.searchsorted(cum / cum[-1], u, side="right"), len(roles) - 1)]
+
+
 def _incomes(pv: Province, rng, age: np.ndarray) -> None:
-    """Earners, statuses and monthly amounts (hrss) from each household's per-capita target."""
-    T, P, H = pv.T, pv.P, pv.H
+    """Who earns what, and what of it the feeds see (docs/architecture.md, "Synthetic province contract").
+
+    Roster families keep a household income set by their category (the assessed income: a 低保 family
+    below the standard, a 低保边缘 family between the standard and the edge line ...), shared among
+    the earners. Other households earn bottom-up: each working-age adult takes part in work or not
+    (by sex and age), in a role drawn from the urban or rural mix, paid by role, sex, age and the
+    village's level of prosperity. Every elderly person draws a pension: an employee pension, or the
+    small 城乡居民基础养老金 topped up by farm work or the children's support (not on record).
+
+    What ``hrss_employment`` shows: wages of employees and insured flexible workers (在职/灵活就业),
+    pensions (退休), unemployment benefit. Farm, migrant, informal and business earnings, property
+    income and the children's support are hidden: a ``无`` row or no row at all. Hidden income only
+    ever belongs to a person whose income is unknown under the coverage rule (never to an employee,
+    a pensioner above the standard, a child under 16 or a registered student), so a household whose
+    income is fully known has no hidden income."""
+    T, P, H, F = pv.T, pv.P, pv.H, pv.F
+    hh = pv.p_hh
     std_lo, std_hi = pv.std_bounds()
     cat = pv.h_cat
-    lo = np.array([RATIO_RANGE[int(c)][0] for c in cat])
-    hi = np.array([RATIO_RANGE[int(c)][1] for c in cat])
-    u = rng.random(H)
-    # non-roster incomes are right-skewed
-    u = np.where(cat == NON_ROSTER, u ** 2, u)
-    ratio = lo + (hi - lo) * u
-    zero = (cat == TEKUN) | ((cat == DIBAO) & (rng.random(H) < 0.3))
-    ratio[zero] = 0.0
-    size = np.bincount(pv.p_hh, minlength=H)
-    # the binding standard: low bound vs the highest standard, high bound vs the lowest
-    std_ref = np.where(cat == DIBAO, std_lo, std_hi)
-    h_income = np.rint(ratio * std_ref * size / 100.0) * 100
-    pv.h_ratio = ratio
-    pv.h_income = h_income.astype(np.int64)
-
+    roster_p = hh < F
+    urban_p = pv.h_urban()[hh]
+    male = pv.p_male
     head = np.zeros(P, bool)
     head[pv.h_head] = True
-    roster_p = pv.p_hh < pv.F
-    adult = (age >= 18) & ~pv.p_college
+    irng = stream(pv.seed, "income")
+    pv.v_factor = np.exp(irng.normal(0.0, 1.0, len(pv.regions.village_code))
+                         * np.where(pv.regions.village_urban, 0.12, 0.22))
+    vf = pv.v_factor[pv.h_village][hh]
+
+    child = age < 16
+    # in school at some term start of the data (the school feed lists roster students and aid
+    # applicants by the same ages): no income of their own
+    college_p = np.where(roster_p, 0.3, 0.5)
+    in_school = np.zeros(P, bool)
+    for m in pv.cal.term_months:
+        a = pv.age_years(np.datetime64(f"{m // 12:04d}-{m % 12 + 1:02d}-01"))
+        in_school |= (a < 18) | ((a < 22) & (pv.p_ucol < college_p))
+    student = ~child & (in_school | (age < 18) | pv.p_college)
     elder = age >= 60
-    has_income = ~zero[pv.p_hh]
-    p_earn = np.where(roster_p, np.where(elder, 0.4, 0.45), np.where(elder, 0.85, 0.75))
-    earner = adult & has_income & (head | (rng.random(P) < p_earn))
-    w = rng.uniform(0.5, 1.0, P) * np.where(head, 1.8, 1.0) * earner
-    wsum = np.bincount(pv.p_hh, weights=w, minlength=H)
-    share = np.divide(w, wsum[pv.p_hh], out=np.zeros(P), where=wsum[pv.p_hh] > 0)
-    amount = np.rint(share * h_income[pv.p_hh] / 100.0) * 100  # whole yuan, in cents
+    working = ~child & ~student & ~elder
+    role = np.full(P, R_IDLE, np.int8)
+    role[child] = R_CHILD
+    role[student] = R_STUDENT
+    visible = np.zeros(P)          # wage base or pension on record, yuan a month
+    hidden = np.zeros(P)           # income on no record, yuan a month (yearly mean)
+    basic = irng.integers(BASIC_PENSION[0] // 5, BASIC_PENSION[1] // 5 + 1, P) * 5.0
+    draw = irng.random(P)
+
+    # -- roster families: the household's per-capita income is set by its category ----------------
+    lo = np.array([RATIO_RANGE[int(c)][0] for c in cat])
+    hi = np.array([RATIO_RANGE[int(c)][1] for c in cat])
+    ratio = lo + (hi - lo) * rng.random(H)
+    zero = (cat == TEKUN) | ((cat == DIBAO) & (rng.random(H) < 0.3))
+    ratio[zero] = 0.0
+    size = np.bincount(hh, minlength=H)
+    # the binding standard: low bound vs the highest standard, high bound vs the lowest
+    std_ref = np.where(cat == DIBAO, std_lo, std_hi)
+    target = np.rint(ratio * std_ref * size / 100.0)                     # yuan
+    r_earner = roster_p & (working | elder) & ~zero[hh] & (head | (rng.random(P) < np.where(elder, 0.4, 0.45)))
+    r_elder = roster_p & elder
+    r_emp = r_elder & r_earner & urban_p & (irng.random(P) < 0.5)       # an employee pension
+    r_basic = r_elder & ~r_emp
+    basic_h = np.bincount(hh[r_basic], weights=basic[r_basic], minlength=H)
+    remain = np.maximum(target - basic_h, 0.0)
+    w = rng.uniform(0.5, 1.0, P) * np.where(head, 1.8, 1.0) * r_earner
+    wsum = np.bincount(hh, weights=w, minlength=H)
+    amount = np.rint(np.divide(w, wsum[hh], out=np.zeros(P), where=wsum[hh] > 0) * remain[hh])
+    we = roster_p & working & r_earner & (amount > 0)
+    formal_ok = (amount >= 2000) & (cat[hh] != DIBAO)
+    urban_role = np.where(draw < 0.40, np.where(formal_ok, R_FORMAL, R_FLEX),
+                          np.where(draw < 0.85, R_FLEX, R_INFORMAL))
+    rural_role = np.where(draw < 0.10, np.where(formal_ok, R_FORMAL, R_FLEX),
+                          np.where(draw < 0.25, R_FLEX,
+                                   np.where((draw < 0.60) & (amount >= 1500), R_MIGRANT, R_FARM)))
+    role[we] = np.where(urban_p, urban_role, rural_role)[we]
+    visible[we & np.isin(role, [R_FORMAL, R_FLEX])] = amount[we & np.isin(role, [R_FORMAL, R_FLEX])]
+    hid_roster = we & ~np.isin(role, [R_FORMAL, R_FLEX])
+    hidden[hid_roster] = amount[hid_roster]
+    emp_ok = r_emp & (amount >= basic)
+    role[emp_ok] = R_PENSION
+    visible[emp_ok] = amount[emp_ok]
+    rb = r_elder & ~emp_ok
+    role[rb] = R_BASIC
+    visible[rb] = basic[rb]
+    hidden[rb & r_earner] = amount[rb & r_earner]
+
+    # -- other households: income built up person by person -----------------------------------
+    nr = ~roster_p
+    ne = nr & elder
+    emp = ne & (irng.random(P) < np.where(urban_p, 0.85, 0.2))
+    role[emp] = R_PENSION
+    visible[emp] = _lognormal(irng, np.where(urban_p, 3200, 2600), 0.3, P)[emp]
+    nb = ne & ~emp
+    role[nb] = R_BASIC
+    visible[nb] = basic[nb]
+    farm_e = nb & ~urban_p & (age < 72)
+    e_farm = _lognormal(irng, 1200, 0.4, P) * vf
+    e_support = _lognormal(irng, np.where(urban_p, 1400, 1100), 0.4, P)
+    hidden[nb] = np.where(farm_e, e_farm, e_support)[nb]
+
+    nw = nr & working
+    part_p = np.where(urban_p, np.where(male, 0.96, 0.92), np.where(male, 0.93, 0.82)) \
+        * np.where(age >= 55, 0.85, 1.0) * np.where(age < 22, 0.9, 1.0)
+    part = nw & (irng.random(P) < part_p)
+    mix_role = np.where(urban_p, _draw_roles(draw, URBAN_MIX),
+                        np.where(male, _draw_roles(draw, RURAL_MIX_M), _draw_roles(draw, RURAL_MIX_F)))
+    # a household with no income source at all does not exist: its head works
+    has_src = np.bincount(hh, weights=(part | ne).astype(float), minlength=H) > 0
+    part |= nw & head & ~has_src[hh]
+    unemp = nw & ~part & (irng.random(P) < 0.06)
+    role[part] = mix_role[part]
+    role[unemp] = R_UNEMP
+    med = np.zeros(P)
+    for r, (mu, mr) in MEDIAN_YUAN.items():
+        med = np.where(role == r, np.where(urban_p, mu, mr), med)
+    sigma = np.where(role == R_BUSINESS, 0.5, np.where(role == R_FARM, 0.4, 0.35))
+    sex_f = np.where(male, 1.0, np.where(role == R_MIGRANT, 0.82, np.where(role == R_FARM, 0.9, 0.85)))
+    age_f = np.interp(age, [18, 25, 45, 55, 60], [0.8, 1.0, 1.0, 0.88, 0.8])
+    vil_f = np.where(np.isin(role, [R_FARM, R_BUSINESS, R_INFORMAL]), vf, np.sqrt(vf))
+    earn = med * sex_f * age_f * vil_f * np.exp(irng.normal(0.0, 1.0, P) * sigma)
+    on_record = part & np.isin(role, [R_FORMAL, R_FLEX])
+    visible[on_record] = earn[on_record]
+    off_record = part & ~on_record
+    hidden[off_record] = earn[off_record]
+    odd_jobs = unemp & (irng.random(P) < 0.5)
+    hidden[odd_jobs] = _lognormal(irng, 900, 0.4, P)[odd_jobs]
+    # property income (rent) of a member without another recorded income
+    h_rent = nr[pv.h_head] & (irng.random(H) < np.where(pv.h_urban(), 0.08, 0.03))
+    landlord_ok = nr & ((role == R_IDLE) | ((role == R_BASIC) & ~farm_e)) & h_rent[hh]
+    first = landlord_ok & (rank_within(np.where(landlord_ok, hh, -1)) == 0)
+    rent = _lognormal(irng, 1500, 0.5, P)
+    hidden[first] = rent[first]
+
+    visible = np.rint(visible)
+    hidden = np.rint(hidden)
+    # a household whose income is all on record is comfortably off (else it would be on the roster,
+    # or an injected event): per capita at least 2.2x the highest standard of the covered years
+    vis_h = np.bincount(hh, weights=visible, minlength=H)
+    hid_h = np.bincount(hh, weights=hidden, minlength=H)
+    floor = 2.2 * std_hi / 100.0 * size
+    lift = (np.arange(H) >= F) & (hid_h == 0) & (vis_h < floor) & (vis_h > 0)
+    scale = np.where(lift, floor / np.maximum(vis_h, 1), 1.0)
+    up = nr & np.isin(role, [R_FORMAL, R_FLEX, R_PENSION])
+    visible = np.where(up, np.ceil(visible * scale[hh]), visible)
+
+    kind = np.zeros(P, np.int8)
+    kind[role == R_FARM] = K_FARM
+    kind[role == R_MIGRANT] = K_MIGRANT
+    kind[np.isin(role, [R_INFORMAL, R_UNEMP])] = K_INFORMAL
+    kind[role == R_BUSINESS] = K_BUSINESS
+    kind[(role == R_BASIC) & (hidden > 0)] = np.where(farm_e | (roster_p & ~urban_p & (age < 72)),
+                                                       K_FARM, K_SUPPORT)[(role == R_BASIC) & (hidden > 0)]
+    kind[first] = K_PROPERTY
+    kind[hidden == 0] = K_NONE
+    pv.p_role = role
+    pv.hid_amt = (hidden * 100).astype(np.int64)
+    pv.hid_kind = kind
 
     status = np.zeros(P, np.int8)
-    employed_p = np.where(roster_p, 0.4, 0.8)
-    status[earner & elder] = RETIRED
-    working = earner & ~elder
-    # a salaried job (在职) pays at least a plausible contribution base; small earnings are flexible work
-    salaried = (rng.random(P) < employed_p) & (amount >= 2000_00) & (pv.h_cat[pv.p_hh] != DIBAO)
-    status[working] = np.where(salaried[working], EMPLOYED, FLEXIBLE)
-    idle = adult & ~earner & ~elder
-    status[idle & (rng.random(P) < np.where(roster_p, 0.5, 0.25))] = NONE
+    status[role == R_FORMAL] = EMPLOYED
+    status[role == R_FLEX] = FLEXIBLE
+    status[np.isin(role, [R_PENSION, R_BASIC])] = RETIRED
+    status[role == R_UNEMP] = UNEMPLOYED
+    off = np.isin(role, [R_INFORMAL, R_MIGRANT, R_FARM, R_BUSINESS])
+    status[off & (irng.random(P) < np.where(urban_p, 0.55, 0.65))] = NONE
+    status[(role == R_IDLE) & (irng.random(P) < np.where(roster_p, 0.5, 0.3))] = NONE
 
-    # employers per city (about one per 25 employed persons)
+    # employers (about one per 25 employed persons)
     n_emp = max(8, int((status == EMPLOYED).sum() / 25))
     emp_region = pv.regions.village_county[rng.choice(len(pv.regions.village_code), n_emp)]
     pv.employers = uscc_codes(stream(pv.seed, "employers"), emp_region, "91")
     pv.p_employer = np.where(status == EMPLOYED, rng.integers(0, n_emp, P), -1)
 
-    # monthly amounts: contribution bases jitter within +-3% (well inside the 10% allowed); pensions fixed
+    # monthly amounts: contribution bases jitter within +-3%; pensions fixed
     jitter = rng.uniform(0.97, 1.03, size=(P, T))
-    base = np.where(np.isin(status, [EMPLOYED, FLEXIBLE])[:, None], np.rint(amount[:, None] * jitter / 100) * 100, 0)
-    pension = np.where((status == RETIRED)[:, None], amount[:, None], 0)
+    wage = np.isin(status, [EMPLOYED, FLEXIBLE])
+    base = np.where(wage[:, None], np.rint(visible[:, None] * jitter) * 100, 0)
+    pension = np.where(status == RETIRED, visible * 100, 0).astype(np.int64)
     pv.hr_status = np.repeat(status[:, None], T, axis=1)
     pv.hr_base = base.astype(np.int64)
     pv.hr_ub = np.zeros((P, T), np.int64)
-    pv.hr_pension = np.broadcast_to(pension, (P, T)).astype(np.int64).copy()
+    pv.hr_pension = np.broadcast_to(pension[:, None], (P, T)).astype(np.int64).copy()
+
+    true_h = np.bincount(hh, weights=visible + hidden, minlength=H)
+    pv.h_income = (true_h * 100).astype(np.int64)
+    pv.h_ratio = np.where(np.arange(H) < F, ratio, true_h * 100 / np.maximum(size, 1) / std_hi)
 
 
 def _roster_admin(pv: Province, rng) -> None:
@@ -485,6 +671,7 @@ PERSON_DEFAULTS = {
     "p_hh": 0, "p_rel": 0, "p_male": False, "p_birth": np.datetime64("NaT"), "p_id": "", "p_name": "",
     "p_college": False, "p_ucol": 1.0, "p_from": 0, "p_death_t": 10_000,
     "p_death_date": np.datetime64("NaT"), "p_out_t": 10_000, "p_employer": -1,
+    "p_role": 0, "hid_amt": 0, "hid_kind": 0,
     "p_prop": 0, "p_area_dm2": 0, "p_rental": False, "p_dilap": 0, "p_dep": 0, "p_sec": 0,
     "p_cert_grade": 0, "p_cert_type": 0, "p_cert_issued": np.datetime64("NaT"), "p_cert_cancel_t": 10_000,
 }

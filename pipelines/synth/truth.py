@@ -14,6 +14,12 @@ The same evaluator serves three purposes:
   is kept with ``required = 0``;
 * **self-check**: ordinary households must raise nothing; the list of exceptions is reported
   (and is empty by construction — the tests assert it).
+
+The income rules (ELIG_DIBAO, ELIG_EDGE, EXP_HARDSHIP, EXP_MED rule A, EXP_EDU) read observed income.
+Where a household has hidden income in a rule's window, observed income is only a floor and what the
+rule says there is the expected flood of today's rules on ``partial`` coverage: it is left out of the
+cleaning, the truth and the self-check alike (:func:`fire_matrices`), and counted in the summary
+(:func:`income_stats`). Everywhere else observed income is the true income.
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipelines.synth import activity as act
-from pipelines.synth.population import (DIBAO, EDGE, EMPLOYED, EXPENSE, FLEXIBLE, NONE, NOROW, TEKUN, UNEMPLOYED,
-                                        Province)
+from pipelines.synth import income as income_mod
+from pipelines.synth.population import (DIBAO, EDGE, EMPLOYED, EXPENSE, FLEXIBLE, NONE, NOROW, REGISTERED_KINDS,
+                                        TEKUN, UNEMPLOYED, Province)
 
 ORACLE_INDICATORS = ("INC_DROP", "EXP_MED", "EXP_EDU", "EXP_HARDSHIP", "ELIG_DIBAO", "ELIG_EDGE", "EXIT_REVIEW",
                      "REVIEW_OVERDUE")
@@ -33,7 +40,8 @@ DEPARTMENTS = {"EXP_MED": "NHSA;MCA", "EXP_EDU": "MOE", "EXP_HARDSHIP": "MCA", "
                "ELIG_EDGE": "MCA", "EXIT_REVIEW": "MCA", "REVIEW_OVERDUE": "MCA"}
 ROBUST_DELTA = 0.03
 MARGIN_DELTA = 0.20
-EDGE_MULTIPLIER = 1.5
+# the income rules: the parts of the indicators that compare observed income with a line
+INCOME_RULES = ("ELIG_DIBAO", "ELIG_EDGE", "EXP_HARDSHIP", "EXP_MED", "EXP_EDU")
 
 
 @dataclass
@@ -58,8 +66,15 @@ class HouseholdMonths:
     econ_overdue: np.ndarray  # exact rule: last check before (end of month - 6 calendar months)
     visit_overdue: np.ndarray  # exact rule: last visit before (end of month - 12 calendar months)
     deposits_pc: np.ndarray   # (H, T) deposits+securities per capita at quarterly snapshot months, else nan
+    hidden: np.ndarray = None     # (H, T) hidden income of the members, yuan (true = income + hidden)
+    registered: np.ndarray = None  # (H, T) the part of it on tax records (business, rent)
+    known: np.ndarray = None      # (H, T) members whose income is known (principle 5)
+    full: np.ndarray = None       # (H, T) bool: every member known (observed coverage "full")
+    edge_mult: np.ndarray = None  # (H,) 低保边缘 multiple of the household's city
     inc_med6: np.ndarray = None   # median household income of the previous 6 months (t >= 3), else nan
     oop_med12: np.ndarray = None  # median monthly OOP of the previous 12 months (t >= 1), else nan
+    members: tuple = None         # (household, person, month) membership pairs (not subset by take)
+    hidden_known: int = 0         # person-months with hidden income counted as known (must be 0)
 
     def __post_init__(self):
         H, T = self.income.shape
@@ -71,6 +86,25 @@ class HouseholdMonths:
                     self.inc_med6[:, t] = np.median(self.income[:, max(0, t - 6):t], axis=1)
                 if t >= 1:
                     self.oop_med12[:, t] = np.median(self.oop[:, max(0, t - 12):t], axis=1)
+
+    @property
+    def true_income(self) -> np.ndarray:
+        return self.income + self.hidden
+
+    def hidden_window(self, k: int) -> np.ndarray:
+        """(H, T) bool: hidden income in any month of t-k..t (the observed income of that window is
+        not the true income: the income rules are left out there, see :func:`fire_matrices`)."""
+        cache = self.__dict__.setdefault("_windows", {})
+        if k not in cache:
+            cache[k] = self._hidden_window(k)
+        return cache[k]
+
+    def _hidden_window(self, k: int) -> np.ndarray:
+        any_ = self.hidden > 0
+        cs = np.concatenate([np.zeros((any_.shape[0], 1), np.int64), np.cumsum(any_, axis=1)], axis=1)
+        T = any_.shape[1]
+        lo = np.maximum(np.arange(T) - k, 0)
+        return (cs[:, np.arange(T) + 1] - cs[:, lo]) > 0
 
     def take(self, rows: np.ndarray) -> "HouseholdMonths":
         """The same facts for a subset of households (rows keep their order)."""
@@ -127,7 +161,8 @@ def membership(pv: Province) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         listed = presence(pv, tt)
         sel = np.flatnonzero(nonroster & pv.alive_listed(tt) & listed[pv.p_hh])
         hs.append(pv.p_hh[sel]), ps.append(sel), ts.append(np.full(len(sel), tt))
-    return np.concatenate(hs), np.concatenate(ps), np.concatenate(ts)
+    return (np.concatenate(hs).astype(np.int32), np.concatenate(ps).astype(np.int32),
+            np.concatenate(ts).astype(np.int32))
 
 
 def roster_check_dates(pv: Province, t: int) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +196,18 @@ def roster_check_dates(pv: Province, t: int) -> tuple[np.ndarray, np.ndarray]:
     return econ, visit
 
 
-def household_months(pv: Province) -> HouseholdMonths:
+def edge_multipliers(pv: Province) -> np.ndarray:
+    """(H,) the 低保边缘 multiple of each household's city, from the project's indicator rules."""
+    from pipelines.rules import load_rules
+
+    rules = load_rules()
+    per_city = np.array([rules.edge_multiplier_for(c) for c in pv.regions.city_codes])
+    return per_city[pv.h_city()]
+
+
+def household_months(pv: Province, coverage: bool = True) -> HouseholdMonths:
+    """The household-month facts; ``coverage`` = False leaves out who is known (and the registered
+    part of hidden income), which only the truth and the checks need."""
     H, T, P = pv.H, pv.T, pv.P
     mh, mp, mt = membership(pv)
     flat = mh * T + mt
@@ -171,6 +217,18 @@ def household_months(pv: Province) -> HouseholdMonths:
 
     size = np.bincount(flat, minlength=H * T).reshape(H, T)
     income = per_hh(pv.income_matrix() / 100.0)
+    std_cents = pv.std_matrix()
+    hid_idx, hid_cents = income_mod.hidden_pairs(pv, mp, mt)
+    hflat = flat[hid_idx]
+    hidden = np.bincount(hflat, weights=hid_cents / 100.0, minlength=H * T).reshape(H, T)
+    registered = known = None
+    hidden_known = 0
+    if coverage:
+        known_p = income_mod.known_pairs(pv, mh, mp, mt, std_cents)
+        reg = np.isin(pv.hid_kind[mp[hid_idx]], REGISTERED_KINDS)
+        registered = np.bincount(hflat[reg], weights=hid_cents[reg] / 100.0, minlength=H * T).reshape(H, T)
+        known = np.bincount(flat[known_p], minlength=H * T).reshape(H, T)
+        hidden_known = int(known_p[hid_idx].sum())
 
     c = pv.rec["claims"]
     pm = np.bincount(c["p"] * T + c["t"], weights=c["oop"] / 100.0, minlength=P * T).reshape(P, T)
@@ -207,7 +265,7 @@ def household_months(pv: Province) -> HouseholdMonths:
     lost = was_working & np.isin(stt, [UNEMPLOYED, NONE, NOROW])
     lost_job = per_hh(lost.astype(float)) > 0
 
-    std = pv.std_matrix() / 100.0
+    std = std_cents / 100.0
     tekun = pv.std_matrix("tekun") / 100.0
     roster = np.arange(H) < pv.F
 
@@ -241,7 +299,9 @@ def household_months(pv: Province) -> HouseholdMonths:
                            term_months=[pv.cal.t_of(m) for m in pv.cal.term_months if 0 <= pv.cal.t_of(m) < T],
                            cat=pv.h_cat, roster=roster, econ_age=econ_age, visit_age=visit_age,
                            econ_overdue=econ_overdue, visit_overdue=visit_overdue,
-                           deposits_pc=deposits_pc)
+                           deposits_pc=deposits_pc, hidden=hidden, registered=registered, known=known,
+                           full=None if known is None else (known == size) & (size > 0),
+                           edge_mult=edge_multipliers(pv), members=(mh, mp, mt), hidden_known=hidden_known)
 
 
 def months_before(day: np.datetime64, n: int) -> dt.date:
@@ -281,12 +341,30 @@ def _lt(a, b, k, d):
 
 
 def fire_matrices(hm: HouseholdMonths, k: int = 0, d: float = 0.0, alt: bool = False,
-                  with_edu: bool = True) -> dict[str, np.ndarray]:
+                  with_edu: bool = True, flood: dict | None = None) -> dict[str, np.ndarray]:
     """(H, T) booleans: the condition of each indicator holds for the household in that month.
 
     ``k`` = +1 tightens every threshold by ``d``, -1 loosens it; ``alt`` uses sums over sums for
-    window averages per capita; ``with_edu`` = False leaves school costs out of EXP_HARDSHIP."""
+    window averages per capita; ``with_edu`` = False leaves school costs out of EXP_HARDSHIP.
+
+    The income rules (ELIG_DIBAO, ELIG_EDGE, EXP_HARDSHIP, EXP_MED rule A, EXP_EDU) compare the
+    observed income with a line. Where the household has hidden income in the rule's window, the
+    observed income is only a floor: a rule that fires there says nothing about the household (the
+    expected flood of today's rules on ``partial`` coverage), so it is left out of the matrices. What it
+    would have raised is added to ``flood`` (indicator -> (H, T) bool) when a dict is given. Elsewhere
+    the observed income is the true income, so the matrices are right against both."""
     H, T = hm.size.shape
+    hid2, hid6, hid11 = hm.hidden_window(2), hm.hidden_window(6), hm.hidden_window(11)
+    if flood is not None:
+        for name in INCOME_RULES:
+            flood[name] = np.zeros((H, T), bool)
+
+    def keep(name: str, fired: np.ndarray, hid: np.ndarray) -> np.ndarray:
+        if flood is not None:
+            flood[name][:, t] |= fired & hid
+        return fired & ~hid
+
+    edge_mult = hm.edge_mult
     inc, size, std = hm.income, hm.size, hm.std
     present = size > 0
     pc = np.divide(inc, size, out=np.zeros_like(inc), where=present)
@@ -307,7 +385,8 @@ def fire_matrices(hm: HouseholdMonths, k: int = 0, d: float = 0.0, alt: bool = F
             if t >= 2:
                 o3 = hm.oop[:, t - 2:t + 1].sum(axis=1)
                 i3 = inc[:, t - 2:t + 1].sum(axis=1)
-                a = (o3 > 0) & _ge(o3, 0.5 * i3, k, d) & _ge(o3, s_t * std_t, k, d)
+                a = keep("EXP_MED", ok & (o3 > 0) & _ge(o3, 0.5 * i3, k, d) & _ge(o3, s_t * std_t, k, d),
+                         hid2[:, t])
             b = np.zeros(H, bool)
             if t >= 1:
                 med = hm.oop_med12[:, t]
@@ -320,7 +399,7 @@ def fire_matrices(hm: HouseholdMonths, k: int = 0, d: float = 0.0, alt: bool = F
                 mean_prev = prev.mean(axis=1) if t > 0 else np.zeros(H)
                 sum_prev = prev.sum(axis=1) if t > 0 else np.zeros(H)
                 cond = (hm.edu_new_upper[:, t] & _ge(cost, 2 * mean_prev, k, d)) | _ge(cost, 0.3 * sum_prev, k, d)
-                out["EXP_EDU"][:, t] = ok & _ge(cost, 3000.0, k, d) & cond
+                out["EXP_EDU"][:, t] = keep("EXP_EDU", ok & _ge(cost, 3000.0, k, d) & cond, hid6[:, t])
             # EXP_HARDSHIP
             if t >= 5:
                 w = slice(max(0, t - 11), t + 1)
@@ -336,7 +415,8 @@ def fire_matrices(hm: HouseholdMonths, k: int = 0, d: float = 0.0, alt: bool = F
                     net = np.where(valid, (inc[:, w] - costs) / np.maximum(sz, 1), 0).sum(axis=1) / n
                     gross = np.where(valid, inc[:, w] / np.maximum(sz, 1), 0).sum(axis=1) / n
                 excluded = np.isin(cat, [DIBAO, TEKUN, EXPENSE])
-                out["EXP_HARDSHIP"][:, t] = ok & ~excluded & _lt(net, std_t, k, d) & _ge(gross, std_t, k, d)
+                out["EXP_HARDSHIP"][:, t] = keep("EXP_HARDSHIP", ok & ~excluded & _lt(net, std_t, k, d)
+                                                 & _ge(gross, std_t, k, d), hid11[:, t])
             # ELIG_DIBAO / ELIG_EDGE
             if t >= 2:
                 w = slice(t - 2, t + 1)
@@ -346,16 +426,16 @@ def fire_matrices(hm: HouseholdMonths, k: int = 0, d: float = 0.0, alt: bool = F
                     mean = pc[:, w].mean(axis=1)
                 all_present = present[:, w].all(axis=1)
                 elig_d = all_present & ~np.isin(cat, [DIBAO, TEKUN]) & _lt(mean, std_t, k, d)
-                out["ELIG_DIBAO"][:, t] = elig_d
-                out["ELIG_EDGE"][:, t] = all_present & ~hm.roster & ~elig_d & _ge(mean, std_t, k, d) & \
-                    _lt(mean, EDGE_MULTIPLIER * std_t, k, d)
+                out["ELIG_DIBAO"][:, t] = keep("ELIG_DIBAO", elig_d, hid2[:, t])
+                out["ELIG_EDGE"][:, t] = keep("ELIG_EDGE", all_present & ~hm.roster & ~elig_d & _ge(mean, std_t, k, d)
+                                              & _lt(mean, edge_mult * std_t, k, d), hid2[:, t])
             # EXIT_REVIEW: income part (and deposits at snapshot months)
             enrolled = np.isin(cat, [DIBAO, TEKUN, EDGE])
             ex = np.zeros(H, bool)
             if t >= 2:
                 line = np.where(cat[:, None] == DIBAO, std[:, t - 2:t + 1],
                                 np.where(cat[:, None] == TEKUN, hm.tekun_std[:, t - 2:t + 1],
-                                         EDGE_MULTIPLIER * std[:, t - 2:t + 1]))
+                                         edge_mult[:, None] * std[:, t - 2:t + 1]))
                 ex = _ge(pc[:, t - 2:t + 1], 1.5 * line, k, d).all(axis=1)
             dep = hm.deposits_pc[:, t]
             ex |= ~np.isnan(dep) & _ge(np.nan_to_num(dep / 100.0), 24 * std_t, k, d)
@@ -401,7 +481,7 @@ def clean_baseline(pv: Province, rounds: int = 4) -> int:
     within 20% of a threshold. Returns the number of households touched."""
     touched = np.zeros(pv.H, bool)
     for _ in range(rounds):
-        hm = household_months(pv)
+        hm = household_months(pv, coverage=False)
         bad = lenient(hm)
         if not bad.any():
             break
@@ -441,9 +521,11 @@ TRUTH_COLUMNS = ["event_id", "event_type", "household_id", "family_id", "hukou_n
                  "indicator_code", "period", "departments", "note", "required"]
 
 
-def build_truth(pv: Province) -> tuple[list[TruthRow], list[str]]:
+def build_truth(pv: Province) -> tuple[list[TruthRow], list[str], HouseholdMonths]:
     hm = household_months(pv)
-    nominal_fire = fire_matrices(hm)
+    flood: dict = {}
+    nominal_fire = fire_matrices(hm, flood=flood)
+    pv.income_stats = income_stats(pv, hm, flood)
     # the robustness variants only matter for event households: evaluate them on that subset
     ev_h = np.array(sorted({h for ev in pv.events for h in ev.households}), dtype=np.int64)
     pos = np.full(pv.H, -1, np.int64)
@@ -496,12 +578,48 @@ def build_truth(pv: Province) -> tuple[list[TruthRow], list[str]]:
                 rows.append(TruthRow(ev.event_id, ev.event_type, hid, "", hid[1:], str(pv.p_id[ev.person]), ind,
                                      pv.cal.period(t), depts, note, req))
     issues = self_check(pv, hm, nominal_fire)
-    return rows, issues
+    return rows, issues, hm
+
+
+def income_stats(pv: Province, hm: HouseholdMonths, flood: dict) -> dict:
+    """What the summary reports about income: coverage shares, the flood today's income rules raise on
+    households with hidden income, and how many of those households are truly below the lines."""
+    normal = ~pv.h_event
+    present = hm.size > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pc_true = np.where(present, hm.true_income / np.maximum(hm.size, 1), np.nan)
+    T = hm.size.shape[1]
+    below_std = np.zeros(hm.size.shape, bool)
+    below_edge = np.zeros(hm.size.shape, bool)
+    for t in range(2, T):
+        w = pc_true[:, t - 2:t + 1]
+        ok = present[:, t - 2:t + 1].all(axis=1)
+        mean = np.where(ok, np.nan_to_num(w).mean(axis=1), np.nan)
+        below_std[:, t] = ok & (mean < hm.std[:, t])
+        below_edge[:, t] = ok & (mean < hm.edge_mult * hm.std[:, t])
+    eligible = ~np.isin(pv.h_cat, [DIBAO, TEKUN])
+    stats = {
+        "coverage": income_mod.coverage_shares(pv, hm),
+        "flood": {k: (int((m & normal[:, None]).sum()), int((m.any(axis=1) & normal).sum())) for k, m in flood.items()},
+        "hidden_households": int(((hm.hidden > 0).any(axis=1) & normal).sum()),
+        "truly_below_std": int((below_std.any(axis=1) & normal & eligible).sum()),
+        "truly_below_edge": int((below_edge.any(axis=1) & normal & (np.arange(pv.H) >= pv.F)).sum()),
+        "hidden_known": hm.hidden_known,
+    }
+    return stats
 
 
 def self_check(pv: Province, hm: HouseholdMonths, nominal: dict[str, np.ndarray]) -> list[str]:
-    """What would fire on households without an injected event (must be nothing)."""
+    """What would fire on households without an injected event (must be nothing).
+
+    The income rules are checked where the observed income is the true income (no hidden income in
+    the rule's window: every ``full`` household-month, and partial ones whose unknown members earn
+    nothing). Where a household has hidden income, today's income rules raise the expected flood on
+    ``partial`` coverage: that is left out here on purpose (it is what the coverage rule of catalog v2
+    fixes) and counted in the summary instead (:func:`income_stats`)."""
     issues = []
+    if hm.hidden_known:
+        issues.append(f"{hm.hidden_known} person-months with hidden income whose income counts as known")
     normal = ~pv.h_event
     for ind, m in nominal.items():
         bad = np.flatnonzero(normal & m.any(axis=1))
