@@ -25,8 +25,8 @@ from pipelines.warehouse import migrate, sql, transaction
 # Tables rebuilt in full on every build (small).
 GLOBAL_MODELS = ("month_calendar", "feed_month")
 # Per-month models, in dependency order.
-PERIOD_MODELS = ("standards_month", "person_month", "person_income_month", "household_oop_month",
-                 "student_term", "household_month")
+PERIOD_MODELS = ("standards_month", "person_month", "person_income_month", "member_income_month",
+                 "household_coverage_month", "household_oop_month", "student_term", "household_month")
 
 # Which (feed, month offset) deliveries the core facts of month M are built from.
 CORE_INPUTS: tuple[tuple[str, int], ...] = (
@@ -34,6 +34,10 @@ CORE_INPUTS: tuple[tuple[str, int], ...] = (
     ("nhsa_claims", 0), ("nhsa_claims", 1),   # a settlement dated M may come in the M+1 delivery
     ("moe_students", 0), ("moe_students", -6),  # the previous term tells who starts a new stage
     ("mem_disaster", 0), ("ref_standards", 0),
+    # income coverage: assessed checks dated in the 6 months up to M, and the births, deaths and moves
+    # since; the newest relapse-watch snapshot
+    *(("mca_econ_checks", k) for k in range(-5, 1)), *(("mps_hukou_events", k) for k in range(-5, 1)),
+    ("moa_relapse_watch", 0), ("moa_relapse_watch", -1),
 )
 
 
@@ -47,14 +51,18 @@ MODEL_FEEDS: dict[str, tuple[str, ...]] = {
     "person_month": ("mca_roster", "mps_hukou_members"),
     "person_income_month": ("hrss_employment",),
     "household_oop_month": ("nhsa_claims",),
+    "member_income_month": ("moe_students",),
+    "household_coverage_month": ("mca_econ_checks", "moa_relapse_watch", "mps_hukou_events"),
     "student_term": ("moe_students",),
     "household_month": ("mem_disaster", "hrss_employment", "nhsa_claims"),
 }
 MODEL_DEPS: dict[str, tuple[str, ...]] = {
     "household_oop_month": ("person_month",),
     "student_term": ("person_month",),
-    "household_month": ("standards_month", "person_month", "person_income_month", "household_oop_month",
-                        "student_term"),
+    "member_income_month": ("person_month", "person_income_month", "standards_month"),
+    "household_coverage_month": ("member_income_month", "person_month"),
+    "household_month": ("standards_month", "person_month", "person_income_month", "household_coverage_month",
+                        "household_oop_month", "student_term"),
 }
 
 

@@ -164,3 +164,131 @@ def test_incremental_builds_only_changed_months():
     assert one(con, "select count(*) from core.household_month where period = '2026-01'") == (1,)
     with pytest.raises(ValueError, match="unknown data month"):
         build_core(con, periods=["2030-01"])
+
+
+# --- income coverage (principle 5): known, unknown, verified ----------------------------------------
+
+def _coverage(con, household_id: str, period: str = "2026-04") -> dict:
+    cur = con.execute("select * from core.household_month where period = ? and household_id = ?", [period, household_id])
+    return dict(zip([c[0] for c in cur.description], cur.fetchone()))
+
+
+def _members(con, household_id: str, period: str = "2026-04") -> dict[str, tuple]:
+    return {r[0]: (r[1], r[2]) for r in con.execute(
+        "select person_id, income_known, reason from core.member_income_month where period = ? and household_id = ?",
+        [period, household_id]).fetchall()}
+
+
+def test_coverage_full_urban_earners_and_a_child():
+    """Both parents insured employees, a child of 8: every income is known, observed income is the income."""
+    con, p = province()
+    dad, mum = p.person("王军", "head", income=3000), p.person("赵敏", "spouse", income=2500)
+    kid = p.person("王小", "child", birth="20180301")
+    fam = p.resident_household(URBAN, [dad, mum, kid])
+    p.load()
+    build_core(con)
+    h = _coverage(con, fam.household_id)
+    assert (h["income_coverage"], h["observed_income_yuan"], h["rule_income_yuan"]) == ("full", 5500, 5500)
+    assert h["coverage_reason"] == "all 3 members known"
+    assert _members(con, fam.household_id)[kid.person_id] == (True, "child")
+
+
+def test_coverage_partial_rural_elderly_couple_on_basic_pension_and_a_farmer_son():
+    """A rural couple on the 城乡居民基础养老金 (180 yuan each, below the rural 低保 standard of 800) and a
+    son who farms (an HRSS row 无): nobody's income is known. Observed 360 yuan is a floor, not the income."""
+    con, p = province()
+    grandpa = p.person(None, birth="19500101")
+    grandma = p.person(None, birth="19520101")
+    son = p.person(None, birth="19850101")
+    for period in MONTHS:
+        grandpa.by_month[period] = ("retired", 0, 0, 180)
+        grandma.by_month[period] = ("retired", 0, 0, 180)
+        son.by_month[period] = ("none", 0, 0, 0)
+    hh = p.resident_household(RURAL, [grandpa, grandma, son])
+    p.load()
+    build_core(con)
+    h = _coverage(con, hh.household_id)
+    assert (h["income_coverage"], h["observed_income_yuan"], h["rule_income_yuan"]) == ("partial", 360, 360)
+    assert h["coverage_reason"] == "unknown 3/3: member:small_pension, member:small_pension, member:status_none"
+    members = _members(con, hh.household_id)
+    assert members[grandpa.person_id] == (False, "small_pension") and members[son.person_id] == (False, "status_none")
+
+
+def test_coverage_unknown_reasons_registered_unemployed_without_benefit_and_no_record():
+    con, p = province()
+    jobless = p.person(None, birth="19800101")
+    nobody = p.person(None, birth="19820101")          # no HRSS row at all
+    student = p.person(None, birth="20060101")         # 20, at college in the latest term
+    paid = p.person(None, birth="19780101")
+    pensioner = p.person(None, birth="19550101")
+    for period in MONTHS:
+        jobless.by_month[period] = ("unemployed_registered", 0, 0, 0)
+        paid.by_month[period] = ("unemployed_registered", 0, 1200, 0)
+        pensioner.by_month[period] = ("retired", 0, 0, 2600)   # an employee pension, above the standard
+    hh = p.resident_household(URBAN, [jobless, nobody, student, paid, pensioner])
+    p.add("moe_students", "2026-03", term="2026-1", person_id=student.person_id, stage="college",
+          tuition_yuan=2500, boarding_yuan=600, aid_yuan=0)
+    p.load()
+    build_core(con)
+    assert _members(con, hh.household_id) == {
+        jobless.person_id: (False, "unemployed_no_benefit"), nobody.person_id: (False, "no_hrss_record"),
+        student.person_id: (True, "student"), paid.person_id: (True, "unemployment_benefit"),
+        pensioner.person_id: (True, "pension")}
+    assert _coverage(con, hh.household_id)["income_coverage"] == "partial"
+
+
+def test_coverage_verified_by_an_assessed_check_and_lost_after_a_birth():
+    """A rural 低保 family whose farm income only the town's home visit sees: the assessed check of
+    2026-02 gives its income (1,200 yuan a month) for six months -- until a member is born."""
+    con, p = province()
+    head, wife = p.person("李强", "head"), p.person("陈红", "spouse")
+    for period in MONTHS:
+        head.by_month[period] = ("none", 0, 0, 0)
+    fam = p.family("F330102001201000007", RURAL, "dibao", [head, wife], urban_rural="rural")
+    p.add("mca_econ_checks", "2026-02", check_id="K-1", check_date=d("2026-02-14"), reason="review",
+          family_id=fam.family_id, hukou_no=fam.hukou_no, applicant_id=head.person_id, region_code=RURAL,
+          urban_rural="rural", household_size=2, income_basis="assessed", monthly_income_yuan=1200,
+          financial_assets_yuan=3000, vehicles=0, properties=1, outcome="below_dibao")
+    p.add("mca_econ_checks", "2026-03", check_id="K-2", check_date=d("2026-03-20"), reason="review",
+          family_id=fam.family_id, hukou_no=fam.hukou_no, applicant_id=head.person_id, region_code=RURAL,
+          urban_rural="rural", household_size=2, income_basis="check_only", monthly_income_yuan=0,
+          financial_assets_yuan=3000, vehicles=0, properties=1, outcome="below_dibao")  # not a label: no home visit
+    p.load()
+    build_core(con)
+    h = _coverage(con, fam.household_id, "2026-03")
+    assert (h["income_coverage"], h["rule_income_yuan"], h["verified_income_yuan"]) == ("verified", 1200, 1200)
+    assert h["coverage_reason"] == "assessed check 2026-02-14 (review)"
+    assert _coverage(con, fam.household_id, "2026-01")["income_coverage"] == "partial"  # before the check
+
+    # a child born in April: the check no longer counts the household as it is
+    con2, p2 = province()
+    p2.rows = {k: list(v) for k, v in p.rows.items()}
+    p2.add("mps_hukou_events", "2026-04", event_id="E-1", person_id="330102202604010013", hukou_no=fam.hukou_no,
+           event_type="birth", event_date=d("2026-04-02"), region_code=RURAL)
+    p2.load()
+    build_core(con2)
+    h = _coverage(con2, fam.household_id, "2026-04")
+    assert h["income_coverage"] == "partial" and h["verified_income_yuan"] == 1200  # kept as information
+    assert _coverage(con2, fam.household_id, "2026-03")["income_coverage"] == "verified"
+
+
+def test_coverage_surveyed_relapse_watch_household():
+    """A household on the 防止返贫 list surveyed for 2025: 9,600 yuan net per head a year of which 1,200
+    transfers -> (9,600 - 1,200) / 12 = 700 a head, x 3 members = 2,100 yuan, more than the 180 yuan of
+    basic pension HRSS shows."""
+    con, p = province()
+    old, son, grandson = p.person(None, birth="19500101"), p.person(None, birth="19800101"), \
+        p.person(None, birth="20150101")
+    for period in MONTHS:
+        old.by_month[period] = ("retired", 0, 0, 180)
+    hh = p.resident_household(RURAL, [old, son, grandson])
+    for period in MONTHS:
+        p.add("moa_relapse_watch", period, watch_id="W-9", head_person_id=son.person_id, hukou_no=hh.hukou_no,
+              region_code=RURAL, watch_type="edge_at_risk", risk_types=["illness"], household_size=3,
+              income_year=2025, net_income_per_capita_yuan=9600, transfer_income_per_capita_yuan=1200,
+              identified_on=d("2025-11-03"), risk_eliminated=False)
+    p.load()
+    build_core(con)
+    h = _coverage(con, hh.household_id)
+    assert (h["income_coverage"], h["observed_income_yuan"], h["rule_income_yuan"]) == ("surveyed", 180, 2100)
+    assert h["coverage_reason"] == "relapse-watch survey of 2025"

@@ -236,3 +236,18 @@ def test_the_nightly_incremental_analyst_db_equals_a_full_rebuild(province, tmp_
     assert set(got) == set(want)
     for table in want:
         assert got[table] == want[table], f"analyst table {table}: incremental differs from a full rebuild"
+
+
+def test_income_coverage_matches_the_generators(province):
+    """core's income coverage (verified / surveyed / full / partial) and observed income, recomputed by
+    the pipeline from the feeds alone, equal what the generator knows it built, household by month."""
+    result, _, _, con = province
+    truth = result.truth_income
+    counts = dict(con.execute(
+        """select coalesce(h.income_coverage = t.coverage, false)
+                    and coalesce(h.observed_income_yuan = t.observed_income_yuan, false), count(*)
+           from core.household_month h join read_parquet(?) t using (household_id, period)
+           group by all""", [str(truth)]).fetchall())
+    assert counts.get(False, 0) == 0 and counts.get(True, 0) > 1000, counts
+    kinds = {k for (k,) in con.execute("select distinct income_coverage from core.household_month").fetchall()}
+    assert kinds == {"verified", "surveyed", "full", "partial"}

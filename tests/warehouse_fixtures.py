@@ -61,6 +61,18 @@ STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
                       ("securities_yuan", "decimal(14,2)")],
     "grid_visits": [("visit_id", "varchar"), ("family_id", "varchar"), ("hukou_no", "varchar"),
                     ("visit_date", "date"), ("visitor_role", "varchar"), ("findings", "varchar[]"), ("note", "varchar")],
+    "mca_econ_checks": [("check_id", "varchar"), ("check_date", "date"), ("reason", "varchar"),
+                        ("family_id", "varchar"), ("hukou_no", "varchar"), ("applicant_id", "varchar"),
+                        ("region_code", "varchar"), ("urban_rural", "varchar"), ("household_size", "integer"),
+                        ("income_basis", "varchar"), ("monthly_income_yuan", "decimal(14,2)"),
+                        ("financial_assets_yuan", "decimal(14,2)"), ("vehicles", "integer"), ("properties", "integer"),
+                        ("outcome", "varchar")],
+    "moa_relapse_watch": [("watch_id", "varchar"), ("head_person_id", "varchar"), ("hukou_no", "varchar"),
+                          ("region_code", "varchar"), ("watch_type", "varchar"), ("risk_types", "varchar[]"),
+                          ("household_size", "integer"), ("income_year", "integer"),
+                          ("net_income_per_capita_yuan", "decimal(14,2)"),
+                          ("transfer_income_per_capita_yuan", "decimal(14,2)"), ("identified_on", "date"),
+                          ("risk_eliminated", "boolean")],
     "ref_regions": [("region_code", "varchar"), ("name", "varchar"), ("level", "varchar"), ("parent_code", "varchar")],
     "ref_standards": [("city_code", "varchar"), ("year", "integer"), ("urban_rural", "varchar"),
                       ("dibao_monthly_yuan", "decimal(14,2)"), ("tekun_monthly_yuan", "decimal(14,2)")],
@@ -68,7 +80,8 @@ STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
 
 # How many months one delivery covers (ops.completeness): quarterly 3, term 6, reference: all later.
 MONTHLY = ("mca_roster", "hrss_employment", "nhsa_claims", "samr_business", "mps_hukou_events",
-           "mps_hukou_members", "mps_vehicles", "cdpf_disability", "mem_disaster")
+           "mps_hukou_members", "mps_vehicles", "cdpf_disability", "mem_disaster", "mca_econ_checks",
+           "moa_relapse_watch")
 
 
 def month_range(first: str, last: str) -> list[str]:

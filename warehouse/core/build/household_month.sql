@@ -46,6 +46,9 @@ sizes as (
     from persons
     group by household_id
 ),
+coverage as (
+    select * from core.household_coverage_month where period = $period
+),
 household_income as (
     select p.household_id, sum(i.income_yuan) as income_yuan, count(*) as earners
     from persons p
@@ -74,10 +77,16 @@ select
     h.region_code,
     cast(coalesce(i.earners, 0) as integer) as earners,
     'nhsa_claims' in (select feed_id from loaded) as oop_known,
-    coalesce(d.disaster_loss_yuan, 0) as disaster_loss_yuan
+    coalesce(d.disaster_loss_yuan, 0) as disaster_loss_yuan,
+    c.income_coverage,
+    c.coverage_reason,
+    c.observed_income_yuan,
+    c.verified_income_yuan,
+    c.rule_income_yuan
 from sizes s
 join heads h using (household_id)
 left join household_income i using (household_id)
+left join coverage c using (household_id)
 left join oop o using (household_id)
 left join edu e using (household_id)
 left join disaster_loss d using (household_id)

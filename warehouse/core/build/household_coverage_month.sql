@@ -1,0 +1,144 @@
+-- core.household_coverage_month for data month $period: verified / surveyed / full / partial, and the
+-- income the rules use (principle 5). Uses the latest deliveries of each feed for periods <= the month.
+with members as (
+    select * from core.member_income_month where period = $period
+),
+persons as (
+    select * from core.person_month where period = $period
+),
+previous_persons as (
+    select household_id, person_id from core.person_month where period = strftime(cast($period || '-01' as date) - interval 1 month, '%Y-%m')
+),
+calendar as (
+    select month_start, month_end, month_idx from core.month_calendar where period = $period
+),
+households as (
+    select household_id, count(*) as size, count(*) filter (where income_known) as known_members,
+           sum(observed_income_yuan) as observed_income_yuan,
+           bool_and(observed_income_yuan is not null) as observed
+    from members
+    group by household_id
+),
+household_keys as (
+    select household_id, min(family_id) as family_id, min(hukou_no) as hukou_no
+    from persons group by household_id
+),
+unknown_members as (
+    select household_id,
+           string_agg(coalesce(relation, 'member') || ':' || reason, ', '
+                      order by coalesce(relation, 'member'), reason) as unknown_list
+    from members where not income_known
+    group by household_id
+),
+checks as (
+    -- assessed checks dated in the 6 months up to the month's end, attributed to a household: the
+    -- check's family; else the applicant's roster family this month; else the hukou household
+    select c.check_id, c.check_date, c.reason, c.monthly_income_yuan,
+           coalesce(c.family_id, a.family_id, 'H' || c.hukou_no) as household_id
+    from staging.mca_econ_checks c
+    left join persons a on a.person_id = c.applicant_id and a.on_roster
+    where c.period <= $period and c.income_basis = 'assessed' and c.monthly_income_yuan is not null
+      and c.check_date <= (select month_end from calendar)
+      and c.check_date > (select month_end from calendar) - interval 6 month
+),
+events as (
+    -- births, deaths and moves up to the month's end: they change who the check counted
+    select person_id, hukou_no, event_date from staging.mps_hukou_events
+    where period <= $period and event_type in ('birth', 'death', 'move_in', 'move_out')
+      and event_date <= (select month_end from calendar)
+      and event_date > (select month_end from calendar) - interval 6 month
+),
+changed_after as (
+    select c.check_id
+    from checks c
+    join household_keys k using (household_id)
+    join events e on e.event_date > c.check_date
+     and (e.hukou_no = k.hukou_no
+          or e.person_id in (select person_id from persons p where p.household_id = c.household_id)
+          or e.person_id in (select person_id from previous_persons q where q.household_id = c.household_id))
+),
+latest_check as (
+    select * from checks
+    where check_id not in (select check_id from changed_after)
+    qualify row_number() over (partition by household_id order by check_date desc, check_id desc) = 1
+),
+any_check as (
+    select household_id, monthly_income_yuan, check_id, check_date from checks
+    qualify row_number() over (partition by household_id order by check_date desc, check_id desc) = 1
+),
+watch as (
+    -- the newest relapse-watch snapshot for a period <= the month; its survey of the last 18 months
+    select w.*
+    from staging.moa_relapse_watch w
+    where w.period = (select max(period) from staging.moa_relapse_watch where period <= $period)
+      and w.income_year is not null and w.net_income_per_capita_yuan is not null
+      and (select month_idx from calendar) - (w.income_year * 12 + 11) <= 18
+),
+watched as (
+    select k.household_id, w.watch_id, w.income_year,
+           (w.net_income_per_capita_yuan - coalesce(w.transfer_income_per_capita_yuan, 0)) / 12.0 as per_capita_month
+    from watch w
+    join household_keys k on k.hukou_no = w.hukou_no
+    union
+    select p.household_id, w.watch_id, w.income_year,
+           (w.net_income_per_capita_yuan - coalesce(w.transfer_income_per_capita_yuan, 0)) / 12.0
+    from watch w
+    join persons p on p.person_id = w.head_person_id
+),
+survey as (
+    select * from watched
+    qualify row_number() over (partition by household_id order by income_year desc, watch_id) = 1
+),
+covered as (
+    select
+        h.household_id,
+        h.size,
+        h.known_members,
+        case when h.observed then h.observed_income_yuan end as observed_income_yuan,
+        case
+            when c.check_id is not null then 'verified'
+            when s.watch_id is not null then 'surveyed'
+            when h.known_members = h.size then 'full'
+            else 'partial'
+        end as income_coverage,
+        c.check_id as verifying_check,
+        c.check_date as verifying_date,
+        c.reason as check_reason,
+        c.monthly_income_yuan as verifying_income,
+        a.monthly_income_yuan as verified_income_yuan,
+        a.check_id,
+        a.check_date,
+        case when s.watch_id is not null then round(s.per_capita_month * h.size, 2) end as surveyed_income_yuan,
+        s.watch_id,
+        s.income_year,
+        u.unknown_list
+    from households h
+    left join latest_check c using (household_id)
+    left join any_check a using (household_id)
+    left join survey s using (household_id)
+    left join unknown_members u using (household_id)
+)
+select
+    $period as period,
+    household_id,
+    cast(size as integer) as size,
+    cast(known_members as integer) as known_members,
+    observed_income_yuan,
+    income_coverage,
+    case income_coverage
+        when 'verified' then 'assessed check ' || strftime(verifying_date, '%Y-%m-%d') || ' (' || check_reason || ')'
+        when 'surveyed' then 'relapse-watch survey of ' || income_year
+        when 'full' then 'all ' || size || ' members known'
+        else 'unknown ' || (size - known_members) || '/' || size || ': ' || unknown_list
+    end as coverage_reason,
+    verified_income_yuan,
+    check_id,
+    check_date,
+    surveyed_income_yuan,
+    watch_id,
+    case income_coverage
+        when 'verified' then verifying_income
+        when 'surveyed' then greatest(coalesce(observed_income_yuan, 0), surveyed_income_yuan)
+        else observed_income_yuan
+    end as rule_income_yuan
+from covered
