@@ -119,7 +119,7 @@ def demo(out: Path = Path("demo_out"), households: int = 1500, months: int = 13,
     last = replay(settings, result.nights, result.truth, echo=print)
     print("[3/3] done. Last night:")
     print(last.render())
-    _print_detection(settings, result.truth)
+    _print_detection(settings, result)
     print()
     print(f"warehouse : {settings.warehouse}   (duckdb; `select * from warnings`)")
     print(f"analyst db: {settings.analyst_db}   (lowincome query --warehouse {settings.warehouse} \"select * from warnings_by_indicator_county_month limit 10\")")
@@ -137,15 +137,22 @@ def _truth_households(truth: Path) -> set[str]:
         return out
 
 
-def _print_detection(settings, truth: Path) -> None:
-    try:
-        from pipelines.evaluate import detection_report
-        from pipelines.warehouse import connect
-    except ImportError:
-        return
+def _print_detection(settings, result) -> None:
+    """Recall, precision and alert load against the generator's truth; the income rules scored
+    against true income on partial and full households."""
+    from pipelines.evaluate import detection_report, income_rule_report, render_income_rules
+    from pipelines.warehouse import connect
+
     con = connect(settings, read_only=True)
     try:
-        print(detection_report(con, truth).render())
+        print(detection_report(con, result.truth).render())
+        rows = income_rule_report(con, result.truth_income)
+        n, partial = con.execute(
+            "select count(*), count(*) filter (where observed_coverage = 'partial') from core.household_month "
+            "join read_parquet(?) using (household_id, period)", [str(result.truth_income)]).fetchone()
+        print()
+        print(render_income_rules(rows, {"households": result.households, "months": result.months, "seed": result.seed,
+                                         "household_months": n, "partial_share": partial / n if n else 0.0}))
     finally:
         con.close()
 

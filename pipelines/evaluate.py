@@ -149,3 +149,111 @@ def false_alarms_by_coverage(con: duckdb.DuckDBPyConnection, truth: Path, truth_
         else:
             real.append((code, hh, period, text))
     return FalseAlarmReport(real=real, on_partial=on_partial, warnings=total)
+
+
+# Income rules scored against true income: rule -> (window of months M-k..M, categories the rule leaves out, roster families only/none/all)
+INCOME_RULES = {
+    "ELIG_DIBAO": (2, ("dibao", "tekun"), "all"),
+    "ELIG_EDGE": (2, (), "off_roster"),
+    "EXP_HARDSHIP": (11, ("dibao", "tekun", "expense_hardship"), "all"),
+}
+
+
+def income_rule_report(con, truth_income: Path, indicators: list[str] | None = None) -> list[dict]:
+    """Alert load (warnings per 1,000 household-months) on partial and full households and precision
+    against TRUE income (the generator's truth_income) of the income rules; see
+    scripts/income_rule_precision.py for the definitions."""
+    indicators = list(indicators or INCOME_RULES)
+    from pipelines.rules import load_rules
+
+    rules = load_rules()
+    con.execute("create or replace temp table ti as select household_id, period, size,"
+                " true_income_yuan::double as true_income, observed_coverage from read_parquet(?)",
+                [str(truth_income)])
+    cities = [r[0] for r in con.execute("select distinct city_code from core.household_month").fetchall()]
+    con.execute("create or replace temp table edge(city_code varchar, mult double)")
+    con.executemany("insert into edge values (?, ?)", [(c, rules.edge_multiplier_for(c)) for c in cities])
+    out = []
+    for code in indicators:
+        k, excluded, who = INCOME_RULES[code]
+        excl = ", ".join(f"'{c}'" for c in excluded)
+        eligible = f"coalesce(m.category, '') not in ({excl})" if excluded else "true"
+        rows = con.execute(
+            f"""
+            with hm as (
+                select h.household_id, h.period, h.month_idx, h.size as core_size, h.dibao_std_yuan::double as std,
+                       h.category, h.on_roster, coalesce(e.mult, {rules.edge_multiplier}) as mult,
+                       coalesce(h.oop_yuan, 0)::double + coalesce(h.edu_cost_yuan, 0)::double
+                         + coalesce(h.disaster_loss_yuan, 0)::double as costs,
+                       ti.true_income, ti.size, ti.observed_coverage
+                from core.household_month h
+                left join ti using (household_id, period)
+                left join edge e using (city_code)),
+            evaluated as (select distinct period from mart.indicator_runs where indicator_code = '{code}'),
+            cand as (
+                select m.household_id, m.period, m.std, m.mult,
+                       {eligible} as eligible, m.on_roster,
+                       (select bool_or(w.observed_coverage = 'partial') from hm w
+                         where w.household_id = m.household_id and w.month_idx between m.month_idx - {k}
+                           and m.month_idx) as partial,
+                       (select avg(w.true_income / w.size) from hm w
+                         where w.household_id = m.household_id and w.month_idx between m.month_idx - {k}
+                           and m.month_idx and w.size > 0) as true_pc,
+                       (select avg((w.true_income - w.costs) / w.size) from hm w
+                         where w.household_id = m.household_id and w.month_idx between m.month_idx - {k}
+                           and m.month_idx and w.size > 0) as net_pc,
+                       (select count(*) from hm w where w.household_id = m.household_id
+                          and w.month_idx between m.month_idx - {k} and m.month_idx and w.true_income is null)
+                         as untracked
+                from hm m join evaluated using (period)),
+            warned as (select distinct household_id, period from mart.warnings where indicator_code = '{code}')
+            select c.partial, w.household_id is not null as warned,
+                   case '{code}' when 'ELIG_DIBAO' then c.true_pc < c.std
+                                 when 'ELIG_EDGE' then c.true_pc < c.mult * c.std
+                                 else c.net_pc < c.std end as below,
+                   c.eligible and ('{who}' = 'all' or not c.on_roster) as can_warn,
+                   count(*)
+            from cand c left join warned w using (household_id, period)
+            where c.untracked = 0
+            group by all
+            """
+        ).fetchall()
+        untracked = con.execute(
+            f"""select count(*) from mart.warnings w where indicator_code = '{code}' and not exists (
+                    select 1 from ti where ti.household_id = w.household_id and ti.period = w.period)""").fetchone()[0]
+        for cls in (True, False):
+            sel = [r for r in rows if bool(r[0]) == cls]
+            hm_n = sum(r[4] for r in sel)
+            warned = sum(r[4] for r in sel if r[1])
+            correct = sum(r[4] for r in sel if r[1] and r[2])
+            below = sum(r[4] for r in sel if r[2] and r[3])
+            found = sum(r[4] for r in sel if r[2] and r[3] and r[1])
+            out.append({"indicator": code, "coverage": "partial" if cls else "full", "household_months": hm_n,
+                        "warnings": warned, "per_1000": 1000.0 * warned / hm_n if hm_n else 0.0,
+                        "correct": correct, "precision": correct / warned if warned else None,
+                        "truly_below": below, "found": found, "untracked_warnings": untracked})
+    return out
+
+
+def render_income_rules(results: list[dict], meta: dict) -> str:
+    lines = [f"Income rules against true income — {meta['households']:,} roster families, {meta['months']} months, "
+             f"seed {meta['seed']}; {meta['household_months']:,} household-months evaluated "
+             f"({meta['partial_share']:.0%} partial).", "",
+             "| indicator | coverage | household-months | warnings | per 1,000 hh-months | correct (true income) "
+             "| precision | truly below | found |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        prec = f"{r['precision']:.0%}" if r["precision"] is not None else "–"
+        lines.append(f"| {r['indicator']} | {r['coverage']} | {r['household_months']:,} | {r['warnings']:,} | "
+                     f"{r['per_1000']:.1f} | {r['correct']:,} | {prec} | {r['truly_below']:,} | {r['found']:,} |")
+    by_ind = {}
+    for r in results:
+        a = by_ind.setdefault(r["indicator"], [0, 0, 0])
+        a[0] += r["warnings"]
+        a[1] += r["correct"]
+        a[2] += r["household_months"]
+    lines.append("")
+    for code, (w, c, n) in by_ind.items():
+        lines.append(f"{code}: {w:,} warnings, {1000.0 * w / n if n else 0:.1f} per 1,000 household-months, "
+                     f"precision {c / w if w else float('nan'):.0%} against true income")
+    return "\n".join(lines)
