@@ -95,7 +95,7 @@ class IndicatorRule:
 
     @property
     def label(self) -> str:
-        """``收入骤减 income drop``: how extracts and reports name the indicator."""
+        """``<name_zh> <name_en>``: how extracts and reports name the indicator."""
         return f"{self.name_zh} {self.name_en}"
 
     @property

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pipelines.dates import month_end, shift_period
 from pipelines.warehouse import migrate
 
 from pipelines.ids import check_char
@@ -55,20 +56,10 @@ class Fixture:
 
 
 def _months(start: str, n: int) -> list[str]:
-    y, m = map(int, start.split("-"))
-    out = []
-    for _ in range(n):
-        out.append(f"{y:04d}-{m:02d}")
-        m += 1
-        if m == 13:
-            y, m = y + 1, 1
-    return out
+    return [shift_period(start, k) for k in range(n)]
 
 
-def _month_end(period: str) -> dt.date:
-    y, m = map(int, period.split("-"))
-    nxt = dt.date(y + (m == 12), m % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
+_month_end = month_end
 
 
 def _person_id(rng: random.Random, county: str, birth: dt.date) -> str:

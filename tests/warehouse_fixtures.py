@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from pipelines.ids import check_char
+from pipelines.dates import shift_period
 from pipelines.warehouse import migrate
 
 STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -92,10 +93,7 @@ def month_range(first: str, last: str) -> list[str]:
     return out
 
 
-def shift(period: str, months: int) -> str:
-    y, m = int(period[:4]), int(period[5:7])
-    idx = y * 12 + m - 1 + months
-    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+shift = shift_period
 
 
 def d(text: str) -> dt.date:

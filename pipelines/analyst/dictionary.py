@@ -129,7 +129,7 @@ where household_key = (select household_key from warnings group by 1 order by co
 order by event_at, kind desc, seq""",
     ),
     (
-        "收入骤减家庭的成员年龄结构 Age groups of the members of households warned for INC_DROP",
+        "INC_DROP 预警家庭的成员年龄结构 Age groups of the members of households warned for INC_DROP",
         """with warned as (
     select distinct household_key, period from warnings where indicator_code = 'INC_DROP'
 )

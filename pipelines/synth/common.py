@@ -14,24 +14,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.dates import month_end, month_index, month_start, period_of_index
+
 NEVER = 10_000  # month index meaning "not within the generated months"
 
 
-def parse_month(s: str) -> int:
-    year, month = s.split("-")
-    return int(year) * 12 + int(month) - 1
-
-
-def month_str(m: int) -> str:
-    return f"{m // 12:04d}-{m % 12 + 1:02d}"
+# Absolute month indexes (year * 12 + month - 1) and their periods: the pipeline's one calendar.
+parse_month = month_index
+month_str = period_of_index
 
 
 def month_first(m: int) -> dt.date:
-    return dt.date(m // 12, m % 12 + 1, 1)
+    return month_start(period_of_index(m))
 
 
 def month_last(m: int) -> dt.date:
-    return month_first(m + 1) - dt.timedelta(days=1)
+    return month_end(period_of_index(m))
 
 
 def days_in_month(m: int) -> int:
