@@ -2,7 +2,8 @@
 ### 低收入人口动态监测 — department feedback intake
 
 Every three hours from 08:00 to 20:00 Asia/Shanghai, pick up the answers county offices return
-in `feedback/<DEPT>/<YYYY-MM-DD>/feedback*.csv` and apply them to the cases, so a caseworker sees
+in `feedback/<DEPT>/<office_code>/<YYYY-MM-DD>/feedback*.csv` (each office its own folder) and apply
+them to the cases, so a caseworker sees
 "verified" the same day instead of after the next night.
 
 ```

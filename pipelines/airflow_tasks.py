@@ -401,11 +401,12 @@ def find_feedback(run: RunParams, settings=None) -> dict:
     if settings.feedback is None:
         return {"as_of": run.as_of.isoformat(), "folder": None, "files": [], "note": "no feedback folder configured"}
     _working_on(folder=str(settings.feedback))
-    files, later, notes = feedback.feedback_files(Path(settings.feedback), run.as_of)
-    for n in notes:
-        log.warning("%s", n)
+    files, later, unread = feedback.feedback_files(Path(settings.feedback), run.as_of)
+    for u in unread:
+        log.warning("not read: %s (%s: %s)", u["path"], u["kind"], u["reason"])
     return {"as_of": run.as_of.isoformat(), "folder": str(settings.feedback),
-            "files": [str(p) for _, _, p in files][:500], "not_yet_visible": later}
+            "files": [str(f.path) for f in files][:500], "not_yet_visible": later,
+            "not_read": [u["path"] for u in unread][:500]}
 
 
 def apply_feedback_files(found: dict, run: RunParams, context: dict | None = None, settings=None) -> dict:

@@ -76,6 +76,19 @@ def cmd_dictionary(args) -> int:
     return dictionary_cli(doc=args.doc, database=args.database, examples=args.examples, note=args.note)
 
 
+def cmd_release(args) -> int:
+    import getpass
+
+    from pipelines.ingest import release_delivery
+
+    settings = _settings(args)
+    who = args.by or getpass.getuser()
+    done = release_delivery(settings, args.delivery_id, actor=who, note=args.note)
+    print(f"released {done['delivery_id']} ({done['feed_id']} {done['period']}) by {who}; it was held because: "
+          f"{done['held_reason']}\nthe next night loads it (lowincome run); recorded in ops.audit_log")
+    return 0
+
+
 def cmd_report(args) -> int:
     from pipelines.dates import today
     from pipelines.nightly import run_stage
@@ -142,6 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also run the worked examples on --database and record their output")
     s.add_argument("--note", help="the sentence above the examples' output (with --examples)")
     s.set_defaults(func=cmd_dictionary)
+
+    s = sub.add_parser("release", help="release a delivery held for a person's decision (the next night loads it)")
+    s.add_argument("delivery_id", help="<feed_id>/<YYYY-MM-DD>, as the report and ops.deliveries name it")
+    s.add_argument("--warehouse", type=Path)
+    s.add_argument("--config", type=Path)
+    s.add_argument("--by", help="who releases it (default: the login name); recorded in ops.audit_log")
+    s.add_argument("--note", help="why it is released, for the audit log")
+    s.set_defaults(func=cmd_release)
 
     s = sub.add_parser("report", help="write the nightly HTML report")
     common(s, outbox=True)

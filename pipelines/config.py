@@ -52,6 +52,22 @@ class Settings:
     # Optional encryption at rest of the restricted warehouse (docs/architecture.md, Security).
     encryption_key_file: Path | None = None
     show_progress: bool = True
+    # --- hostile and broken input (docs/architecture.md, Security) ------------------------------
+    # A snapshot re-delivery for a period already loaded that has fewer rows than (1 - this share)
+    # of the loaded one is held for a person to release (`lowincome release`), not loaded.
+    hold_shrink_share: float = 0.2
+    # A delivery whose rows are dated outside its declared period (widened by the tolerance) in
+    # more than this share is rejected: the manifest's period is not what the file describes.
+    period_outside_share: float = 0.5
+    period_tolerance_days: int = 3
+    # A manifest's produced_at later than the end of the night (+ tolerance) is rejected.
+    future_tolerance_minutes: int = 60
+    # Bounds on what is read at all: a larger manifest, or a feedback file above these limits,
+    # is rejected whole with the reason (never parsed).
+    manifest_max_bytes: int = 1_000_000
+    feedback_max_bytes: int = 20_000_000
+    feedback_max_lines: int = 50_000
+    feedback_max_field_chars: int = 2_000
     extra: dict = field(default_factory=dict)
 
     @property
@@ -72,7 +88,9 @@ class Settings:
 
 _PATH_FIELDS = {"landing", "warehouse", "outbox", "feedback", "work_dir", "indicator_config",
                 "hmac_key_file", "encryption_key_file"}
-_INT_FIELDS = {"duckdb_threads", "analyst_full_rebuild_days"}
+_INT_FIELDS = {"duckdb_threads", "analyst_full_rebuild_days", "period_tolerance_days", "future_tolerance_minutes",
+               "manifest_max_bytes", "feedback_max_bytes", "feedback_max_lines", "feedback_max_field_chars"}
+_FLOAT_FIELDS = {"hold_shrink_share", "period_outside_share"}
 _BOOL_FIELDS = {"show_progress"}
 
 
@@ -83,6 +101,8 @@ def _coerce(name: str, value):
         return Path(value)
     if name in _INT_FIELDS:
         return int(value)
+    if name in _FLOAT_FIELDS:
+        return float(value)
     if name in _BOOL_FIELDS:
         return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
     return value
@@ -121,6 +141,25 @@ def load_settings(config_file: Path | None = None, env: dict | None = None, **ov
         return Settings(**{k: _coerce(k, v) for k, v in values.items()})
     except (TypeError, ValueError) as e:
         raise ConfigError(f"bad setting: {e}") from None
+
+
+HMAC_KEY_ENV = "LOWINCOME_HMAC_KEY"
+ENCRYPTION_KEY_ENV = "LOWINCOME_ENCRYPTION_KEY"
+
+
+def configured_secrets(settings: Settings) -> tuple[bytes, ...]:
+    """The secrets configured for this run (pseudonymisation key, warehouse encryption key), for
+    checks that must never echo them (e.g. a rejected feedback value); an unreadable key file is
+    left out here (the stage that needs the key reports it)."""
+    out = []
+    for env, file in ((HMAC_KEY_ENV, settings.hmac_key_file), (ENCRYPTION_KEY_ENV, settings.encryption_key_file)):
+        try:
+            secret = read_secret(env, file)
+        except ConfigError:
+            continue
+        if secret:
+            out.append(secret)
+    return tuple(out)
 
 
 def read_secret(env_var: str, file: Path | None) -> bytes | None:

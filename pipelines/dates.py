@@ -10,6 +10,7 @@ offset is exact and needs no timezone database.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 TIMEZONE = "Asia/Shanghai"
 TZ = dt.timezone(dt.timedelta(hours=8), TIMEZONE)
@@ -72,3 +73,17 @@ def months_between(earlier: str, later: str) -> int:
 def first_moment_after(period: str) -> dt.datetime:
     """00:00 Asia/Shanghai of the first day after ``period``: when a data month is over."""
     return day_start(month_start(shift_period(period, 1)))
+
+
+DATE_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def folder_date(name: str) -> dt.date | None:
+    """The date a dated folder's name gives (``YYYY-MM-DD``: a delivery, a feedback or an extract
+    folder), or None when the name is no date."""
+    if not DATE_FOLDER.match(name):
+        return None
+    try:
+        return dt.date.fromisoformat(name)
+    except ValueError:
+        return None

@@ -60,9 +60,10 @@ def simulate_feedback(outbox: Path, feedback_dir: Path, night: dt.date, answer_o
             out_rows.append(r)
         if not out_rows:
             continue
-        target = feedback_dir / dept / answer_on.isoformat() / "feedback.csv"
+        # each office answers in its own folder (the extract's folder name: the office code)
+        target = feedback_dir / dept / county / answer_on.isoformat() / "feedback.csv"
         if target.exists():
-            target = target.with_name(f"feedback_{county}.csv")
+            target = target.with_name(f"feedback_{night.isoformat()}.csv")
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "w", encoding="utf-8-sig", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(out_rows[0].keys()))

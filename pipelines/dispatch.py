@@ -30,7 +30,6 @@ JSON (other departments' source records) — only the warning's explanation.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import itertools
@@ -50,6 +49,7 @@ from pipelines.cases import (
 )
 from pipelines.dates import night_time
 from pipelines.rules import Rules, default_rules
+from pipelines.spreadsheet import csv_bytes, safe_text
 from pipelines.warehouse import migrate, relation_exists, transaction
 
 # Fields every office receives: enough to find the household and act on the case.
@@ -90,19 +90,8 @@ FEEDBACK_HEADERS_ZH = {
 PRINCIPLE_ZH = ("预警是转介，不是决定：本表中的任何内容都不改变、停发或给予待遇，须经核实后依规办理。"
                 " A warning is a referral, never a decision: nothing here changes, stops or grants a benefit.")
 
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
 
 # --- helpers --------------------------------------------------------------------------------------
-
-def safe_text(value) -> object:
-    """Neutralise spreadsheet formula injection: text starting with = + - @ tab or CR gets a
-    leading apostrophe, so Excel/WPS show it as text instead of evaluating it."""
-    if isinstance(value, str) and value and (value.startswith(_FORMULA_PREFIXES)
-                                             or value.lstrip(" ").startswith(_FORMULA_PREFIXES)):
-        return "'" + value
-    return value
-
 
 def mask_id(pid: str | None) -> str | None:
     if not pid:
@@ -211,15 +200,6 @@ def _merge_rows(records: list[dict]) -> list[dict]:
 
 
 # --- file writers ---------------------------------------------------------------------------------
-
-def _csv_bytes(header: list[str], rows: list[list]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([safe_text(h) for h in header])
-    for row in rows:
-        writer.writerow([safe_text(v) for v in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
 
 _XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 # Characters XML 1.0 cannot carry (openpyxl refuses them); dropped from cell text.
@@ -618,9 +598,9 @@ def _write_folder(folder: Path, department: str, county: str, as_of: dt.date, ro
     page = _Page.of(rules.department_label(department), county, as_of)
     _write_cases_xlsx(folder / "cases.xlsx", columns, rows, rules, county[:4], as_of, page)
     (folder / "cases.csv").write_bytes(
-        _csv_bytes([HEADERS[c] for c in columns], [[_display(c, r.get(c), rules) for c in columns] for r in rows]))
+        csv_bytes([HEADERS[c] for c in columns], [[_display(c, r.get(c), rules) for c in columns] for r in rows]))
     (folder / "feedback_template.csv").write_bytes(
-        _csv_bytes(list(FEEDBACK_COLUMNS), [[cid, "", "", "", "", "", ""] for cid in case_ids]))
+        csv_bytes(list(FEEDBACK_COLUMNS), [[cid, "", "", "", "", "", ""] for cid in case_ids]))
     _write_template_xlsx(folder / "feedback_template.xlsx", case_ids, as_of, page)
     kinds: dict[str, int] = defaultdict(int)
     for r in rows:
@@ -639,7 +619,7 @@ def _write_folder(folder: Path, department: str, county: str, as_of: dt.date, ro
              "bytes": (folder / name).stat().st_size}
             for name in ("cases.xlsx", "cases.csv", "feedback_template.csv", "feedback_template.xlsx")
         ],
-        "feedback": {"path": f"feedback/{department}/<YYYY-MM-DD>/feedback.csv",
+        "feedback": {"path": f"feedback/{department}/{county}/<YYYY-MM-DD>/feedback.csv",
                      "columns": list(FEEDBACK_COLUMNS), "statuses": list(FEEDBACK_STATUSES)},
         "note": PRINCIPLE_ZH,
         "generated_by": "lowincome pipelines.dispatch",

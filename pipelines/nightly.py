@@ -86,12 +86,14 @@ def _cases(night: Night):
 
 def _feedback(night: Night):
     from pipelines import feedback
+    from pipelines.analyst.keys import known_secrets
 
     folder = night.settings.feedback
     if folder is None or not Path(folder).exists():
         return {"files": 0, "note": "no feedback folder given"}
     return feedback.apply_feedback(night.con, Path(folder), night.as_of, work_dir=night.settings.work,
-                                   rules=night.rules)
+                                   rules=night.rules, limits=feedback.FeedbackLimits.of(night.settings),
+                                   secrets=known_secrets(night.settings))
 
 
 def _extracts(night: Night) -> list[Path]:
@@ -171,7 +173,7 @@ class NightSummary:
     @property
     def nothing_new(self) -> bool:
         ingest = self.stages.get("ingest") or {}
-        return not any(ingest.get(k) for k in ("loaded", "rejected", "superseded", "waiting"))
+        return not any(ingest.get(k) for k in ("loaded", "rejected", "superseded", "waiting", "held"))
 
     def render(self) -> str:
         lines = [f"lowincome night {self.as_of.isoformat()}"]
@@ -182,6 +184,16 @@ class NightSummary:
                 info = self.stages.get(stage, {})
                 detail = ", ".join(f"{k}={v}" for k, v in info.items() if not isinstance(v, (list, dict)))
                 lines.append(f"  {stage:<11} {self.timings.get(stage, 0):7.1f}s  {detail}")
+        held = [d for d in (self.stages.get("ingest") or {}).get("deliveries") or [] if d.get("status") == "held"]
+        if held:
+            lines.append("  HELD for a person's release (nothing loaded; the previous data kept):")
+            lines.extend(f"    - {d['delivery_id']}: {d.get('first_error')}\n"
+                         f"      after checking it: lowincome release {d['delivery_id']}" for d in held)
+        unread = (self.stages.get("ingest") or {}).get("unread") or []
+        unread += (self.stages.get("feedback") or {}).get("unread") or []
+        if unread:
+            lines.append("  unknown folders, not read (ops.unread_entries):")
+            lines.extend(f"    - {u}" for u in unread[:20])
         waits = self.stages.get("indicators", {}).get("waiting") or []
         if waits:
             lines.append("  waiting for data (no verdict until it arrives):")

@@ -32,6 +32,7 @@ STATUS_STYLE = {
     "waiting": ("等待", "#0d47a1", "#e3f2fd"),
     "missing": ("缺失", "#424242", "#eeeeee"),
     "not_started": ("未开始", "#37474f", "#f5f5f5"),
+    "held": ("待放行", "#ffffff", "#b71c1c"),
 }
 # Statuses that do not count as a feed problem (a feed before its first period is not missing).
 FEED_OK = ("ok", "not_started")
@@ -59,6 +60,8 @@ class ReportData:
     confirmation: list[tuple[str, int, int, int]] = field(default_factory=list)  # indicator, confirmed, rejected, cases
     feeds: list[dict] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # warehouse relations not there yet
+    held: list[dict] = field(default_factory=list)    # deliveries held for a person's release (or released)
+    unread: list[dict] = field(default_factory=list)  # landing / feedback entries not read, seen on the night
 
 
 def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date, months: int = 13) -> ReportData:
@@ -123,6 +126,18 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date, months: int = 13) ->
                 from judged group by indicator_code order by indicator_code""").fetchall()
 
     d.feeds = _feed_status(con, as_of, has_ledger="ops.deliveries" not in d.missing)
+    if "ops.deliveries" not in d.missing:
+        # every column as text (*: a ledger from before the hold columns; timestamps need no pytz)
+        cur = con.execute("""select columns(*)::varchar from ops.deliveries
+                             where status in ('held', 'released') and delivery_date <= ? order by delivery_id""",
+                          [as_of])
+        d.held = [{k: r.get(k) for k in ("delivery_id", "feed_id", "period", "status", "held_reason", "released_by")}
+                  for r in (dict(zip([c[0] for c in cur.description], row)) for row in cur.fetchall())]
+    if relation_exists(con, "ops.unread_entries"):
+        cur = con.execute("""select area, path, kind, reason, first_seen_as_of from ops.unread_entries
+                             where first_seen_as_of <= ? and last_seen_as_of >= ? order by area, path""",
+                          [as_of, as_of])
+        d.unread = [dict(zip([c[0] for c in cur.description], r)) for r in cur.fetchall()]
     return d
 
 
@@ -282,6 +297,8 @@ table{border-collapse:collapse;font-size:13px;width:100%} th,td{border:1px solid
 th{background:#f3f5f7} td.num{text-align:right}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:bold;font-size:12px}
 .note{font-size:12px;color:#666} footer{font-size:12px;color:#666;padding:0 28px 24px}
+section.alert{border:3px solid #b71c1c;background:#ffebee;padding:10px 14px;border-radius:6px}
+section.alert h2{border-left-color:#b71c1c;color:#b71c1c}
 """
 
 # Records that the charts drew (non-empty SVGs with marks and a real size); the headless test
@@ -375,6 +392,34 @@ def render_html(d: ReportData, data_docs_dir: Path | None, report_dir: Path, rul
             f"<td>{docs}</td></tr>")
     missing = (f'<p class="note">尚无数据表 Not in the warehouse yet: {_esc(", ".join(d.missing))}</p>'
                if d.missing else "")
+    held = ""
+    if d.held:
+        def release(h: dict) -> str:
+            if h["status"] == "released":
+                return f"已放行，下一夜入库 released by {_esc(h['released_by'])}, loads next night"
+            return f"<code>lowincome release {_esc(h['delivery_id'])}</code>"
+
+        rows = "".join(
+            f'<tr data-status="{_esc(h["status"])}"><td><code>{_esc(h["delivery_id"])}</code></td>'
+            f'<td>{_esc(h["period"])}</td><td>{_esc(h["held_reason"])}</td><td>{release(h)}</td></tr>'
+            for h in d.held)
+        held = f"""<section id="held" class="alert">
+<h2>暂停入库，待人工放行 <small>Held deliveries: nothing of them is loaded, the previous data is kept</small></h2>
+<p>这些交付会缩减或清空已入库的数据，或重复此前的逐日交付。请核实后放行（或请部门重新交付）。
+These deliveries would shrink or empty loaded data, or repeat an earlier daily delivery. Check them, then release
+(or ask the department to deliver again).</p>
+<table><thead><tr><th>交付 <small>delivery</small></th><th>所属期 <small>period</small></th><th>原因 <small>why</small></th>
+<th>放行 <small>release</small></th></tr></thead><tbody>{rows}</tbody></table>
+</section>"""
+    unread = ""
+    if d.unread:
+        rows = "".join(f'<tr><td>{_esc(u["area"])}</td><td><code>{_esc(u["path"])}</code></td><td>{_esc(u["kind"])}</td>'
+                       f'<td>{_esc(u["reason"])}</td><td>{_esc(u["first_seen_as_of"])}</td></tr>' for u in d.unread)
+        unread = f"""<section id="unread">
+<h2>未读取的文件夹 <small>Unknown folders: found in the landing zone or the feedback folder, not read</small></h2>
+<table><thead><tr><th>区域 <small>area</small></th><th>路径 <small>path</small></th><th>类型 <small>kind</small></th>
+<th>原因 <small>reason</small></th><th>首次发现 <small>first seen</small></th></tr></thead><tbody>{rows}</tbody></table>
+</section>"""
     title = f"低收入人口动态监测 夜间报告 Nightly report {d.as_of.isoformat()}"
     return f"""<!doctype html>
 <html lang="zh-CN">
@@ -392,11 +437,13 @@ def render_html(d: ReportData, data_docs_dir: Path | None, report_dir: Path, rul
 </header>
 <main>
 {missing}
+{held}
 <section class="kpis">
 <div class="kpi"><b>{latest_n}</b><span>最新数据月预警 Warnings, latest month</span></div>
 <div class="kpi"><b>{open_cases}</b><span>在办个案（按部门计） Open cases (per department)</span></div>
 <div class="kpi"><b>{overdue}</b><span>逾期未反馈 Overdue feedback</span></div>
 <div class="kpi"><b>{bad_feeds}</b><span>异常数据源 Feeds not OK</span></div>
+<div class="kpi"><b>{len(d.held)}</b><span>待放行交付 Deliveries held</span></div>
 </section>
 <section id="trend">
 <h2>各指标月度预警 <small>Warnings per indicator per data month</small></h2>
@@ -430,6 +477,7 @@ def render_html(d: ReportData, data_docs_dir: Path | None, report_dir: Path, rul
 </tbody>
 </table>
 </section>
+{unread}
 </main>
 <footer>本报告仅含汇总数据，不含身份证号、姓名或家庭明细。This report holds aggregates only: no 身份证号, no names, no household rows.
 Household-level questions: the analyst database (<code>lowincome query</code>).</footer>

@@ -34,12 +34,14 @@ from pipelines.config import EXPECTATIONS_DIR, Settings
 from pipelines.dates import month_end, month_start, night_time
 from pipelines.feeds import FeedSpec, Part
 from pipelines.ids import valid_mask
+from pipelines.redact import Echo
 from pipelines.warehouse import relation_exists
 
 # GX reads this at import time: never send usage statistics from a restricted network.
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
 ROWS_PER_CHECK = 5          # offending rows reported per failed expectation
+echo = Echo()               # a value quoted in a message: at most ECHO_MAX_CHARS characters
 RESULT_FORMAT = {
     "result_format": "SUMMARY",
     "unexpected_index_column_names": ["_file", "_row"],
@@ -452,7 +454,7 @@ def _failure_records(etype, kwargs, meta, res, df, params, fld, check, severity)
     column = kwargs.get("column")
     for r in rows:
         value = _jsonable(r.get(column)) if column else None
-        message = base_msg + (f" (value {value!r})" if column and value is not None else "")
+        message = base_msg + (f" (value {echo(value)!r})" if column and value is not None else "")
         records.append({"file": r.get("_file"), "row": _jsonable(r.get("_row")), "field": fld, "check": check,
                         "severity": severity, "count": count, "message": message})
     if not records:

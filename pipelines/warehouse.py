@@ -190,6 +190,38 @@ def relation_exists(con: duckdb.DuckDBPyConnection, qualified: str, catalog: str
         [catalog, schema, name, catalog, schema, name]).fetchone()[0] > 0
 
 
+MAX_UNREAD = 1_000  # entries of one area recorded one by one per night; the rest are counted
+
+
+def record_unread_entries(con: duckdb.DuckDBPyConnection, area: str, entries: list[dict], as_of) -> list[str]:
+    """Record what a night found in ``area`` (``landing`` / ``feedback``) and did not read
+    (``ops.unread_entries``; entries are ``{path, kind, reason}``): new paths are inserted, known
+    ones get ``last_seen_as_of``. Returns the paths seen for the first time."""
+    import pyarrow as pa
+
+    if not entries:
+        return []
+    if len(entries) > MAX_UNREAD:  # a folder of a million stray files: listed in part, counted
+        rest = len(entries) - MAX_UNREAD
+        entries = entries[:MAX_UNREAD] + [{"path": f"… ({rest:,} more)", "kind": "more",
+                                           "reason": f"{rest:,} further entries not listed one by one"}]
+    table = pa.table({"path": [e["path"] for e in entries], "kind": [e["kind"] for e in entries],
+                      "reason": [e["reason"] for e in entries]})
+    con.register("_unread_found", table)
+    try:
+        new = [r[0] for r in con.execute(
+            "select path from _unread_found n where not exists (select 1 from ops.unread_entries u "
+            "where u.area = ? and u.path = n.path)", [area]).fetchall()]
+        con.execute("update ops.unread_entries u set kind = n.kind, reason = n.reason, "
+                    "last_seen_as_of = greatest(u.last_seen_as_of, ?) from _unread_found n "
+                    "where u.area = ? and u.path = n.path", [as_of, area])
+        con.execute("insert into ops.unread_entries select ?, n.path, n.kind, n.reason, ?, ?, now() "
+                    "from _unread_found n where n.path in (select unnest(?::varchar[]))", [area, as_of, as_of, new])
+    finally:
+        con.unregister("_unread_found")
+    return new
+
+
 @contextlib.contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     con.execute("begin transaction")

@@ -16,7 +16,8 @@ from openpyxl import load_workbook
 from case_fixtures import add_warning, case_rows, events_of, warehouse
 from pipelines.cases import update_cases
 from pipelines.config import REPO_ROOT
-from pipelines.dispatch import FEEDBACK_COLUMNS, fields_for, safe_text, write_extracts
+from pipelines.dispatch import FEEDBACK_COLUMNS, fields_for, write_extracts
+from pipelines.spreadsheet import safe_text
 from pipelines.rules import default_rules
 
 NIGHT = dt.date(2026, 2, 7)

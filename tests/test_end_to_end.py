@@ -175,7 +175,7 @@ def test_extracts_open_in_openpyxl_with_chinese_and_only_their_office(province):
 
 def test_feedback_round_trips(province):
     _, settings, last, con = province
-    files = sorted(Path(settings.feedback).glob("*/*/*.csv"))
+    files = sorted(Path(settings.feedback).glob("*/*/*/*.csv"))  # feedback/<DEPT>/<office>/<date>/
     visible = [f for f in files if dt.date.fromisoformat(f.parent.name) <= last.as_of]
     assert len(visible) >= 10, "the simulated offices answered"
     ledger = dict(con.execute("select sha256, status from ops.feedback_files").fetchall())

@@ -990,3 +990,287 @@ def test_no_feed_derived_sql_text_in_the_pipeline():
 
     src = inspect.getsource(_readers.read_jsonl_strings)
     assert "execute(" in src and not re.search(r"\{src\}|\{path|\{str\(path", src), "a path is interpolated into SQL"
+
+
+# --- hostile shapes: deep nesting, huge fields, many lines, symbolic links, Unicode variants -------
+
+HOSTILE_EXAMPLES = int(os.environ.get("FUZZ_HOSTILE_EXAMPLES", 12))
+
+
+def _manifest_shape(draw) -> tuple[bytes, str]:
+    """A manifest.json that must end as a reason: (bytes, what the error must say)."""
+    shape = draw(st.sampled_from(["deep_array", "deep_object", "deep_mixed", "huge_string", "huge_list",
+                                  "future", "unicode_keys"]))
+    depth = draw(st.sampled_from([9, 64, 1_000, 100_000]))
+    if shape == "deep_array":
+        return ("[" * depth + "]" * depth).encode(), "nested deeper"
+    if shape == "deep_object":
+        return ('{"a":' * depth + "null" + "}" * depth).encode(), "nested deeper"
+    if shape == "deep_mixed":
+        return ('{"files": ' + '[{"x":' * depth + "1" + "}]" * depth + "}").encode(), "nested deeper"
+    if shape == "huge_string":
+        n = draw(st.sampled_from([1_000_001, 3_000_000]))
+        return ('{"feed_id": "mps_vehicles", "period": "' + "9" * n + '"}').encode(), "more than the 1,000,000"
+    if shape == "huge_list":
+        n = draw(st.integers(1_001, 20_000))
+        files = [{"name": f"f{i}.csv", "rows": 1, "sha256": "0" * 64} for i in range(n)]
+        return json.dumps({"feed_id": "mps_vehicles", "period": P, "files": files}).encode(), "files"
+    if shape == "future":
+        days = draw(st.integers(2, 20_000))
+        when = (NIGHT + dt.timedelta(days=days)).isoformat() + "T00:00:00+08:00"
+        return json.dumps({"feed_id": "mps_vehicles", "period": P, "produced_at": when,
+                           "files": [{"name": "v.csv", "rows": 3, "sha256": "0" * 64}]}).encode(), "produced_at"
+    key = draw(st.sampled_from(["\ufefffeed_id", "feed_id\u00a0", "ｆｅｅｄ_ｉｄ", "feed\u200b_id"]))
+    return json.dumps({key: "mps_vehicles", "period": P, "files": []}).encode(), "feed_id"
+
+
+def test_hostile_manifests_end_as_a_reason(tmp_path):
+    """Deep nesting (up to 100,000 levels), huge strings and lists, a produced_at in the future,
+    Unicode look-alike keys: discovery and preparation never raise, the delivery is rejected with a
+    reason naming the manifest, and nothing is staged."""
+    from pipelines.ingest import discover, prepare_delivery
+
+    counter = iter(range(10 ** 6))
+
+    @settings(max_examples=HOSTILE_EXAMPLES, **SETTINGS)
+    @given(data=st.data())
+    def manifest(data):
+        raw, says = data.draw(st.composite(_manifest_shape)())
+        base = tmp_path / f"m{next(counter)}"
+        s = Settings(landing=base / "landing", warehouse=base / "wh.duckdb", show_progress=False,
+                     duckdb_threads=1, duckdb_memory_limit="256MB", extra={"data_docs": False})
+        folder = fx.deliver_feed(s.landing, "mps_vehicles", DAY, P)
+        (folder / "manifest.json").write_bytes(raw)
+        (ref,) = discover(s, as_of=NIGHT)
+        p = prepare_delivery(s, ref)
+        assert p.status == "rejected" and not p.retry, p.errors[:2]
+        assert any(e["file"] == "manifest.json" and (says in e["message"] or says == e.get("field") or
+                                                     says == e["check"]) for e in p.errors), p.errors[:3]
+        assert all(len(json.dumps(e, ensure_ascii=False)) < 2_000 for e in p.errors)  # messages stay short
+        shutil.rmtree(base)
+
+    manifest()
+
+
+def _feedback_line(draw, case_ids: list[str]) -> list[str]:
+    variants = ["accepted", "ACCEPTED", " verified ", "\ufeffverified", "verified\u00a0", "\u3000已受理\u3000",
+                "not verified", "not_verified", "verified 核实属实", "核实属实", "ｖｅｒｉｆｉｅｄ", "verified\u200b",
+                "assisted;verified", "", "转办", "transferred"]
+    status = draw(st.sampled_from(variants) | st.text(max_size=12))
+    note = draw(st.sampled_from(["", "备注", "长" * 3_000, "x" * 250_000]) | st.text(max_size=40))
+    case_id = draw(st.sampled_from(case_ids + ["", "C-000000-0000000000", "'" + case_ids[0]]) |
+                   st.text(max_size=30))
+    return [case_id, status, draw(st.text(max_size=10)), draw(st.sampled_from(["", "100", "-5", "1e9999", "１００"])),
+            draw(st.sampled_from(["2026-02-09", "2026/2/9", "", "2026-13-45", "20260209"])), "经办人", note]
+
+
+def test_hostile_feedback_files_end_as_reasons(tmp_path):
+    """Many lines, huge fields, Unicode variants of the statuses (BOM, NBSP, ideographic and
+    zero-width spaces, full-width letters, two forms at once), random bytes: the intake never raises,
+    a status is applied only when it is exactly one code or label, and no echoed value is long."""
+    from case_fixtures import add_warning, warehouse
+    from pipelines.cases import FEEDBACK_STATUSES, update_cases
+    from pipelines.dispatch import FEEDBACK_COLUMNS, write_extracts
+    from pipelines.feedback import FeedbackLimits, apply_feedback, parse_status, trim
+
+    con = warehouse(tmp_path)
+    for h, ind in (("F001", "INC_DROP"), ("F002", "EXP_MED")):
+        add_warning(con, h, ind, "medium", "2026-01", ["MCA"])
+    update_cases(con, dt.date(2026, 2, 7))
+    write_extracts(con, tmp_path / "outbox", dt.date(2026, 2, 7))
+    case_ids = [r[0] for r in con.execute("select case_id from mart.cases order by 1").fetchall()]
+    limits = FeedbackLimits(max_bytes=2_000_000, max_lines=2_000, max_field_chars=2_000)
+    days = iter(dt.date(2026, 2, 9) + dt.timedelta(days=i) for i in range(10 ** 5))
+
+    @settings(max_examples=HOSTILE_EXAMPLES * 2, **SETTINGS)
+    @given(data=st.data())
+    def intake(data):
+        day = next(days)
+        folder = tmp_path / "feedback" / "MCA" / "330102" / day.isoformat()
+        folder.mkdir(parents=True)
+        shape = data.draw(st.sampled_from(["lines", "many", "bytes"]))
+        if shape == "bytes":
+            (folder / "feedback.csv").write_bytes(data.draw(st.binary(max_size=3_000)))
+        else:
+            n = data.draw(st.integers(1, 8)) if shape == "lines" else data.draw(st.integers(1_990, 2_010))
+            lines = [data.draw(st.composite(lambda draw: _feedback_line(draw, case_ids))()) for _ in range(min(n, 8))]
+            buf = io.StringIO()
+            w = __import__("csv").writer(buf)
+            w.writerow(FEEDBACK_COLUMNS)
+            for i in range(n):
+                w.writerow(lines[i % len(lines)])
+            bom = data.draw(st.booleans())
+            (folder / "feedback.csv").write_bytes(("\ufeff" if bom else "").encode() + buf.getvalue().encode("utf-8"))
+        apply_feedback(con, tmp_path / "feedback", day, work_dir=tmp_path / "work", limits=limits)  # never raises
+        longest = con.execute("select coalesce(max(length(value)), 0), coalesce(max(length(case_id)), 0) "
+                              "from ops.feedback_rejects").fetchone()
+        assert max(longest) <= 65
+        applied = {r[0] for r in con.execute("select json_extract_string(detail, '$.feedback_status') "
+                                             "from mart.case_events where source = 'feedback'").fetchall()}
+        assert applied <= set(FEEDBACK_STATUSES)
+
+    intake()
+    con.close()
+
+    @settings(max_examples=200, **SETTINGS)
+    @given(st.text(max_size=20))
+    def status(text):
+        code = parse_status(text)
+        exact = trim(text).lower() in FEEDBACK_STATUSES or trim(text) in FEEDBACK_STATUSES.values()
+        assert (code not in (None, "?")) == exact
+
+    status()
+
+
+_FORMULA_ALPHABET = "=+-@＝＋－＠﹦﹢﹣−\t\r\n \u00a0\u3000\u2003\ufeff\u200b\u200d\u2060\u00adab1中'"
+
+
+def test_spreadsheet_cells_never_start_a_formula():
+    """Any text of formula signs (ASCII, full-width, small), whitespace variants, BOM and zero-width
+    characters: written through pipelines.spreadsheet, a cell either starts with the apostrophe or
+    its first visible character is no formula sign; reading the CSV back gives exactly that cell."""
+    import csv as csv_module
+    import unicodedata
+
+    from pipelines.spreadsheet import csv_bytes, safe_text
+
+    def visible(text: str) -> str:
+        return next((ch for ch in text if not (ch.isspace() or unicodedata.category(ch) in ("Cf", "Cc"))), "")
+
+    @settings(max_examples=400, **SETTINGS)
+    @given(st.text(alphabet=_FORMULA_ALPHABET, max_size=8))
+    def cell(text):
+        out = safe_text(text)
+        if not out.startswith("'"):
+            assert out == text and not text.startswith(("\t", "\r"))
+            ch = visible(text)
+            assert ch not in "=+-@\u2212" or ch == "", repr(text)
+            assert unicodedata.normalize("NFKC", ch) not in ("=", "+", "-", "@") or ch == "", repr(text)
+        back = list(csv_module.reader(io.StringIO(csv_bytes(["h"], [[text]]).decode("utf-8-sig"), newline="")))
+        assert back[1] == [out]
+
+    cell()
+
+
+def test_symbolic_links_anywhere_are_never_followed(template, tmp_path):
+    """A link at any place of the landing zone or the feedback folder, to a secret or to a valid
+    delivery elsewhere: nothing is read through it, the secret reaches no table or report, and the
+    rest of the night loads."""
+    from pipelines.feedback import apply_feedback
+
+    secret = "LINK-TARGET-SECRET-" + "7" * 24
+    places = ["feed_folder", "delivery_folder", "manifest", "data_file", "unlisted_file",
+              "fb_department", "fb_office", "fb_date", "fb_file"]
+    counter = iter(range(10 ** 6))
+
+    @settings(max_examples=len(places), **SETTINGS)
+    @given(place=st.sampled_from(places))
+    def link(place):
+        base = tmp_path / f"l{next(counter)}"
+        outside = base / "outside"
+        outside.mkdir(parents=True)
+        (outside / "secret.txt").write_text(secret)
+        elsewhere = fx.deliver_feed(outside / "zone", "mps_vehicles", DAY, P)
+        s = template.with_(landing=base / "landing", warehouse=base / "wh.duckdb", feedback=base / "feedback")
+        shutil.copy(template.warehouse, s.warehouse)
+        fx.deliver_feed(s.landing, "bank_deposits", DAY, P)  # the rest of the night
+        if place == "feed_folder":
+            (s.landing / "mps_vehicles").symlink_to(elsewhere.parent)
+        elif place == "delivery_folder":
+            (s.landing / "mps_vehicles").mkdir()
+            (s.landing / "mps_vehicles" / DAY).symlink_to(elsewhere)
+        elif not place.startswith("fb_"):
+            d = fx.deliver_feed(s.landing, "mps_vehicles", DAY, P)
+            if place == "manifest":
+                (d / "manifest.json").unlink()
+                (d / "manifest.json").symlink_to(outside / "secret.txt")
+            elif place == "data_file":
+                f = next(p for p in d.iterdir() if p.suffix == ".csv")
+                f.unlink()
+                f.symlink_to(outside / "secret.txt")
+            elif place == "unlisted_file":
+                (d / "extra.csv").symlink_to(outside / "secret.txt")
+        fb = s.feedback / "MCA" / "330102" / "2026-02-03"
+        target = {"fb_department": s.feedback / "MCA", "fb_office": s.feedback / "MCA" / "330102",
+                  "fb_date": fb, "fb_file": fb / "feedback.csv"}.get(place)
+        if target is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(outside if place != "fb_file" else outside / "secret.txt")
+        ingest(s, as_of=NIGHT)
+        con = duckdb.connect(str(s.warehouse))
+        try:
+            apply_feedback(con, s.feedback, NIGHT, work_dir=s.work)
+            led = _ledger(con)
+            assert led[f"bank_deposits/{DAY}"]["status"] == "loaded"
+            assert con.execute("select count(*) from staging.mps_vehicles").fetchone()[0] == 0
+            text = json.dumps(led) + repr(con.execute("select columns(*)::varchar from ops.unread_entries").fetchall()) \
+                + repr(con.execute("select columns(*)::varchar from ops.feedback_rejects").fetchall())
+            refused = [d for d, v in led.items() if d.startswith("mps_vehicles") and v["status"] == "rejected"]
+            unread = con.execute("select kind from ops.unread_entries").fetchall()
+            assert refused or ("symlink",) in unread, (place, led, unread)
+        finally:
+            con.close()
+        assert secret not in text
+        for p in s.work.rglob("*"):
+            if p.is_file():
+                assert secret.encode() not in p.read_bytes(), p
+        shutil.rmtree(base)
+
+    link()
+
+
+def _formatted(draw, digits: str, phone: bool) -> str:
+    """``digits`` as a person may type them: in groups (of 3 or more, the last maybe shorter),
+    separated by one or two of the separators people use, some digits full-width; a mobile
+    number maybe with its country code."""
+    seps = [" ", "-", ".", "\u00a0", "\u3000", "－", "—", "·", "  ", " - "[:2]]
+    out, i = [], 0
+    while i < len(digits):
+        size = draw(st.integers(3, 8))
+        out.append(digits[i:i + size])
+        i += size
+    text = ""
+    for k, group in enumerate(out):
+        if k:
+            text += draw(st.sampled_from(seps))
+        text += "".join(chr(ord(c) - ord("0") + 0xFF10) if c.isdigit() and draw(st.booleans()) else c for c in group)
+    if phone:
+        text = draw(st.sampled_from(["", "+86 ", "+86", "0086-", "(86)", "（+86）", "＋86 "])) + text
+    return text
+
+
+def test_formatted_ids_and_phones_are_scrubbed_and_found_by_the_scan():
+    """Ids and mobile numbers with spaces, dashes, dots, full-width digits and country codes, inside
+    Chinese text: the Scrubber masks every one, the scan's verdict (personal_number) finds every
+    one; dates and amounts written in groups of two stay as they are."""
+    from pipelines.analyst.scrub import NameMatcher, Scrubber, personal_number
+
+    scrubber = Scrubber(NameMatcher([]), {}, {})
+    to_ascii = str.maketrans("０１２３４５６７８９", "0123456789")
+
+    @settings(max_examples=300, **SETTINGS)
+    @given(data=st.data())
+    def formatted(data):
+        phone = data.draw(st.booleans())
+        if phone:
+            digits = "1" + data.draw(st.sampled_from("3456789")) + data.draw(st.text("0123456789", min_size=9, max_size=9))
+        else:
+            digits = fx.person_id(data.draw(st.integers(1, 999)), birth=data.draw(st.sampled_from(
+                ["19800101", "19571231", "20100615"])))
+        text = data.draw(st.sampled_from(["", "电话", "身份证：", "联系人 "])) + _formatted(data.draw, digits, phone) + \
+            data.draw(st.sampled_from(["", "。", " 已核实", "，备注"]))
+        assert personal_number(text), text
+        clean = scrubber.text(text)
+        squeezed = "".join(ch for ch in clean.translate(to_ascii) if ch.isdigit())
+        assert digits[:11] not in squeezed and digits[-7:] not in squeezed, (text, clean)
+
+    formatted()
+
+    @settings(max_examples=100, **SETTINGS)
+    @given(st.lists(st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)), min_size=1, max_size=6),
+           st.sampled_from([" ", "、", "，", " 至 "]))
+    def dates(days, sep):
+        text = sep.join(d.isoformat() for d in days)
+        assert scrubber.text(text) == text and not personal_number(text)
+
+    dates()

@@ -195,17 +195,17 @@ def test_redelivery_with_changed_rows_replaces_the_period(s):
     fx.deliver_feed(s.landing, "hrss_employment", "2026-02-03", P, fx.hrss_rows(P, n=4))
     fx.deliver_feed(s.landing, "hrss_employment", "2026-03-03", "2026-02", fx.hrss_rows("2026-02", n=2))
     night(s, "2026-03-04")
-    corrected = fx.hrss_rows(P, n=2, start=10)
+    corrected = fx.hrss_rows(P, n=4, start=10)  # other persons (a shrink beyond 20% would be held)
     corrected[0]["contribution_base"] = "9999.99"
     fx.deliver_feed(s.landing, "hrss_employment", "2026-03-10", P, corrected)
     summary = night(s, "2026-03-11")
     assert summary.feeds["hrss_employment"].loaded == 1 and summary.feeds["hrss_employment"].superseded == 1
     rows = sql(s, "select period, delivery_id, count(*), max(contribution_base_yuan) from staging.hrss_employment "
                   "group by all order by 1")
-    assert [(r[0], r[1], r[2]) for r in rows] == [(P, "hrss_employment/2026-03-10", 2),
+    assert [(r[0], r[1], r[2]) for r in rows] == [(P, "hrss_employment/2026-03-10", 4),
                                                   ("2026-02", "hrss_employment/2026-03-03", 2)]
     assert float(rows[0][3]) == 9999.99
-    assert sql(s, "select count(*) from raw.hrss_employment where period = ?", [P]) == [(2,)]
+    assert sql(s, "select count(*) from raw.hrss_employment where period = ?", [P]) == [(4,)]
     led = ledger(s)
     assert led["hrss_employment/2026-02-03"]["status"] == "superseded"
     assert led["hrss_employment/2026-02-03"]["superseded_by"] == "hrss_employment/2026-03-10"
@@ -346,16 +346,20 @@ def test_reversal_without_settlement_is_a_warning(s):
 
 def test_rerun_changes_nothing(s):
     fx.tiny_province(s.landing, P, "2026-02-03")
-    fx.deliver_feed(s.landing, "mca_roster", "2026-02-05", P, fx.roster_rows(P, n=2))  # a re-delivery
+    fx.deliver_feed(s.landing, "mca_roster", "2026-02-05", P, fx.roster_rows(P, n=4))  # a re-delivery
     bad = fx.hrss_rows("2026-02", n=2)
     bad[0]["employment_status"] = "???"
     fx.deliver_feed(s.landing, "hrss_employment", "2026-03-03", "2026-02", bad)  # a rejected one
     fx.deliver_feed(s.landing, "samr_business", "2026-03-03", "2026-02", manifest=False)  # a waiting one
+    fx.deliver_feed(s.landing, "mps_hukou_members", "2026-02-06", P,  # a held one: 3 members -> 1
+                    fx.feed_rows("mps_hukou_members", P, n=1))
     night(s, "2026-03-10")
     first = table_checksums(s)
-    assert first["staging.mca_roster"][0] == 2
+    assert first["staging.mca_roster"][0] == 4 and first["staging.mps_hukou_members"][0] == 3
+    assert ledger(s)["mps_hukou_members/2026-02-06"]["status"] == "held"
     summary = night(s, "2026-03-10")
     assert summary.total("loaded") == summary.total("rejected") == summary.total("superseded") == 0
+    assert summary.total("held") == 0
     assert table_checksums(s) == first
     night(s, "2026-03-11")
     assert table_checksums(s) == first

@@ -80,25 +80,27 @@ def nights(tmp_path_factory):
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             first = run_night(s, NIGHT1)
         # the MCA office answers its cases (every line of its template)
-        folders = sorted(s.outbox.glob(f"MCA/*/{NIGHT1.isoformat()}"))
-        answers = []
-        for folder in folders:
-            with open(folder / "feedback_template.csv", encoding="utf-8-sig", newline="") as f:
-                answers += [r["case_id"] for r in csv.DictReader(f)]
-        fb = s.feedback / "MCA" / "2026-02-11" / "feedback.csv"
+        (folder,) = sorted(s.outbox.glob(f"MCA/*/{NIGHT1.isoformat()}"))  # the province's one county office
+        with open(folder / "feedback_template.csv", encoding="utf-8-sig", newline="") as f:
+            answers = [r["case_id"] for r in csv.DictReader(f)]
+        fb = s.feedback / "MCA" / folder.parent.name / "2026-02-11" / "feedback.csv"  # the office's own folder
         fb.parent.mkdir(parents=True)
         with open(fb, "w", encoding="utf-8-sig", newline="") as f:
             w = csv.writer(f)
             w.writerow(FEEDBACK_COLUMNS)
             for cid in answers:
                 w.writerow([cid, "accepted", "入户核实", "", "2026-02-11", "王五", ""])
+        # hostile "feedback": a link to the encryption key file, and a copy of the pseudonymisation key
+        planted = [fb.with_name("feedback_key.csv"), fb.with_name("feedback_copy.csv")]
+        planted[0].symlink_to(key_dir / "warehouse.key")
+        planted[1].write_text(hmac_key + "\n" + hmac_key[:24] + ",accepted\n", encoding="utf-8")
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             second = run_stage(s, "feedback", NIGHT2)  # the feedback stage of the next night, on the encrypted file
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
     yield {"s": s, "hmac": hmac_key, "enc": enc_key, "logs": log_lines, "first": first, "second": second,
-           "answers": answers, "feedback_file": fb, "extracts": first.extracts, "mp": mp,
+           "answers": answers, "feedback_file": fb, "extracts": first.extracts, "mp": mp, "planted": planted,
            "output": out.getvalue() + err.getvalue()}
     mp.undo()
 
@@ -155,7 +157,8 @@ def test_no_secret_in_logs_ledger_outbox_report_or_databases(nights):
     finally:
         analyst.close()
     assert "ops.deliveries" not in warehouse_text  # (sanity: values, not names)
-    files = [p for root in (s.outbox, s.work, s.warehouse.parent, s.feedback) for p in root.rglob("*") if p.is_file()]
+    files = [p for root in (s.outbox, s.work, s.warehouse.parent, s.feedback) for p in root.rglob("*")
+             if p.is_file() and p not in nights["planted"]]  # (the planted inputs hold the keys, of course)
     assert any(p.suffix == ".html" for p in files) and any(p.name == "cases.xlsx" for p in files)
     for name in ("hmac", "enc"):
         for form in _forms(nights[name]):
@@ -168,6 +171,22 @@ def test_no_secret_in_logs_ledger_outbox_report_or_databases(nights):
             assert text not in nights["first"].render()
             assert text not in json.dumps(nights["first"].stages, default=str)
             assert text not in json.dumps(nights["second"].as_dict(), default=str)
+
+
+def test_hostile_feedback_files_are_refused_without_echoing_a_key(nights):
+    """The link to the key file is never opened (listed as a symbolic link); the copy of the key is
+    rejected for its header without the header being echoed (the no-secret scan above covers every
+    table, report and file)."""
+    second = nights["second"]
+    assert second.files_applied == 1 and second.files_rejected == 1
+    con = connect(nights["s"], read_only=True)
+    try:
+        unread = con.execute("select path, kind from ops.unread_entries where area = 'feedback'").fetchall()
+        header = con.execute("select value, reason from ops.feedback_rejects where field = 'header'").fetchall()
+    finally:
+        con.close()
+    assert [(Path(p).name, k) for p, k in unread] == [("feedback_key.csv", "symlink")]
+    assert len(header) == 1 and header[0][0] is None and "missing columns" in header[0][1]
 
 
 def test_every_extract_and_feedback_file_is_audited(nights):
@@ -227,7 +246,7 @@ def test_feedback_touches_only_the_departments_own_cases(tmp_path):
         write_extracts(con, tmp_path / "outbox", night)
         cases = {r["household_id"]: r["case_id"] for r in case_rows(con)}
         for dept in ("XYZ", "HRSS", "CDPF"):
-            folder = tmp_path / "feedback" / dept / answer.isoformat()
+            folder = tmp_path / "feedback" / dept / "330102" / answer.isoformat()
             folder.mkdir(parents=True, exist_ok=True)
             with open(folder / "feedback.csv", "w", encoding="utf-8-sig", newline="") as f:
                 w = csv.writer(f)

@@ -71,7 +71,7 @@ MODELS = ("person_month", "household_month", "warnings", "cases", "case_events",
 PARTITIONED: dict[str, str] = {"person_month": "core.person_month", "household_month": "core.household_month"}
 # Bump when the Python side of the scrubbing (Scrubber, NameMatcher, pseudonyms) changes what it
 # writes: rows and texts of earlier builds are then not reused (the SQL files are fingerprinted).
-SCRUB_VERSION = 2  # 2: text cache digests are HMAC-SHA256 hex computed in SQL
+SCRUB_VERSION = 3  # 2: text cache digests are HMAC-SHA256 hex computed in SQL; 3: formatted ids and phone numbers
 BUILD_TABLES = ("build_partitions", "build_text_cache")
 # Warehouse relations the build reads (all created by pipelines.warehouse.migrate), and the table
 # macro feed_status is copied from. The ones counted in build_info.sources come first.

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.analyst.scan import distinct_values
-from pipelines.config import REPO_ROOT, ConfigError, Settings, read_secret
+from pipelines.config import REPO_ROOT, ConfigError, Settings, configured_secrets, read_secret
 from pipelines.warehouse import attach
 
 HMAC_ENV = "LOWINCOME_HMAC_KEY"
@@ -81,6 +81,17 @@ def _private_dir(path: Path) -> None:
 
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def known_secrets(settings: Settings) -> tuple[bytes, ...]:
+    """Every secret of this run — the configured keys (:func:`pipelines.config.configured_secrets`)
+    and a demo's ephemeral key if one was made — for checks that must never echo them."""
+    found = list(configured_secrets(settings))
+    path = ephemeral_key_path(settings)
+    with contextlib.suppress(OSError):
+        if path.is_file() and not path.is_symlink():
+            found.append(path.read_bytes().strip())
+    return tuple(s for s in found if s)
 
 
 def resolve_hmac_key(settings: Settings, allow_ephemeral_key: bool | None = None) -> HmacKey:

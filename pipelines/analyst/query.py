@@ -19,6 +19,10 @@ import pyarrow as pa
 
 from pipelines.config import Settings
 from pipelines.dates import TZ
+from pipelines.spreadsheet import safe_text
+
+# Values of typed (non-text) columns: never a formula, written as plain text without neutralising.
+_TYPED = (bool, int, float, decimal.Decimal, dt.date, dt.datetime)
 
 
 def connect_analyst(path: Path, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
@@ -48,6 +52,14 @@ def cell_text(v) -> str:
     if isinstance(v, dict):
         return json.dumps(v, ensure_ascii=False, default=str)
     return str(v)
+
+
+def csv_cell(v) -> str:
+    """A value as a ``--csv`` cell: text neutralised for spreadsheets (:func:`safe_text`); the text
+    of a number, date or boolean as it is (it comes from a typed column: a negative amount stays a
+    number)."""
+    text = cell_text(v)
+    return text if isinstance(v, _TYPED) else safe_text(text)
 
 
 def run_query(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple]]:
@@ -106,9 +118,9 @@ def query_cli(settings: Settings, sql: str, csv: bool = False, database: Path | 
     if csv:
         w = csv_module.writer(out, lineterminator="\n")
         if columns:
-            w.writerow(columns)
+            w.writerow([safe_text(c) for c in columns])
         for r in rows:
-            w.writerow([cell_text(v) for v in r])
+            w.writerow([csv_cell(v) for v in r])
         return 0
     if not columns:
         print("OK (no result set)", file=out)

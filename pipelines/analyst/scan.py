@@ -1,6 +1,7 @@
 """The identifier scan: before a new analyst database is published, every column of every table is
-searched for anything shaped like a 身份证号 and for every roster name; a hit stops the build
-(fail closed). Also what the data dictionary lists: :func:`relations`.
+searched for anything shaped like a 身份证号 or a mobile number — as written, or formatted with
+spaces, dashes, dots, full-width digits or a +86 country code — and for every roster name; a hit
+stops the build (fail closed). Also what the data dictionary lists: :func:`relations`.
 """
 
 from __future__ import annotations
@@ -9,10 +10,15 @@ from typing import Iterable
 
 import duckdb
 
-from pipelines.analyst.scrub import NameMatcher
+from pipelines.analyst.scrub import DIGIT, SEPARATOR, NameMatcher, personal_number
 
-ID18_SQL = "[0-9]{17}[0-9Xx]"
+# Values that may hold a 身份证号 or a mobile number, as written or formatted (spaces, dashes, dots,
+# full-width digits, +86): 11 digits with at most two separators between them. The candidates are
+# then judged by the Scrubber's own expressions (pipelines.analyst.scrub.personal_number), so the
+# scan finds exactly what scrubbing would have masked.
+NUMBER_SQL = f"{DIGIT}(?:{SEPARATOR}{{0,2}}{DIGIT}){{10}}"
 CJK_SQL = "[\u4e00-\u9fff]"
+MAX_CANDIDATES = 100_000  # distinct candidate values judged per column; beyond that: a finding (fail closed)
 # Types whose text form can never hold 17 digits in a row (int32 has at most 10).
 _CANNOT_HOLD_ID = {"BOOLEAN", "DATE", "TIME", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS",
                    "TIMESTAMP_NS", "INTERVAL", "TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT", "UINTEGER"}
@@ -64,9 +70,17 @@ def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterab
             rows, params = "where period in (select unnest($periods))", {"periods": sorted(periods[rel])}
         qs = {c: f'cast("{c}" as varchar)' for c, _ in cols}
         counts = con.execute(
-            "select " + ", ".join(f"count(*) filter (where regexp_matches({qs[c]}, $id))" for c, _ in cols)
-            + f' from "{rel}" {rows}', {"id": ID18_SQL, **params}).fetchone()
-        findings += [f"{rel}.{c}: {n} value(s) shaped like a 身份证号" for (c, _), n in zip(cols, counts) if n]
+            "select " + ", ".join(f"count(*) filter (where regexp_matches({qs[c]}, $number))" for c, _ in cols)
+            + f' from "{rel}" {rows}', {"number": NUMBER_SQL, **params}).fetchone()
+        for (c, _), n in zip(cols, counts):
+            if not n:
+                continue
+            candidates = distinct_values(con, f'select distinct {qs[c]} from "{rel}" {rows} '
+                                              f"{'and' if rows else 'where'} regexp_matches({qs[c]}, $number) "
+                                              f"limit {MAX_CANDIDATES + 1}", {"number": NUMBER_SQL, **params})
+            hits = sum(1 for v in candidates if personal_number(v))
+            if hits or len(candidates) > MAX_CANDIDATES:
+                findings.append(f"{rel}.{c}: {hits or len(candidates)} value(s) shaped like a 身份证号 or a mobile number")
         text_cols = [c for c, t in cols if t in ("VARCHAR", "JSON", "VARCHAR[]") or t.startswith(("STRUCT", "MAP"))]
         if not (names and text_cols) or rel in skip_name_check:
             continue

@@ -1,8 +1,10 @@
 """Scrubbing free text: names, ids and phone numbers out of explanations, evidence and case details.
 
-A :class:`Scrubber` replaces roster names by ``[姓名]``, 18-digit ids by ``[证件号]``, mobile numbers
-by ``[电话]`` and known household / person / case / warning ids by their pseudonymous keys; in JSON
-it also drops the keys that hold raw record ids, names or handlers. :func:`mentions` lists every
+A :class:`Scrubber` replaces roster names by ``[姓名]``, ids (any number of 15 or more digits) by
+``[证件号]``, mobile numbers by ``[电话]`` — also as people format them: spaces, dashes or dots
+between digit groups, full-width digits, a +86 / 0086 country code (:func:`scrub_numbers`) — and
+known household / person / case / warning ids by their pseudonymous keys; in JSON it also drops the
+keys that hold raw record ids, names or handlers. :func:`mentions` lists every
 string of a text the Scrubber could look up as an id, so a build keys exactly those.
 """
 
@@ -12,12 +14,48 @@ import json
 import re
 from typing import Iterable, Iterator
 
-ID_RUN = re.compile(r"(?<![0-9])[0-9]{15,}[Xx]?(?![0-9])|[0-9]{17}[0-9Xx]")
-PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
-TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{3,}")
 NAME_MASK = "[姓名]"
 ID_MASK = "[证件号]"
 PHONE_MASK = "[电话]"
+
+# A 身份证号 or a mobile number as people write them in a note: digits ASCII or full-width
+# (０-９, an input method's), in groups divided by one or two separators of the kinds people type
+# (spaces of any width, hyphens and dashes, dots, a middle dot), a mobile number with a country code
+# (+86, 0086, (86)). An id is 15 or more digits written as groups of at least 3 (the last may be
+# shorter, an X may close it): 330102 19800101 0018, 3301-0219-8001-0100-18, a bank card; dates and
+# amounts are groups of 2 (2026-01-31, 1350.00) and stay. The identifier scan
+# (pipelines/analyst/scan.py) decides with these same expressions (:func:`personal_number`): what the
+# Scrubber leaves, the scan does not find, and what it would mask, the scan does.
+DIGIT = "[0-9\uff10-\uff19]"
+DIGITS = re.compile(DIGIT)
+SEPARATOR = ("[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000\\-\u2010-\u2015\u2212\ufe63\uff0d"
+             ".\uff0e\u00b7\u30fb]")
+_CHECK_X = "[Xx\uff38\uff58]"
+ID_MIN_DIGITS = 15
+ID_RUN = re.compile(f"(?<!{DIGIT}){DIGIT}{{3,}}(?:{SEPARATOR}{{1,2}}{DIGIT}{{3,}})*(?:{SEPARATOR}{{1,2}}{DIGIT}{{1,2}})?"
+                    f"(?:{SEPARATOR}{{0,2}}{_CHECK_X})?(?!{DIGIT})|[0-9]{{17}}[0-9Xx]")
+_PHONE_PREFIX = (f"(?:(?:\\+|\uff0b|00|\uff10\uff10)?{SEPARATOR}?(?:86|\uff18\uff16){SEPARATOR}{{0,2}}"
+                 f"|[(\uff08]{SEPARATOR}?(?:\\+|\uff0b)?(?:86|\uff18\uff16){SEPARATOR}?[)\uff09]{SEPARATOR}{{0,2}})")
+PHONE = re.compile(f"(?<!{DIGIT}){_PHONE_PREFIX}?[1\uff11][3-9\uff13-\uff19](?:{SEPARATOR}{{0,2}}{DIGIT}){{9}}"
+                   f"(?!{DIGIT})")
+
+
+def _id_or_number(m: re.Match) -> str:
+    """The mask for a run of digit groups long enough to be an id (or a card), else the run as it is."""
+    return ID_MASK if len(DIGITS.findall(m.group(0))) >= ID_MIN_DIGITS else m.group(0)
+
+
+def scrub_numbers(text: str) -> str:
+    """``text`` with ids (and any longer number written in groups) and mobile numbers masked."""
+    return PHONE.sub(PHONE_MASK, ID_RUN.sub(_id_or_number, text))
+
+
+def personal_number(text: str) -> bool:
+    """Whether ``text`` holds something :func:`scrub_numbers` masks (the scan's verdict)."""
+    return scrub_numbers(text) != text
+
+
+TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{3,}")
 
 # Evidence / detail keys that hold raw record ids or people's names: dropped, except person and
 # household ids, which become pseudonymous keys.
@@ -95,8 +133,7 @@ class Scrubber:
         clean = self._clean.get(s)
         if clean is None:
             clean = TOKEN.sub(self._token, s)
-            clean = ID_RUN.sub(ID_MASK, clean)
-            clean = PHONE.sub(PHONE_MASK, clean)
+            clean = scrub_numbers(clean)
             clean = self.names.scrub(clean) if self.names else clean
             if len(s) <= 64:  # the values that repeat; long texts (explanations) are unique
                 self._clean[s] = clean

@@ -237,6 +237,10 @@ class FeedSpec:
     #                                          this day of M+1 has loaded
     midterm_since: str | None = None         # first term (its period) delivered twice: start and mid-term
     midterm_after_days: int | None = None    # a delivery this many days after the term's first day is the mid-term one
+    # The first part's staging date column that places a row in a month: a delivery whose rows are
+    # dated mostly outside its declared period is rejected (the manifest's period is wrong). None:
+    # the period is checked otherwise (a month or term column that must equal it) or not at all.
+    period_column: str | None = None
 
     def __post_init__(self) -> None:
         if not self.staging_sql and self.fields:

@@ -10,6 +10,7 @@ column no layout announces is ignored and named in the table's schema metadata
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
 from pathlib import Path
@@ -19,9 +20,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.feeds._base import FeedFormatError, Layout
+from pipelines.redact import Echo
 
 # Schema metadata key: JSON list of the columns (as the department wrote them) a reader ignored.
 IGNORED_KEY = b"lowincome.ignored_columns"
+MAX_LISTED = 10  # column names an error message lists (a header may have thousands)
+echo = Echo()    # a header or value quoted in a message: short (pipelines/redact.py)
+short = Echo(limit=240)  # a library's error message (it may quote a whole damaged line)
 
 # --- readers -------------------------------------------------------------------------------------
 
@@ -53,7 +58,7 @@ def reject_control_characters(table: pa.Table, file: str) -> None:
         mask = pc.fill_null(pc.match_substring_regex(col, _CONTROL_RE), False)
         if pc.any(mask).as_py():
             i = pc.index(mask, True).as_py()
-            raise FeedFormatError(file, f"column {name!r}, row {i + 1}: value contains a control character "
+            raise FeedFormatError(file, f"column {echo(name)!r}, row {i + 1}: value contains a control character "
                                         f"(e.g. NUL); the file is damaged or not text", field=name, row=i + 1,
                                   check="control_character")
 
@@ -106,11 +111,16 @@ def check_columns(file: str, found: list[str], layout: Layout | tuple[str, ...],
     """
     layout = as_layout(layout)
     shown = shown or {}
-    name = lambda c: shown.get(c, c)  # noqa: E731
-    dupes = sorted({c for c in found if found.count(c) > 1})
+    name = lambda c: echo(shown.get(c, c))  # noqa: E731  (a header may be anything: quoted short)
+
+    def listed(columns: list[str]) -> str:
+        more = f" (+{len(columns) - MAX_LISTED} more)" if len(columns) > MAX_LISTED else ""
+        return ", ".join(repr(name(c)) for c in columns[:MAX_LISTED]) + more
+
+    counts = collections.Counter(found)
+    dupes = sorted(c for c, n in counts.items() if n > 1)
     if dupes:
-        raise FeedFormatError(file, f"duplicate column(s) {[name(c) for c in dupes]}", field=name(dupes[0]),
-                              check="columns")
+        raise FeedFormatError(file, f"duplicate column(s) {listed(dupes)}", field=name(dupes[0]), check="columns")
     expected = layout.columns
     allowed = set(expected) | set(layout.optional)
     other = dict(layout.elsewhere)
@@ -118,19 +128,19 @@ def check_columns(file: str, found: list[str], layout: Layout | tuple[str, ...],
     if foreign:
         where = sorted({other[c] for c in foreign})
         raise FeedFormatError(
-            file, f"column(s) {', '.join(repr(name(c)) for c in foreign)} belong to {' / '.join(where)}; "
+            file, f"column(s) {listed(foreign)} belong to {' / '.join(where)}; "
                   f"a delivery for this period uses {layout.label}: {[name(c) for c in expected]}",
             field=name(foreign[0]), check="layout")
-    missing = [c for c in expected if c not in found]
+    missing = [c for c in expected if c not in counts]
     extra = [c for c in found if c not in allowed]
     if not missing:
         return [name(c) for c in extra]
-    parts = ["missing column(s) " + ", ".join(repr(name(c)) for c in missing)]
+    parts = ["missing column(s) " + listed(missing)]
     introduced = [c for c in missing if c in layout.added]
     if introduced:
-        parts[0] += f" ({layout.label} adds {', '.join(repr(name(c)) for c in introduced)})"
+        parts[0] += f" ({layout.label} adds {listed(introduced)})"
     if extra:
-        parts.append("unexpected column(s) " + ", ".join(repr(c) for c in extra))
+        parts.append("unexpected column(s) " + listed(extra))
         parts.append("(renamed?)")
     check = "layout" if introduced and len(introduced) == len(missing) and not extra else "columns"
     raise FeedFormatError(file, "; ".join(parts) + f"; expected {[name(c) for c in expected]}",
@@ -154,10 +164,10 @@ def _sniff_header(path: Path, encodings: tuple[str, ...], delimiter: str) -> tup
         try:
             names = next(csv.reader(io.StringIO(line), delimiter=delimiter))
         except (csv.Error, StopIteration) as e:  # e.g. a bare carriage return inside the header
-            raise FeedFormatError(path.name, f"the header line cannot be read as {enc} CSV: {e}",
+            raise FeedFormatError(path.name, f"the header line cannot be read as {enc} CSV: {short(e)}",
                                   check="format") from None
         return [n.strip() for n in names], enc
-    raise FeedFormatError(path.name, f"header is not {' or '.join(encodings)} text: {last_error}",
+    raise FeedFormatError(path.name, f"header is not {' or '.join(encodings)} text: {short(last_error)}",
                           check="encoding")
 
 
@@ -235,7 +245,7 @@ def read_csv_strings(path: Path, layout: Layout | tuple[str, ...], *, encodings:
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         row, field, what = _locate_csv_problem(path, chosen, delimiter, mapped_names)
         where = f" (row {row}, column {reverse.get(field, field)!r}: {what})" if row else ""
-        raise FeedFormatError(path.name, f"cannot be read as {chosen} CSV{where}: {e}", field=field, row=row,
+        raise FeedFormatError(path.name, f"cannot be read as {chosen} CSV{where}: {short(e)}", field=field, row=row,
                               check="parse") from None
     return with_lineage(table.select(keep), path, ignored)
 
@@ -291,7 +301,7 @@ def read_xlsx_strings(path: Path, layout: Layout | tuple[str, ...], header_map: 
         wb = CalamineWorkbook.from_path(str(path))
         rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=True)
     except Exception as e:  # calamine raises its own error types for zip/xml damage
-        raise FeedFormatError(path.name, f"cannot be read as an .xlsx workbook: {e}", check="parse") from None
+        raise FeedFormatError(path.name, f"cannot be read as an .xlsx workbook: {short(e)}", check="parse") from None
     if not rows:
         raise FeedFormatError(path.name, "the sheet is empty (no header row)", check="format")
     header = [str(h).strip() for h in rows[0]]
@@ -339,7 +349,7 @@ def read_jsonl_strings(path: Path, layout: Layout | tuple[str, ...]) -> pa.Table
             table = con.execute(
                 f"select * from read_json(?, format='newline_delimited', columns={{{columns}}})", [src]).arrow()
         except duckdb.Error as e:
-            raise FeedFormatError(path.name, f"not valid JSON lines: {e}", check="parse") from None
+            raise FeedFormatError(path.name, f"not valid JSON lines: {short(e)}", check="parse") from None
         table = table.read_all() if hasattr(table, "read_all") else table
     finally:
         con.close()
@@ -376,14 +386,14 @@ def read_parquet_strings(path: Path, layout: Layout | tuple[str, ...]) -> pa.Tab
     try:
         names = pq.read_schema(path).names
     except errors as e:
-        raise FeedFormatError(path.name, f"cannot be read as Parquet: {e}", check="parse") from None
+        raise FeedFormatError(path.name, f"cannot be read as Parquet: {short(e)}", check="parse") from None
     ignored = check_columns(path.name, names, layout)  # missing, renamed, duplicated or foreign columns
     allowed = set(layout.columns) | set(layout.optional)
     expected = [c for c in names if c in allowed]
     try:
         table = pq.read_table(path, columns=list(expected))
     except errors as e:
-        raise FeedFormatError(path.name, f"cannot be read as Parquet: {e}", check="parse") from None
+        raise FeedFormatError(path.name, f"cannot be read as Parquet: {short(e)}", check="parse") from None
     cols = {}
     for c in expected:
         col = table.column(c)
@@ -408,7 +418,7 @@ def read_parquet_strings(path: Path, layout: Layout | tuple[str, ...]) -> pa.Tab
                 except (pa.ArrowException, ValueError):
                     pass
             where = f", row {row}" if row else ""
-            raise FeedFormatError(path.name, f"column {c!r}{where} cannot be read as text ({col.type}): {e}",
+            raise FeedFormatError(path.name, f"column {c!r}{where} cannot be read as text ({col.type}): {short(e)}",
                                   field=c, row=row, check="parse") from None
         cols[c] = out
     return with_lineage(pa.table(cols) if cols else pa.table({}), path, ignored)

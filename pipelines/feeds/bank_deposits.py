@@ -30,6 +30,7 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="bank_deposits", department="BANK", cadence="quarterly", kind="snapshot", partition="period",
+    period_column="as_of",
     read_raw=read_raw, title="金融资产核对", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
     months_covered=3,
 )

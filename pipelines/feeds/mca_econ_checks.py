@@ -79,6 +79,7 @@ MEMBERS = Part(
 
 FEED = FeedSpec(
     feed_id="mca_econ_checks", department="MCA", cadence="monthly", kind="events", partition="period",
+    period_column="check_date",
     read_raw=read_raw, title="家庭经济状况核对", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
     part_name="checks", file_pattern=r"checks_.*\.csv", file_hint="checks_<YYYYMM>.csv",
     other_parts=(MEMBERS,), since="2026-01",

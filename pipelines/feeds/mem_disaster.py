@@ -52,6 +52,7 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="mem_disaster", department="MEM", cadence="monthly", kind="events", partition="period",
+    period_column="occurred_on",
     read_raw=read_raw, title="受灾人员", file_format="jsonl", raw_columns=RAW_COLUMNS, fields=FIELDS,
     layouts=LAYOUTS, region_column="region_code", daily_since=DAILY_SINCE, daily_closing_day=5,
 )

@@ -34,6 +34,7 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="mohurd_housing", department="MOHURD", cadence="quarterly", kind="snapshot", partition="period",
+    period_column="as_of",
     read_raw=read_raw, title="住房", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
     months_covered=3,
 )

@@ -32,6 +32,7 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="mps_hukou_events", department="MPS", cadence="monthly", kind="events", partition="period",
+    period_column="event_date",
     read_raw=read_raw, title="户籍变动", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
     region_column="region_code",
 )

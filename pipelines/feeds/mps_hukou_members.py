@@ -31,6 +31,7 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="mps_hukou_members", department="MPS", cadence="monthly", kind="snapshot", partition="period",
+    period_column="as_of",
     read_raw=read_raw, title="户籍成员", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
     region_column="region_code",
 )

@@ -30,5 +30,6 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="mps_vehicles", department="MPS", cadence="monthly", kind="events", partition="period",
+    period_column="event_date",
     read_raw=read_raw, title="机动车登记", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
 )

@@ -42,6 +42,7 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="nhsa_claims", department="NHSA", cadence="monthly", kind="events", partition="period",
+    period_column="settle_date",
     read_raw=read_raw, title="医保结算", file_format="parquet", raw_columns=RAW_COLUMNS, fields=FIELDS,
     ref_checks=(RefCheck("_reversal_found", "reversal_of", "settle_id", "staging.nhsa_claims", "settle_id"),),
     check_sql=(
@@ -51,5 +52,7 @@ FEED = FeedSpec(
         # a reversal carries negative amounts, a settlement non-negative ones
         ("_sign_consistent", "total_yuan is null or (case when reversal_of is null then total_yuan >= 0"
                              " else total_yuan <= 0 end)"),
+        # a negative out-of-pocket amount is only ever a reversal's (it would cancel someone's spending)
+        ("_oop_sign", "oop_yuan is null or reversal_of is not null or oop_yuan >= 0"),
     ),
 )

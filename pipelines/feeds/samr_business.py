@@ -32,5 +32,6 @@ FIELDS = (
 
 FEED = FeedSpec(
     feed_id="samr_business", department="SAMR", cadence="monthly", kind="events", partition="period",
+    period_column="event_date",
     read_raw=read_raw, title="市场主体", file_format="csv", raw_columns=RAW_COLUMNS, fields=FIELDS,
 )

@@ -21,7 +21,7 @@ comment on column deliveries.period is '数据月份 Month the data describes (Y
 comment on column deliveries.delivery_date is '交付日期 Date the department produced the delivery';
 comment on column deliveries.produced_at is '生成时间 produced_at from the manifest';
 comment on column deliveries.rows is '行数 Rows loaded';
-comment on column deliveries.status is '状态 waiting / loaded / rejected / superseded';
+comment on column deliveries.status is '状态 waiting / loaded / rejected / superseded / held (waits for a person''s release) / released (loads the next night)';
 comment on column deliveries.error_count is '错误数 Blocking validation failures (error-level expectations, corrupt files)';
 comment on column deliveries.warning_count is '警告数 Warning-level expectation failures';
 comment on column deliveries.failed_checks is '失败检查 Names of the failed checks (no values)';

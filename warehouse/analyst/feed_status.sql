@@ -24,7 +24,7 @@ create table if not exists feed_status (
     layouts VARCHAR,
     tables VARCHAR[]
 );
-comment on table feed_status is '数据源新鲜度与质量 Per feed: last loaded month, last delivery, latest validation result, delivery counts by status, and a freshness status (ok / stale / rejected / waiting / missing / not_started) as of build_info.as_of.';
+comment on table feed_status is '数据源新鲜度与质量 Per feed: last loaded month, last delivery, latest validation result, delivery counts by status, and a freshness status (ok / stale / rejected / waiting / missing / not_started / held) as of build_info.as_of.';
 comment on column feed_status.feed_id is '数据源 Feed id';
 comment on column feed_status.department is '部门 Delivering department';
 comment on column feed_status.feed_name is '数据源名称 Feed name (Chinese)';
@@ -41,7 +41,7 @@ comment on column feed_status.superseded is '被替代 Deliveries replaced by a 
 comment on column feed_status.waiting is '等待中 Folders without a manifest yet';
 comment on column feed_status.months_behind is '滞后月数 Months between the last loaded period and the month before as_of (0 = up to date)';
 comment on column feed_status.days_since_delivery is '距上次交付天数 Days from the last delivery date to as_of';
-comment on column feed_status.freshness_status is '状态 ok / stale (behind its cadence) / rejected (latest delivery failed validation) / waiting / missing / not_started (before the feed''s since)';
+comment on column feed_status.freshness_status is '状态 ok / stale (behind its cadence) / rejected (latest delivery failed validation) / waiting / missing / not_started (before the feed''s since) / held (a delivery waits for a person''s release: lowincome release)';
 comment on column feed_status.since is '起始月份 First period the feed is expected (YYYY-MM); null = from the first data month';
 comment on column feed_status.daily_since is '按日交付起始月份 First period delivered daily (mem_disaster); null = not daily';
 comment on column feed_status.latest_loaded_kind is '最近入库交付类型 Kind of the latest loaded delivery: start_of_term / mid_term / term / daily / null';

@@ -2,7 +2,8 @@
 -- result and a freshness status. The one definition of "is this feed up to date": the nightly report
 -- reads it, and the analyst database keeps a copy as of its night. A feed whose first period (since)
 -- is not due yet is not_started, not missing; a feed delivered daily from daily_since on goes stale by
--- days from then.
+-- days from then. A feed with a delivery held for a person's release (or released, not yet loaded)
+-- is held whatever else holds: someone must look at it.
 create or replace macro ops.feed_status(as_of_date) as table
 with d as (
     select * from ops.deliveries where delivery_date <= as_of_date
@@ -20,7 +21,8 @@ per_feed as (
         count(*) filter (where status = 'loaded') as loaded,
         count(*) filter (where status = 'rejected') as rejected,
         count(*) filter (where status = 'superseded') as superseded,
-        count(*) filter (where status = 'waiting') as waiting
+        count(*) filter (where status = 'waiting') as waiting,
+        count(*) filter (where status in ('held', 'released')) as held
     from d
     group by feed_id
 ),
@@ -58,6 +60,7 @@ select
     case
         when deliveries is null and since is not null and due_period < since then 'not_started'
         when deliveries is null then 'missing'
+        when held > 0 then 'held'
         when latest_status = 'rejected' then 'rejected'
         when last_loaded_period is null then 'missing'
         when latest_status = 'waiting' then 'waiting'
