@@ -39,6 +39,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pipelines import assistance
 from pipelines.atomic import atomic_dir, sha256_file
 from pipelines.cases import (
     FEEDBACK_STATUSES, FINAL_STATUSES, STATUSES, EventLog, append_audit, escalate_overdue, load_cases, save_cases,
@@ -71,6 +72,7 @@ HEADERS: dict[str, str] = {
     "person_name": "关键人员姓名 person_name",
     "id_number": "身份证号 id_number",
     "explanation": "预警说明 explanation",
+    "assistance": "近12个月救助 assistance",
     "due_date": "反馈期限 due_date",
     "escalated": "逾期升级 escalated",
     "status": "当前状态 status",
@@ -108,6 +110,8 @@ def fields_for(department: str, rules: Rules | None = None) -> list[str]:
         allowed.add("person_name")
     if policy.sees_departments:
         allowed.add("departments")
+    if policy.assistance != "none":
+        allowed.add("assistance")
     return [c for c in HEADERS if c in allowed]
 
 
@@ -127,7 +131,7 @@ def _person_names(con: duckdb.DuckDBPyConnection, person_ids: list[str]) -> dict
 
 
 def _record(case: dict, department: str, kind: str, due_date: dt.date | None, names: dict[str, str],
-            rules: Rules) -> dict:
+            rules: Rules, received: dict[str, dict] | None = None) -> dict:
     """The row an office of ``department`` receives for ``case`` (English keys; only its fields)."""
     policy = rules.department(department)
     pid = case["person_id"]
@@ -145,6 +149,9 @@ def _record(case: dict, department: str, kind: str, due_date: dt.date | None, na
         "person_name": names.get(pid),
         "id_number": pid if policy.id_number == "full" else mask_id(pid),
         "explanation": case["explanation"],
+        # the household's last 12 months of assistance that this department may see (assistance.py)
+        "assistance": assistance.cell_text((received or {}).get(case["case_id"], {}),
+                                           rules.assistance_shown(department), rules),
         "due_date": due_date.isoformat() if due_date else None,
         "escalated": bool(case["escalated"]),
         # Shown as it stands once this extract is sent (an open case becomes dispatched).
@@ -217,7 +224,7 @@ def _indicator_rows(codes: list[str], rules: Rules, city: str) -> list[list]:
 # Widest a column of the cases sheet may grow before its text wraps (default MAX_WIDTH, which the
 # explanation reaches): bilingual labels wrap onto a Chinese and an English line rather than
 # widening a sheet that must print one page wide.
-CASE_MAX_WIDTHS = {"dispatch_kind": 20, "indicator_name": 26, "status": 22, "departments": 24}
+CASE_MAX_WIDTHS = {"dispatch_kind": 20, "indicator_name": 26, "status": 22, "departments": 24, "assistance": 36}
 
 
 def _write_cases_xlsx(path: Path, columns: list[str], rows: list[dict], rules: Rules, city: str,
@@ -390,6 +397,7 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
         return []
     cases = load_cases(con, "c.case_id in (select unnest(?::varchar[]))", [sorted({p.case_id for p in pending})])
     names = _person_names(con, sorted({c["person_id"] for c in cases.values() if c["person_id"]}))
+    received = assistance.received(con, {cid: (c["household_id"], c["last_period"]) for cid, c in cases.items()})
 
     def days_for(case: dict) -> int:
         """Feedback is due this many days after tonight's dispatch: the deadline in force now."""
@@ -403,10 +411,11 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
         case = cases[p.case_id]
         if p.kind == "escalation":
             due = case["due_at"].date() if case["due_at"] else None
-            rec = _record(case, p.department, "escalation", due, names, rules)
+            rec = _record(case, p.department, "escalation", due, names, rules, received)
             rec["escalated"] = True
         else:
-            rec = _record(case, p.department, p.kind, as_of + dt.timedelta(days=days_for(case)), names, rules)
+            rec = _record(case, p.department, p.kind, as_of + dt.timedelta(days=days_for(case)), names, rules,
+                          received)
         records[(p.department, p.county_code)].append((p, rec))
     earlier: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for department, county, record in con.execute(
