@@ -333,11 +333,16 @@ def _with_rows(part: bytes, rows: SheetRows) -> bytes:
 
 
 def save_workbook(wb, path: Path, as_of: dt.date, sheet_rows: list[SheetRows]) -> None:
-    """Save ``wb`` byte-for-byte reproducibly, with each sheet's data rows (``sheet_rows``, in
-    sheet order). openpyxl stamps every zip member with the wall clock, so the same extract
-    re-written by a rerun (e.g. after a crash between the folder's rename and its recording)
-    would differ from the copy an office may already have fetched, and from its manifest's sha256
-    of the first write. Members are re-stamped with the night's time."""
+    """Save ``wb`` to ``path``, byte for byte reproducibly (:func:`workbook_bytes`)."""
+    Path(path).write_bytes(workbook_bytes(wb, as_of, sheet_rows))
+
+
+def workbook_bytes(wb, as_of: dt.date, sheet_rows: list[SheetRows]) -> bytes:
+    """The file of ``wb`` with each sheet's data rows (``sheet_rows``, in sheet order), the same
+    bytes whenever it is written for the same night. openpyxl stamps every zip member with the wall
+    clock, so the same extract re-written by a rerun (e.g. after a crash between the folder's rename
+    and its recording) would differ from the copy an office may already have fetched, and from its
+    manifest's sha256 of the first write. Members are re-stamped with the night's time."""
     import zipfile
 
     from openpyxl.xml.functions import tostring
@@ -349,8 +354,8 @@ def save_workbook(wb, path: Path, as_of: dt.date, sheet_rows: list[SheetRows]) -
     core = tostring(wb.properties.to_tree())
     parts = {f"xl/worksheets/sheet{i}.xml": rows for i, rows in enumerate(sheet_rows, start=1)}
     stamp = _stamp(as_of).timetuple()[:6]
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, open(path, "wb") as f, \
-            zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as dst:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             member = zipfile.ZipInfo(info.filename, date_time=stamp)
             member.compress_type = zipfile.ZIP_DEFLATED
@@ -361,3 +366,4 @@ def save_workbook(wb, path: Path, as_of: dt.date, sheet_rows: list[SheetRows]) -
             elif info.filename in parts:
                 data = _with_rows(data, parts[info.filename])
             dst.writestr(member, data)
+    return out.getvalue()
