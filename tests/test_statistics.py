@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
+import subprocess
 from decimal import Decimal
 
 import duckdb
@@ -19,7 +21,7 @@ from pipelines.core import build_core
 from pipelines.dates import night_time
 from pipelines.dispatch import write_extracts
 from pipelines.statistics import collect, monthly_report_path, workbook_of, write_monthly_report
-from tests.warehouse_fixtures import Province, month_range
+from tests.warehouse_fixtures import Province, assert_rolls_up, month_range
 
 MONTHS = month_range("2026-01", "2026-02")
 C1, C2, C3 = "330102001001", "330103001201", "330201001002"   # two counties of city 3301, one of 3302
@@ -75,24 +77,6 @@ def test_roster_statistics_hand_counted(province):
     assert s[("county", "330103", "tekun", "rural")] == (1, 1, Decimal("1100.00"))
     names = dict(con.execute("select region_code, region_name from mart.roster_statistics where period = '2026-02'").fetchall())
     assert (names["33"], names["3301"], names["330103"]) == ("测试省", "甲市", "西县")
-
-
-def assert_rolls_up(rows: dict[tuple, tuple]) -> None:
-    """Every city row = the sum of its counties' rows, the province = the sum of its cities, every
-    'all' = the sum of its parts (same level, same region)."""
-    def total(keys):
-        return tuple(sum(rows[k][i] for k in keys) for i in range(3))
-    for (level, region, cat, area), value in rows.items():
-        if level in ("city", "province"):
-            below = "county" if level == "city" else "city"
-            parts = [k for k in rows if k[0] == below and k[1].startswith(region) and k[2:] == (cat, area)]
-            assert total(parts) == value, (level, region, cat, area)
-        if cat == "all":
-            parts = [k for k in rows if k[:2] == (level, region) and k[2] != "all" and k[3] == area]
-            assert total(parts) == value, (level, region, area)
-        if area == "all":
-            parts = [k for k in rows if k[:2] == (level, region) and k[3] != "all" and k[2] == cat]
-            assert total(parts) == value, (level, region, cat)
 
 
 def test_every_level_adds_up(province):
@@ -201,3 +185,30 @@ def test_collect_numbers_match_the_views(cased):
     assert total == pytest.approx(3450.0)
     assert s.province_code == "33" and s.province_name == "测试省"
     assert workbook_of(s) == workbook_of(collect(cased, "2026-02", dt.date(2026, 3, 15)))
+
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def render_pdf(path, tmp_path) -> tuple[bytes, str | None]:
+    """LibreOffice's PDF of a workbook, and its text when pdftotext is installed."""
+    pdf_dir = tmp_path / "pdf"
+    profile = (tmp_path / "lo_profile").as_uri()  # its own profile: parallel test workers do not collide
+    subprocess.run([SOFFICE, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(pdf_dir), str(path)], check=True, capture_output=True, timeout=180)
+    pdf = pdf_dir / (path.stem + ".pdf")
+    text = None
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, timeout=60).stdout.decode()
+    return pdf.read_bytes(), text
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+def test_monthly_report_opens_in_libreoffice_with_chinese_intact(cased, tmp_path):
+    path = write_monthly_report(cased, tmp_path / "outbox", dt.date(2026, 3, 15), month="2026-02")
+    pdf, text = render_pdf(path, tmp_path)
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)
+    assert boxes and {(round(float(w)), round(float(h))) for w, h in boxes} == {(842, 595)}  # A4 landscape
+    if text is not None:
+        for words in ("低收入人口 roster", "测试省", "低保 dibao", "处置率", "民政统计 月报 2026-02"):
+            assert words in text, words

@@ -10,8 +10,8 @@ select
     count(*) filter (where not on_time) as late,
     count(*) filter (where status = 'rejected' and not retry) as rejected,
     count(*) filter (where status in ('loaded', 'superseded')) as loaded,
-    sum(rows) filter (where status in ('loaded', 'superseded')) as rows_loaded,
-    sum(warned_rows) filter (where status in ('loaded', 'superseded')) as warned_rows,
+    cast(sum(rows) filter (where status in ('loaded', 'superseded')) as bigint) as rows_loaded,
+    cast(sum(warned_rows) filter (where status in ('loaded', 'superseded')) as bigint) as warned_rows,
     cast(round(sum(warned_rows) filter (where status in ('loaded', 'superseded'))
                / nullif(sum(rows) filter (where status in ('loaded', 'superseded')), 0), 4) as decimal(6,4)) as warned_share
 from mart.deliveries_due(due_day)
