@@ -26,7 +26,7 @@ from pipelines.warehouse import migrate, sql, transaction
 GLOBAL_MODELS = ("month_calendar", "feed_month")
 # Per-month models, in dependency order.
 PERIOD_MODELS = ("standards_month", "person_month", "person_income_month", "household_oop_month",
-                 "student_term", "household_month", "assistance_month", "roster_month")
+                 "student_term", "household_month", "assistance_month", "roster_month", "assistance_county_month")
 
 # Which (feed, month offset) deliveries the core facts of month M are built from.
 CORE_INPUTS: tuple[tuple[str, int], ...] = (
@@ -58,6 +58,7 @@ MODEL_DEPS: dict[str, tuple[str, ...]] = {
                         "student_term"),
     "assistance_month": ("person_month", "person_income_month", "student_term"),
     "roster_month": ("person_month", "household_month"),
+    "assistance_county_month": ("assistance_month", "household_month"),
 }
 
 

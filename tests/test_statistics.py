@@ -75,6 +75,14 @@ def test_roster_statistics_hand_counted(province):
     assert s[("city", "3302", "dibao", "urban")] == (1, 1, Decimal("500.00"))
     assert s[("county", "330102", "edge", "urban")] == (1, 2, Decimal("0.00"))
     assert s[("county", "330103", "tekun", "rural")] == (1, 1, Decimal("1100.00"))
+    # the same money in the assistance statistics (the edge family has no benefit, hence no assistance)
+    assist = {(r[0], r[1], r[2]): r[3:] for r in con.execute(
+        "select level, region_code, kind, households, payments, amount_yuan from mart.assistance_statistics "
+        "where period = '2026-02'").fetchall()}
+    assert assist[("province", "33", "all")] == (4, 4, Decimal("3450.00"))
+    assert assist[("province", "33", "dibao")] == (3, 3, Decimal("2350.00"))
+    assert assist[("city", "3301", "all")] == (3, 3, Decimal("2950.00"))
+    assert assist[("county", "330103", "tekun")] == (1, 1, Decimal("1100.00"))
     names = dict(con.execute("select region_code, region_name from mart.roster_statistics where period = '2026-02'").fetchall())
     assert (names["33"], names["3301"], names["330103"]) == ("测试省", "甲市", "西县")
 
