@@ -275,7 +275,8 @@ def test_assistance_chain_carries_the_money_the_feeds_carry(province):
             where household_id is not null and aid_yuan > 0 group by all"""
     expected = {(p, k): a for p, k, a in con.execute(feeds).fetchall()}
     assert chain == expected
-    assert {k for _, k in chain} >= {"roster", "medical_aid", "unemployment_benefit", "emergency_aid", "education_aid"}
+    # (the province's 失业登记 rows carry no benefit at this size: tests/test_assistance.py has one)
+    assert {k for _, k in chain} >= {"roster", "medical_aid", "emergency_aid", "education_aid"}
 
 
 def test_extract_rows_carry_the_assistance_cell(province):
