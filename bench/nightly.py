@@ -229,6 +229,16 @@ def _stage(args) -> dict:
         out["rows"] = len(paths)
         out["note"] = f"{len(paths)} office folders"
 
+    elif name == "notices":
+        paths = nightly.run_stage(settings, "notices", as_of)
+        out["rows"] = len(paths) // 2
+        out["note"] = f"{len(paths) // 2} notices"
+
+    elif name == "statistics":
+        path = nightly.run_stage(settings, "statistics", as_of)
+        out["rows"] = 0
+        out["note"] = path.name if path else "no complete month"
+
     elif name == "analyst":
         if getattr(args, "full", False):
             from pipelines.analyst import build_analyst_db
@@ -375,7 +385,7 @@ def night_stages() -> list[str]:
 
     return (["discover", "prepare", "scan", "load", "data_docs", "core"]
             + [f"indicator:{c}" for c in default_rules().codes]
-            + ["cases", "feedback", "extracts", "analyst", "report"])
+            + ["cases", "feedback", "extracts", "notices", "analyst", "statistics", "report"])
 
 
 def copy_run(src: Path, dst: Path) -> None:

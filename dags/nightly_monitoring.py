@@ -3,13 +3,13 @@
 
 Every night at 02:00 Asia/Shanghai: take in the departments' new deliveries, validate them,
 load them into the DuckDB warehouse, compute the warning indicators, open and update cases,
-apply department feedback, write the department extracts, refresh the analyst database and
-write the nightly report.
+apply department feedback, write the department extracts and the data-quality notices, refresh
+the analyst database, write the province's monthly statistics (月报) and the nightly report.
 
 ```
 discover_reference -> validate_reference_feed[*] -> load_reference
   -> discover -> validate_feed[*] -> load -> indicators -> cases -> apply_feedback
-  -> extracts -> analyst_db -> report          (load -> data_docs -> report)
+  -> extracts -> notices -> analyst_db -> statistics -> report          (load -> data_docs -> report)
 ```
 
 - Reference feeds (regions, standards) are validated and loaded first: the other feeds' region
@@ -119,10 +119,24 @@ def nightly_monitoring():
         into the outbox for the cases not sent yet."""
         return lt.stage("extracts", lt.run_params(context), context)
 
+    # Read-only like the report (no writer lock), in the pool for the same reason.
+    @task(**WRITER)
+    def notices(**context) -> dict:
+        """Write a data-quality notice (核查通报: file, row, field, rule, in Chinese) into the
+        department's outbox folder `<outbox>/<DEPT>/quality/<as_of>/` for each delivery the night
+        rejected or loaded with warnings (reads the warehouse read-only)."""
+        return lt.stage("notices", lt.run_params(context), context)
+
     @task(**WRITER)
     def analyst_db(**context) -> str:
         """Refresh the pseudonymised analyst database (`analyst.duckdb`, swapped atomically)."""
         return lt.stage("analyst", lt.run_params(context), context)
+
+    @task(**WRITER)
+    def statistics(**context) -> str | None:
+        """Write the province's 月报 of the latest complete data month,
+        `<outbox>/report/<as_of>/月报_<YYYY-MM>.xlsx` (reads the warehouse read-only)."""
+        return lt.stage("statistics", lt.run_params(context), context)
 
     # The report only reads: it opens the warehouse read-only and takes no writer lock. It stays in
     # the pool because DuckDB lets no reader open the file while another process writes it.
@@ -146,7 +160,7 @@ def nightly_monitoring():
     last = report()
 
     loaded >> docs >> last
-    chain(loaded, indicators(), cases(), apply_feedback(), extracts(), analyst_db(), last)
+    chain(loaded, indicators(), cases(), apply_feedback(), extracts(), notices(), analyst_db(), statistics(), last)
 
 
 nightly_monitoring()

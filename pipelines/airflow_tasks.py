@@ -368,6 +368,8 @@ def stage(name: str, run: RunParams, context: dict | None = None, settings=None)
     result = nightly.run_stage(settings, name, run.as_of, owner=_owner(context))
     if name == "extracts":
         return {"folders": len(result), "outbox": str(settings.outbox), "paths": [str(p) for p in result[:50]]}
+    if name == "notices":
+        return {"files": len(result), "paths": [str(p) for p in result[:50]]}
     if isinstance(result, Path):
         log.info("%s: %s", name, result)
         return str(result)

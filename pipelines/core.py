@@ -26,7 +26,8 @@ from pipelines.warehouse import migrate, sql, transaction
 GLOBAL_MODELS = ("month_calendar", "feed_month")
 # Per-month models, in dependency order.
 PERIOD_MODELS = ("standards_month", "person_month", "person_income_month", "member_income_month",
-                 "household_coverage_month", "household_oop_month", "student_term", "household_month")
+                 "household_coverage_month", "household_oop_month", "student_term", "household_month",
+                 "assistance_month", "roster_month", "assistance_county_month")
 
 # Which (feed, month offset) deliveries the core facts of month M are built from.
 CORE_INPUTS: tuple[tuple[str, int], ...] = (
@@ -55,6 +56,7 @@ MODEL_FEEDS: dict[str, tuple[str, ...]] = {
     "household_coverage_month": ("mca_econ_checks", "moa_relapse_watch", "mps_hukou_events"),
     "student_term": ("moe_students",),
     "household_month": ("mem_disaster", "hrss_employment", "nhsa_claims"),
+    "assistance_month": ("mca_roster", "nhsa_claims", "mem_disaster"),
 }
 MODEL_DEPS: dict[str, tuple[str, ...]] = {
     "household_oop_month": ("person_month",),
@@ -63,6 +65,9 @@ MODEL_DEPS: dict[str, tuple[str, ...]] = {
     "household_coverage_month": ("member_income_month", "person_month"),
     "household_month": ("standards_month", "person_month", "person_income_month", "household_coverage_month",
                         "household_oop_month", "student_term"),
+    "assistance_month": ("person_month", "person_income_month", "student_term"),
+    "roster_month": ("person_month", "household_month"),
+    "assistance_county_month": ("assistance_month", "household_month"),
 }
 
 

@@ -11,8 +11,8 @@
         manifest.json            files (rows, sha256, bytes), department, county, as_of, case count
 
 Caseworkers print the workbooks: every sheet prints A4 landscape, one page wide, the header row on
-every page, the office and night in the page header (:func:`_print_layout`), its columns as wide
-as the text they show (:func:`_sheet`).
+every page, the office and night in the page header (:func:`pipelines.workbook.print_layout`), its columns as wide
+as the text they show (:func:`pipelines.workbook.sheet`).
 
 Each folder is built under a temporary name and renamed into place (``atomic_dir``); once every
 folder of the night is in place, one transaction marks their cases dispatched (status,
@@ -31,11 +31,7 @@ JSON (other departments' source records) — only the warning's explanation.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import itertools
 import json
-import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +39,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pipelines import assistance
 from pipelines.atomic import atomic_dir, sha256_file
 from pipelines.cases import (
     FEEDBACK_STATUSES, FINAL_STATUSES, STATUSES, EventLog, append_audit, escalate_overdue, load_cases, save_cases,
@@ -51,6 +48,9 @@ from pipelines.dates import night_time
 from pipelines.rules import Rules, default_rules
 from pipelines.spreadsheet import csv_bytes, safe_text
 from pipelines.warehouse import migrate, relation_exists, transaction
+from pipelines.workbook import (  # noqa: F401  (MAX_WIDTH, MIN_WIDTH, text_width: used by callers)
+    MAX_WIDTH, MIN_WIDTH, Page, fixed_properties, save_workbook, sheet, text_width,
+)
 
 # Fields every office receives: enough to find the household and act on the case.
 COMMON_FIELDS: tuple[str, ...] = (
@@ -73,6 +73,7 @@ HEADERS: dict[str, str] = {
     "person_name": "关键人员姓名 person_name",
     "id_number": "身份证号 id_number",
     "explanation": "预警说明 explanation",
+    "assistance": "近12个月救助 assistance",
     "due_date": "反馈期限 due_date",
     "escalated": "逾期升级 escalated",
     "status": "当前状态 status",
@@ -89,6 +90,7 @@ FEEDBACK_HEADERS_ZH = {
 }
 PRINCIPLE_ZH = ("预警是转介，不是决定：本表中的任何内容都不改变、停发或给予待遇，须经核实后依规办理。"
                 " A warning is a referral, never a decision: nothing here changes, stops or grants a benefit.")
+
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -109,6 +111,8 @@ def fields_for(department: str, rules: Rules | None = None) -> list[str]:
         allowed.add("person_name")
     if policy.sees_departments:
         allowed.add("departments")
+    if policy.assistance != "none":
+        allowed.add("assistance")
     return [c for c in HEADERS if c in allowed]
 
 
@@ -128,7 +132,7 @@ def _person_names(con: duckdb.DuckDBPyConnection, person_ids: list[str]) -> dict
 
 
 def _record(case: dict, department: str, kind: str, due_date: dt.date | None, names: dict[str, str],
-            rules: Rules) -> dict:
+            rules: Rules, received: dict[str, dict] | None = None) -> dict:
     """The row an office of ``department`` receives for ``case`` (English keys; only its fields)."""
     policy = rules.department(department)
     pid = case["person_id"]
@@ -146,6 +150,9 @@ def _record(case: dict, department: str, kind: str, due_date: dt.date | None, na
         "person_name": names.get(pid),
         "id_number": pid if policy.id_number == "full" else mask_id(pid),
         "explanation": case["explanation"],
+        # the household's last 12 months of assistance that this department may see (assistance.py)
+        "assistance": assistance.cell_text((received or {}).get(case["case_id"], {}),
+                                           rules.assistance_shown(department), rules),
         "due_date": due_date.isoformat() if due_date else None,
         "escalated": bool(case["escalated"]),
         # Shown as it stands once this extract is sent (an open case becomes dispatched).
@@ -201,314 +208,6 @@ def _merge_rows(records: list[dict]) -> list[dict]:
 
 # --- file writers ---------------------------------------------------------------------------------
 
-_XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-# Characters XML 1.0 cannot carry (openpyxl refuses them); dropped from cell text.
-_XML_ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")
-
-# Column widths, in the spreadsheet's unit (the width of a digit of the default font): computed
-# from the text each column shows, a wide (CJK, full-width) character counting ~2 units and any
-# other ~1.1, plus padding; clamped so a short column stays clickable and long free text (the
-# explanation) wraps in a wide column instead of widening the sheet without bound.
-MIN_WIDTH, MAX_WIDTH = 8, 60
-_WIDTH_PAD = 2
-
-
-def text_width(text: str) -> float:
-    """Display width of ``text`` in column-width units: its widest line, a wide character counting
-    2 and any other 1.1. Wide is told by the UTF-8 length (a regular expression over every
-    explanation of a night cost more than the rest of the width work): CJK ideographs and
-    punctuation, kana, hangul and full-width forms take 3 bytes, as do a few symbols Chinese fonts
-    draw full-width anyway (— … “ ”); a 2-byte letter (é, ж) counts 1.55, a 4-byte character
-    (rare ideographs) 2.45."""
-    if "\n" in text or "\r" in text:
-        return max((text_width(line) for line in text.splitlines()), default=0.0)
-    n = len(text)
-    return 1.1 * n + 0.45 * (len(text.encode("utf-8", "surrogatepass")) - n)
-
-
-# Row heights (points) for rows that wrap. Excel grows a row without a stored height to fit its
-# wrapped text when it opens the file; LibreOffice does not (it keeps one line and the text spills
-# over the next rows, on screen and on paper). So a row with wrapped text carries its height,
-# estimated from the text: a line of the default font takes 15 pt; a wrapped line holds
-# 1/_WRAP_SLACK of the column's width (the space a line break leaves at the end of a line, fonts a
-# little wider than estimated): rather a little white space than a clipped line.
-_LINE_HEIGHT = 15
-_WRAP_SLACK = 1.1
-
-
-def _line_count(text: str, width: float) -> int:
-    """Lines ``text`` takes in a wrapping cell of a column ``width`` wide."""
-    n = 0
-    for line in text.splitlines() or [""]:
-        w = text_width(line)
-        n += 1 if w + _WIDTH_PAD <= width else math.ceil(w * _WRAP_SLACK / (width - 1))
-    return n
-
-
-def _word_lines(text: str, width: float) -> int:
-    """Lines ``text`` takes when it wraps between words only (a header) in a column ``width`` wide."""
-    lines, used = 1, 0.0
-    for word in text.split():
-        w = text_width(word)
-        if used and used + text_width(" ") + w + _WIDTH_PAD > width:
-            lines, used = lines + 1, w
-        else:
-            used += (text_width(" ") if used else 0.0) + w
-    return lines
-
-
-def _column_width(texts: list[str], most: float, measured: dict[str, float]) -> float:
-    """Width of a column showing ``texts``: its widest text plus padding (at most ``most``).
-    Only texts that could be wider than the longest one (by character count) are measured."""
-    if not texts:
-        return 0.0
-    longest = max(map(len, texts))
-    width = _WIDTH_PAD + 1.1 * longest  # at least the longest text, whatever its characters
-    if width >= most:
-        return most
-    joined = "".join(texts)
-    if joined.isascii() and "\n" not in joined and "\r" not in joined:
-        return width  # ids, codes, dates: 1.1 units a character, the longest is the widest
-    for text in set(texts):
-        if 2 * len(text) > width - _WIDTH_PAD:
-            w = measured.get(text)
-            if w is None:
-                w = measured[text] = _WIDTH_PAD + text_width(text)
-            width = max(width, w)
-    return min(width, most)
-
-
-def _header_width(header: str) -> float:
-    """Width a header needs: it wraps between its words (「中文 code」 on two lines), so its widest
-    word, not the whole text, sets the minimum."""
-    return max((text_width(word) for word in header.split()), default=0.0)
-
-
-# --- print layout ---------------------------------------------------------------------------------
-
-# Page x of n (Excel/WPS/LibreOffice header-footer codes &P and &N).
-PAGE_NUMBER = "第 &P 页 / 共 &N 页 page &P of &N"
-
-
-def _header_footer_text(text: str) -> str:
-    """``text`` as literal header/footer text: ``&`` starts a field code there, ``&&`` is an ampersand."""
-    return text.replace("&", "&&")
-
-
-@dataclass(frozen=True)
-class _Page:
-    """What each printed page of an office's extract says about where it comes from:
-    ``民政 civil affairs 330102 — 2026-02-07`` (department label, office's county code, night)."""
-    office: str
-
-    @classmethod
-    def of(cls, department_label: str, county: str, as_of: dt.date) -> _Page:
-        return cls(f"{department_label} {county} — {as_of.isoformat()}")
-
-
-def _print_layout(ws, page: _Page, freeze: str, gridlines: bool) -> None:
-    """How a sheet of an extract prints (caseworkers print them) and scrolls: A4 landscape, as
-    wide as the page (fit to one page wide, as many pages long as needed), the header row frozen on
-    screen and repeated on every printed page, the sheet title, office and night in the page
-    header, page x of n in the footer, 0.5 inch side margins. Applied to every sheet by
-    :func:`_sheet`; openpyxl writes it after ``<sheetData>`` (``printOptions``, ``pageMargins``,
-    ``pageSetup``, ``headerFooter``), ``sheetPr`` and the workbook's print titles, so the XML rows
-    set into the part by :func:`_with_rows` do not touch it."""
-    from openpyxl.worksheet.page import PageMargins
-
-    ws.freeze_panes = freeze
-    ws.print_title_rows = "1:1"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins = PageMargins(left=0.5, right=0.5, top=0.75, bottom=0.75, header=0.3, footer=0.3)
-    ws.print_options.gridLines = gridlines
-    ws.oddHeader.left.text = _header_footer_text(ws.title)
-    ws.oddHeader.center.text = _header_footer_text(page.office)
-    ws.oddFooter.center.text = PAGE_NUMBER
-    # Excel keeps the page header's size when a wide sheet is scaled down to fit the page
-    # (LibreOffice scales it with the sheet whatever this says)
-    ws.HeaderFooter.scaleWithDoc = False
-
-
-@dataclass
-class _SheetRows:
-    """The data rows of one sheet, as the XML of its ``<row>`` elements. openpyxl writes the
-    workbook around them (styles, header row, widths, panes, print layout, validations); the rows
-    are set into the sheet's part by :func:`_save_workbook`. Building a cell object per value cost
-    ~0.5 ms per extract row, the largest part of a night's extracts at province scale."""
-    xml: str
-    last_row: int
-    last_column: int
-
-
-def _cell_xml(ref: str, value, style: int | None) -> str:
-    """One ``<c>`` element as openpyxl writes it: text inline (never a formula), empty unstyled
-    cells left out. Text must already be free of characters XML cannot carry (:func:`_shown`)."""
-    s_attr = f' s="{style}"' if style is not None else ""
-    if type(value) is str:
-        space = ' xml:space="preserve"' if value != value.strip() else ""
-        return f'<c r="{ref}"{s_attr} t="inlineStr"><is><t{space}>{value.translate(_XML_TEXT)}</t></is></c>'
-    if value is None:
-        return f'<c r="{ref}"{s_attr}/>' if style is not None else ""
-    if isinstance(value, bool):
-        return f'<c r="{ref}"{s_attr} t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, (int, float)):
-        return f'<c r="{ref}"{s_attr} t="n"><v>{value!r}</v></c>'
-    return _cell_xml(ref, _XML_ILLEGAL.sub("", str(value)), style)
-
-
-def _shown(value) -> object:
-    """A cell's value as the sheet carries it: empty text is no value, text is neutralised
-    (:func:`safe_text`) and loses the characters XML cannot carry."""
-    if value == "":
-        return None
-    if type(value) is str:
-        return _XML_ILLEGAL.sub("", safe_text(value))
-    return value
-
-
-def _style_id(ws, **style) -> int:
-    """The workbook's cell-format index for ``style`` (registered in the workbook if new)."""
-    from openpyxl.cell import Cell
-
-    probe = Cell(ws)
-    for name, value in style.items():
-        setattr(probe, name, value)
-    return probe.style_id
-
-
-def _sheet(ws, header: list[str], rows: list[list], page: _Page, *, freeze: str = "A2", gridlines: bool = True,
-           min_widths: dict[int, float] | None = None, max_widths: dict[int, float] | None = None,
-           column_styles: dict[int, dict] | None = None) -> _SheetRows:
-    """Header row (bold, shaded, wrapping between its words), column widths and print layout
-    (:func:`_print_layout`) through openpyxl; the data rows as XML (:class:`_SheetRows`).
-
-    Every string is text (never a formula: :func:`safe_text`). A column is as wide as the widest
-    text it shows (:func:`text_width` of the written strings, the header by its widest word),
-    within ``min_widths``/``max_widths`` (1-based column -> width; default :data:`MIN_WIDTH`,
-    :data:`MAX_WIDTH`); text wider than its column's maximum wraps. ``column_styles`` (1-based
-    column -> openpyxl style attributes) styles every cell of a column, empty ones included."""
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="DDEBF7")
-    head_align = Alignment(wrap_text=True, vertical="center")
-    for j, h in enumerate(header, start=1):
-        cell = ws.cell(row=1, column=j)
-        cell.value = _shown(str(h))
-        cell.data_type = "s"
-        cell.font, cell.fill, cell.alignment = bold, fill, head_align
-
-    wrap = _style_id(ws, alignment=Alignment(wrap_text=True, vertical="top"))
-    top = _style_id(ws, alignment=Alignment(vertical="top"))  # beside wrapped text, a row reads from its top
-    fixed = {j - 1: _style_id(ws, **st) for j, st in (column_styles or {}).items()}
-    width = max([len(header)] + [len(r) for r in rows])
-    letters = [get_column_letter(j) for j in range(1, width + 1)]
-    low = [float((min_widths or {}).get(j, MIN_WIDTH)) for j in range(1, width + 1)]
-    high = [float((max_widths or {}).get(j, MAX_WIDTH)) for j in range(1, width + 1)]
-    # Per column: the style of a cell with a value (the column's own, else top-aligned), and the
-    # length over which a text may be wider than its column may grow (2 units a character at
-    # most), so it is measured while its row is written (it may have to wrap).
-    styled = [fixed.get(j, top) for j in range(width)]
-    wrap_over = [math.inf if j in fixed else (high[j] - _WIDTH_PAD) / 2 for j in range(width)]
-    measured: dict[str, float] = {}  # labels repeat down a column: measure each text once
-    shown_rows = []  # the text of every cell as written, for the column widths
-    out = []
-    for i, row in enumerate(rows, start=2):
-        cells, shown = [], []
-        lines = 1
-        for j, v in enumerate(row):
-            if v is None or v == "":
-                shown.append(None)
-                if j in fixed:
-                    cells.append(_cell_xml(f"{letters[j]}{i}", None, fixed[j]))
-                continue
-            style = styled[j]
-            if type(v) is str:
-                v = _XML_ILLEGAL.sub("", safe_text(v))  # as _shown, inline: once per cell
-                if len(v) > wrap_over[j] or "\n" in v:
-                    w = measured.get(v)
-                    if w is None:
-                        w = measured[v] = _WIDTH_PAD + text_width(v)
-                    if w > high[j] or "\n" in v:  # a line break shows only in a wrapping cell
-                        style = wrap
-                        lines = max(lines, _line_count(v, high[j]))
-                shown.append(v)
-            else:
-                shown.append(str(v))
-            cells.append(_cell_xml(f"{letters[j]}{i}", v, style))
-        shown_rows.append(shown)
-        ht = f' ht="{_LINE_HEIGHT * lines}"' if lines > 1 else ""
-        out.append(f'<row r="{i}"{ht}>{"".join(cells)}</row>')
-    columns = list(itertools.zip_longest(*shown_rows)) if shown_rows else []
-    seen = [_WIDTH_PAD + _header_width(str(h)) for h in header] + [0.0] * (width - len(header))
-    for j, column in enumerate(columns):
-        seen[j] = max(seen[j], _column_width(list(filter(None, column)), high[j], measured))
-    widths = [math.ceil(min(max(seen[j], low[j]), high[j])) for j in range(width)]
-    for j in range(width):
-        ws.column_dimensions[letters[j]].width = widths[j]
-    head_lines = max([_word_lines(str(h), widths[j]) for j, h in enumerate(header)] + [1])
-    if head_lines > 1:
-        ws.row_dimensions[1].height = _LINE_HEIGHT * head_lines
-    _print_layout(ws, page, freeze, gridlines)
-    return _SheetRows("".join(out), len(rows) + 1, width)
-
-
-def _fixed_properties(wb, as_of: dt.date) -> None:
-    stamp = dt.datetime.combine(as_of, dt.time(2, 0))
-    wb.properties.creator = "lowincome dispatch"
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
-
-
-def _with_rows(part: bytes, rows: _SheetRows) -> bytes:
-    """A worksheet part openpyxl wrote with its header row only, with ``rows`` set after it and
-    the dimension covering them."""
-    from openpyxl.utils import get_column_letter
-
-    text = part.decode("utf-8")
-    head, sep, tail = text.rpartition("</sheetData>")  # the header row is always there
-    text = head + rows.xml + sep + tail
-    text = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{get_column_letter(rows.last_column)}{rows.last_row}"/>',
-                  text, count=1)
-    return text.encode("utf-8")
-
-
-def _save_workbook(wb, path: Path, as_of: dt.date, sheet_rows: list[_SheetRows]) -> None:
-    """Save ``wb`` byte-for-byte reproducibly, with each sheet's data rows (``sheet_rows``, in
-    sheet order). openpyxl stamps every zip member with the wall clock, so the same extract
-    re-written by a rerun (e.g. after a crash between the folder's rename and its recording)
-    would differ from the copy an office may already have fetched, and from its manifest's sha256
-    of the first write. Members are re-stamped with the night's time."""
-    import zipfile
-
-    from openpyxl.xml.functions import tostring
-
-    buf = io.BytesIO()
-    wb.save(buf)
-    # openpyxl also sets docProps/core.xml's "modified" to now() on save: write it again as the night
-    wb.properties.modified = dt.datetime.combine(as_of, dt.time(2, 0))
-    core = tostring(wb.properties.to_tree())
-    parts = {f"xl/worksheets/sheet{i}.xml": rows for i, rows in enumerate(sheet_rows, start=1)}
-    stamp = (as_of.year, as_of.month, as_of.day, 2, 0, 0)
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, open(path, "wb") as f, \
-            zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            member = zipfile.ZipInfo(info.filename, date_time=stamp)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            member.external_attr = info.external_attr
-            data = src.read(info)
-            if info.filename == "docProps/core.xml":
-                data = core
-            elif info.filename in parts:
-                data = _with_rows(data, parts[info.filename])
-            dst.writestr(member, data)
-
-
 def _indicator_rows(codes: list[str], rules: Rules, city: str) -> list[list]:
     """The 指标说明 sheet: each indicator's rule with the thresholds in force in the office's city."""
     rows = []
@@ -526,24 +225,24 @@ def _indicator_rows(codes: list[str], rules: Rules, city: str) -> list[list]:
 # Widest a column of the cases sheet may grow before its text wraps (default MAX_WIDTH, which the
 # explanation reaches): bilingual labels wrap onto a Chinese and an English line rather than
 # widening a sheet that must print one page wide.
-CASE_MAX_WIDTHS = {"dispatch_kind": 20, "indicator_name": 26, "status": 22, "departments": 24}
+CASE_MAX_WIDTHS = {"dispatch_kind": 20, "indicator_name": 26, "status": 22, "departments": 24, "assistance": 36}
 
 
 def _write_cases_xlsx(path: Path, columns: list[str], rows: list[dict], rules: Rules, city: str,
-                      as_of: dt.date, page: _Page) -> None:
+                      as_of: dt.date, page: Page) -> None:
     from openpyxl import Workbook
 
     wb = Workbook()
-    _fixed_properties(wb, as_of)
+    fixed_properties(wb, as_of)
     ws = wb.active
     ws.title = "案件 cases"
     # B2: the case id stays in view while a caseworker scrolls across the 15-17 columns of a row
     most = {j: CASE_MAX_WIDTHS[c] for j, c in enumerate(columns, start=1) if c in CASE_MAX_WIDTHS}
-    sheets = [_sheet(ws, [HEADERS[c] for c in columns], [[_display(c, r.get(c), rules) for c in columns] for r in rows],
+    sheets = [sheet(ws, [HEADERS[c] for c in columns], [[_display(c, r.get(c), rules) for c in columns] for r in rows],
                      page, freeze="B2", max_widths=most)]
     ws2 = wb.create_sheet("指标说明 indicators")
     codes = sorted({r["indicator_code"] for r in rows})
-    sheets.append(_sheet(ws2, ["指标代码 code", "指标名称 name", "预警规则 rule", "严重程度含义 severity meaning",
+    sheets.append(sheet(ws2, ["指标代码 code", "指标名称 name", "预警规则 rule", "严重程度含义 severity meaning",
                                "反馈期限 feedback deadline", "承办部门 routed to"], _indicator_rows(codes, rules, city),
                          page, max_widths={2: 26, 4: 50, 5: 36, 6: 40}))
     ws3 = wb.create_sheet("填报说明 how to answer")
@@ -553,21 +252,21 @@ def _write_cases_xlsx(path: Path, columns: list[str], rows: list[dict], rules: R
          " Fill one line per case in the feedback template; a status only moves forward."],
         ["逾期未反馈的案件将升级至区县民政部门。 Cases without feedback by the due date are escalated to the county MCA office."],
     ] + [[f"{code} {zh}"] for code, zh in FEEDBACK_STATUSES.items()]
-    sheets.append(_sheet(ws3, ["填报说明 how to answer"], guide, page, gridlines=False, max_widths={1: 110}))
-    _save_workbook(wb, path, as_of, sheets)
+    sheets.append(sheet(ws3, ["填报说明 how to answer"], guide, page, gridlines=False, max_widths={1: 110}))
+    save_workbook(wb, path, as_of, sheets)
 
 
-def _write_template_xlsx(path: Path, case_ids: list[str], as_of: dt.date, page: _Page) -> None:
+def _write_template_xlsx(path: Path, case_ids: list[str], as_of: dt.date, page: Page) -> None:
     from openpyxl import Workbook
     from openpyxl.worksheet.datavalidation import DataValidation
 
     wb = Workbook()
-    _fixed_properties(wb, as_of)
+    fixed_properties(wb, as_of)
     ws = wb.active
     ws.title = "反馈 feedback"
     # column E (handled_on) is date-formatted on every answer row, the first one even when there is no case;
     # the answer columns are empty when sent: wide enough to choose, type or write an answer by hand
-    sheets = [_sheet(ws, [FEEDBACK_HEADERS_ZH[c] for c in FEEDBACK_COLUMNS],
+    sheets = [sheet(ws, [FEEDBACK_HEADERS_ZH[c] for c in FEEDBACK_COLUMNS],
                      [[cid, None, None, None, None, None, None] for cid in case_ids] or [[None] * 7],
                      page, freeze="B2", min_widths={2: 16, 3: 30, 4: 14, 5: 14, 6: 14, 7: 40},
                      column_styles={5: {"number_format": "yyyy-mm-dd"}})]
@@ -585,9 +284,9 @@ def _write_template_xlsx(path: Path, case_ids: list[str], as_of: dt.date, page: 
     for dv in (status_dv, amount_dv, date_dv):
         ws.add_data_validation(dv)
     ws2 = wb.create_sheet("状态说明 statuses")
-    sheets.append(_sheet(ws2, ["状态代码 status", "含义 meaning"], [[k, v] for k, v in FEEDBACK_STATUSES.items()],
+    sheets.append(sheet(ws2, ["状态代码 status", "含义 meaning"], [[k, v] for k, v in FEEDBACK_STATUSES.items()],
                          page))
-    _save_workbook(wb, path, as_of, sheets)
+    save_workbook(wb, path, as_of, sheets)
 
 
 def _write_folder(folder: Path, department: str, county: str, as_of: dt.date, rows: list[dict],
@@ -595,7 +294,7 @@ def _write_folder(folder: Path, department: str, county: str, as_of: dt.date, ro
     """Write the five files of one office's extract into ``folder``; return the manifest."""
     columns = fields_for(department, rules)
     case_ids = [r["case_id"] for r in rows]
-    page = _Page.of(rules.department_label(department), county, as_of)
+    page = Page.of(rules.department_label(department), county, as_of)
     _write_cases_xlsx(folder / "cases.xlsx", columns, rows, rules, county[:4], as_of, page)
     (folder / "cases.csv").write_bytes(
         csv_bytes([HEADERS[c] for c in columns], [[_display(c, r.get(c), rules) for c in columns] for r in rows]))
@@ -699,6 +398,7 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
         return []
     cases = load_cases(con, "c.case_id in (select unnest(?::varchar[]))", [sorted({p.case_id for p in pending})])
     names = _person_names(con, sorted({c["person_id"] for c in cases.values() if c["person_id"]}))
+    received = assistance.received(con, {cid: (c["household_id"], c["last_period"]) for cid, c in cases.items()})
 
     def days_for(case: dict) -> int:
         """Feedback is due this many days after tonight's dispatch: the deadline in force now."""
@@ -712,10 +412,11 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
         case = cases[p.case_id]
         if p.kind == "escalation":
             due = case["due_at"].date() if case["due_at"] else None
-            rec = _record(case, p.department, "escalation", due, names, rules)
+            rec = _record(case, p.department, "escalation", due, names, rules, received)
             rec["escalated"] = True
         else:
-            rec = _record(case, p.department, p.kind, as_of + dt.timedelta(days=days_for(case)), names, rules)
+            rec = _record(case, p.department, p.kind, as_of + dt.timedelta(days=days_for(case)), names, rules,
+                          received)
         records[(p.department, p.county_code)].append((p, rec))
     earlier: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for department, county, record in con.execute(

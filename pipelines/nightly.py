@@ -1,7 +1,8 @@
 """One night of the pipeline, as a table of stages the CLI, the Airflow DAGs and the tests all run.
 
 Order of a night: ingest (discover -> prepare -> publish) -> indicators (core facts, then warnings)
--> cases -> feedback -> extracts -> analyst database -> report. Every stage is idempotent: re-running
+-> cases -> feedback -> extracts -> data-quality notices -> analyst database -> monthly statistics
+-> report. Every stage is idempotent: re-running
 a night (or resuming one killed half-way) converges on the same warehouse and sends nothing twice.
 
 :data:`STAGES` says, per stage, what it runs and whether it writes the warehouse. A writing stage
@@ -102,6 +103,28 @@ def _extracts(night: Night) -> list[Path]:
     return dispatch.write_extracts(night.con, Path(night.settings.outbox), night.as_of, night.rules)
 
 
+def _notices(night: Night) -> list[Path]:
+    from pipelines import notices
+    from pipelines.analyst.keys import ENCRYPTION_ENV, HMAC_ENV
+    from pipelines.config import ConfigError, read_secret
+
+    withhold = []  # the configured keys: a notice never shows them, whatever a delivery held
+    for env, file in ((HMAC_ENV, night.settings.hmac_key_file), (ENCRYPTION_ENV, night.settings.encryption_key_file)):
+        try:
+            secret = read_secret(env, file)
+        except ConfigError:
+            secret = None
+        if secret:
+            withhold.append(secret.decode("utf-8", "replace"))
+    return notices.write_notices(night.con, Path(night.settings.outbox), night.as_of, night.rules, tuple(withhold))
+
+
+def _statistics(night: Night) -> Path | None:
+    from pipelines import statistics
+
+    return statistics.write_monthly_report(night.con, Path(night.settings.outbox), night.as_of, night.rules)
+
+
 def _analyst(night: Night) -> Path:
     from pipelines import analyst
 
@@ -134,8 +157,12 @@ STAGES: tuple[Stage, ...] = (
     Stage("cases", _cases, writes=True, doc="open, link and re-alert cases from the night's warnings"),
     Stage("feedback", _feedback, writes=True, doc="apply the departments' feedback files"),
     Stage("extracts", _extracts, writes=True, doc="escalate overdue cases; write each office's extract"),
+    Stage("notices", _notices, writes=False,
+          doc="write a data-quality notice (核查通报) for each delivery the night rejected or loaded with warnings"),
     Stage("analyst", _analyst, writes=True,
           doc="refresh the pseudonymised analyst database (reads the warehouse; checkpoints it first)"),
+    Stage("statistics", _statistics, writes=False,
+          doc="write the province's 月报 of the latest complete data month beside the report (reads the warehouse)"),
     Stage("report", _report, writes=False, doc="write the nightly HTML report (reads the warehouse)"),
 )
 STAGE: dict[str, Stage] = {s.name: s for s in STAGES}
@@ -167,6 +194,8 @@ class NightSummary:
     stages: dict[str, dict] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     extracts: list[Path] = field(default_factory=list)
+    notices: list[Path] = field(default_factory=list)
+    monthly_report: Path | None = None
     report: Path | None = None
     analyst_db: Path | None = None
 
@@ -201,6 +230,10 @@ class NightSummary:
             if len(waits) > 20:
                 lines.append(f"    … and {len(waits) - 20} more")
         lines.append(f"  extracts: {len(self.extracts)} office folder(s) under the outbox")
+        if self.notices:
+            lines.append(f"  data-quality notices: {len(self.notices) // 2} deliveries")
+        if self.monthly_report:
+            lines.append(f"  monthly statistics: {self.monthly_report}")
         if self.analyst_db:
             lines.append(f"  analyst database: {self.analyst_db}")
         if self.report:
@@ -266,6 +299,12 @@ def run_night(settings: Settings, as_of: dt.date, skip: tuple[str, ...] = ()) ->
                 if stage.name == "extracts":
                     summary.extracts = result
                     summary.stages[stage.name] = {"folders": len(result)}
+                elif stage.name == "notices":
+                    summary.notices = result
+                    summary.stages[stage.name] = {"files": len(result)}
+                elif stage.name == "statistics":
+                    summary.monthly_report = result
+                    summary.stages[stage.name] = {"month": result.stem.split("_")[-1] if result else None}
                 elif stage.name == "analyst":
                     summary.analyst_db = result
                 elif stage.name == "report":

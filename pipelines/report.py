@@ -62,9 +62,11 @@ class ReportData:
     missing: list[str] = field(default_factory=list)  # warehouse relations not there yet
     held: list[dict] = field(default_factory=list)    # deliveries held for a person's release (or released)
     unread: list[dict] = field(default_factory=list)  # landing / feedback entries not read, seen on the night
+    stats: dict = field(default_factory=dict)  # 民政统计 of the latest complete data month (_statistics)
+    quality: list[dict] = field(default_factory=list)  # data quality per department and month (_quality)
 
 
-def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date, months: int = 13) -> ReportData:
+def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date, months: int = 13, rules: Rules | None = None) -> ReportData:
     """The aggregates the report shows, read from the restricted warehouse (counts only)."""
     d = ReportData(as_of=as_of)
     d.missing = [q for q in ("mart.warnings", "mart.cases", "mart.case_events", "ops.deliveries", "staging.ref_regions")
@@ -138,7 +140,63 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date, months: int = 13) ->
                              where first_seen_as_of <= ? and last_seen_as_of >= ? order by area, path""",
                           [as_of, as_of])
         d.unread = [dict(zip([c[0] for c in cur.description], r)) for r in cur.fetchall()]
+    d.stats = _statistics(con, as_of, rules)
+    d.quality = _quality(con, rules)
     return d
+
+
+def _query(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
+    """Rows as dicts; a warehouse without the statistics' relations yet (or with a table of an older
+    shape) gives none: the report always renders."""
+    try:
+        cur = con.execute(sql, params)
+    except duckdb.Error:
+        return []
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def _statistics(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules: Rules | None) -> dict:
+    """民政统计 for the report: the latest complete data month's roster by category and by city, the
+    warnings by department, and 处置率 / overdue per department at the night (the definitions of
+    pipelines.statistics, i.e. the mart views)."""
+    from pipelines import statistics
+
+    try:
+        month = statistics.latest_complete_month(con, as_of)
+    except duckdb.Error:
+        month = None
+    out: dict = {"month": month, "roster": [], "cities": [], "warnings": [], "disposal": []}
+    if month:
+        out["roster"] = _query(con, """select category, households, persons, benefit_yuan from mart.roster_statistics
+                                       where period = ? and level = 'province' and urban_rural = 'all'""", [month])
+        out["cities"] = _query(con, """select region_code, region_name, households, persons, benefit_yuan
+                                       from mart.roster_statistics where period = ? and level = 'city'
+                                       and category = 'all' and urban_rural = 'all' order by region_code""", [month])
+        out["warnings"] = _query(con, """select department, warnings, households, cases_opened from mart.warning_statistics
+                                         where period = ? and level in ('department', 'total')""", [month])
+    out["disposal"] = _query(con, """select department, sent, due, disposed, disposal_rate, overdue, in_progress
+                                     from mart.case_disposal(?) where level in ('department', 'total')""",
+                             [night_time(as_of)])
+    depts = list((rules or default_rules()).departments)
+    order = {c: i for i, c in enumerate(statistics.CATEGORY_ORDER)}
+    out["roster"].sort(key=lambda r: order.get(r["category"], 99))
+    for key in ("warnings", "disposal"):
+        out[key].sort(key=lambda r: (r["department"] == "all", depts.index(r["department"]) if r["department"] in depts
+                                     else 99, r["department"]))
+    return out
+
+
+def _quality(con: duckdb.DuckDBPyConnection, rules: Rules | None, months: int = 3) -> list[dict]:
+    """Deliveries on time, late, rejected and the share of rows warned, per department, for the last
+    ``months`` data months with deliveries (mart.delivery_quality)."""
+    rules = rules or default_rules()
+    rows = _query(con, "select * from mart.delivery_quality(?) where department <> 'all'", [rules.delivery_due_day])
+    periods = sorted({r["period"] for r in rows})[-months:]
+    depts = list(rules.departments)
+    return sorted((r for r in rows if r["period"] in periods),
+                  key=lambda r: (depts.index(r["department"]) if r["department"] in depts else 99, r["department"],
+                                 r["period"]))
 
 
 def _feed_status(con: duckdb.DuckDBPyConnection, as_of: dt.date, has_ledger: bool) -> list[dict]:
@@ -299,6 +357,7 @@ th{background:#f3f5f7} td.num{text-align:right}
 .note{font-size:12px;color:#666} footer{font-size:12px;color:#666;padding:0 28px 24px}
 section.alert{border:3px solid #b71c1c;background:#ffebee;padding:10px 14px;border-radius:6px}
 section.alert h2{border-left-color:#b71c1c;color:#b71c1c}
+h3{font-size:15px;margin:14px 0 6px} section table{margin-bottom:10px}
 """
 
 # Records that the charts drew (non-empty SVGs with marks and a real size); the headless test
@@ -374,6 +433,9 @@ def render_html(d: ReportData, data_docs_dir: Path | None, report_dir: Path, rul
     conf_notes = [f"({ok}/{ok + no}, 共{n}案 cases)" if (ok + no) else f"(待核实 pending, {n})" for c, ok, no, n in d.confirmation]
     conf_svg = hbars_svg(conf_rows, [("属实率 confirmation rate", "#59a14f")], chart="confirmation",
                          fmt=lambda v: f"{v:.0f}%", xmax=100, notes=conf_notes)
+
+    stats_html = _statistics_html(d, report_dir, dept_label)
+    quality_html = _quality_html(d.quality, dept_label, rules)
 
     feed_rows = []
     for f in d.feeds:
@@ -464,6 +526,8 @@ These deliveries would shrink or empty loaded data, or repeat an earlier daily d
 {conf_svg}
 <p class="note">属实率 = 属实 / (属实 + 不属实)。Confirmed (verified or assisted) / answered (confirmed + not verified or ineligible).</p>
 </section>
+{stats_html}
+{quality_html}
 <section id="feeds">
 <h2>数据源新鲜度与校验 <small>Feed freshness and validation status</small></h2>
 <table>
@@ -487,6 +551,102 @@ Household-level questions: the analyst database (<code>lowincome query</code>).<
 """
 
 
+def _n(v) -> str:
+    return "—" if v is None else f"{v:,}"
+
+
+def _yuan(v) -> str:
+    return "—" if v is None else f"{float(v):,.0f}"
+
+
+def _pct(v) -> str:
+    return "—" if v is None else f"{float(v) * 100:.1f}%"
+
+
+def _statistics_html(d: ReportData, report_dir: Path, dept_label) -> str:
+    """民政统计: the roster by category and city, warnings by department, 处置率 and overdue per
+    department, and a link to the 月报 workbook when the statistics stage wrote it beside the report."""
+    from pipelines.statistics import AREA_ZH, CATEGORY_ZH, monthly_report_path
+
+    st = d.stats or {}
+    month = st.get("month")
+    disposal = st.get("disposal") or []
+    rows = [r for r in disposal if r["department"] != "all"]
+    series = [("处置率 disposal rate", "#59a14f")]
+    chart = hbars_svg([(dept_label(r["department"]), [float(r["disposal_rate"]) * 100 if r["disposal_rate"] is not None
+                                                      else None]) for r in rows],
+                      series, chart="disposal", fmt=lambda v: f"{v:.0f}%", xmax=100,
+                      notes=[f"({r['disposed']}/{r['due']}, 逾期 overdue {r['overdue']})" if r["due"]
+                             else f"(未到期 none due, {r['sent']})" for r in rows])
+    total = next((r for r in disposal if r["department"] == "all"), None)
+    head = (f"<p>处置率 = 已办结 ÷ 到期（截至 {_esc(night_time(d.as_of).isoformat())}）：合计 "
+            f"{_n(total['disposed']) if total else '—'} / {_n(total['due']) if total else '—'} = "
+            f"{_pct(total['disposal_rate']) if total else '—'}，逾期 overdue {_n(total['overdue']) if total else '—'}。"
+            " Disposal rate = cases due with a final answer / cases due (sent, deadline passed); overdue = due, not"
+            " final, no feedback from the office since its dispatch.</p>")
+    if not month:
+        body = '<p class="note">暂无完整数据月 No complete data month yet (every feed of a month loaded).</p>'
+    else:
+        roster = "".join(
+            f"<tr><td>{_esc(CATEGORY_ZH.get(r['category'], r['category']))} <code>{_esc(r['category'])}</code></td>"
+            f"<td class=\"num\">{_n(r['households'])}</td><td class=\"num\">{_n(r['persons'])}</td>"
+            f"<td class=\"num\">{_yuan(r['benefit_yuan'])}</td></tr>" for r in st.get("roster") or [])
+        cities = "".join(
+            f"<tr><td>{_esc(r['region_name'] or '')} <code>{_esc(r['region_code'])}</code></td>"
+            f"<td class=\"num\">{_n(r['households'])}</td><td class=\"num\">{_n(r['persons'])}</td>"
+            f"<td class=\"num\">{_yuan(r['benefit_yuan'])}</td></tr>" for r in st.get("cities") or [])
+        warned = "".join(
+            f"<tr><td>{_esc(dept_label(r['department']) if r['department'] != 'all' else '合计 all')}</td>"
+            f"<td class=\"num\">{_n(r['warnings'])}</td><td class=\"num\">{_n(r['households'])}</td>"
+            f"<td class=\"num\">{_n(r['cases_opened'])}</td></tr>" for r in st.get("warnings") or [])
+        xlsx = monthly_report_path(report_dir.parent.parent, d.as_of, month)
+        link = (f'<p>月报 workbook: <a href="{_esc(xlsx.name)}">{_esc(xlsx.name)}</a></p>' if xlsx.exists() else "")
+        body = f"""<p>数据月份 Data month {_esc(month)}（最近一个各数据源均已入库的月份 the latest month with every feed
+loaded）。{_esc(AREA_ZH['all'])}，按类别 by category; 市 by city:</p>
+<table><thead><tr><th>类别 <small>category</small></th><th>户数 <small>households</small></th>
+<th>人数 <small>persons</small></th><th>发放金额(元) <small>benefit, yuan</small></th></tr></thead>
+<tbody>{roster}</tbody></table>
+<table><thead><tr><th>市 <small>city</small></th><th>户数 <small>households</small></th>
+<th>人数 <small>persons</small></th><th>发放金额(元) <small>benefit, yuan</small></th></tr></thead>
+<tbody>{cities}</tbody></table>
+<table><thead><tr><th>部门 <small>department</small></th><th>预警数 <small>warnings</small></th>
+<th>涉及户数 <small>households</small></th><th>立案数 <small>cases opened</small></th></tr></thead>
+<tbody>{warned}</tbody></table>
+{link}"""
+    return f"""<section id="statistics">
+<h2>民政统计 <small>Monthly statistics{(' ' + _esc(month)) if month else ''}</small></h2>
+{body}
+<h3>各部门处置率 <small>Disposal rate by department</small></h3>
+{head}
+{chart}
+</section>"""
+
+
+def _quality_html(rows: list[dict], dept_label, rules: Rules) -> str:
+    """数据质量: per department and data month, deliveries on time, late, rejected, share of rows warned."""
+    if not rows:
+        table = '<p class="note">暂无交付 No deliveries yet.</p>'
+    else:
+        body = "".join(
+            f"<tr><td>{_esc(dept_label(r['department']))}</td><td>{_esc(r['period'])}</td>"
+            f"<td class=\"num\">{_n(r['deliveries'])}</td><td class=\"num\">{_n(r['on_time'])}</td>"
+            f"<td class=\"num\">{_n(r['late'])}</td><td class=\"num\">{_n(r['rejected'])}</td>"
+            f"<td class=\"num\">{_n(r['rows_loaded'])}</td><td class=\"num\">{_pct(r['warned_share'])}</td></tr>"
+            for r in rows)
+        table = f"""<table><thead><tr><th>部门 <small>department</small></th><th>数据月份 <small>period</small></th>
+<th>交付 <small>deliveries</small></th><th>按时 <small>on time</small></th><th>迟交 <small>late</small></th>
+<th>被拒 <small>rejected</small></th><th>入库行数 <small>rows loaded</small></th>
+<th>警告行占比 <small>rows warned</small></th></tr></thead><tbody>{body}</tbody></table>"""
+    return f"""<section id="quality">
+<h2>各部门数据质量 <small>Data quality by department</small></h2>
+{table}
+<p class="note">按时 = 交付文件夹日期不晚于数据月份次月 {rules.delivery_due_day} 日；被拒 = 因数据被拒（不含系统原因的重试）；
+每次被拒或有警告的交付，当晚在该部门 outbox 的 quality 文件夹中发出核查通报。 On time = delivered by day
+{rules.delivery_due_day} of the month after the data month; each rejected or warned delivery gets a notice in the
+department's outbox quality folder that night.</p>
+</section>"""
+
+
 def report_path(out_dir: Path, as_of: dt.date) -> Path:
     return Path(out_dir) / "report" / as_of.isoformat() / "report.html"
 
@@ -496,6 +656,6 @@ def write_report(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
     """Write ``out_dir/report/<as_of>/report.html`` atomically and return its path. Reads the
     warehouse only (a read-only connection will do)."""
     target = report_path(out_dir, as_of)
-    data = collect(con, as_of)
+    data = collect(con, as_of, rules=rules)
     atomic_write_text(target, render_html(data, Path(data_docs_dir) if data_docs_dir else None, target.parent, rules))
     return target

@@ -37,7 +37,9 @@ _INDICATOR_KEYS = {"name_zh", "name_en", "rule", "enabled", "feeds", "optional_f
 _TEXT_KEYS = ("name_zh", "name_en", "rule", "outcomes", "conditions", "purpose")
 _CITY_KEYS = {"edge_multiplier"}
 _DEPARTMENT_KEYS = {"name_zh", "name_en", "receives_cases", "office_level", "id_number", "person_name",
-                    "sees_departments"}
+                    "sees_departments", "assistance"}
+_ASSISTANCE_KEYS = {"name_zh", "name_en", "department", "feed", "counts"}
+ASSISTANCE_POLICIES = ("all", "own", "none")
 OFFICE_LEVELS = {"county": 6}  # office level -> digits of the region code that name the office
 _FEED_RE = re.compile(r"^(?P<feed>[a-z_]+)(?:@(?P<lo>-?\d+)(?:\.\.(?P<hi>-?\d+))?)?$")
 
@@ -119,6 +121,7 @@ class Department:
     id_number: str = "masked"       # full | masked
     person_name: bool = True
     sees_departments: bool = False
+    assistance: str = "none"        # all | own | none: the extract's 近12个月救助 cell
 
     @property
     def label(self) -> str:
@@ -128,6 +131,23 @@ class Department:
     def office_of(self, region_code: str | None) -> str:
         """The code of the office of this department responsible for ``region_code``."""
         return (region_code or "000000")[:OFFICE_LEVELS[self.office_level]]
+
+
+@dataclass(frozen=True)
+class AssistanceKind:
+    """A kind of assistance of the household chain (一户一条救助链), models/departments.toml."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    department: str
+    feed: str
+    counts: str                     # months | times
+
+    @property
+    def roster(self) -> bool:
+        """A roster benefit (paid to the roster family by civil affairs from the roster feed)."""
+        return self.feed == "mca_roster"
 
 
 @dataclass(frozen=True)
@@ -159,6 +179,8 @@ class Rules:
     departments: dict[str, Department]
     escalation_department: str = "MCA"
     sources: tuple[str, ...] = field(default=())
+    assistance_kinds: dict[str, AssistanceKind] = field(default_factory=dict)
+    delivery_due_day: int = 6
 
     # --- indicators ---------------------------------------------------------------------------
     @property
@@ -239,6 +261,16 @@ class Rules:
         """Departments that receive cases (extracts) and return feedback."""
         return tuple(c for c, d in self.departments.items() if d.receives_cases)
 
+    def assistance_shown(self, department: str) -> tuple[str, ...]:
+        """The assistance kinds an office of ``department`` sees in its extract (models/departments.toml
+        ``assistance``): every kind, the roster benefits and the kinds it pays, or none."""
+        policy = self.departments[department].assistance
+        if policy == "all":
+            return tuple(self.assistance_kinds)
+        if policy == "own":
+            return tuple(c for c, k in self.assistance_kinds.items() if k.roster or k.department == department)
+        return ()
+
 
 # --- loading ---------------------------------------------------------------------------------------
 
@@ -292,7 +324,15 @@ def _number(value, where: str) -> float:
     return float(value)
 
 
-def _load_departments(path: Path) -> tuple[dict[str, Department], str]:
+@dataclass(frozen=True)
+class _DepartmentsFile:
+    departments: dict[str, Department]
+    escalation: str
+    assistance: dict[str, AssistanceKind]
+    delivery_due_day: int
+
+
+def _load_departments(path: Path) -> _DepartmentsFile:
     raw = _read(path)
     out = {}
     for code, table in (raw.get("departments") or {}).items():
@@ -304,11 +344,35 @@ def _load_departments(path: Path) -> tuple[dict[str, Department], str]:
             raise RulesError(f"{path}: departments.{code}.office_level must be one of {sorted(OFFICE_LEVELS)}")
         if table.get("id_number", "masked") not in ("full", "masked"):
             raise RulesError(f"{path}: departments.{code}.id_number must be 'full' or 'masked'")
+        if table.get("assistance", "none") not in ASSISTANCE_POLICIES:
+            raise RulesError(f"{path}: departments.{code}.assistance must be one of {', '.join(ASSISTANCE_POLICIES)}")
         out[code] = Department(code=code, **table)
     escalation = raw.get("escalation_department", "MCA")
     if escalation not in out or not out[escalation].receives_cases:
         raise RulesError(f"{path}: escalation_department {escalation!r} must be a department that receives cases")
-    return out, escalation
+    kinds = {}
+    for code, table in (raw.get("assistance") or {}).items():
+        unknown = set(table) - _ASSISTANCE_KEYS
+        missing = _ASSISTANCE_KEYS - set(table)
+        if unknown or missing:
+            raise RulesError(f"{path}: assistance.{code}: "
+                             + (f"unknown key {sorted(unknown)[0]!r}" if unknown else f"lacks {sorted(missing)[0]!r}"))
+        if table["department"] not in out:
+            raise RulesError(f"{path}: assistance.{code}.department: unknown department {table['department']!r}")
+        if table["counts"] not in ("months", "times"):
+            raise RulesError(f"{path}: assistance.{code}.counts must be 'months' or 'times'")
+        kinds[code] = AssistanceKind(code=code, **table)
+    due_day = raw.get("delivery_due_day", 6)
+    if isinstance(due_day, bool) or not isinstance(due_day, int) or not 1 <= due_day <= 28:
+        raise RulesError(f"{path}: delivery_due_day must be a day of the month 1..28, got {due_day!r}")
+    return _DepartmentsFile(out, escalation, kinds, due_day)
+
+
+def assistance_kind_rows() -> tuple[list[str], list[tuple]]:
+    """The rows of ``mart.assistance_kinds`` (pipelines.warehouse.migrate keeps them in step)."""
+    kinds = _load_departments(DEPARTMENTS_FILE).assistance
+    return (["kind", "name_zh", "name_en", "department", "feed_id", "counts", "sort_order"],
+            [(k.code, k.name_zh, k.name_en, k.department, k.feed, k.counts, i) for i, k in enumerate(kinds.values())])
 
 
 def _departments(values, where: str, departments: dict[str, Department]) -> tuple[str, ...]:
@@ -327,11 +391,11 @@ def _texts(table, where: str) -> dict[str, str]:
     return dict(table)
 
 
-def _build(raw: dict, sources: tuple[str, ...], departments: dict[str, Department], escalation: str,
-           defaults_order: tuple[str, ...]) -> Rules:
+def _build(raw: dict, sources: tuple[str, ...], dfile: _DepartmentsFile, defaults_order: tuple[str, ...]) -> Rules:
     unknown = set(raw) - _TOP_KEYS
     if unknown:
         raise RulesError(f"unknown key {sorted(unknown)[0]!r} in the indicator rules")
+    departments = dfile.departments
     edge = _number(raw.get("edge_multiplier", 1.5), "edge_multiplier")
     severities = _texts(raw.get("severities") or {}, "severities")
     if not severities:
@@ -398,7 +462,8 @@ def _build(raw: dict, sources: tuple[str, ...], departments: dict[str, Departmen
         raise RulesError(f"the indicator rules lack {', '.join(missing)}")
     rules = Rules(edge_multiplier=edge, severities=severities, deadlines=deadlines, cities=cities,
                   indicators={c: indicators[c] for c in defaults_order}, departments=departments,
-                  escalation_department=escalation, sources=sources)
+                  escalation_department=dfile.escalation, sources=sources, assistance_kinds=dfile.assistance,
+                  delivery_due_day=dfile.delivery_due_day)
     for code in rules.codes:
         rules.rule_text(code)  # a template that does not fill is an error now, not in an extract
     return rules
@@ -420,9 +485,8 @@ def load_rules(override: Path | str | None = None, defaults: Path | str | None =
             raise RulesError(f"{override}: {exc}") from None
         sources.append(str(override))
     raw.pop("settings", None)
-    departments, escalation = _load_departments(DEPARTMENTS_FILE)
     try:
-        return _build(raw, tuple(sources), departments, escalation, order)
+        return _build(raw, tuple(sources), _load_departments(DEPARTMENTS_FILE), order)
     except RulesError as exc:
         raise RulesError(f"{sources[-1]}: {exc}") from None
 
@@ -438,8 +502,7 @@ def rules_from_dict(over: dict, defaults: Path | str | None = None) -> Rules:
     """Defaults with an override given as a dict (tests, notebooks); same checks as a file."""
     base = _read(Path(defaults or DEFAULT_RULES_FILE))
     raw = _merge(base, _normalise(over), "", open_keys=frozenset({"cities"}))
-    departments, escalation = _load_departments(DEPARTMENTS_FILE)
-    return _build(raw, (str(defaults or DEFAULT_RULES_FILE), "<dict>"), departments, escalation,
+    return _build(raw, (str(defaults or DEFAULT_RULES_FILE), "<dict>"), _load_departments(DEPARTMENTS_FILE),
                   tuple(base.get("indicators") or ()))
 
 

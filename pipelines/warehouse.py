@@ -105,17 +105,22 @@ def sql(relpath: str) -> str:
 
 LAYERS = ("ops", "raw", "staging", "core", "mart")
 _VIEW = re.compile(r"^\s*create\s+(or\s+replace\s+)?(view|macro)\b", re.IGNORECASE | re.MULTILINE)
+_TABLE = re.compile(r"^\s*create\s+(or\s+replace\s+)?table\b", re.IGNORECASE | re.MULTILINE)
 # Reference rows the warehouse carries, from the code that owns them: table -> "module:function"
 # returning (column names, rows). They are part of the schema fingerprint.
 REFERENCE_ROWS = {
     "ops.feeds": "pipelines.feeds:catalog_rows",
     "mart.case_statuses": "pipelines.cases:status_rows",
+    "mart.assistance_kinds": "pipelines.rules:assistance_kind_rows",
 }
 
 
 def creates_view(path: Path) -> bool:
-    """Whether the DDL file ``path`` creates a view or macro (applied after the tables of its folder)."""
-    return bool(_VIEW.search(path.read_text(encoding="utf-8")))
+    """Whether the DDL file ``path`` creates a view or macro and no table (applied after the tables of
+    its folder, so a view may read any table of its layer). A table's file that also creates an alias
+    view of it (mart.warnings) is applied with the tables."""
+    text = path.read_text(encoding="utf-8")
+    return bool(_VIEW.search(text)) and not _TABLE.search(text)
 
 
 def ddl_files(layers: tuple[str, ...] = LAYERS) -> list[Path]:

@@ -82,7 +82,8 @@ create schema if not exists ops; create schema if not exists core; create schema
 create schema if not exists staging;
 create or replace table ops.deliveries (delivery_id varchar, feed_id varchar, period varchar, folder varchar,
     delivery_date date, produced_at timestamptz, files json, rows bigint, status varchar, errors json,
-    warnings json, first_seen_at timestamptz, status_at timestamptz, superseded_by varchar, delivery_kind varchar);
+    warnings json, first_seen_at timestamptz, status_at timestamptz, superseded_by varchar, delivery_kind varchar,
+    manifest_sha256 varchar, as_of date, retry boolean);
 create or replace table core.person_month (period varchar, person_id varchar, household_id varchar,
     family_id varchar, hukou_no varchar, on_roster boolean, category varchar, region_code varchar,
     county_code varchar, city_code varchar, urban_rural varchar, relation varchar, birth_date date, name varchar);
@@ -190,7 +191,7 @@ def build_restricted_warehouse(path: Path, *, households: int = 30, months: int 
             return True, "edge"
         return hd["on_roster"], hd["category"]
 
-    pm_rows, hm_rows, roster_rows = [], [], []
+    pm_rows, hm_rows, roster_rows, am_rows = [], [], [], []
     for i, period in enumerate(periods):
         for hd in hh:
             on_roster, category = state(hd, i)
@@ -203,6 +204,13 @@ def build_restricted_warehouse(path: Path, *, households: int = 30, months: int 
                 if on_roster:
                     roster_rows.append((period, family_id, m["person_id"], m["name"], m["birth"], hd["village"],
                                         category, f"mca_roster/{period}-05", period))
+            # the assistance chain: the roster benefit of 低保/特困 families, medical aid now and then
+            if on_roster and category in ("dibao", "tekun"):
+                am_rows.append((period, household_id, category, "MCA", "mca_roster", 1, 500.0 * len(hd["members"]),
+                                len(hd["members"]), None, [f"mca_roster/{period}-05"]))
+            if hd["h"] % 4 == 0 and i % 2 == 0:
+                am_rows.append((period, household_id, "medical_aid", "NHSA", "nhsa_claims", 1, 1234.5, 1,
+                                [f"S{hd['h']}-{i}"], [f"nhsa_claims/{period}-05"]))
             income_known = not (i == 3)  # the HRSS delivery for month 4 was rejected
             income = hd["base_income"] * len(hd["members"]) * (0.4 if (hd["h"] % 5 == 1 and i >= 4) else 1.0)
             std = 1100 if hd["urban"] else 900
@@ -213,6 +221,9 @@ def build_restricted_warehouse(path: Path, *, households: int = 30, months: int 
     _insert(con, "core.person_month", pm_rows)
     _insert(con, "core.household_month", hm_rows)
     _insert(con, "staging.mca_roster", roster_rows)
+    _insert(con, "core.assistance_month", am_rows,
+            columns=["period", "household_id", "kind", "department", "feed_id", "payments", "amount_yuan", "persons",
+                     "source_ids", "delivery_ids"])
 
     # Warnings, cases and case events.
     codes = list(INDICATOR_DEPTS)
@@ -285,6 +296,11 @@ def build_restricted_warehouse(path: Path, *, households: int = 30, months: int 
     _insert(con, "mart.warnings", warnings)
     _insert(con, "mart.cases", [tuple(c.values()) for c in cases.values()], columns=list(next(iter(cases.values()))))
     _insert(con, "mart.case_events", events)
+    # what was sent to which office (pipelines/dispatch.py): every dispatched case, to each of its departments
+    con.execute("""insert into mart.case_dispatches
+                   select case_id, unnest(departments), county_code, 'new', 1, cast(timezone('Asia/Shanghai', dispatched_at) as date),
+                          dispatched_at, due_at, 'outbox/' || departments[1] || '/' || county_code, '{}'
+                   from mart.cases where dispatched_at is not null""")
 
     # The delivery ledger: mostly loaded; HRSS month 4 rejected then corrected; NHSA's latest rejected;
     # vehicles stop after month 3 (stale); a CDPF folder still waiting; grid visits daily.

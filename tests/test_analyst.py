@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -35,9 +36,10 @@ KEY = "k3y-for-tests-0123456789abcdef0123456789"
 ID18 = re.compile(r"[0-9]{17}[0-9Xx]")
 DOC = REPO_ROOT / "docs" / "analyst.md"
 VIEWS = {"warnings_by_indicator_county_month", "alert_load", "open_cases_by_department", "confirmation_rate",
-         "roster_flows", "household_history"}
-TABLES = {"person_month", "household_month", "warnings", "cases", "case_events", "deliveries", "regions", "feed_status",
-          "build_info", "indicators", "departments", "feeds"}
+         "roster_flows", "household_history", "assistance_chain"}
+TABLES = {"person_month", "household_month", "assistance_month", "warnings", "cases", "case_events", "deliveries",
+          "regions", "feed_status", "build_info", "indicators", "departments", "feeds", "assistance_kinds",
+          "roster_statistics", "assistance_statistics", "warning_statistics", "case_disposal", "delivery_quality"}
 
 
 @pytest.fixture
@@ -200,6 +202,37 @@ def test_views_answer_the_questions(shared):
         for _question, sql in EXAMPLES:
             columns, rows = analyst.run_query(con, sql)
             assert columns and rows, f"example returns nothing on the fixture: {_question}"
+    finally:
+        con.close()
+        w.close()
+
+
+def test_assistance_chain_and_statistics(shared):
+    """The chain by household key, in the history and month by month, with the warehouse's amounts;
+    the 民政统计 tables are the warehouse's definitions copied as of the night."""
+    fx, _, path = shared
+    con = duckdb.connect(str(path), read_only=True)
+    w = duckdb.connect(str(fx.warehouse), read_only=True)
+    try:
+        by_kind = "select period, kind, sum(amount_yuan), sum(payments), count(*) from {} group by all order by all"
+        assert con.execute(by_kind.format("assistance_month")).fetchall() == \
+            w.execute(by_kind.format("core.assistance_month")).fetchall()
+        assert con.execute("select count(*) from assistance_month where household_key is null").fetchone()[0] == 0
+        hh = con.execute("select min(household_key) from assistance_month where kind = 'medical_aid'").fetchone()[0]
+        hist = con.execute("select period, action, detail from household_history where household_key = ? "
+                           "and kind = 'assistance' order by event_at, action", [hh]).fetchall()
+        assert ("medical_aid", "医疗救助 1次 1234.50 元") in {(a, d) for _, a, d in hist}
+        chain = dict(con.execute("select period, assistance_yuan from assistance_chain where household_key = ?",
+                                 [hh]).fetchall())
+        assert chain[fx.periods[0]] >= Decimal("1234.50")
+        for table in ("roster_statistics", "assistance_statistics", "warning_statistics"):
+            assert con.execute(f"select count(*) from {table}").fetchone()[0] == \
+                w.execute(f"select count(*) from mart.{table}").fetchone()[0]
+        night = dt.datetime.combine(fx.as_of, dt.time(2), dt.timezone(dt.timedelta(hours=8)))
+        total = w.execute("select sent, due, disposed, overdue from mart.case_disposal(?) where level = 'total'",
+                          [night]).fetchone()
+        assert con.execute("select sent, due, disposed, overdue from case_disposal where level = 'total'").fetchone() == total
+        assert total[1] > 0
     finally:
         con.close()
         w.close()
@@ -592,7 +625,8 @@ def test_second_build_copies_unchanged_months_and_reuses_scrubbed_text(tmp_path,
     path = build_analyst_db(settings, as_of=fx.as_of)
     mode, stats = _build_info(path)
     assert mode == "incremental" and stats["previous_build"] == "reused"
-    assert stats["months_copied"] == {"person_month": len(periods), "household_month": len(periods)}
+    assert stats["months_copied"] == {"person_month": len(periods), "household_month": len(periods),
+                                      "assistance_month": len(periods)}
     assert stats["months_built"]["person_month"] == [] and stats["texts_scrubbed"] == 0
     assert stats["texts_from_cache"] > 10
     assert analyst_tables(path) == first
@@ -613,8 +647,9 @@ def test_a_changed_month_is_rebuilt_and_the_others_copied(tmp_path, keyed):
     path = build_analyst_db(settings, as_of=fx.as_of)
     mode, stats = _build_info(path)
     assert mode == "incremental"
-    # hrss feeds household_month only: person_month of that month is still copied
-    assert stats["months_built"] == {"person_month": [], "household_month": [changed]}
+    # hrss feeds household_month (and the unemployment benefit of the assistance chain) only: person_month
+    # of that month is still copied
+    assert stats["months_built"] == {"person_month": [], "household_month": [changed], "assistance_month": [changed]}
     assert stats["months_copied"]["household_month"] == len(periods) - 1
     full = build_analyst_db(settings, as_of=fx.as_of, target=tmp_path / "full.duckdb", full=True)
     assert analyst_tables(path) == analyst_tables(full)

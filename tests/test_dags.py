@@ -33,7 +33,7 @@ HEAVY = ("pandas", "duckdb", "great_expectations", "pyarrow", "sklearn", "openpy
 # Tasks that open the warehouse read-write: they must all queue for the one slot.
 WRITERS = {
     "nightly_monitoring": {"load_reference", "load", "indicators", "cases", "apply_feedback", "extracts",
-                           "analyst_db", "report"},
+                           "notices", "analyst_db", "statistics", "report"},
     "department_feedback": {"apply_feedback"},
 }
 READERS = {"nightly_monitoring": {"discover_reference", "validate_reference_feed", "discover", "validate_feed",
@@ -86,7 +86,8 @@ def test_no_cycles_and_expected_order(bag):
         return seen
 
     order = ["discover_reference", "validate_reference_feed", "load_reference", "discover", "validate_feed",
-             "load", "indicators", "cases", "apply_feedback", "extracts", "analyst_db", "report"]
+             "load", "indicators", "cases", "apply_feedback", "extracts", "notices", "analyst_db", "statistics",
+             "report"]
     for before, after in zip(order, order[1:]):
         assert before in upstream_closure(after), f"{before} must run before {after}"
     assert "data_docs" in upstream_closure("report")

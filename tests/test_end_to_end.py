@@ -251,3 +251,131 @@ def test_income_coverage_matches_the_generators(province):
     assert counts.get(False, 0) == 0 and counts.get(True, 0) > 1000, counts
     kinds = {k for (k,) in con.execute("select distinct income_coverage from core.household_month").fetchall()}
     assert kinds == {"verified", "surveyed", "full", "partial"}
+
+
+# --- what the warehouse also answers: the assistance chain, 民政统计, data-quality notices ---------
+
+def test_assistance_chain_carries_the_money_the_feeds_carry(province):
+    """Month by month, every yuan of assistance in the feeds of the members of a known household is
+    in the chain, and nothing else: roster benefits (the roster rows), medical aid of the settlements
+    dated in the month (each settlement once, reversals included), unemployment benefit, emergency aid
+    of the disaster records in force, the term's student aid."""
+    _, _, _, con = province
+    chain = dict(((p, k), a) for p, k, a in con.execute(
+        "select period, case when kind in ('dibao', 'tekun', 'roster_other') then 'roster' else kind end, "
+        "sum(amount_yuan) from core.assistance_month group by all").fetchall())
+    feeds = """
+        with persons as (select period, person_id, household_id, on_roster from core.person_month),
+        roster as (
+            select period, family_id, person_id, any_value(monthly_benefit_yuan) as b from staging.mca_roster
+            group by all),
+        claims as (
+            select strftime(settle_date, '%Y-%m') as period, person_id, medical_aid_yuan from staging.nhsa_claims
+            qualify row_number() over (partition by settle_id order by period desc, _row desc) = 1),
+        hrss as (select period, person_id, sum(unemployment_benefit_yuan) as b from staging.hrss_employment group by all)
+        select period, 'roster', sum(b) from roster r
+            where exists (select 1 from persons p where p.period = r.period and p.person_id = r.person_id
+                          and p.household_id = r.family_id and p.on_roster) group by all having sum(b) <> 0
+        union all
+        select c.period, 'medical_aid', sum(medical_aid_yuan) from claims c join persons p using (period, person_id)
+            group by all having sum(medical_aid_yuan) <> 0
+        union all
+        select h.period, 'unemployment_benefit', sum(b) from hrss h join persons p using (period, person_id)
+            where b > 0 group by all
+        union all
+        select d.period, 'emergency_aid', sum(emergency_aid_yuan) from staging.mem_disaster_current d
+            join persons p using (period, person_id) where emergency_aid_yuan > 0 group by all
+        union all
+        select period, 'education_aid', sum(aid_yuan) from core.student_term
+            where household_id is not null and aid_yuan > 0 group by all"""
+    expected = {(p, k): a for p, k, a in con.execute(feeds).fetchall()}
+    assert chain == expected
+    # (the province's 失业登记 rows carry no benefit at this size: tests/test_assistance.py has one)
+    assert {k for _, k in chain} >= {"roster", "medical_aid", "emergency_aid", "education_aid"}
+
+
+def test_extract_rows_carry_the_assistance_cell(province):
+    """Every office extract row has the 近12个月救助 cell: civil affairs sees the roster benefit of its
+    roster households; an office that pays none of the other kinds sees only the roster benefits."""
+    import openpyxl
+
+    _, settings, _, _ = province
+    cells: dict[str, list[str]] = {}
+    for d in _extract_dirs(settings.outbox):
+        wb = openpyxl.load_workbook(d / "cases.xlsx", read_only=True)
+        rows = list(wb["案件 cases"].iter_rows(values_only=True))
+        wb.close()
+        at = {h.split(" ")[-1]: i for i, h in enumerate(rows[0])}
+        cells.setdefault(d.parts[-3], []).extend(r[at["assistance"]] for r in rows[1:])
+    assert all(c for v in cells.values() for c in v), "a cell on every row (无 none when nothing)"
+    assert any(c.startswith(("低保", "特困")) for c in cells["MCA"])
+    assert all(not re.search("医疗救助|教育资助|受灾救助|失业保险金", c) for c in cells["MOHURD"])
+
+
+def test_statistics_roll_up_and_the_monthly_report(province):
+    import openpyxl
+
+    from tests.warehouse_fixtures import assert_rolls_up
+
+    _, settings, last, con = province
+    months = [m for (m,) in con.execute("select distinct period from core.roster_month order by 1").fetchall()]
+    assert len(months) >= 12
+    for month in months:
+        rows = con.execute("select level, region_code, category, urban_rural, households, persons, benefit_yuan "
+                           "from mart.roster_statistics where period = ?", [month]).fetchall()
+        assert_rolls_up({r[:4]: r[4:] for r in rows})
+        # the province total is the roster itself
+        total = con.execute("select households, persons, benefit_yuan from mart.roster_statistics where period = ? "
+                            "and level = 'province' and category = 'all' and urban_rural = 'all'", [month]).fetchone()
+        roster = con.execute("select count(distinct family_id), count(distinct (family_id, person_id)), "
+                             "sum(monthly_benefit_yuan) from (select distinct family_id, person_id, monthly_benefit_yuan "
+                             "from staging.mca_roster where period = ?)", [month]).fetchone()
+        assert total == roster, month
+    # the assistance statistics add up across levels too (yuan and payments)
+    a = con.execute("""select level, sum(amount_yuan), sum(payments) from mart.assistance_statistics
+                       where kind = 'all' group by level""").fetchall()
+    assert len({(amount, n) for _, amount, n in a}) == 1
+    # the 月报 of the latest complete month, beside the last night's report, holds no person
+    report = sorted((Path(settings.outbox) / "report" / last.as_of.isoformat()).glob("月报_*.xlsx"))
+    assert len(report) == 1 and last.monthly_report == report[0]
+    month = report[0].stem.split("_")[1]
+    assert month < last.as_of.isoformat()[:7]
+    wb = openpyxl.load_workbook(report[0], read_only=True)
+    text = "\n".join(str(v) for ws in wb for row in ws.iter_rows(values_only=True) for v in row if v is not None)
+    province_rows = [r for r in wb["低收入人口 roster"].iter_rows(values_only=True) if r[0] == "省 province"]
+    wb.close()
+    assert not re.search(r"\d{17}[\dXx]", text), "no 身份证号 in the 月报"
+    names = {n for (n,) in con.execute("select distinct name from staging.mca_roster where name is not null").fetchall()}
+    assert not [n for n in names if len(n) >= 2 and n in text], "no roster name in the 月报"
+    hh = con.execute("select households from mart.roster_statistics where period = ? and level = 'province' "
+                     "and category = 'all' and urban_rural = 'all'", [month]).fetchone()[0]
+    assert province_rows[0][5] == hh
+
+
+def test_rejected_deliveries_get_a_notice(province):
+    """Each delivery the province's faults made the ingest reject gets a notice in its department's
+    outbox on the night it was rejected, naming the file and the rule; warned ones (the unannounced
+    CDPF column) get theirs too."""
+    import openpyxl
+
+    _, settings, _, con = province
+    bad = con.execute("""select delivery_id, feed_id, as_of, status, cast(errors as varchar) from ops.deliveries
+                         where (status = 'rejected' and not coalesce(retry, false))
+                            or (status = 'loaded' and json_array_length(warnings) > 0)""").fetchall()
+    assert any(status == "rejected" for *_, status, _ in bad)
+    from pipelines.feeds import FEEDS
+
+    for delivery_id, feed_id, as_of, status, errors in bad:
+        folder = Path(settings.outbox) / FEEDS[feed_id].department / "quality" / as_of.isoformat()
+        stem = "notice_" + delivery_id.replace("/", "_")
+        assert (folder / f"{stem}.csv").exists(), delivery_id
+        wb = openpyxl.load_workbook(folder / f"{stem}.xlsx", read_only=True)
+        rows = list(wb["问题明细 findings"].iter_rows(values_only=True))
+        about = dict(list(wb["交付信息 delivery"].iter_rows(values_only=True))[1:])
+        wb.close()
+        assert about["交付编号 delivery_id"] == delivery_id
+        assert len(rows) > 1 and all(HAN.search(r[4]) for r in rows[1:]), "each finding's rule in Chinese"
+        if status == "rejected":
+            first = json.loads(errors)[0]
+            assert about["处理结果 outcome"].startswith("已拒收")
+            assert any(r[1] == (first["file"] or "") and first["check"] in r[4] for r in rows[1:]), (delivery_id, rows)

@@ -71,7 +71,7 @@ def test_report_is_self_contained(fixture):
     assert not re.search(r"<link\b", text, re.I), "no linked stylesheets or icons"
     assert "@import" not in text and "url(" not in text, "no CSS imports or fetched assets"
     assert not re.search(r"""(src|href)=["']//""", text), "no protocol-relative URLs"
-    assert text.count('<svg class="chart-svg"') == 4
+    assert text.count('<svg class="chart-svg"') == 5
     for label in ("各指标月度预警", "INC_DROP", "各县预警", "逾期", "属实率", "数据源新鲜度", "nhsa_claims"):
         assert label in text
 
@@ -111,7 +111,7 @@ def test_report_on_an_empty_warehouse(tmp_path):
     finally:
         con.close()
     text = path.read_text(encoding="utf-8")
-    assert text.count("暂无数据 No data") == 4
+    assert text.count("暂无数据 No data") == 5
     assert "Not in the warehouse yet" in text
     assert "校验报告 Data Docs</a>" not in text  # no data docs dir given: no links
 
@@ -236,7 +236,7 @@ def test_report_renders_in_headless_chromium(fixture, tmp_path):
     attrs = {k: html.unescape(v) for k, v in re.findall(r'([\w-]+)="([^"]*)"', head)}
     assert attrs.get("data-render") == "ok", attrs
     rects = json.loads(attrs["data-chart-rects"])
-    assert set(rects) == {"trend", "county", "overdue", "confirmation"}
+    assert set(rects) == {"trend", "county", "overdue", "confirmation", "disposal"}
     assert all(r["marks"] > 0 and r["w"] > 300 and r["h"] > 50 for r in rects.values()), rects
 
     shot = tmp_path / "report.png"
@@ -247,7 +247,8 @@ def test_report_renders_in_headless_chromium(fixture, tmp_path):
     assert img.shape[:2] == (2400, 1280)
 
     # Every chart region must be drawn: enough non-white pixels, and its own mark colours.
-    expected_colours = {"trend": PALETTE[0], "county": "#4e79a7", "overdue": "#e15759", "confirmation": "#59a14f"}
+    expected_colours = {"trend": PALETTE[0], "county": "#4e79a7", "overdue": "#e15759", "confirmation": "#59a14f",
+                        "disposal": "#59a14f"}
     for name, r in rects.items():
         region = img[r["y"]:r["y"] + r["h"], r["x"]:r["x"] + r["w"]]
         assert region.size, f"chart {name} lies outside the screenshot: {r}"

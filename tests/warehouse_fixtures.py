@@ -289,3 +289,21 @@ def warnings(con: duckdb.DuckDBPyConnection, code: str | None = None, household_
     cur = con.execute(sql + " order by indicator_code, household_id, period", args)
     cols = [c[0] for c in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def assert_rolls_up(rows: dict[tuple, tuple]) -> None:
+    """Every city row = the sum of its counties' rows, the province = the sum of its cities, every
+    'all' = the sum of its parts (same level, same region)."""
+    def total(keys):
+        return tuple(sum(rows[k][i] for k in keys) for i in range(3))
+    for (level, region, cat, area), value in rows.items():
+        if level in ("city", "province"):
+            below = "county" if level == "city" else "city"
+            parts = [k for k in rows if k[0] == below and k[1].startswith(region) and k[2:] == (cat, area)]
+            assert total(parts) == value, (level, region, cat, area)
+        if cat == "all":
+            parts = [k for k in rows if k[:2] == (level, region) and k[2] != "all" and k[3] == area]
+            assert total(parts) == value, (level, region, area)
+        if area == "all":
+            parts = [k for k in rows if k[:2] == (level, region) and k[3] != "all" and k[2] == cat]
+            assert total(parts) == value, (level, region, cat)

@@ -61,14 +61,16 @@ from pipelines.rules import default_rules
 from pipelines.warehouse import attach, relation_exists
 
 # The tables built by a model (warehouse/analyst/build/<table>.sql), in build order.
-MODELS = ("person_month", "household_month", "warnings", "cases", "case_events", "deliveries", "regions",
-          "feed_status")
+MODELS = ("person_month", "household_month", "assistance_month", "warnings", "cases", "case_events", "deliveries",
+          "regions", "feed_status", "roster_statistics", "assistance_statistics", "warning_statistics", "case_disposal",
+          "delivery_quality")
 # The big tables are partitioned by data month. An incremental build (the nightly default) copies a
 # month's rows from the previous analyst database when the core partition they are built from has
 # not changed since (same deliveries, same SQL, same key), and builds only the other months; free
 # text is scrubbed once and cached by a keyed digest (``build_text_cache``). A night's cost
 # must follow the new month, not the history behind it.
-PARTITIONED: dict[str, str] = {"person_month": "core.person_month", "household_month": "core.household_month"}
+PARTITIONED: dict[str, str] = {"person_month": "core.person_month", "household_month": "core.household_month",
+                               "assistance_month": "core.assistance_month"}
 # Bump when the Python side of the scrubbing (Scrubber, NameMatcher, pseudonyms) changes what it
 # writes: rows and texts of earlier builds are then not reused (the SQL files are fingerprinted).
 SCRUB_VERSION = 3  # 2: text cache digests are HMAC-SHA256 hex computed in SQL; 3: formatted ids and phone numbers
@@ -77,11 +79,12 @@ BUILD_TABLES = ("build_partitions", "build_text_cache")
 # macro feed_status is copied from. The ones counted in build_info.sources come first.
 COUNTED = ("core.person_month", "core.household_month", "mart.warnings", "mart.cases", "mart.case_events",
            "ops.deliveries", "staging.ref_regions")
-SOURCES = COUNTED + ("staging.mca_roster", "core.build_runs", "ops.feeds")
-SOURCE_MACROS = ("ops.feed_status",)
+SOURCES = COUNTED + ("staging.mca_roster", "core.build_runs", "ops.feeds", "core.assistance_month",
+                     "mart.roster_statistics", "mart.assistance_statistics", "mart.warning_statistics")
+SOURCE_MACROS = ("ops.feed_status", "mart.case_disposal", "mart.delivery_quality")
 # Tables with public reference text only (no roster data): the id-shape scan runs on them, the
 # roster-name scan does not (a feed or region name may contain a two-character name).
-REFERENCE_TABLES = ("regions", "indicators", "departments", "feeds", "feed_status")
+REFERENCE_TABLES = ("regions", "indicators", "departments", "feeds", "feed_status", "assistance_kinds")
 # The temporary lookups the models read (made per build on the build connection, dropped after).
 LOOKUPS = ("analyst_household_keys", "analyst_person_keys", "analyst_case_keys", "analyst_warning_keys",
            "analyst_clean", "analyst_clean_text", "analyst_clean_json")
@@ -252,19 +255,20 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> NameMatcher:
     Returns the roster names (for the identifier scan).
     """
     con = b.con
-    months = {"pm": b.built["person_month"], "hm": b.built["household_month"]}
+    months = {"pm": b.built["person_month"], "hm": b.built["household_month"], "am": b.built["assistance_month"]}
     # The ids the tables join on (household_id of persons and households, a warning's household,
     # a case's household): keyed in SQL from the pseudonym cache, new ids only through Python.
     keyed_households = key_table(con, b.cache, key, "household", "h_", "analyst_household_keys",
                                  ("household_id", "household_key"), """
         select household_id from core.person_month where period in (select unnest($pm))
         union select household_id from core.household_month where period in (select unnest($hm))
+        union select household_id from core.assistance_month where period in (select unnest($am))
         union select coalesce(nullif(family_id, ''), 'H' || nullif(hukou_no, '')) from mart.warnings
         union select household_id from mart.cases""", months)
     keyed_persons = key_table(con, b.cache, key, "person", "p_", "analyst_person_keys", ("person_id", "person_key"), """
         select person_id from core.person_month where period in (select unnest($pm))
         union select head_person_id from core.household_month where period in (select unnest($hm))
-        union select person_id from mart.warnings""", months)
+        union select person_id from mart.warnings""", {"pm": months["pm"], "hm": months["hm"]})
     key_table(con, b.cache, key, "case", "c_", "analyst_case_keys", ("id", "key"),
               "select case_id from mart.cases union select case_id from mart.warnings")
     key_table(con, b.cache, key, "warning", "w_", "analyst_warning_keys", ("id", "key"),
@@ -344,6 +348,10 @@ def _insert_model(b: _Build, table: str, as_of: dt.date) -> None:
         params: dict = {"periods": b.built[table]}
     elif table == "feed_status":
         params = {"as_of": as_of}
+    elif table == "case_disposal":
+        params = {"reference_at": night_time(as_of)}
+    elif table == "delivery_quality":
+        params = {"due_day": default_rules().delivery_due_day}
     else:
         params = {}
     try:
@@ -391,6 +399,12 @@ def _write_reference_tables(b: _Build, key: HmacKey, as_of: dt.date, counts: dic
         "departments": {"department": list(rules.departments),
                         "name_zh": [d.name_zh for d in rules.departments.values()],
                         "name_en": [d.name_en for d in rules.departments.values()]},
+        "assistance_kinds": {"kind": list(rules.assistance_kinds),
+                             "name_zh": [k.name_zh for k in rules.assistance_kinds.values()],
+                             "name_en": [k.name_en for k in rules.assistance_kinds.values()],
+                             "department": [k.department for k in rules.assistance_kinds.values()],
+                             "counts": [k.counts for k in rules.assistance_kinds.values()],
+                             "sort_order": list(range(len(rules.assistance_kinds)))},
         "feeds": _feeds_rows(),
     }
     for name, cols in rows.items():
