@@ -414,7 +414,9 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, rules: Rules, periods: li
             waits, partial = gate(rule, period, tokens, first_month)
             composition = composition_period(rule, period, tokens, months_known)
             if composition is None:
-                waits.append(" / ".join(COMPOSITION_FEEDS) + " (no month loaded yet)")
+                target = shift_period(period, composition_offset(rule))
+                waits.append(" / ".join(COMPOSITION_FEEDS) + (" (before first data month)" if target < first_month
+                                                               else " (no month loaded yet)"))
             if waits:
                 if any("before first data month" in w or "(not expected)" in w for w in waits):
                     summary.unevaluable += 1   # the window reaches before the data: never evaluable
