@@ -657,3 +657,43 @@ def test_an_arrival_indicator_waits_when_no_composition_month_is_loaded():
     assert composition_period(default_rules().indicators["INC_DROP"], "2026-07", {}, months) == "2026-07"
     # POP_DEATH reads the household before the death
     assert composition_period(default_rules().indicators["POP_DEATH"], "2026-07", tokens, months) == "2026-05"
+
+
+# --- how latency is counted (pipelines.evaluate.latency_report) ---------------------------------------------------------
+
+def test_latency_counts_runs_from_the_evidence_night_to_the_dispatch_night(tmp_path):
+    """Nights run 31 Jul, 31 Aug, 30 Sep. A disaster delivery loaded on 31 Jul whose case left that night:
+    0 runs. A death delivery loaded on 31 Jul whose case left on 30 Sep: 2 runs. A visit warned but never
+    dispatched: missing."""
+    from pipelines.evaluate import latency_report
+    from pipelines.warehouse import migrate
+
+    con = duckdb.connect()
+    migrate(con)
+    for night in ("2026-07-31", "2026-08-31", "2026-09-30"):
+        con.execute("insert into ops.runs values (?, now(), '{}', '{}')", [d(night)])
+    for did, feed, night in (("mem_disaster/2026-07-12", "mem_disaster", "2026-07-31"),
+                             ("mps_hukou_events/2026-07-20", "mps_hukou_events", "2026-07-31"),
+                             ("grid_visits/2026-07-22", "grid_visits", "2026-07-31")):
+        con.execute("insert into ops.deliveries (delivery_id, feed_id, period, folder, delivery_date, status, as_of) "
+                    "values (?, ?, '2026-07', '/x', ?, 'loaded', ?)", [did, feed, d(did[-10:]), d(night)])
+    for wid, code, hh, case, dlv in (("W-1", "DISASTER", "F1", "C-1", "mem_disaster/2026-07-12"),
+                                     ("W-2", "POP_DEATH", "F2", "C-2", "mps_hukou_events/2026-07-20"),
+                                     ("W-3", "GRID_FINDING", "F3", "C-3", "grid_visits/2026-07-22")):
+        con.execute("insert into mart.warnings (warning_id, indicator_code, severity, period, household_id, evidence, "
+                    "case_id) values (?, ?, 'high', '2026-07', ?, ?, ?)",
+                    [wid, code, hh, json.dumps({"evidence_deliveries": [dlv]}), case])
+    for case, night in (("C-1", "2026-07-31"), ("C-2", "2026-09-30")):
+        con.execute("insert into mart.case_dispatches values (?, 'MCA', '330102', 'new', 1, ?, now(), null, 'x', '{}')",
+                    [case, d(night)])
+    truth = tmp_path / "truth.csv"
+    truth.write_text("event_id,event_type,household_id,family_id,hukou_no,person_id,indicator_code,period,"
+                     "departments,note,required\n"
+                     "E1,x,F1,F1,,,DISASTER,2026-07,MEM,,1\nE2,x,F2,F2,,,POP_DEATH,2026-07,MCA,,1\n"
+                     "E3,x,F3,F3,,,GRID_FINDING,2026-07,MCA,,1\n", encoding="utf-8")
+    report = latency_report(con, truth)
+    by = {r[0]: r for r in report.rows}
+    assert by["DISASTER"][5] == 0 and by["POP_DEATH"][5] == 2 and by["GRID_FINDING"][5] is None
+    assert report.runs == 3 and not report.all_same_night
+    per = {r[0]: r for r in report.per_indicator}
+    assert per["GRID_FINDING"][5] == 1 and per["POP_DEATH"][6] == 2
