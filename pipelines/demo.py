@@ -141,12 +141,13 @@ def _truth_households(truth: Path) -> set[str]:
 def _print_detection(settings, result) -> None:
     """Recall, precision and alert load against the generator's truth; the income rules scored
     against true income on partial and full households."""
-    from pipelines.evaluate import detection_report, income_rule_report, render_income_rules
+    from pipelines.evaluate import detection_report, income_rule_report, latency_report, render_income_rules
     from pipelines.warehouse import connect
 
     con = connect(settings, read_only=True)
     try:
         print(detection_report(con, result.truth).render())
+        print(latency_report(con, result.truth).render())
         rows = income_rule_report(con, result.truth_income)
         n, partial = con.execute(
             "select count(*), count(*) filter (where observed_coverage = 'partial') from core.household_month "

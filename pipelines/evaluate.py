@@ -96,6 +96,95 @@ def detection_report(con: duckdb.DuckDBPyConnection, truth: Path) -> DetectionRe
     )
 
 
+# --- latency of urgent evidence (principle 9) ---------------------------------------------------------
+
+@dataclass
+class LatencyReport:
+    """Runs between the first night whose ingest saw a required warning's evidence and the night its
+    case was first dispatched (0 = the same night), per indicator evaluated on arrival."""
+
+    per_indicator: list[tuple]   # (indicator, required, dispatched, latency 0, latency >= 1, not dispatched, max)
+    rows: list[tuple]            # (indicator, household, period, evidence night, dispatch night, latency)
+    runs: int                    # nights run
+
+    @property
+    def all_same_night(self) -> bool:
+        return all(r[5] == 0 for r in self.rows)
+
+    def render(self) -> str:
+        lines = [f"latency of urgent evidence (到达当晚派发), runs from the night the evidence was loaded to the "
+                 f"night its case was first dispatched ({self.runs} nights run):",
+                 f"  {'indicator':<20} {'required':>8} {'dispatched':>10} {'0 runs':>7} {'>=1 run':>8} "
+                 f"{'missing':>8} {'max':>4}"]
+        for code, req, disp, zero, late, missing, worst in self.per_indicator:
+            lines.append(f"  {code:<20} {req:>8} {disp:>10} {zero:>7} {late:>8} {missing:>8} "
+                         f"{'-' if worst is None else worst:>4}")
+        return "\n".join(lines)
+
+
+def latency_report(con: duckdb.DuckDBPyConnection, truth: Path, indicators: list[str] | None = None) -> LatencyReport:
+    """Latency in runs of every required truth row of the indicators evaluated on arrival (default:
+    those marked ``arrival`` in the rules).
+
+    The evidence night is the night the ingest loaded the earliest delivery the warning's evidence
+    names (``evidence_deliveries``: the records that made it fire; ``ops.deliveries.as_of``); the
+    dispatch night the first night a department extract carried its case (``mart.case_dispatches``,
+    escalations left out). Latency = the nights run (``ops.runs``) after the evidence night up to the
+    dispatch night: 0 when the case went out the night the evidence arrived. A case that already
+    existed (dispatched before the evidence arrived) counts 0. A truth row without a warning or whose
+    case was never dispatched is "missing"."""
+    if indicators is None:
+        from pipelines.rules import load_rules
+
+        rules = load_rules()
+        indicators = [c for c in rules.codes if rules.indicators[c].arrival]
+    load_truth(con, truth)
+    con.execute("create or replace temp table latency_codes as select unnest(?::varchar[]) as indicator_code",
+                [list(indicators)])
+    rows = con.execute(
+        """
+        with req as (
+            select distinct household_id, indicator_code, period from truth
+            where required = '1' and indicator_code in (select indicator_code from latency_codes)),
+        warned as (
+            select r.indicator_code, r.household_id, r.period, w.case_id, w.evidence
+            from req r join mart.warnings w using (household_id, indicator_code, period)),
+        evidence as (
+            select indicator_code, household_id, period,
+                   unnest(coalesce(from_json(json_extract(evidence, '$.evidence_deliveries'), '["VARCHAR"]'),
+                                   []::varchar[])) as delivery_id
+            from warned),
+        seen as (
+            select e.indicator_code, e.household_id, e.period, min(d.as_of) as evidence_night
+            from evidence e join ops.deliveries d using (delivery_id)
+            group by all),
+        sent as (
+            select w.indicator_code, w.household_id, w.period, min(c.as_of) as dispatch_night
+            from warned w join mart.case_dispatches c using (case_id)
+            where c.kind <> 'escalation'
+            group by all),
+        nights as (select distinct as_of from ops.runs)
+        select r.indicator_code, r.household_id, r.period, s.evidence_night, p.dispatch_night,
+               case when p.dispatch_night is not null and s.evidence_night is not null then
+                   (select count(*) from nights n where n.as_of > s.evidence_night and n.as_of <= p.dispatch_night)
+               end as latency
+        from req r
+        left join seen s using (indicator_code, household_id, period)
+        left join sent p using (indicator_code, household_id, period)
+        order by 1, 2, 3
+        """).fetchall()
+    runs = con.execute("select count(distinct as_of) from ops.runs").fetchone()[0]
+    per = []
+    for code in indicators:
+        mine = [r for r in rows if r[0] == code]
+        if not mine:
+            continue
+        lat = [r[5] for r in mine if r[5] is not None]
+        per.append((code, len(mine), len(lat), sum(1 for x in lat if x == 0), sum(1 for x in lat if x >= 1),
+                    len(mine) - len(lat), max(lat) if lat else None))
+    return LatencyReport(per_indicator=per, rows=rows, runs=runs)
+
+
 # --- income rules on hidden income --------------------------------------------------------------------
 
 # Today's income rules and the months of observed income each one reads (M-k..M). The synthetic

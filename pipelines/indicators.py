@@ -6,10 +6,20 @@ needs (``feeds`` in models/indicators.toml) has a loaded delivery for that month
 summary says what it waits for. Months are re-evaluated only when their input deliveries changed
 (``mart.indicator_runs.inputs_hash``), so running twice adds nothing.
 
+Principle 9 (urgent evidence on arrival): an indicator marked ``arrival = true`` (DISASTER, POP_DEATH,
+GRID_FINDING, CHILD_NO_CARE) does not wait for the month's roster and hukou members. It reads the
+household composition of the newest month, up to the one it needs, with both loaded (bound as
+``$composition_period``, recorded in the evidence) and needs only a loaded delivery of its event
+feed touching the month (a daily month still ``open`` counts). The composition month's deliveries
+are part of its inputs hash, so the month-end evaluation runs again and, with the same household
+and severity, produces the same warning id: the case opened on arrival is fed, never doubled.
+
 Each indicator model is one SELECT over ``core.*`` (and a few ``staging.*`` event tables), bound with
 DuckDB prepared parameters (``$period``, ``$drop_ratio``, ...) -- feed content is never formatted
 into SQL. It returns candidate rows: indicator_code, severity, period, household_id, family_id,
-hukou_no, person_id, county_code, departments, evidence (JSON), explanation.
+hukou_no, person_id, county_code, departments, evidence (JSON), explanation; optionally
+``office_region`` (the 12-digit region whose office should act: the event's own region where it has
+one), else the household's region of the month.
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from pipelines.config import WAREHOUSE_SQL_DIR
-from pipelines.core import PERIOD_MODELS, feed_tokens, model_sql
+from pipelines.core import MODEL_FEEDS, PERIOD_MODELS, feed_tokens, model_sql
 from pipelines.dates import first_moment_after, month_end, shift_period
 from pipelines.rules import IndicatorRule, Rules, rules_hash
 from pipelines.warehouse import migrate, transaction
@@ -31,6 +41,14 @@ from pipelines.warehouse import migrate, transaction
 SQL_DIR = WAREHOUSE_SQL_DIR / "indicators"
 CANDIDATE_COLUMNS = ("indicator_code", "severity", "period", "household_id", "family_id", "hukou_no",
                      "person_id", "county_code", "departments", "evidence", "explanation")
+# Optional: a model that does not return it gets the household's region of the month.
+OPTIONAL_CANDIDATE_COLUMNS = ("office_region",)
+# The feeds a household's composition is read from (core.person_month). An indicator evaluated on
+# arrival takes them from the newest month that has them all loaded.
+COMPOSITION_FEEDS: tuple[str, ...] = MODEL_FEEDS["person_month"]
+# An event feed's month counts on arrival once a delivery touching it has loaded (a daily month is
+# "open" until it closes).
+ARRIVED = ("loaded", "open")
 _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -95,9 +113,15 @@ def gate(rule: IndicatorRule, period: str, tokens: dict, first_month: str | None
     later) is satisfied: an indicator that needs a new feed waits for it only from its since. A need
     for a month before ``first_month`` (before the warehouse's first data month) can never be met:
     it is reported as ``before first data month``.
+
+    An arrival indicator (``rule.arrival``) does not wait for its composition feeds (roster, hukou
+    members: :func:`composition_period` finds their newest loaded month) and takes its event feed's
+    month as soon as a delivery touching it has loaded (status ``open`` of a daily month counts).
     """
     waits, partial = [], []
     for need in rule.feeds:
+        if rule.arrival and need.feed_id in COMPOSITION_FEEDS:
+            continue  # the composition: the newest month with them loaded (composition_period)
         for k in range(need.lo, need.hi + 1):
             month = shift_period(period, k)
             if _before_since(need.feed_id, month):
@@ -106,9 +130,14 @@ def gate(rule: IndicatorRule, period: str, tokens: dict, first_month: str | None
                 waits.append(f"{need.feed_id} {month} (before first data month)")
                 continue
             status = _status(tokens, need.feed_id, month)
-            if status != "loaded":
-                label = need.feed_id + (f" {month}" if k else "")
-                waits.append(label + (f" ({status})" if status in ("rejected", "open") else ""))
+            if status == "not_expected" and need.feed_id not in _feed_ids():
+                # a pseudo-feed (moe_students_midterm) that does not exist for this month: never due
+                waits.append(f"{need.feed_id} {month} (not expected)")
+                continue
+            if status == "loaded" or (rule.arrival and status in ARRIVED):
+                continue
+            label = need.feed_id + (f" {month}" if k else "")
+            waits.append(label + (f" ({status})" if status in ("rejected", "open") else ""))
     for need in rule.optional_feeds:
         for k in range(need.lo, need.hi + 1):
             month = shift_period(period, k)
@@ -117,6 +146,47 @@ def gate(rule: IndicatorRule, period: str, tokens: dict, first_month: str | None
             if _status(tokens, need.feed_id, month) != "loaded":
                 partial.append(need.feed_id + (f" {month}" if k else ""))
     return waits, partial
+
+
+def _feed_ids() -> set[str]:
+    from pipelines.feeds import FEEDS
+
+    return set(FEEDS)
+
+
+def composition_offset(rule: IndicatorRule) -> int:
+    """The month offset whose household composition an indicator reads: the newest offset of its
+    composition feeds (0: the data month; POP_DEATH -1: the household before the death)."""
+    offsets = [n.hi for n in rule.feeds if n.feed_id in COMPOSITION_FEEDS]
+    return max(offsets) if offsets else 0
+
+
+def composition_period(rule: IndicatorRule, period: str, tokens: dict, months: list[str]) -> str | None:
+    """The month whose roster and hukou members an indicator reads for data month ``period``.
+
+    Month-end indicators read the month of their composition offset (the gate has checked it is
+    loaded). An arrival indicator reads the newest month up to it with every composition feed it
+    names loaded, or ``None`` when there is none yet."""
+    target = shift_period(period, composition_offset(rule))
+    if not rule.arrival:
+        return target
+    feeds = [n.feed_id for n in rule.feeds if n.feed_id in COMPOSITION_FEEDS] or list(COMPOSITION_FEEDS)
+    for month in sorted((m for m in months if m <= target), reverse=True):
+        if all(_status(tokens, f, month) == "loaded" for f in feeds):
+            return month
+    return None
+
+
+def arrived(rule: IndicatorRule, period: str, tokens: dict) -> bool:
+    """An arrival indicator's event feed has a loaded delivery touching ``period``: the month is due
+    even before the monthly feeds reach it."""
+    for need in rule.feeds:
+        if need.feed_id in COMPOSITION_FEEDS:
+            continue
+        for k in range(need.lo, need.hi + 1):
+            if _status(tokens, need.feed_id, shift_period(period, k)) in ARRIVED:
+                return True
+    return False
 
 
 def applicable(rule: IndicatorRule, period: str) -> bool:
@@ -154,15 +224,19 @@ def inputs_hash(rules: Rules, code: str, inputs: list) -> str:
 
 # --- parameters -------------------------------------------------------------------------------------
 
-def indicator_params(rules: Rules, rule: IndicatorRule, period: str, calendar: dict[str, tuple]) -> dict:
-    """Every value an indicator model may bind: data month, thresholds, severities, routing."""
+def indicator_params(rules: Rules, rule: IndicatorRule, period: str, calendar: dict[str, tuple],
+                     composition: str | None = None) -> dict:
+    """Every value an indicator model may bind: data month, composition month, thresholds,
+    severities, routing."""
     month_idx, month_start, month_end = calendar[period]
+    composition = composition or shift_period(period, composition_offset(rule))
     params = {
         "period": period,
         "month_idx": month_idx,
         "prev_period": shift_period(period, -1),
         "period_start": month_start,
         "period_end": month_end,
+        "composition_period": composition,
         "edge_multiplier": rules.edge_multiplier,
         "departments": list(rule.departments),
     }
@@ -183,7 +257,8 @@ def _bind(sql: str, params: dict, code: str) -> dict:
     return {k: params[k] for k in used}
 
 
-def _common_evidence(rules: Rules, rule: IndicatorRule, period: str, tokens: dict) -> dict:
+def _common_evidence(rules: Rules, rule: IndicatorRule, period: str, tokens: dict,
+                     composition: str | None = None) -> dict:
     thresholds = dict(rule.params)
     if rule.code in ("ELIG_EDGE", "EXIT_REVIEW"):
         thresholds["edge_multiplier_default"] = rules.edge_multiplier
@@ -195,10 +270,18 @@ def _common_evidence(rules: Rules, rule: IndicatorRule, period: str, tokens: dic
             status, delivery, _ = tokens.get((need.feed_id, month), ("missing", None, None))
             if status == "loaded":
                 sources.setdefault(need.feed_id, {})[month] = delivery
-    return {"indicator": rule.code, "indicator_name": rule.name, "period": period,
-            "as_of": month_end(period).isoformat(), "thresholds": thresholds,
-            "severity_rule": dict(rule.severity), "source_deliveries": sources,
-            "rules_files": list(rules.sources)}
+    out = {"indicator": rule.code, "indicator_name": rule.name, "period": period,
+           "as_of": month_end(period).isoformat(), "thresholds": thresholds,
+           "severity_rule": dict(rule.severity), "source_deliveries": sources,
+           "rules_files": list(rules.sources)}
+    if rule.arrival and composition is not None:
+        # principle 9: which roster and hukou snapshots the household was read from, so a replay
+        # of the same deliveries gives the same answer
+        out["composition"] = {"period": composition,
+                              "on_arrival": composition < shift_period(period, composition_offset(rule)),
+                              "deliveries": {f: tokens.get((f, composition), ("missing", None, None))[1]
+                                             for f in COMPOSITION_FEEDS}}
+    return out
 
 
 def default_raised_at(period: str) -> dt.datetime:
@@ -209,18 +292,23 @@ def default_raised_at(period: str) -> dt.datetime:
 # --- evaluation -------------------------------------------------------------------------------------
 
 def candidates(con: duckdb.DuckDBPyConnection, rules: Rules, code: str, period: str,
-               calendar: dict[str, tuple] | None = None) -> duckdb.DuckDBPyRelation:
-    """Run one indicator model for one month into temp table ``indicator_candidates`` (no writes to mart)."""
+               calendar: dict[str, tuple] | None = None, composition: str | None = None) -> duckdb.DuckDBPyRelation:
+    """Run one indicator model for one month into temp table ``indicator_candidates`` (no writes to
+    mart). ``composition``: the month whose household composition it reads (default: the month of
+    its composition offset)."""
     if calendar is None:
         calendar = _calendar(con)
     rule = rules.indicators[code]
     sql = (SQL_DIR / f"{code}.sql").read_text(encoding="utf-8")
-    params = _bind(sql, indicator_params(rules, rule, period, calendar), code)
+    params = _bind(sql, indicator_params(rules, rule, period, calendar, composition), code)
     con.execute(f"create or replace temp table indicator_candidates as\n{sql}", params)
     cols = [r[0] for r in con.execute("describe indicator_candidates").fetchall()]
     missing = [c for c in CANDIDATE_COLUMNS if c not in cols]
     if missing:
         raise RuntimeError(f"{code}.sql does not return {', '.join(missing)}")
+    for column in OPTIONAL_CANDIDATE_COLUMNS:
+        if column not in cols:
+            con.execute(f"alter table indicator_candidates add column {column} varchar")
     return con.table("indicator_candidates")
 
 
@@ -230,27 +318,42 @@ def _calendar(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
 
 
 def _write(con: duckdb.DuckDBPyConnection, code: str, period: str, common: dict,
-           raised_at: dt.datetime, digest: str, inputs: list, partial: list[str]) -> tuple[int, int, int]:
+           raised_at: dt.datetime, digest: str, inputs: list, partial: list[str],
+           region_period: str | None = None, arrival: bool = False) -> tuple[int, int, int]:
     """Replace the month's unlinked warnings of one indicator by the new candidates. Warnings already
-    linked to a case stay (a referral was made); unchanged warnings keep their first raised_at."""
+    linked to a case stay (a referral was made); unchanged warnings keep their first raised_at.
+
+    ``office_region`` a model does not give is the household's region in ``region_period`` (the
+    month whose composition it read). On arrival a person not yet in any household is warned on
+    ``'P' || person_id``; once a case holds that warning, later evaluations of the month keep that
+    key for the person (the household found at month end would open a second case)."""
+    if arrival:
+        con.execute(
+            """update indicator_candidates c set household_id = w.household_id, family_id = w.family_id,
+                      hukou_no = w.hukou_no
+               from mart.warnings w
+               where w.indicator_code = c.indicator_code and w.period = c.period and w.case_id is not null
+                 and w.household_id = 'P' || c.person_id and c.household_id <> w.household_id""")
     con.execute(
         """
         create or replace temp table indicator_new as
-        select 'W-' || left(sha256(indicator_code || '|' || household_id || '|' || period || '|' || severity), 16)
+        select 'W-' || left(sha256(c.indicator_code || '|' || c.household_id || '|' || c.period || '|' || c.severity), 16)
                    as warning_id,
-               indicator_code, severity, period, family_id, hukou_no, person_id, county_code,
-               cast(departments as varchar[]) as departments,
-               json_merge_patch(cast($common as json), cast(evidence as json)) as evidence,
-               explanation, cast(null as varchar) as case_id, cast($raised_at as timestamptz) as raised_at,
-               household_id
-        from indicator_candidates
-        where household_id is not null and severity is not null
+               c.indicator_code, c.severity, c.period, c.family_id, c.hukou_no, c.person_id, c.county_code,
+               cast(c.departments as varchar[]) as departments,
+               json_merge_patch(cast($common as json), cast(c.evidence as json)) as evidence,
+               c.explanation, cast(null as varchar) as case_id, cast($raised_at as timestamptz) as raised_at,
+               c.household_id, coalesce(c.office_region, h.region_code) as office_region
+        from indicator_candidates c
+        left join core.household_month h on h.period = $region_period and h.household_id = c.household_id
+        where c.household_id is not null and c.severity is not null
         qualify row_number() over (
-            partition by household_id
-            order by case severity when 'urgent' then 4 when 'high' then 3 when 'medium' then 2 else 1 end desc,
-                     person_id) = 1
+            partition by c.household_id
+            order by case c.severity when 'urgent' then 4 when 'high' then 3 when 'medium' then 2 else 1 end desc,
+                     c.person_id) = 1
         """,
-        {"common": json.dumps(common, ensure_ascii=False, default=str), "raised_at": raised_at},
+        {"common": json.dumps(common, ensure_ascii=False, default=str), "raised_at": raised_at,
+         "region_period": region_period or period},
     )
     with transaction(con):
         before = dict(con.execute(
@@ -261,7 +364,8 @@ def _write(con: duckdb.DuckDBPyConnection, code: str, period: str, common: dict,
             """delete from mart.warnings where indicator_code = ? and period = ? and case_id is null
                and warning_id not in (select warning_id from indicator_new)""", [code, period])
         con.execute(
-            """update mart.warnings w set evidence = n.evidence, explanation = n.explanation
+            """update mart.warnings w set evidence = n.evidence, explanation = n.explanation,
+                      office_region = n.office_region
                from indicator_new n where w.warning_id = n.warning_id and w.case_id is null""")
         con.execute(
             """insert into mart.warnings by name
@@ -287,7 +391,8 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, rules: Rules, periods: li
     _prepare_session(con, rules)
     tokens = feed_tokens(con)
     calendar = _calendar(con)
-    months = sorted(calendar) if periods is None else list(periods)
+    months_known = sorted(calendar)
+    months = months_known if periods is None else list(periods)
     unknown = [p for p in months if p not in calendar]
     if unknown:
         raise ValueError(f"unknown data month(s) {', '.join(unknown)} (known: {', '.join(sorted(calendar)) or 'none'})")
@@ -302,24 +407,34 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, rules: Rules, periods: li
         for period in months:
             if not applicable(rule, period):
                 continue
-            if horizon is None or not first_month <= period <= horizon:
-                continue  # outside the months monthly feeds have reached: nothing is due
+            if horizon is None or period < first_month:
+                continue
+            if period > horizon and not (rule.arrival and arrived(rule, period, tokens)):
+                continue  # outside the months monthly feeds (or an arrival's event feed) have reached
             waits, partial = gate(rule, period, tokens, first_month)
+            composition = composition_period(rule, period, tokens, months_known)
+            if composition is None:
+                target = shift_period(period, composition_offset(rule))
+                waits.append(" / ".join(COMPOSITION_FEEDS) + (" (before first data month)" if target < first_month
+                                                               else " (no month loaded yet)"))
             if waits:
-                if any("before first data month" in w for w in waits):
+                if any("before first data month" in w or "(not expected)" in w for w in waits):
                     summary.unevaluable += 1   # the window reaches before the data: never evaluable
                 else:
                     summary.waiting.append(f"{code} {period} waits for {', '.join(waits)}")
                 continue
             inputs = _window_inputs(rule, period, tokens)
+            if rule.arrival:
+                inputs.append(["composition", composition,
+                               *[list(tokens.get((f, composition), ("missing", None, None))) for f in COMPOSITION_FEEDS]])
             digest = inputs_hash(rules, code, inputs)
             if done.get((code, period)) == digest:
                 summary.skipped += 1
                 continue
-            candidates(con, rules, code, period, calendar)
-            common = _common_evidence(rules, rule, period, tokens)
+            candidates(con, rules, code, period, calendar, composition)
+            common = _common_evidence(rules, rule, period, tokens, composition)
             n, added, retracted = _write(con, code, period, common, raised_at or default_raised_at(period),
-                                         digest, inputs, partial)
+                                         digest, inputs, partial, region_period=composition, arrival=rule.arrival)
             if partial:
                 summary.partial.append(f"{code} {period} evaluated without {', '.join(partial)}; "
                                        f"re-evaluated when it arrives")

@@ -30,8 +30,8 @@ DEFAULT_RULES_FILE = MODELS_DIR / "indicators.toml"
 DEPARTMENTS_FILE = MODELS_DIR / "departments.toml"
 
 _TOP_KEYS = {"edge_multiplier", "severities", "deadlines", "cities", "indicators", "settings"}
-_INDICATOR_KEYS = {"name_zh", "name_en", "rule", "enabled", "feeds", "optional_feeds", "window", "departments",
-                   "routing", "severity", "outcomes", "conditions", "purpose", "params"}
+_INDICATOR_KEYS = {"name_zh", "name_en", "rule", "enabled", "arrival", "feeds", "optional_feeds", "window",
+                   "departments", "routing", "severity", "outcomes", "conditions", "purpose", "params"}
 # Display texts: what staff read. They do not change what an indicator computes, so they are not part
 # of the fingerprint that decides re-evaluation.
 _TEXT_KEYS = ("name_zh", "name_en", "rule", "outcomes", "conditions", "purpose")
@@ -90,6 +90,9 @@ class IndicatorRule:
     conditions: dict[str, str]           # routing condition -> in words
     purpose: dict[str, str]              # department -> what it is asked for
     params: dict[str, object]            # thresholds
+    # urgent evidence evaluated the night it arrives (principle 9): the household composition is the
+    # newest month with roster and hukou members loaded, and the event feed need not be complete
+    arrival: bool = False
 
     @property
     def name(self) -> str:
@@ -385,6 +388,12 @@ def _departments(values, where: str, departments: dict[str, Department]) -> tupl
     return tuple(values)
 
 
+def _flag(value, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise RulesError(f"{where} must be true or false, got {value!r}")
+    return value
+
+
 def _texts(table, where: str) -> dict[str, str]:
     if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
         raise RulesError(f"{where} must be a table of texts")
@@ -456,6 +465,7 @@ def _build(raw: dict, sources: tuple[str, ...], dfile: _DepartmentsFile, default
             conditions=_texts(table.get("conditions") or {}, f"{where}.conditions"),
             purpose=purpose,
             params=dict(table.get("params") or {}),
+            arrival=_flag(table.get("arrival", False), f"{where}.arrival"),
         )
     missing = [c for c in defaults_order if c not in indicators]
     if missing:

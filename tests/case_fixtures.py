@@ -49,7 +49,9 @@ def add_warning(con: duckdb.DuckDBPyConnection, household_id: str, indicator: st
     name, hh, fam, hk, home_county = PEOPLE[pid]
     wid = "W-" + hashlib.sha256(f"{indicator}|{household_id}|{period}|{severity}".encode()).hexdigest()[:16]
     con.execute(
-        "insert into mart.warnings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, ?, ?)",
+        "insert into mart.warnings (warning_id, indicator_code, severity, period, family_id, hukou_no, person_id, "
+        "county_code, departments, evidence, explanation, case_id, raised_at, household_id) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, ?, ?)",
         [wid, indicator, severity, period, fam, hk, pid, county or home_county, departments,
          json.dumps({"secret_evidence": "bank balance 123456"}),
          explanation or f"{indicator} {period}: 家庭 {household_id} 触发预警 (test)",

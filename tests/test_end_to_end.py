@@ -31,12 +31,10 @@ from pipelines.config import load_settings
 pytestmark = pytest.mark.slow
 
 HOUSEHOLDS = 200  # the smallest province in which every event type, hence every indicator, occurs
-# The province's 13 data months end before catalog v2 changes a feed the indicators read (mem_disaster
-# daily from 2026-04, cdpf_disability layout v2 from 2026-07) as long as the generator writes the
-# catalog v1 deliveries; the catalog v2 deliveries themselves are covered by tests/test_catalog_v2.py.
 INDICATORS = {"INC_DROP", "EXP_MED", "EXP_EDU", "EXP_HARDSHIP", "DISASTER", "POP_DEATH", "POP_DISABILITY",
               "POP_BIRTH", "ELIG_DIBAO", "ELIG_EDGE", "EXIT_REVIEW", "BENEFIT_AFTER_DEATH", "DUP_ENROLL",
-              "REVIEW_OVERDUE"}
+              "REVIEW_OVERDUE", "AID_EDU", "AID_HOUSING", "AID_DISABILITY", "AID_EMPLOYMENT", "GRID_FINDING",
+              "CHILD_NO_CARE"}
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -71,6 +69,23 @@ def test_every_injected_event_is_raised_in_its_month(province):
     assert set(per) == INDICATORS, "the province exercises every indicator"
     not_on_time = {code: v for code, v in per.items() if v[1] != v[0]}
     assert not_on_time == {}, f"(required, on time, late, missed) per indicator; missed: {report.missed}"
+
+
+def test_urgent_evidence_is_dispatched_the_night_it_arrives(province):
+    """Principle 9: every required DISASTER, POP_DEATH, GRID_FINDING and CHILD_NO_CARE truth row is in
+    a department extract the night its evidence was loaded (latency 0 runs), including a disaster of a
+    daily-delivered month, warned before that month's roster came in."""
+    from pipelines.evaluate import latency_report
+
+    result, _, _, con = province
+    report = latency_report(con, result.truth)
+    print("\n" + report.render())
+    assert {r[0] for r in report.per_indicator} == {"DISASTER", "POP_DEATH", "GRID_FINDING", "CHILD_NO_CARE"}
+    assert report.rows and all(r[5] == 0 for r in report.rows), [r for r in report.rows if r[5] != 0]
+    on_arrival = con.execute(
+        """select count(*) from mart.warnings
+           where indicator_code = 'DISASTER' and json_extract(evidence, '$.composition.on_arrival')::boolean""").fetchone()[0]
+    assert on_arrival >= 1, "a daily disaster was warned before its month's roster arrived"
 
 
 def test_no_false_alarms(province):

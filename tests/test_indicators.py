@@ -361,15 +361,18 @@ def test_disaster_collapsed_is_urgent_with_mohurd(golden):
     con, _ = golden
     w = only(con, "DISASTER", G.disaster)
     e = ev(w)
-    assert w["severity"] == "urgent" and w["departments"] == ["MEM", "MOHURD"]
+    # v2: MCA too (临时救助), by the disaster's own region
+    assert w["severity"] == "urgent" and w["departments"] == ["MEM", "MCA", "MOHURD"]
     assert e["loss_yuan"] == 45000 and e["record_ids"]["disaster_ids"] == ["D-1"]
-    assert w["explanation"] == "户主冯一 2026年7月21日遭受洪涝灾害，房屋倒塌，直接损失 45,000 元（已获应急救助 2,000 元）"
+    assert w["office_region"] == RURAL and e["disaster_region"] == RURAL
+    assert w["explanation"] == ("户主冯一 2026年7月21日遭受洪涝灾害，房屋倒塌，直接损失 45,000 元（已获应急救助 2,000 元），"
+                                "请灾害发生地民政部门评估临时救助")
 
 
 def test_disaster_large_loss_is_high_mem_only(golden):
     con, _ = golden
     w = only(con, "DISASTER", G.disaster_loss)
-    assert w["severity"] == "high" and w["departments"] == ["MEM"]
+    assert w["severity"] == "high" and w["departments"] == ["MEM", "MCA"]
 
 
 def test_disaster_no_damage_small_loss_is_quiet(golden):
@@ -403,7 +406,7 @@ def test_pop_disability_grade_two(golden):
     w = only(con, "POP_DISABILITY", G.disability)
     assert w["severity"] == "medium" and w["departments"] == ["CDPF"]
     assert ev(w)["disability_grade"] == 2
-    assert w["explanation"].startswith("户主朱十 2026年7月3日取得肢体二级残疾证")
+    assert w["explanation"].startswith("户主朱十 2026年7月3日首次取得肢体二级残疾证")
 
 
 def test_pop_disability_grade_four_is_quiet(golden):

@@ -564,7 +564,7 @@ def test_truth_columns_and_events(truth):
         assert per_type.get(kind, 0) >= 2, kind
     required = truth[truth.required == "1"].groupby("event_id").size()
     assert set(required.index) == set(truth.event_id), "every event has a warning that must fire"
-    expected_routing = {"DISASTER": "MEM;MOHURD", "DUP_ENROLL": "MCA", "EXP_MED": "NHSA;MCA", "EXP_EDU": "MOE",
+    expected_routing = {"DISASTER": "MEM;MCA;MOHURD", "DUP_ENROLL": "MCA", "EXP_MED": "NHSA;MCA", "EXP_EDU": "MOE",
                         "POP_DISABILITY": "CDPF", "BENEFIT_AFTER_DEATH": "MCA"}
     for code, depts in expected_routing.items():
         assert set(truth[truth.indicator_code == code].departments) == {depts}, code
@@ -648,8 +648,10 @@ def test_truth_traces_are_in_the_files(province, truth, valid):
 def test_near_misses_have_no_truth(province, truth):
     nm = pd.read_csv(province.out / "near_misses.csv", dtype=str)
     assert set(nm.kind) == {"claim_reversal", "motorcycle_dibao", "grade4_certificate", "small_prescription",
-                            "minor_disaster"}
-    assert not set(nm.household_id) & set(truth.household_id)
+                            "minor_disaster", "parent_moves_out", "cert_renewal"}
+    # a near-miss household may still hold a routine fact the v2 indicators refer (a C-rated house, a
+    # subsidy not received: "OB" events of pipelines.synth.referrals), never a truth row of its own event
+    assert not set(nm.household_id) & set(truth[~truth.event_id.str.startswith("OB")].household_id)
 
 
 def test_generator_self_check_is_clean(province):
@@ -962,6 +964,10 @@ def test_cdpf_subsidies(province, valid):
     """Layout v2: most entitled holders receive the two subsidies, some do not (what AID_DISABILITY
     looks for); nobody else receives them."""
     nursing, living = [], []
+    # a renewed certificate (near miss cert_renewal) shows its new 发证日期; its holder keeps the subsidy
+    nm = pd.read_csv(province.out / "near_misses.csv", dtype=str)
+    renewed = set(nm[nm.kind == "cert_renewal"].person_id)
+    assert renewed
     for period in [p for p in PERIODS if p >= LAYOUT2_SINCE]:
         rows = xlsx_rows(valid["cdpf_disability"][period])[1:]
         roster = read_csv_file(next(valid["mca_roster"][period].glob("*.csv")))
@@ -970,6 +976,8 @@ def test_cdpf_subsidies(province, valid):
         for r in rows:
             pid, grade, issued, status, live, nurse = str(r[0]).upper(), r[2], r[3], r[4], r[5], r[6]
             old = (end - pd.Timestamp(issued)).days >= 90
+            if pid in renewed:
+                continue
             if status == "有效" and grade in ("一级", "二级") and old:
                 nursing.append(nurse == "是")
             else:
@@ -1002,7 +1010,9 @@ def test_moe_midterm_deliveries(province, valid):
                         | (b.boarding_yuan.astype(float) > 0))]
         zero_aid += (entitled.aid_yuan.astype(float) == 0).sum()
         granted += (entitled.aid_yuan.astype(float) > 0).sum()
-    assert zero_aid > 0 and granted > 5 * zero_aid
+    # most entitled students receive aid by mid-term (students of injected events' households keep
+    # their start-of-term aid), some do not: what AID_EDU looks for
+    assert zero_aid > 0 and granted >= 4 * zero_aid, (granted, zero_aid)
 
 
 def test_catalog_v1_layouts_same_province(province, province_v1):

@@ -54,14 +54,16 @@ STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "mps_vehicles": [("person_id", "varchar"), ("vehicle_class", "varchar"), ("first_registered", "date"),
                      ("event", "varchar"), ("event_date", "date")],
     "cdpf_disability": [("person_id", "varchar"), ("disability_type", "varchar"), ("disability_grade", "integer"),
-                        ("issued_on", "date"), ("cert_status", "varchar")],
+                        ("issued_on", "date"), ("cert_status", "varchar"), ("living_subsidy", "boolean"),
+                        ("nursing_subsidy", "boolean")],
     "mem_disaster": [("disaster_id", "varchar"), ("disaster_type", "varchar"), ("occurred_on", "date"),
                      ("person_id", "varchar"), ("region_code", "varchar"), ("house_damage", "varchar"),
-                     ("loss_yuan", "decimal(14,2)"), ("emergency_aid_yuan", "decimal(14,2)")],
+                     ("loss_yuan", "decimal(14,2)"), ("emergency_aid_yuan", "decimal(14,2)"), ("status", "varchar")],
     "bank_deposits": [("as_of", "date"), ("person_id", "varchar"), ("deposits_yuan", "decimal(14,2)"),
                       ("securities_yuan", "decimal(14,2)")],
     "grid_visits": [("visit_id", "varchar"), ("family_id", "varchar"), ("hukou_no", "varchar"),
-                    ("visit_date", "date"), ("visitor_role", "varchar"), ("findings", "varchar[]"), ("note", "varchar")],
+                    ("visit_date", "date"), ("visitor_role", "varchar"), ("findings", "varchar[]"), ("note", "varchar"),
+                    ("person_id", "varchar"), ("region_code", "varchar")],
     "mca_econ_checks": [("check_id", "varchar"), ("check_date", "date"), ("reason", "varchar"),
                         ("family_id", "varchar"), ("hukou_no", "varchar"), ("applicant_id", "varchar"),
                         ("region_code", "varchar"), ("urban_rural", "varchar"), ("household_size", "integer"),
@@ -82,7 +84,7 @@ STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
 # How many months one delivery covers (ops.completeness): quarterly 3, term 6, reference: all later.
 MONTHLY = ("mca_roster", "hrss_employment", "nhsa_claims", "samr_business", "mps_hukou_events",
            "mps_hukou_members", "mps_vehicles", "cdpf_disability", "mem_disaster", "mca_econ_checks",
-           "moa_relapse_watch")
+           "moa_relapse_watch", "grid_visits")
 
 
 def month_range(first: str, last: str) -> list[str]:
@@ -148,6 +150,7 @@ class Province:
         self.rows: dict[tuple[str, str], list[dict]] = {}
         self.status: dict[tuple[str, str], str] = {}     # (feed, period) -> loaded/rejected/missing
         self.versions: dict[tuple[str, str], int] = {}
+        self.kinds: dict[tuple[str, str], str] = {}      # (feed, period) -> ops.deliveries.delivery_kind
         self.households: list[Household] = []
         self._hukou = itertools.count(330102000001)
         create_staging(con)
@@ -249,25 +252,33 @@ class Province:
             for period in self._periods(feed):
                 self.deliver(feed, period, self.rows.get((feed, period), []), self.status.get((feed, period), "loaded"))
 
-    def deliver(self, feed: str, period: str, rows: list[dict], status: str = "loaded") -> str:
-        """One delivery of ``feed`` for ``period``; a newer delivery replaces the older (as the ingest does)."""
+    def deliver(self, feed: str, period: str, rows: list[dict], status: str = "loaded",
+                on: str | None = None, additive: bool = False) -> str:
+        """One delivery of ``feed`` for ``period``; a newer delivery replaces the older (as the ingest does).
+
+        ``on``: the folder date (default: the 3rd of the next month; mem_disaster from 2026-04 the 6th).
+        ``additive``: a daily delivery (mem_disaster from 2026-04, grid_visits) that adds to the
+        period's rows instead of replacing them."""
         con = self.con
         if status == "missing":
             return ""
         version = self.versions.get((feed, period), 0) + 1
         self.versions[(feed, period)] = version
-        did = self.delivery_id(feed, period, version)
-        if status == "loaded":
-            con.execute("update ops.deliveries set status = 'superseded' where feed_id = ? and period = ? and status = 'loaded'",
-                        [feed, period])
-            con.execute(f"delete from staging.{feed} where period = ?", [period])
         # a daily month of mem_disaster (catalog v2, from 2026-04) is complete once a delivery dated after
         # the 5th of the next month is in: the month's records come in one delivery dated the 6th here
         day = "-06" if feed == "mem_disaster" and period >= "2026-04" else "-03"
-        con.execute("insert into ops.deliveries (delivery_id, feed_id, period, folder, delivery_date, status, status_at) "
-                    "values (?, ?, ?, ?, ?, ?, ?)",
-                    [did, feed, period, f"/landing/{did}", d(shift(period, 1) + day), status,
-                     dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=len(self.versions) + version)])
+        date = d(on) if on else d(shift(period, 1) + day)
+        did = f"{feed}/{date.isoformat()}" if on else self.delivery_id(feed, period, version)
+        if status == "loaded" and not additive:
+            con.execute("update ops.deliveries set status = 'superseded' where feed_id = ? and period = ? and status = 'loaded'",
+                        [feed, period])
+            con.execute(f"delete from staging.{feed} where period = ?", [period])
+        kind = self.kinds.get((feed, period)) or ("daily" if additive and feed == "mem_disaster" else None)
+        con.execute("insert into ops.deliveries (delivery_id, feed_id, period, folder, delivery_date, status, status_at, "
+                    "delivery_kind) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [did, feed, period, f"/landing/{did}", date, status,
+                     dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=len(self.versions) + version),
+                     kind])
         if status == "loaded" and rows:
             cols = [c for c, _ in STAGING_COLUMNS[feed]]
             con.executemany(

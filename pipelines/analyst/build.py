@@ -263,7 +263,7 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> NameMatcher:
         select household_id from core.person_month where period in (select unnest($pm))
         union select household_id from core.household_month where period in (select unnest($hm))
         union select household_id from core.assistance_month where period in (select unnest($am))
-        union select coalesce(nullif(family_id, ''), 'H' || nullif(hukou_no, '')) from mart.warnings
+        union select coalesce(nullif(household_id, ''), nullif(family_id, ''), 'H' || nullif(hukou_no, '')) from mart.warnings
         union select household_id from mart.cases""", months)
     keyed_persons = key_table(con, b.cache, key, "person", "p_", "analyst_person_keys", ("person_id", "person_key"), """
         select person_id from core.person_month where period in (select unnest($pm))

@@ -55,6 +55,53 @@ def lower_x(ids: pa.Array) -> pa.Array:
     return pc.utf8_lower(ids)
 
 
+def subsidy_draws(pv: Province) -> tuple[np.ndarray, np.ndarray]:
+    """Per person, the draws that decide whether an entitled certificate holder receives the nursing
+    and the living subsidy (shared by the writer and the truth of AID_DISABILITY)."""
+    sub = stream(pv.seed, "cdpf_subsidy")
+    return sub.random(pv.P), sub.random(pv.P)
+
+
+def cdpf_subsidies(pv: Province, t: int, p: np.ndarray, u_nursing: np.ndarray, u_living: np.ndarray,
+                   pairs: Cols) -> tuple[np.ndarray, np.ndarray]:
+    """(living, nursing) subsidy flags of certificate holders ``p`` in month t (layout v2); ``pairs``:
+    the roster pairs listed in month t.
+
+    The nursing subsidy (重度残疾人护理补贴) goes to holders of a valid 一/二级 certificate, the living
+    subsidy (困难残疾人生活补贴) to members of 低保 and 低保边缘 families with a valid certificate; both
+    from about three months after the certificate is issued, and most but not all of those entitled
+    receive them (特困 persons take the higher 特困 benefit instead)."""
+    valid = pv.p_cert_cancel_t[p] > t
+    old = (pv.cal.last_day(t) - pv.p_cert_issued[p]).astype("timedelta64[D]").astype(np.int64) >= 90
+    nursing = valid & (pv.p_cert_grade[p] <= 2) & old & (u_nursing[p] < 0.88)
+    assisted = np.zeros(pv.P, bool)
+    assisted[pairs["p"][np.isin(pv.h_cat[pairs["f"]], [DIBAO, EDGE])]] = True
+    living = valid & assisted[p] & old & (u_living[p] < 0.85)
+    return living, nursing
+
+
+def housing_levels(pv: Province, t: int) -> np.ndarray:
+    """Per person, the house safety rating (0 none, 1..4 = A..D) the housing snapshot of month t shows:
+    the baseline, or D from the month a disaster destroyed the house (``pv.overrides["dilap"]``)."""
+    dil = pv.p_dilap.copy()
+    for h, t_from, level in pv.overrides.get("dilap", []):
+        if t >= t_from:
+            dil[pv.p_hh == h] = level
+    return dil
+
+
+def cert_issued(pv: Province, t: int) -> np.ndarray:
+    """The 发证日期 each person's certificate shows in the snapshot of month t: the issue date, or the
+    date of a renewal (换证) from the month it happened (``pv.overrides["cert_renewal"]``)."""
+    issued = pv.p_cert_issued
+    renewals = [(q, d) for q, t_from, d in pv.overrides.get("cert_renewal", []) if t >= t_from]
+    if renewals:
+        issued = issued.copy()
+        for q, d in renewals:
+            issued[q] = d
+    return issued
+
+
 class FeedFiles:
     def __init__(self, pv: Province):
         self.pv = pv
@@ -70,9 +117,7 @@ class FeedFiles:
         self._assign_claim_ids()
         self._presence = {}
         self._pairs = {}
-        sub = stream(pv.seed, "cdpf_subsidy")
-        self.u_nursing = sub.random(pv.P)
-        self.u_living = sub.random(pv.P)
+        self.u_nursing, self.u_living = subsidy_draws(pv)
 
     # -- shared ---------------------------------------------------------------------------------
     def _assign_claim_ids(self) -> None:
@@ -242,10 +287,7 @@ class FeedFiles:
             if t >= t_from:
                 prop[q] += dc
                 area[q] += da
-        dil = pv.p_dilap.copy()
-        for h, t_from, level in pv.overrides.get("dilap", []):
-            if t >= t_from:
-                dil[pv.p_hh == h] = level
+        dil = housing_levels(pv, t)
         yes, no = BOOL_STYLES[style % 3]
         as_of = (np.datetime64(f"{m // 12:04d}-{m % 12 + 1:02d}", "M") + 1).astype("datetime64[D]") - 1
         table = pa.table({
@@ -361,21 +403,8 @@ class FeedFiles:
 
     # -- 残联 certificates (xlsx) -----------------------------------------------------------------
     def cdpf_subsidies(self, t: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(living, nursing) subsidy flags of certificate holders ``p`` in month t (layout v2).
-
-        The nursing subsidy (重度残疾人护理补贴) goes to holders of a valid 一/二级 certificate, the living
-        subsidy (困难残疾人生活补贴) to members of 低保 and 低保边缘 families with a valid certificate; both
-        from about three months after the certificate is issued, and most but not all of those entitled
-        receive them (特困 persons take the higher 特困 benefit instead)."""
-        pv = self.pv
-        valid = pv.p_cert_cancel_t[p] > t
-        old = (pv.cal.last_day(t) - pv.p_cert_issued[p]).astype("timedelta64[D]").astype(np.int64) >= 90
-        nursing = valid & (pv.p_cert_grade[p] <= 2) & old & (self.u_nursing[p] < 0.88)
-        r = self.roster_pairs(t)
-        assisted = np.zeros(pv.P, bool)
-        assisted[r["p"][np.isin(pv.h_cat[r["f"]], [DIBAO, EDGE])]] = True
-        living = valid & assisted[p] & old & (self.u_living[p] < 0.85)
-        return living, nursing
+        """(living, nursing) subsidy flags of certificate holders ``p`` in month t (layout v2)."""
+        return cdpf_subsidies(self.pv, t, p, self.u_nursing, self.u_living, self.roster_pairs(t))
 
     def cdpf_disability(self, t: int, lower: bool = False, layout: int = 1, unannounced: bool = False) -> list:
         pv = self.pv
@@ -387,7 +416,7 @@ class FeedFiles:
         cols = [lower_x(ids) if lower else ids,
                 label(pv.p_cert_type[p], act.DISABILITY_TYPES_ZH),
                 label(pv.p_cert_grade[p], act.GRADES_ZH),
-                fmt_dates(pv.p_cert_issued[p]),
+                fmt_dates(cert_issued(pv, t)[p]),
                 strings(status)]
         if layout == 2:
             living, nursing = self.cdpf_subsidies(t, p)

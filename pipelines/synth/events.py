@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipelines.synth import activity as act
-from pipelines.synth.common import NEVER, Cols, month_str, stream
+from pipelines.synth.common import NEVER, Cols, month_str, parse_month, stream
 from pipelines.synth.population import (CHILD, DIBAO, EDGE, EMPLOYED, EXPENSE, FLEXIBLE, GRANDCHILD, HEAD,
-                                        NON_ROSTER, NONE, NOROW, OTHER, OTHER_REL, R_FLEX, RELAPSE, RETIRED,
+                                        NON_ROSTER, NONE, NOROW, OTHER, OTHER_REL, PARENT, R_FLEX, RELAPSE, RETIRED,
                                         SPOUSE, TEKUN, UNEMPLOYED, Province, append_persons, person_ids, _names)
 
 # events per roster family (at least MIN_EACH of each kind)
@@ -28,6 +28,9 @@ RATES = {
     "disaster_collapse": 0.004, "death_breadwinner": 0.003, "death_tekun": 0.002, "severe_disability": 0.004,
     "birth": 0.004, "exit_car": 0.002, "exit_company": 0.002, "exit_property": 0.002, "exit_deposits": 0.002,
     "dup_enroll": 0.0015, "review_overdue": 0.003, "hidden_poor": 0.003, "income_collapse": 0.002,
+    # v2 (pipelines.synth.events Injector.v2_events)
+    "child_orphaned": 0.002, "child_grandparents": 0.002, "great_grandparent_death": 0.0015,
+    "long_unemployment": 0.003, "disaster_reported_daily": 0.002,
 }
 NEAR_MISS_RATE = 0.002
 MIN_EACH = 2
@@ -298,26 +301,29 @@ class Injector:
         n_non = max(1, n * 4 // 10)
         ok = rural & (pv.h_cat != TEKUN)
         hs = np.concatenate([self.picker.pick(ok & self.roster, n - n_non), self.picker.pick(ok & ~self.roster, n_non)])
-        parts = []
         for i, (h, t) in enumerate(zip(hs, self.months(2, self.T - 1, len(hs)))):
-            self.make_visible(h)     # EXP_HARDSHIP weighs the loss against income: observed = true income
-            m = pv.cal.abs(t)
-            damage = act.COLLAPSED if self.rng.random() < 0.75 else act.SEVERE
-            loss = int(self.rng.integers(30, 150)) * 1000 * 100
-            aid = int(self.rng.integers(3, 20)) * 1000 * 100
-            dtype = self.rng.choice([0, 5, 2]) if m % 12 + 1 in (5, 6, 7, 8, 9) else self.rng.choice([4, 5, 2])
-            did = f"MEM{m // 12:04d}{m % 12 + 1:02d}{101 + i:03d}"
-            head = pv.h_head[h]
-            parts.append(act.disasters_table([did], [dtype], [self.day(t, 1, 20)], [head], [t], [damage], [loss],
-                                             [aid], routine=False))
-            pv.overrides.setdefault("dilap", []).append((int(h), t, 4))
-            dmg = act.DAMAGE[damage]
-            ev = self.new_event("disaster_collapse", t, [h], head,
-                                f"{act.DISASTER_TYPES[dtype]}: house {dmg}, loss {loss / 100:.0f} yuan")
-            ev.direct.append(("DISASTER", h, t, "MEM;MOHURD"))
-            ev.possible.append(("EXP_HARDSHIP", h, t, "MCA"))
-            self.visit(h, t, "house_damage", 0.8, person=int(head))
-        pv.rec["disasters"] = Cols.concat([pv.rec["disasters"]] + parts)
+            self._house_destroyed(int(h), int(t), 101 + i)
+
+    def _house_destroyed(self, h: int, t: int, seq: int, kind: str = "disaster_collapse") -> None:
+        """A disaster collapses or severely damages the household head's house in month t (record
+        ``MEM<yyyymm><seq>``); the housing snapshots rate it D from then on."""
+        pv = self.pv
+        self.make_visible(h)     # EXP_HARDSHIP weighs the loss against income: observed = true income
+        m = pv.cal.abs(t)
+        damage = act.COLLAPSED if self.rng.random() < 0.75 else act.SEVERE
+        loss = int(self.rng.integers(30, 150)) * 1000 * 100
+        aid = int(self.rng.integers(3, 20)) * 1000 * 100
+        dtype = self.rng.choice([0, 5, 2]) if m % 12 + 1 in (5, 6, 7, 8, 9) else self.rng.choice([4, 5, 2])
+        did = f"MEM{m // 12:04d}{m % 12 + 1:02d}{seq:03d}"
+        head = pv.h_head[h]
+        pv.rec["disasters"] = Cols.concat([pv.rec["disasters"], act.disasters_table(
+            [did], [dtype], [self.day(t, 1, 20)], [head], [t], [damage], [loss], [aid], routine=False)])
+        pv.overrides.setdefault("dilap", []).append((int(h), t, 4))
+        dmg = act.DAMAGE[damage]
+        ev = self.new_event(kind, t, [h], head, f"{act.DISASTER_TYPES[dtype]}: house {dmg}, loss {loss / 100:.0f} yuan")
+        ev.direct.append(("DISASTER", h, t, "MEM;MCA;MOHURD"))
+        ev.possible.append(("EXP_HARDSHIP", h, t, "MCA"))
+        self.visit(h, t, "house_damage", 0.8, person=int(head))
 
     def _kill(self, p: int, t: int) -> np.datetime64:
         pv = self.pv
@@ -330,6 +336,28 @@ class Injector:
         pv.rec["hukou_events"] = Cols.concat([pv.rec["hukou_events"], ev])
         return date
 
+    def _leave_roster(self, h: int, p: int, t: int) -> None:
+        """A roster member who died in month t is removed from the next snapshot; when it was the head,
+        a surviving member becomes head (the spouse, else the eldest)."""
+        pv = self.pv
+        if h >= self.F:
+            return
+        rp = pv.rp
+        mine = np.flatnonzero((rp["f"] == h) & (rp["p"] == p) & (rp["t1"] >= t))
+        was_head = bool((rp["rel"][mine] == HEAD).any())
+        rp["t1"][mine] = np.minimum(rp["t1"][mine], t)
+        if not was_head:
+            return
+        others = np.flatnonzero((rp["f"] == h) & (rp["p"] != p) & (rp["t1"] > t))
+        if not len(others):
+            return
+        sp = others[rp["rel"][others] == SPOUSE]
+        j = sp[0] if len(sp) else others[np.argmin(pv.p_birth[rp["p"][others]])]
+        new = Cols(f=np.array([h]), p=rp["p"][[j]], rel=np.array([HEAD], np.int8),
+                   t0=np.array([t + 1]), t1=np.array([rp["t1"][j]]))
+        rp["t1"][j] = t
+        pv.rp = Cols.concat([rp, new])
+
     def death_breadwinner(self) -> None:
         pv, n = self.pv, self.n_for("death_breadwinner")
         main = self.main
@@ -338,24 +366,12 @@ class Injector:
         ok &= np.isin(pv.h_cat, [DIBAO, EDGE, EXPENSE, RELAPSE, OTHER, NON_ROSTER]) & (pv.h_ratio > 0)
         n_non = max(1, n * 3 // 10)
         hs = np.concatenate([self.picker.pick(ok & self.roster, n - n_non), self.picker.pick(ok & ~self.roster, n_non)])
-        rp = pv.rp
         for h, t in zip(hs, self.months(4, self.T - 2, len(hs))):
             p = int(main[h])
             date = self._kill(p, t)
             if pv.p_cert_grade[p]:
                 pv.p_cert_cancel_t[p] = t + 1
-            if h < self.F:
-                # removed from the roster from the next snapshot; a surviving member becomes head
-                i = np.flatnonzero((rp["f"] == h) & (rp["p"] == p))[0]
-                rp["t1"][i] = t
-                if rp["rel"][i] == HEAD:
-                    others = np.flatnonzero((rp["f"] == h) & (rp["p"] != p))
-                    sp = others[rp["rel"][others] == SPOUSE]
-                    j = sp[0] if len(sp) else others[np.argmin(pv.p_birth[rp["p"][others]])]
-                    new = Cols(f=np.array([h]), p=rp["p"][[j]], rel=np.array([HEAD], np.int8),
-                               t0=np.array([t + 1]), t1=np.array([rp["t1"][j]]))
-                    rp["t1"][j] = t
-                    pv.rp = rp = Cols.concat([rp, new])
+            self._leave_roster(h, p, t)
             ev = self.new_event("death_breadwinner", t, [h], p,
                                 f"main earner died on {date}; income stops"
                                 + ("; removed from the roster from the next snapshot" if h < self.F else ""))
@@ -552,7 +568,8 @@ class Injector:
         lo, hi = -4, self.T - 7
         if hi < lo or self.T < 3:
             return
-        hs = self.picker.pick(self.roster & np.isin(pv.h_cat, [DIBAO, TEKUN, EDGE]), n)
+        # v2: 在保对象 only (dibao, tekun); 低保边缘 families are not on this review cycle
+        hs = self.picker.pick(self.roster & np.isin(pv.h_cat, [DIBAO, TEKUN]), n)
         for h in hs:
             e0 = int(self.rng.integers(max(lo, 1 - 6), hi + 1))
             m = pv.cal.abs(e0)
@@ -685,6 +702,212 @@ class Injector:
                                f"disaster without house damage, loss {loss / 100:.0f} yuan"))
         pv.rec["disasters"] = Cols.concat([pv.rec["disasters"]] + parts)
 
+    # -- v2: children left without care (CHILD_NO_CARE) and the near misses of the v2 indicators ----
+    # Drawn from their own random stream (``events_v2``) after every other event and near miss, so the
+    # households and months of those stay as they were. CHILD_NO_CARE's truth rows are computed from
+    # the records (pipelines.synth.referrals), like those of every death.
+    def v2_events(self) -> None:
+        self.rng = stream(self.pv.seed, "events_v2")
+        self.picker = Picker(self.pv, self.rng)
+        self.long_unemployment()
+        self.disaster_reported_daily()
+        self.child_orphaned()
+        self.child_grandparents()
+        self.great_grandparent_death()
+        self.parent_moves_out()
+        self.cert_renewal()
+
+    def _death_consequences(self, ev: Event, h: int, t: int) -> None:
+        pv = self.pv
+        if pv.h_cat[h] not in (DIBAO, TEKUN):
+            ev.possible += [("ELIG_DIBAO", h, t, "MCA")] + ([("ELIG_EDGE", h, t, "MCA")] if h >= self.F else [])
+        ev.possible += [("INC_DROP", h, t, "MCA;HRSS"), ("EXP_HARDSHIP", h, t, "MCA")]
+
+    def disaster_reported_daily(self) -> None:
+        """A house destroyed in a month whose disasters are reported daily (catalog v2, from
+        ``DISASTER_DAILY_SINCE``): the warning is due the night its record arrives, before the
+        month's roster (DISASTER evaluated on arrival)."""
+        from pipelines.synth.faults import DISASTER_DAILY_SINCE
+
+        pv, n = self.pv, self.n_for("disaster_reported_daily")
+        lo = max(2, parse_month(DISASTER_DAILY_SINCE) - pv.cal.start)
+        hs = self.picker.pick(~pv.h_urban() & (pv.h_cat != TEKUN), n)
+        for i, (h, t) in enumerate(zip(hs, self.months(lo, self.T - 1, len(hs)))):
+            self._house_destroyed(int(h), int(t), 151 + i, kind="disaster_reported_daily")
+
+    def long_unemployment(self) -> None:
+        """A roster member of working age without any income registers as unemployed (no benefit) and
+        stays registered: AID_EMPLOYMENT from the third month (its truth row comes from the records,
+        pipelines.synth.referrals). Income and coverage do not change (a
+        registered unemployed person without benefit is as unknown as one without a record)."""
+        pv, n = self.pv, self.n_for("long_unemployment")
+        end = pv.cal.last_day(self.T - 1)
+        idle = ((pv.hr_status == NOROW) | (pv.hr_status == NONE)).all(axis=1) & (pv.hid_amt == 0)
+        cand = idle & (pv.p_hh < self.F) & (self.pv.age_years(pv.cal.first_day(0)) >= 20) & (self.pv.age_years(end) < 55) \
+            & (pv.p_death_t == NEVER) & ~pv.p_college
+        fam = np.zeros(pv.H, bool)
+        fam[pv.p_hh[cand]] = True
+        hs = self.picker.pick(fam & self.roster, n)
+        for h, t in zip(hs, self.months(1, self.T - 3, len(hs))):
+            p = int(self.rng.choice(np.flatnonzero(cand & (pv.p_hh == h))))
+            pv.hr_status[p, t:] = UNEMPLOYED
+            self.new_event("long_unemployment", t, [h], p,
+                           f"registered unemployed (no benefit) from {month_str(pv.cal.abs(t))}")
+
+    def child_orphaned(self) -> None:
+        """A single parent (18-59) dies and leaves only children under 18: CHILD_NO_CARE urgent."""
+        pv, n = self.pv, self.n_for("child_orphaned")
+        end = pv.cal.last_day(self.T - 1)
+        head = pv.h_head
+        ok = (self.size0 >= 2) & ((self.income0 > 0) | (self.hidden0 > 0)) & np.isin(pv.p_rel[head], [HEAD])
+        ok &= (self.age0[head] >= 19) & (self.age0[head] < 58) & (pv.p_death_t[head] == NEVER)
+        # every other member a child for the whole period, listed throughout
+        minor = (self.pv.age_years(end) < 17.5) & (pv.p_death_t == NEVER) & (pv.p_out_t == NEVER) & (pv.p_from == 0)
+        is_head = np.zeros(pv.P, bool)
+        is_head[head] = True
+        grown = np.bincount(pv.p_hh, weights=(~minor & ~is_head).astype(float), minlength=pv.H) > 0
+        ok &= ~grown[: pv.H]
+        n_non = max(1, n * 3 // 10)
+        hs = np.concatenate([self.picker.pick(ok & self.roster, n - n_non), self.picker.pick(ok & ~self.roster, n_non)])
+        for h, t in zip(hs, self.months(4, self.T - 2, len(hs))):
+            self.make_visible(h)
+            p = int(head[h])
+            date = self._kill(p, t)
+            if pv.p_cert_grade[p]:
+                pv.p_cert_cancel_t[p] = t + 1
+            self._leave_roster(h, p, t)
+            ev = self.new_event("child_orphaned", t, [h], p,
+                                f"single parent died on {date}; only children under 18 remain")
+            ev.direct.append(("POP_DEATH", h, t, "MCA"))
+            self._death_consequences(ev, h, t)
+            self.visit(h, t, "death", 0.5, person=p)
+
+    def child_grandparents(self) -> None:
+        """Both parents (18-59) die in the same month (an accident); the children stay with their
+        grandparents, all 60 or older: CHILD_NO_CARE medium (the town assesses who can care)."""
+        pv, n = self.pv, self.n_for("child_grandparents")
+        start, end = pv.cal.first_day(0), pv.cal.last_day(self.T - 1)
+        age_s, age_e = self.pv.age_years(start), self.pv.age_years(end)
+        alive = (pv.p_death_t == NEVER) & (pv.p_out_t == NEVER) & (pv.p_from == 0)
+        rel = pv.p_rel
+
+        def count(mask):
+            return np.bincount(pv.p_hh, weights=mask.astype(float), minlength=pv.H)[: pv.H]
+
+        parents = alive & np.isin(rel, [HEAD, SPOUSE]) & (age_s >= 19) & (age_e < 59)
+        elders = alive & (rel == PARENT) & (age_s >= 60.5)
+        kids = alive & np.isin(rel, [CHILD, GRANDCHILD]) & (age_e < 17.5)
+        size = np.bincount(pv.p_hh, weights=alive.astype(float), minlength=pv.H)[: pv.H]
+        ok = (count(parents) == 2) & (count(elders) >= 1) & (count(kids) >= 1)
+        ok &= count(parents) + count(elders) + count(kids) == size
+        ok &= ((self.income0 > 0) | (self.hidden0 > 0))
+        n_non = max(1, n // 2)
+        hs = np.concatenate([self.picker.pick(ok & self.roster, n - n_non), self.picker.pick(ok & ~self.roster, n_non)])
+        for h, t in zip(hs, self.months(4, self.T - 2, len(hs))):
+            self.make_visible(h)
+            both = np.flatnonzero(parents & (pv.p_hh == h))
+            date = min(self._kill(int(p), t) for p in both)
+            for p in both:
+                if pv.p_cert_grade[p]:
+                    pv.p_cert_cancel_t[p] = t + 1
+                self._leave_roster(h, int(p), t)
+            ev = self.new_event("child_grandparents", t, [h], int(both[0]),
+                                f"both parents died on {date}; the children stay with their grandparents (60+)")
+            ev.direct.append(("POP_DEATH", h, t, "MCA"))
+            self._death_consequences(ev, h, t)
+
+    def great_grandparent_death(self) -> None:
+        """A great-grandmother (85+) dies in a 低保 household of grandparents (60+) raising a grandchild:
+        POP_DEATH only -- an older member's death while the household's adults remain is not a child
+        left without care (the CHILD_NO_CARE near miss of the indicator system)."""
+        pv, n = self.pv, self.n_for("great_grandparent_death")
+        start, end = pv.cal.first_day(0), pv.cal.last_day(self.T - 1)
+        age_s, age_e = self.pv.age_years(start), self.pv.age_years(end)
+        alive = (pv.p_death_t == NEVER) & (pv.p_out_t == NEVER) & (pv.p_from == 0)
+
+        def count(mask):
+            return np.bincount(pv.p_hh, weights=mask.astype(float), minlength=pv.H)[: pv.H]
+
+        elders = alive & np.isin(pv.p_rel, [HEAD, SPOUSE]) & (age_s >= 60.5)
+        kids = alive & (pv.p_rel == GRANDCHILD) & (age_e < 17.5)
+        size = np.bincount(pv.p_hh, weights=alive.astype(float), minlength=pv.H)[: pv.H]
+        ok = self.roster & (pv.h_cat == DIBAO) & (count(elders) >= 1) & (count(kids) >= 1)
+        ok &= count(elders) + count(kids) == size
+        hs = self.picker.pick(ok, n)
+        if not len(hs):
+            return
+        months = self.months(2, self.T - 2, len(hs))
+        births = np.array([start - np.timedelta64(int(self.rng.integers(85 * 365, 95 * 365)), "D") for _ in hs],
+                          dtype="datetime64[D]")
+        county = pv.regions.village_county[pv.h_village[hs]]
+        male = np.zeros(len(hs), bool)
+        taken = {}
+        for c, b in zip(county, births):
+            key = f"{c}{str(b).replace('-', '')}0"
+            prefix = key[:14]
+            taken[key] = int(np.count_nonzero(np.char.startswith(pv.p_id, prefix) & ~pv.p_male))
+        ids = person_ids(county, births, male, taken_seq=taken)
+        names = np.array([str(pv.p_name[pv.h_head[h]])[:1] + "氏" for h in hs])
+        new = append_persons(pv, p_hh=hs, p_rel=np.full(len(hs), PARENT, np.int8), p_male=male, p_birth=births,
+                             p_id=ids, p_name=names, p_from=np.zeros(len(hs), np.int64))
+        pv.rp = Cols.concat([pv.rp, Cols(f=hs.astype(np.int64), p=new, rel=np.full(len(hs), PARENT, np.int8),
+                                         t0=np.zeros(len(hs), np.int64), t1=np.full(len(hs), self.T - 1, np.int64))])
+        for h, p, t in zip(hs, new, months):
+            date = self._kill(int(p), int(t))
+            self._leave_roster(int(h), int(p), int(t))
+            ev = self.new_event("great_grandparent_death", t, [h], int(p),
+                                f"great-grandmother died on {date}; her grandchildren's grandparents (60+) remain "
+                                f"(not a child left without care)")
+            ev.direct.append(("POP_DEATH", h, t, "MCA"))
+
+    def parent_moves_out(self) -> None:
+        """Near miss: a parent's hukou moves out, the child stays with the other adults; no death, no
+        CHILD_NO_CARE (nor anything else: the one who leaves earns nothing on record or off it)."""
+        pv = self.pv
+        n = max(MIN_EACH, int(round(NEAR_MISS_RATE * self.F)))
+        end = pv.cal.last_day(self.T - 1)
+        alive = (pv.p_death_t == NEVER) & (pv.p_out_t == NEVER) & (pv.p_from == 0)
+        idle = ((pv.hr_status == NOROW) | (pv.hr_status == NONE)).all(axis=1) & (pv.hid_amt == 0)
+        age_s = self.pv.age_years(pv.cal.first_day(0))
+        mover = alive & idle & (pv.p_rel == SPOUSE) & (age_s >= 22) & (self.pv.age_years(end) < 59) & (pv.p_cert_grade == 0)
+        kids = alive & (pv.p_rel == CHILD) & (self.pv.age_years(end) < 17.5)
+
+        def has(mask):
+            return np.bincount(pv.p_hh, weights=mask.astype(float), minlength=pv.H)[: pv.H] > 0
+
+        certs = has(pv.p_cert_grade > 0)
+        hs = self.picker.pick(~self.roster & has(mover) & has(kids) & ~certs, n)
+        for h, t in zip(hs, self.months(1, self.T - 1, len(hs))):
+            p = int(np.flatnonzero(mover & (pv.p_hh == h))[0])
+            pv.p_out_t[p] = t
+            pv.rec["hukou_events"] = Cols.concat([pv.rec["hukou_events"], act.hukou_events_table(
+                [p], [h], [act.MOVE_OUT], [self.day(t)], [t], routine=False)])
+            pv.near_misses.append(NearMiss("parent_moves_out", int(h), p, int(t),
+                                           "a parent's hukou moves out; the child stays (not a child without care)"))
+
+    def cert_renewal(self) -> None:
+        """Near miss: a 一/二级 certificate held for years is renewed (换证): the snapshot shows the new
+        发证日期 from that month, which is not a first certificate (POP_DISABILITY); the holder, off the
+        roster, already receives the nursing subsidy (no AID_DISABILITY)."""
+        from pipelines.synth.deliveries import subsidy_draws
+
+        pv = self.pv
+        n = max(MIN_EACH, int(round(NEAR_MISS_RATE * self.F)))
+        u_nursing, _ = subsidy_draws(pv)
+        held = (pv.p_cert_grade > 0) & (pv.p_cert_grade <= 2) & (pv.p_cert_issued < pv.cal.first_day(0) - 400) \
+            & (pv.p_cert_cancel_t == NEVER) & (pv.p_death_t == NEVER) & (pv.p_out_t == NEVER) & (u_nursing < 0.88)
+        fam = np.zeros(pv.H, bool)
+        fam[pv.p_hh[held]] = True
+        others = np.bincount(pv.p_hh, weights=((pv.p_cert_grade > 0) & ~held).astype(float), minlength=pv.H)[: pv.H]
+        hs = self.picker.pick(fam & ~self.roster & (others == 0), n)
+        for h, t in zip(hs, self.months(2, self.T - 1, len(hs))):
+            p = int(np.flatnonzero(held & (pv.p_hh == h))[0])
+            date = self.day(t, 2, 26)
+            pv.overrides.setdefault("cert_renewal", []).append((p, int(t), date))
+            pv.near_misses.append(NearMiss("cert_renewal", int(h), p, int(t),
+                                           f"{act.GRADES_ZH[pv.p_cert_grade[p]]} certificate of {pv.p_cert_issued[p]} "
+                                           f"renewed on {date} (not a first certificate)"))
+
     def finish(self) -> None:
         """Drop what cannot exist after a death (claims, school rows) and collect follow-up visits."""
         pv = self.pv
@@ -710,5 +933,6 @@ def inject_events(pv: Province) -> dict[str, int]:
     for kind in ORDER:
         getattr(inj, kind)()
     inj.near_misses()
+    inj.v2_events()
     inj.finish()
     return inj.counts

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.synth import activity, checks, events, faults, income, truth
+from pipelines.synth import activity, checks, events, faults, income, referrals, truth
 from pipelines.synth.common import Calendar, parse_month
 from pipelines.synth.deliveries import FeedFiles
 from pipelines.synth.population import build_population
@@ -133,6 +133,9 @@ def generate(out: Path, households: int = 2000, months: int = 13, seed: int = 20
     activity.midterm_aid(pv)
     lap("events")
     rows, issues, hm = truth.build_truth(pv)
+    more, more_issues = referrals.referral_truth(pv, hm)
+    rows += more
+    issues += more_issues
     checks.build_checks(pv, hm)
     checks.build_watch(pv, hm)
     truth_income_path = out / "truth_income.parquet"

@@ -431,6 +431,7 @@ def fire_matrices(hm: HouseholdMonths, k: int = 0, d: float = 0.0, alt: bool = F
                                               & _lt(mean, edge_mult * std_t, k, d), hid2[:, t])
             # EXIT_REVIEW: income part (and deposits at snapshot months)
             enrolled = np.isin(cat, [DIBAO, TEKUN, EDGE])
+            reviewed = np.isin(cat, [DIBAO, TEKUN])     # REVIEW_OVERDUE v2: 在保对象 only
             ex = np.zeros(H, bool)
             if t >= 2:
                 line = np.where(cat[:, None] == DIBAO, std[:, t - 2:t + 1],
@@ -448,7 +449,7 @@ def fire_matrices(hm: HouseholdMonths, k: int = 0, d: float = 0.0, alt: bool = F
                 eo = np.nan_to_num(hm.econ_age[:, t], nan=-1)
                 vo = np.nan_to_num(hm.visit_age[:, t], nan=-1)
                 overdue = (_ge(eo, six, k, d) & (eo > 0)) | (_ge(vo, 2 * six, k, d) & (vo > 0))
-            out["REVIEW_OVERDUE"][:, t] = ok & enrolled & hm.roster & overdue
+            out["REVIEW_OVERDUE"][:, t] = ok & reviewed & hm.roster & overdue
     return out
 
 
@@ -634,9 +635,10 @@ def self_check(pv: Province, hm: HouseholdMonths, nominal: dict[str, np.ndarray]
                       f"{[pv.household_id(h) for h in near[:3]]}")
     # event-type records must belong to events
     event_p = {ev.person for ev in pv.events}
+    event_h = {h for ev in pv.events for h in ev.households}
     he = pv.rec["hukou_events"]
     stray = [i for i in np.flatnonzero(np.isin(he["etype"], [act.BIRTH, act.DEATH, act.MOVE_IN]))
-             if int(he["p"][i]) not in event_p]
+             if int(he["p"][i]) not in event_p and int(he["h"][i]) not in event_h]
     if stray:
         issues.append(f"{len(stray)} births/deaths/move-ins outside events")
     sev = (pv.p_cert_grade > 0) & (pv.p_cert_grade <= 2) & (pv.p_cert_issued >= pv.cal.first_day(0))

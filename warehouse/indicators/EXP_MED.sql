@@ -4,6 +4,8 @@
 -- Rule B: OOP(M) >= $spike_multiple x median monthly OOP of M-12..M-1 (months without claims = 0;
 --         only months with an nhsa delivery, at least $min_history_months) and OOP(M) >= $spike_floor_yuan.
 -- High when a (not reversed) settlement in the rule's window is catastrophic.
+-- Routing (v2): NHSA and MCA; an edge family with a catastrophic settlement: MCA is also asked to
+-- assess 重病单人保 ($route_edge_catastrophic, CTE routed).
 with households as (
     select * from core.household_month where period = $period and size > 0
 ),
@@ -99,6 +101,11 @@ named as (
     select f.*, p.name as head_name
     from fired f
     left join core.person_month p on p.period = $period and p.household_id = f.household_id and p.person_id = f.head_person_id
+),
+routed as (
+    -- routing v2: an edge family with a catastrophic settlement (重病单人保)
+    select n.*, coalesce(n.category = 'edge', false) and n.catastrophic as edge_catastrophic
+    from named n
 )
 select
     'EXP_MED' as indicator_code,
@@ -107,8 +114,11 @@ select
     household_id, family_id, hukou_no,
     head_person_id as person_id,
     county_code,
-    $departments as departments,
+    case when edge_catastrophic
+         then list_concat($departments, list_filter($route_edge_catastrophic, d -> not list_contains($departments, d)))
+         else $departments end as departments,
     json_object(
+        'edge_catastrophic', edge_catastrophic,
         'rule_a', rule_a, 'rule_b', rule_b,
         'oop_window_yuan', oop_window_yuan, 'income_window_yuan', income_window_yuan,
         'window', [strftime(cast($period_start as date) - to_months($window_months - 1), '%Y-%m'), $period],
@@ -134,5 +144,6 @@ select
              || case when history_median_yuan > 0 then zh_times(oop_month_yuan / history_median_yuan) || ' 倍' else '数倍（此前无自付）' end
          else '' end
       || case when catastrophic then '，涉及重特大疾病' else '' end
+      || case when edge_catastrophic then '；低保边缘家庭成员患重特大疾病，请民政部门同时评估重病单人保' else '' end
         as explanation
-from named
+from routed

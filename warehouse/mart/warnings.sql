@@ -14,7 +14,8 @@ create table if not exists mart.warnings (
     explanation VARCHAR,
     case_id VARCHAR,
     raised_at TIMESTAMPTZ,
-    household_id VARCHAR
+    household_id VARCHAR,
+    office_region VARCHAR
 );
 comment on table mart.warnings is 'Warnings (预警): one row per indicator, household, data month and severity. A referral, never a decision. Written by pipelines/indicators.py; case_id is filled by pipelines/cases.py.';
 comment on column mart.warnings.warning_id is 'W- + first 16 hex of sha256(indicator|household_id|period|severity): deterministic, so re-runs add nothing.';
@@ -30,9 +31,11 @@ comment on column mart.warnings.evidence is 'JSON: baseline, current values, thr
 comment on column mart.warnings.explanation is 'One Chinese sentence for the caseworker, with the numbers.';
 comment on column mart.warnings.case_id is 'Case the warning feeds (pipelines/cases.py); null until cased.';
 comment on column mart.warnings.raised_at is 'Logical time of the run that raised it (the night''s data time, not wall clock).';
-comment on column mart.warnings.household_id is 'family_id for roster families, H || hukou_no otherwise (core.household_month).';
--- warehouses created before household_id was part of the table
+-- warehouses created before household_id / office_region were part of the table
 alter table mart.warnings add column if not exists household_id VARCHAR;
+alter table mart.warnings add column if not exists office_region VARCHAR;
+comment on column mart.warnings.household_id is 'family_id for roster families, H || hukou_no otherwise (core.household_month); P || person_id for a person warned on arrival before any roster or hukou snapshot lists them.';
+comment on column mart.warnings.office_region is '12-digit region whose town/county office should act: the event''s own region where it has one (a disaster''s or a field visit''s region_code), else the roster family''s, else the hukou''s.';
 create or replace view main.warnings as select * from mart.warnings;
 comment on view main.warnings is 'All warnings (mart.warnings).';
 

@@ -4,7 +4,7 @@
 with raw_warnings as (
     select
         *,
-        coalesce(nullif(family_id, ''), 'H' || nullif(hukou_no, '')) as derived_household_id,
+        coalesce(nullif(household_id, ''), nullif(family_id, ''), 'H' || nullif(hukou_no, '')) as derived_household_id,
         cast(evidence as varchar) as evidence_text
     from mart.warnings
 ),
