@@ -80,7 +80,7 @@ def nights(tmp_path_factory):
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             first = run_night(s, NIGHT1)
         # the MCA office answers its cases (every line of its template)
-        (folder,) = sorted(s.outbox.glob(f"MCA/*/{NIGHT1.isoformat()}"))  # the province's one county office
+        (folder,) = sorted(s.outbox.glob(f"MCA/440303/{NIGHT1.isoformat()}"))  # the province's county office
         with open(folder / "feedback_template.csv", encoding="utf-8-sig", newline="") as f:
             answers = [r["case_id"] for r in csv.DictReader(f)]
         fb = s.feedback / "MCA" / folder.parent.name / "2026-02-11" / "feedback.csv"  # the office's own folder
