@@ -743,3 +743,18 @@ def test_mentioned_ids_are_found_in_any_month_and_any_id_column():
                                "H440100000002", "H440100000004"}
     assert set(persons) == {"11010119800101001X", "110101198001010020", "110101198001010039", "110101198001010047"}
     assert {t for (t,) in con.execute("select table_name from duckdb_tables() where temporary").fetchall()} == set()
+
+
+def test_identifier_scan_tells_an_amount_from_an_identifier():
+    """A province's yearly benefit total has 11 digits starting with a 1, like a mobile number: in a
+    number column it is an amount. An 18-digit 身份证号 stored as a number is still found, and a
+    mobile number in a text column too."""
+    from pipelines.analyst.scan import find_identifiers
+
+    con = duckdb.connect()
+    con.execute("create table roster_statistics as select 13812345678.0::double as benefit_yuan, "
+                "13912345678::bigint as persons")
+    assert find_identifiers(con) == []
+    con.execute("create table leaked as select 440303198001010011::bigint as n, '13812345678' as phone")
+    found = find_identifiers(con)
+    assert sorted(f.split(":")[0] for f in found) == ["leaked.n", "leaked.phone"], found

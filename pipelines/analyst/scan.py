@@ -17,6 +17,11 @@ from pipelines.analyst.scrub import DIGIT, SEPARATOR, NameMatcher, personal_numb
 # then judged by the Scrubber's own expressions (pipelines.analyst.scrub.personal_number), so the
 # scan finds exactly what scrubbing would have masked.
 NUMBER_SQL = f"{DIGIT}(?:{SEPARATOR}{{0,2}}{DIGIT}){{10}}"
+# A number column is an amount or a count: a province's yearly benefit total has 11 digits and starts
+# with a 1 like a mobile number. Only the 18-digit 身份证号 (17 digits and a check digit) can hide in
+# one, so number columns are searched for 17 digits in a row and then judged the same way.
+NUMBER_IN_NUMBER_SQL = "[0-9]{17}"
+_NUMBER_TYPES = ("BIGINT", "HUGEINT", "UBIGINT", "UHUGEINT", "DOUBLE", "FLOAT", "DECIMAL")
 CJK_SQL = "[\u4e00-\u9fff]"
 MAX_CANDIDATES = 100_000  # distinct candidate values judged per column; beyond that: a finding (fail closed)
 # Types whose text form can never hold 17 digits in a row (int32 has at most 10).
@@ -69,15 +74,18 @@ def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterab
         if rel in periods:
             rows, params = "where period in (select unnest($periods))", {"periods": sorted(periods[rel])}
         qs = {c: f'cast("{c}" as varchar)' for c, _ in cols}
+        shape = {c: "$in_number" if t.startswith(_NUMBER_TYPES) else "$number" for c, t in cols}
+        shapes = {k: v for k, v in (("number", NUMBER_SQL), ("in_number", NUMBER_IN_NUMBER_SQL))
+                  if f"${k}" in shape.values()}
         counts = con.execute(
-            "select " + ", ".join(f"count(*) filter (where regexp_matches({qs[c]}, $number))" for c, _ in cols)
-            + f' from "{rel}" {rows}', {"number": NUMBER_SQL, **params}).fetchone()
+            "select " + ", ".join(f"count(*) filter (where regexp_matches({qs[c]}, {shape[c]}))" for c, _ in cols)
+            + f' from "{rel}" {rows}', {**shapes, **params}).fetchone()
         for (c, _), n in zip(cols, counts):
             if not n:
                 continue
             candidates = distinct_values(con, f'select distinct {qs[c]} from "{rel}" {rows} '
-                                              f"{'and' if rows else 'where'} regexp_matches({qs[c]}, $number) "
-                                              f"limit {MAX_CANDIDATES + 1}", {"number": NUMBER_SQL, **params})
+                                              f"{'and' if rows else 'where'} regexp_matches({qs[c]}, {shape[c]}) "
+                                              f"limit {MAX_CANDIDATES + 1}", {shape[c][1:]: shapes[shape[c][1:]], **params})
             hits = sum(1 for v in candidates if personal_number(v))
             if hits or len(candidates) > MAX_CANDIDATES:
                 findings.append(f"{rel}.{c}: {hits or len(candidates)} value(s) shaped like a 身份证号 or a mobile number")
