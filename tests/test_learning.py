@@ -313,3 +313,84 @@ def test_scoring_without_a_model_or_with_a_refused_one_writes_nothing(tmp_path):
     summary = eligibility.score(con, tmp_path)
     assert summary.model is None and "other features" in summary.note
     assert con.execute("select count(*) from core.eligibility_month").fetchone()[0] == 0
+
+
+# --- priorities in the extracts ----------------------------------------------------------------------
+
+def _cases_warehouse(tmp_path):
+    import datetime as dt
+
+    from case_fixtures import add_warning, warehouse
+    from pipelines.cases import update_cases
+
+    c = warehouse(tmp_path)
+    add_warning(c, "F001", "INC_DROP", "medium", "2026-01", ["MCA"])
+    add_warning(c, "F002", "EXP_MED", "low", "2026-01", ["MCA"])
+    add_warning(c, "F003", "EXP_MED", "medium", "2026-01", ["NHSA", "MCA"])
+    add_warning(c, "HHK004", "ELIG_DIBAO", "high", "2026-01", ["MCA"])
+    add_warning(c, "F003", "DISASTER", "urgent", "2026-01", ["MEM", "MCA"])
+    night = dt.date(2026, 2, 7)
+    update_cases(c, night)
+    return c, night
+
+
+def _rows(path):
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_without_a_model_extracts_are_ordered_by_severity_and_say_so(tmp_path):
+    from openpyxl import load_workbook
+
+    from pipelines.dispatch import write_extracts
+    from pipelines.learning import triage
+
+    con, night = _cases_warehouse(tmp_path)
+    summary = triage.prioritise(con, tmp_path / "models" / "triage", night)
+    assert summary.method == "severity" and "按严重程度排序" in summary.note and "0 件" in summary.note
+    live = con.execute("select count(*) from mart.cases").fetchone()[0]
+    assert summary.cases == live == con.execute("select count(*) from mart.case_priority").fetchone()[0]
+    write_extracts(con, tmp_path / "outbox", night)
+    for county in ("330102", "330103"):
+        folder = tmp_path / "outbox" / "MCA" / county / night.isoformat()
+        rows = _rows(folder / "cases.csv")
+        expected = {cid for (cid,) in con.execute(
+            "select case_id from mart.cases where county_code = ? and list_contains(departments, 'MCA')", [county]).fetchall()}
+        assert {r["案件编号 case_id"] for r in rows} == expected                  # every case, none dropped
+        # households in the order of their most urgent case, a household's cases together
+        households = [r["低保家庭编号 family_id"] or r["户口簿号 hukou_no"] for r in rows]
+        firsts = [i for i, h in enumerate(households) if h not in households[:i]]
+        assert households == sorted(households, key=households.index)
+        ranks = [{"高": 1, "中": 2, "低": 3}[rows[i]["优先级 priority"]] for i in firsts]
+        assert ranks == sorted(ranks)
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["cases"] == len(expected) and "按严重程度排序" in manifest["order"]
+        guide = [c.value for c in load_workbook(folder / "cases.xlsx")["填报说明 how to answer"]["A"]]
+        assert any(v and "按严重程度排序" in v for v in guide)
+    mca_330103 = _rows(tmp_path / "outbox" / "MCA" / "330103" / night.isoformat() / "cases.csv")
+    # urgent first, then high; a household's cases together (F003's medium EXP_MED follows its DISASTER)
+    assert [r["指标代码 indicator_code"] for r in mca_330103] == ["DISASTER", "EXP_MED", "ELIG_DIBAO"]
+    assert [r["优先级 priority"] for r in mca_330103] == ["高", "中", "高"]
+
+
+def test_with_a_model_rows_follow_its_priority_and_urgent_stays_high(tmp_path):
+    from pipelines.dispatch import write_extracts
+    from pipelines.learning.priority import SEVERITY_RANK
+
+    con, night = _cases_warehouse(tmp_path)
+    cases = dict(con.execute("select indicator_code || '/' || household_id, case_id from mart.cases").fetchall())
+    model = {"EXP_MED/F003": ("高", 1, 0.9), "ELIG_DIBAO/HHK004": ("低", 3, 0.05), "DISASTER/F003": ("高", 1, 0.2),
+             "INC_DROP/F001": ("中", 2, 0.4), "EXP_MED/F002": ("高", 1, 0.7)}
+    for key, (label, rank, p) in model.items():
+        con.execute("insert into mart.case_priority values (?, ?, ?, ?, 'model', 'triage-x', 'by the model', now())",
+                    [cases[key], label, rank, p])
+    write_extracts(con, tmp_path / "outbox", night)
+    rows = _rows(tmp_path / "outbox" / "MCA" / "330103" / night.isoformat() / "cases.csv")
+    assert [r["指标代码 indicator_code"] for r in rows] == ["EXP_MED", "DISASTER", "ELIG_DIBAO"]
+    assert [r["优先级 priority"] for r in rows] == ["高", "高", "低"]
+    # (F003's two cases: 0.9 and urgent, together at the top; the 低 ELIG_DIBAO last)
+    rows = _rows(tmp_path / "outbox" / "MCA" / "330102" / night.isoformat() / "cases.csv")
+    assert [r["指标代码 indicator_code"] for r in rows] == ["EXP_MED", "INC_DROP"]   # 0.7 高 before 0.4 中
+    assert SEVERITY_RANK["urgent"] > SEVERITY_RANK["high"]

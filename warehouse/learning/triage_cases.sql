@@ -1,8 +1,9 @@
--- Cases for the triage model: every case sent to a department at least once, as it was when first
--- sent -- the opening warning's indicator, severity, data month and evidence numbers, how many
--- departments it went to, the night and month of its first dispatch -- and the departments' final
--- answer if there is one (confirmed = verified / assisted, not = not_verified / ineligible; the last
--- answer wins). $live_only: only cases not final yet (the ones the nightly stage ranks).
+-- Cases for the triage model, as they were when first sent -- the opening warning's indicator,
+-- severity, data month and evidence numbers, the departments it went to, the night and month of its
+-- first dispatch -- and the departments' final answer if there is one (confirmed = verified /
+-- assisted, not = not_verified / ineligible; the last answer wins). Every case sent at least once;
+-- with $live_only, every case not final yet, sent or not (the ones the nightly stage ranks: tonight's
+-- new cases are sent after it).
 with first_dispatch as (
     select case_id, min(as_of) as first_as_of, count(distinct department) as departments_sent
     from mart.case_dispatches
@@ -24,8 +25,9 @@ opening as (
 cases as (
     select c.*, f.first_as_of, f.departments_sent
     from mart.cases c
-    join first_dispatch f using (case_id)
-    where not $live_only or c.status not in ('not_verified', 'assisted', 'ineligible', 'closed')
+    left join first_dispatch f using (case_id)
+    where case when $live_only then c.status not in ('not_verified', 'assisted', 'ineligible', 'closed')
+               else f.case_id is not null end
 )
 select
     c.case_id,
@@ -39,7 +41,7 @@ select
     a.answer,
     case when a.answer in ('verified', 'assisted') then 1
          when a.answer in ('not_verified', 'ineligible') then 0 end        as confirmed,
-    cast(c.departments_sent as double)                                      as departments_sent,
+    cast(coalesce(c.departments_sent, len(c.departments)) as double)        as departments_sent,
     cast(len(c.departments) as double)                                      as departments_routed,
     case when list_contains(c.departments, 'MCA') then 1.0 else 0.0 end     as routed_mca,
     -- the opening warning's numbers, where its indicator has them (null otherwise)
