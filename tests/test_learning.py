@@ -394,3 +394,19 @@ def test_with_a_model_rows_follow_its_priority_and_urgent_stays_high(tmp_path):
     rows = _rows(tmp_path / "outbox" / "MCA" / "330102" / night.isoformat() / "cases.csv")
     assert [r["指标代码 indicator_code"] for r in rows] == ["EXP_MED", "INC_DROP"]   # 0.7 高 before 0.4 中
     assert SEVERITY_RANK["urgent"] > SEVERITY_RANK["high"]
+
+
+def test_watchlist_rising_households_off_the_roster_without_an_open_case():
+    from pipelines.warehouse import sql
+
+    con, res, fam = _province(None)
+    rows = [("2026-03", res.household_id, 0.20), ("2026-06", res.household_id, 0.55),   # rose 0.35
+            ("2026-03", fam.household_id, 0.10), ("2026-06", fam.household_id, 0.90)]   # on the roster
+    for period, hh, p in rows:
+        con.execute("insert into core.eligibility_month values (?, ?, ?, 0.5, 'eligibility-x', null)", [period, hh, p])
+    got = con.execute(sql("learning/eligibility_watchlist.sql"), {"months": 3, "min_rise": 0.1, "size": 10}).fetchall()
+    assert [(r[0], r[1], r[2], round(r[9], 2), r[10]) for r in got] == [("2026-06", "2026-03", res.household_id, 0.35, True)]
+    con.execute("insert into mart.cases (case_id, household_id, indicator_code, severity, county_code, departments, "
+                "status, opened_period, last_period, opened_at) values ('C-1', ?, 'ELIG_DIBAO', 'low', '330102', "
+                "['MCA'], 'dispatched', '2026-06', '2026-06', now())", [res.household_id])
+    assert con.execute(sql("learning/eligibility_watchlist.sql"), {"months": 3, "min_rise": 0.1, "size": 10}).fetchall() == []
