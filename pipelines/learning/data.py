@@ -125,12 +125,12 @@ def rule_baseline(frame: pd.DataFrame) -> np.ndarray:
     """ELIG path (b) without the model, on the features of a row: coverage partial, observed
     per-capita income of the last 3 months below the line (the 低保边缘 line; the 低保 standard for an
     edge family) and a hardship signal."""
-    line = np.where(frame["category"].astype(str).eq("edge"), 1.0, _edge_multiple(frame))
+    line = np.where(frame["category"].astype(str).eq("edge"), 1.0, edge_multiple(frame))
     observed = frame["obs_pc_ratio_3m"].astype(float).to_numpy()
     return (frame["cov_partial"].astype(float).to_numpy() == 1.0) & (observed < line) & hardship(frame)
 
 
-def _edge_multiple(frame: pd.DataFrame) -> np.ndarray:
+def edge_multiple(frame: pd.DataFrame) -> np.ndarray:
     from pipelines.rules import default_rules
 
     rules = default_rules()
