@@ -2,14 +2,16 @@
 ### 低收入人口动态监测 — nightly monitoring
 
 Every night at 02:00 Asia/Shanghai: take in the departments' new deliveries, validate them,
-load them into the DuckDB warehouse, compute the warning indicators, open and update cases,
-apply department feedback, write the department extracts and the data-quality notices, refresh
-the analyst database, write the province's monthly statistics (月报) and the nightly report.
+load them into the DuckDB warehouse, build the core facts, score the eligibility model, compute the
+warning indicators, open and update cases, apply department feedback, rank the open cases
+(triage), write the department extracts and the data-quality notices, refresh the analyst
+database, write the province's monthly statistics (月报) and the nightly report.
 
 ```
 discover_reference -> validate_reference_feed[*] -> load_reference
-  -> discover -> validate_feed[*] -> load -> indicators -> cases -> apply_feedback
-  -> extracts -> notices -> analyst_db -> statistics -> report          (load -> data_docs -> report)
+  -> discover -> validate_feed[*] -> load -> core -> eligibility -> indicators -> cases
+  -> apply_feedback -> triage -> extracts -> notices -> analyst_db -> statistics -> report
+                                                                     (load -> data_docs -> report)
 ```
 
 - Reference feeds (regions, standards) are validated and loaded first: the other feeds' region
@@ -20,6 +22,8 @@ discover_reference -> validate_reference_feed[*] -> load_reference
   the warehouse file lock: one writer at a time, across DAGs and the CLI.
 - The night's date `as_of` is the logical date in Asia/Shanghai; warnings carry 02:00 of it
   (data time), so re-running a night changes nothing.
+- `eligibility` and `triage` use the models the monthly `model_training` DAG trains; without a
+  trained model they change nothing (no gate on ELIG path (b); extracts ordered by severity).
 
 **Manual runs** (Trigger with config): `as_of` (YYYY-MM-DD; empty = the logical date),
 `feed` (one feed id; empty = all), `dry_run` (validate only: nothing is loaded or computed).
@@ -96,10 +100,21 @@ def nightly_monitoring():
         Best effort: never fails the night."""
         return lt.data_docs(lt.run_params())
 
+    @task(**WRITER)
+    def core(**context) -> dict:
+        """Build `core.*` for every data month whose deliveries changed."""
+        return lt.stage("core", lt.run_params(context), context)
+
+    @task(**WRITER)
+    def eligibility(**context) -> dict:
+        """Score the eligibility model into `core.eligibility_month` for the months not scored yet
+        (nothing without a trained model): the gate of ELIG path (b)."""
+        return lt.stage("eligibility", lt.run_params(context), context)
+
     @task(outlets=[WARNINGS_ASSET], **WRITER)
     def indicators(**context) -> dict:
-        """Rebuild `core.*` and compute `mart.warnings` for every data month whose inputs are
-        complete; months still waiting for a feed get no verdict yet."""
+        """Compute `mart.warnings` for every data month whose inputs are complete; months still
+        waiting for a feed get no verdict yet."""
         return lt.stage("indicators", lt.run_params(context), context)
 
     @task(**WRITER)
@@ -112,6 +127,12 @@ def nightly_monitoring():
         """Apply department feedback files visible on `as_of` that were not applied yet (each file
         once, by content hash). The daytime `department_feedback` DAG does the same."""
         return lt.stage("feedback", lt.run_params(context), context)
+
+    @task(**WRITER)
+    def triage(**context) -> dict:
+        """Give every open case a priority (高/中/低) in `mart.case_priority`: the triage model's when
+        one is trained, else by severity. The extracts sort by it."""
+        return lt.stage("triage", lt.run_params(context), context)
 
     @task(**WRITER)
     def extracts(**context) -> dict:
@@ -160,7 +181,8 @@ def nightly_monitoring():
     last = report()
 
     loaded >> docs >> last
-    chain(loaded, indicators(), cases(), apply_feedback(), extracts(), notices(), analyst_db(), statistics(), last)
+    chain(loaded, core(), eligibility(), indicators(), cases(), apply_feedback(), triage(), extracts(), notices(),
+          analyst_db(), statistics(), last)
 
 
 nightly_monitoring()

@@ -417,6 +417,24 @@ def apply_feedback_files(found: dict, run: RunParams, context: dict | None = Non
     return stage("feedback", run, context=context, settings=settings)
 
 
+# --- model_training tasks ---------------------------------------------------------------------------
+
+def train_model(name: str, run: RunParams, context: dict | None = None, settings=None) -> dict:
+    """Train one learned model on the warehouse (pipelines.learning.train); the artifact and its card
+    go to ``<model_dir>/<name>/``, used from the next night on. Too little data is not a failure: the
+    task is skipped with the reason (the pipeline goes on without that model)."""
+    from pipelines.learning.train import train_models
+
+    settings = settings or airflow_settings()
+    _working_on(stage=f"train {name}", night=run.as_of.isoformat())
+    [outcome] = train_models(settings, [name], echo=log.info, owner=_owner(context))
+    if not outcome.trained:
+        _skip(f"{name} not trained: {outcome.reason}")
+    for w in outcome.warnings:
+        log.warning("%s: %s", name, w)
+    return outcome.as_dict()
+
+
 # --- failure alerts ----------------------------------------------------------------------------------
 
 def alert_on_failure(context: dict) -> None:

@@ -98,6 +98,17 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_model_train(args) -> int:
+    from pipelines.learning.train import train_models
+
+    settings = _settings(args, model_dir=args.model_dir)
+    outcomes = train_models(settings, [args.model] if args.model else None, seed=args.seed)
+    print()
+    for o in outcomes:
+        print(o.render())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lowincome", description="低收入人口动态监测 — low-income population dynamic monitoring")
     p.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
@@ -127,8 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("run", help="one night: ingest, indicators, cases, feedback, extracts, analyst DB, report")
     common(s, outbox=True, feedback=True)
-    s.add_argument("--skip", action="append", choices=["ingest", "indicators", "cases", "feedback", "extracts",
-                                                       "analyst", "report"],
+    s.add_argument("--skip", action="append", choices=["ingest", "core", "eligibility", "indicators", "cases",
+                                                       "feedback", "triage", "extracts", "analyst", "report"],
                    help="leave a stage out (repeatable), e.g. --skip analyst when no pseudonymisation key is set up")
     s.set_defaults(func=cmd_run)
 
@@ -163,6 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--by", help="who releases it (default: the login name); recorded in ops.audit_log")
     s.add_argument("--note", help="why it is released, for the audit log")
     s.set_defaults(func=cmd_release)
+
+    s = sub.add_parser("model", help="the learned models: eligibility estimate and case triage")
+    msub = s.add_subparsers(dest="model_command", required=True)
+    t = msub.add_parser("train", help="train on the warehouse; write the artifacts and model cards")
+    t.add_argument("--model", choices=["eligibility", "triage"], help="only this model (default: both)")
+    t.add_argument("--warehouse", type=Path)
+    t.add_argument("--model-dir", type=Path, help="where artifacts and cards go (default: <work>/models)")
+    t.add_argument("--seed", type=int, help="override the seed of models/<model>/model.toml")
+    t.add_argument("--config", type=Path, help="TOML: [settings]")
+    t.set_defaults(func=cmd_model_train)
 
     s = sub.add_parser("report", help="write the nightly HTML report")
     common(s, outbox=True)

@@ -51,6 +51,10 @@ class Settings:
     analyst_full_rebuild_days: int = 28
     # Optional encryption at rest of the restricted warehouse (docs/architecture.md, Security).
     encryption_key_file: Path | None = None
+    # Trained models (artifacts, metadata, cards, training logs): <model_dir>/<model>/. Default
+    # <work>/models -- a model belongs to the warehouse whose data trained it. The models'
+    # configuration is always the repository's models/<model>/model.toml.
+    model_dir: Path | None = None
     show_progress: bool = True
     # --- hostile and broken input (docs/architecture.md, Security) ------------------------------
     # A snapshot re-delivery for a period already loaded that has fewer rows than (1 - this share)
@@ -79,6 +83,10 @@ class Settings:
         return self.work / "duckdb_tmp"
 
     @property
+    def models(self) -> Path:
+        return self.model_dir if self.model_dir is not None else self.work / "models"
+
+    @property
     def analyst_db(self) -> Path:
         return self.warehouse.parent / "analyst.duckdb"
 
@@ -87,7 +95,7 @@ class Settings:
 
 
 _PATH_FIELDS = {"landing", "warehouse", "outbox", "feedback", "work_dir", "indicator_config",
-                "hmac_key_file", "encryption_key_file"}
+                "hmac_key_file", "encryption_key_file", "model_dir"}
 _INT_FIELDS = {"duckdb_threads", "analyst_full_rebuild_days", "period_tolerance_days", "future_tolerance_minutes",
                "manifest_max_bytes", "feedback_max_bytes", "feedback_max_lines", "feedback_max_field_chars"}
 _FLOAT_FIELDS = {"hold_shrink_share", "period_outside_share"}

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.config import load_settings
@@ -27,34 +28,104 @@ def demo_nights(nights: list[dt.date]) -> list[dt.date]:
     return sorted(last.values())
 
 
+@dataclass
+class DemoTruth:
+    """What the simulated departments know that the pipeline does not: the generator's injected
+    events (``truth.csv``) and true incomes (``truth_income.parquet``), against each household's line."""
+
+    households: set[str] = field(default_factory=set)         # family_id / hukou_no with an injected event
+    below_line: set[tuple[str, str]] = field(default_factory=set)  # (household_id, period) truly below the edge line
+
+    @classmethod
+    def load(cls, truth: Path, settings=None) -> "DemoTruth":
+        """``truth.csv`` and, beside it, ``truth_income.parquet`` against the standards of the
+        warehouse of ``settings`` (when both exist)."""
+        out = cls(households=_truth_households(truth))
+        truth_income = Path(truth).with_name("truth_income.parquet")
+        if truth_income.exists() and settings is not None and Path(settings.warehouse).exists():
+            from pipelines.rules import default_rules
+            from pipelines.warehouse import connect
+
+            rules = default_rules()
+            con = connect(settings, read_only=True)
+            try:
+                rows = con.execute(
+                    "select t.household_id, t.period, h.city_code, t.true_income_yuan / t.size / h.dibao_std_yuan "
+                    "from read_parquet(?) t join core.household_month h using (household_id, period) "
+                    "where t.size > 0 and h.dibao_std_yuan > 0", [str(truth_income)]).fetchall()
+            finally:
+                con.close()
+            out.below_line = {(hh, period) for hh, period, city, ratio in rows
+                              if ratio is not None and float(ratio) < rules.edge_multiplier_for(city)}
+        return out
+
+
+# Indicators that ask whether a household's income is too low (for the others only an injected event
+# makes a case real: an exit review or an overdue review of a 低保 family is not confirmed by its
+# income being low).
+INCOME_QUESTIONS = frozenset({"ELIG_DIBAO", "ELIG_EDGE", "EXP_HARDSHIP", "INC_DROP", "EXP_MED", "EXP_EDU",
+                              "TEKUN_CANDIDATE"})
+
+
+def simulated_answer(case: dict, truth: DemoTruth) -> tuple[str, bool] | None:
+    """How a department answers one case of its extract: ``(status, late)``, or None (never answered).
+
+    Like a real office: a case on a household really in trouble (an injected event of the
+    generator) or, for an income question (:data:`INCOME_QUESTIONS`), really below the line (true
+    per-capita income of the case's month below the 低保边缘 line) is mostly confirmed (``verified`` or ``assisted``), the others mostly not
+    (``not_verified`` or ``ineligible``); 15% of answers go the other way (noise), about 8% of cases
+    are never answered, and 12% of the answers come one night late. Deterministic per case id."""
+    digest = hashlib.sha256(case["case_id"].encode()).digest()
+    u = [b / 256 for b in digest[:4]]
+    if u[0] < 0.08:
+        return None
+    household = case.get("family_id") or ("H" + case["hukou_no"] if case.get("hukou_no") else "")
+    real = any(k and k in truth.households for k in (case.get("family_id"), case.get("hukou_no"))) \
+        or (case.get("indicator_code") in INCOME_QUESTIONS and (household, case.get("period")) in truth.below_line)
+    confirmed = real if u[1] >= 0.15 else not real
+    if confirmed:
+        status = "assisted" if u[2] < 0.45 else "verified"
+    else:
+        status = "ineligible" if u[2] < 0.3 else "not_verified"
+    return status, u[3] < 0.12
+
+
+def _case_fields(row: dict) -> dict:
+    """A row of cases.csv by its English codes (the headers are 「中文 code」)."""
+    return {k.split()[-1] if k else k: v for k, v in row.items()}
+
+
 def simulate_feedback(outbox: Path, feedback_dir: Path, night: dt.date, answer_on: dt.date,
-                      truth_households: set[str]) -> int:
-    """County offices answer this night's extracts: households with a real event are verified,
-    the others not verified; a few offices stay silent so escalation shows too."""
+                      truth: DemoTruth | set[str]) -> int:
+    """County offices answer this night's extracts (:func:`simulated_answer`), and the late answers
+    to the previous extract night's; a few offices stay silent so escalation shows too."""
+    if not isinstance(truth, DemoTruth):
+        truth = DemoTruth(households=set(truth))
     written = 0
-    for template in sorted(outbox.glob(f"*/*/{night.isoformat()}/feedback_template.csv")):
+    earlier = sorted({t.parts[-2] for t in outbox.glob("*/*/*/feedback_template.csv") if t.parts[-2] < night.isoformat()})
+    templates = [(t, False) for t in sorted(outbox.glob(f"*/*/{night.isoformat()}/feedback_template.csv"))]
+    if earlier:
+        templates += [(t, True) for t in sorted(outbox.glob(f"*/*/{earlier[-1]}/feedback_template.csv"))]
+    for template, late_pass in templates:
         dept, county = template.parts[-4], template.parts[-3]
         if dept == "MCA" and county.endswith("1"):
             continue  # one office never answers: its cases go overdue and are escalated
         with open(template, encoding="utf-8-sig", newline="") as f:
             rows = list(csv.DictReader(f))
         cases_file = template.with_name("cases.csv")
-        household_of = {}
+        case_of = {}
         if cases_file.exists():
             with open(cases_file, encoding="utf-8-sig", newline="") as f:
                 for r in csv.DictReader(f):
-                    keys = list(r.keys())
-                    cid = r.get(keys[0])
-                    household_of[cid] = " ".join(str(v) for v in r.values())
+                    fields = _case_fields(r)
+                    case_of[fields.get("case_id")] = fields
         out_rows = []
         for r in rows:
             cid = r["case_id"]
-            h = int(hashlib.sha256(cid.encode()).hexdigest()[:8], 16)
-            if h % 10 == 0:
-                continue  # an unanswered line
-            text = household_of.get(cid, "")
-            real = any(hh and hh in text for hh in truth_households)
-            r.update(status="verified" if real else "not_verified",
+            answer = simulated_answer(case_of.get(cid) or {"case_id": cid}, truth)
+            if answer is None or answer[1] != late_pass:
+                continue  # not answered (yet)
+            r.update(status=answer[0],
                      action="入户核实 home visit", amount_yuan="", handled_on=answer_on.isoformat(),
                      handler=f"{dept}-{county}-经办人", note="")
             out_rows.append(r)
@@ -63,7 +134,7 @@ def simulate_feedback(outbox: Path, feedback_dir: Path, night: dt.date, answer_o
         # each office answers in its own folder (the extract's folder name: the office code)
         target = feedback_dir / dept / county / answer_on.isoformat() / "feedback.csv"
         if target.exists():
-            target = target.with_name(f"feedback_{night.isoformat()}.csv")
+            target = target.with_name(f"feedback_{night.isoformat()}{'_late' if late_pass else ''}.csv")
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "w", encoding="utf-8-sig", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(out_rows[0].keys()))
@@ -79,7 +150,6 @@ def replay(settings, nights: list[dt.date], truth: Path, echo=None):
     :class:`~pipelines.nightly.NightSummary`. The demo and the end-to-end test both call this."""
     from pipelines import nightly
 
-    truth_households = _truth_households(truth)
     nights = demo_nights(nights)
     last = None
     for i, night in enumerate(nights):
@@ -91,7 +161,7 @@ def replay(settings, nights: list[dt.date], truth: Path, echo=None):
                  f"new warnings={ind.get('new_warnings', ind.get('warnings', '?'))} extracts={len(summary.extracts)} "
                  f"({sum(summary.timings.values()):.1f}s)")
         answer_on = nights[i + 1] - dt.timedelta(days=1) if i + 1 < len(nights) else night + dt.timedelta(days=5)
-        simulate_feedback(settings.outbox, settings.feedback, night, answer_on, truth_households)
+        simulate_feedback(settings.outbox, settings.feedback, night, answer_on, DemoTruth.load(truth, settings))
         last = summary
     return last
 

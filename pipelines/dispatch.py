@@ -45,6 +45,7 @@ from pipelines.cases import (
     FEEDBACK_STATUSES, FINAL_STATUSES, STATUSES, EventLog, append_audit, escalate_overdue, load_cases, save_cases,
 )
 from pipelines.dates import night_time
+from pipelines.learning.priority import priorities
 from pipelines.rules import Rules, default_rules
 from pipelines.spreadsheet import csv_bytes, safe_text
 from pipelines.warehouse import migrate, relation_exists, transaction
@@ -54,13 +55,14 @@ from pipelines.workbook import (  # noqa: F401  (MAX_WIDTH, MIN_WIDTH, text_widt
 
 # Fields every office receives: enough to find the household and act on the case.
 COMMON_FIELDS: tuple[str, ...] = (
-    "case_id", "dispatch_kind", "indicator_code", "indicator_name", "severity", "period", "opened_period",
+    "case_id", "priority", "dispatch_kind", "indicator_code", "indicator_name", "severity", "period", "opened_period",
     "county_code", "family_id", "hukou_no", "explanation", "due_date", "escalated", "status",
 )
 
 # Column order and bilingual headers of cases.xlsx / cases.csv.
 HEADERS: dict[str, str] = {
     "case_id": "案件编号 case_id",
+    "priority": "优先级 priority",
     "dispatch_kind": "派发类型 dispatch_kind",
     "indicator_code": "指标代码 indicator_code",
     "indicator_name": "指标名称 indicator_name",
@@ -138,6 +140,7 @@ def _record(case: dict, department: str, kind: str, due_date: dt.date | None, na
     pid = case["person_id"]
     full = {
         "case_id": case["case_id"],
+        "priority": case.get("priority"),  # 高/中/低, set by write_extracts (pipelines.learning.priority)
         "dispatch_kind": kind,
         "indicator_code": case["indicator_code"],
         "indicator_name": rules.indicator_label(case["indicator_code"]),
@@ -180,8 +183,10 @@ def _display(key: str, value, rules: Rules) -> object:
     return value
 
 
-def _merge_rows(records: list[dict]) -> list[dict]:
-    """One row per case: a case both re-alerted and escalated in the same extract shows both kinds."""
+def _merge_rows(records: list[dict], sort_keys: dict | None = None) -> list[dict]:
+    """One row per case: a case both re-alerted and escalated in the same extract shows both kinds.
+    Rows sorted by ``sort_keys`` (case_id -> priority, then probability or severity), else by case id,
+    a household's cases kept together (at the place of its first case)."""
     by_case: dict[str, dict] = {}
     kinds: dict[str, list[str]] = defaultdict(list)
     for rec in records:
@@ -198,8 +203,13 @@ def _merge_rows(records: list[dict]) -> list[dict]:
         else:
             base["escalated"] = True
     order = ("new", "realert", "escalation")
+    key = {c: (sort_keys or {}).get(c, (9, 0.0, c)) for c in by_case}
+    household = {c: r.get("family_id") or f"H{r.get('hukou_no')}" for c, r in by_case.items()}
+    first: dict[str, tuple] = {}
+    for c in by_case:
+        first[household[c]] = min(first.get(household[c], key[c]), key[c])
     out = []
-    for cid in sorted(by_case):
+    for cid in sorted(by_case, key=lambda c: (first[household[c]], household[c], key[c])):
         row = by_case[cid]
         row["dispatch_kind"] = "+".join(sorted(kinds[cid], key=order.index))
         out.append(row)
@@ -229,7 +239,7 @@ CASE_MAX_WIDTHS = {"dispatch_kind": 20, "indicator_name": 26, "status": 22, "dep
 
 
 def _write_cases_xlsx(path: Path, columns: list[str], rows: list[dict], rules: Rules, city: str,
-                      as_of: dt.date, page: Page) -> None:
+                      as_of: dt.date, page: Page, order_note: str = "") -> None:
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -251,7 +261,7 @@ def _write_cases_xlsx(path: Path, columns: list[str], rows: list[dict], rules: R
         ["请在 feedback_template.csv / feedback_template.xlsx 中逐案填写办理情况，状态只能向前，不能回退。"
          " Fill one line per case in the feedback template; a status only moves forward."],
         ["逾期未反馈的案件将升级至区县民政部门。 Cases without feedback by the due date are escalated to the county MCA office."],
-    ] + [[f"{code} {zh}"] for code, zh in FEEDBACK_STATUSES.items()]
+    ] + ([[order_note]] if order_note else []) + [[f"{code} {zh}"] for code, zh in FEEDBACK_STATUSES.items()]
     sheets.append(sheet(ws3, ["填报说明 how to answer"], guide, page, gridlines=False, max_widths={1: 110}))
     save_workbook(wb, path, as_of, sheets)
 
@@ -290,12 +300,12 @@ def _write_template_xlsx(path: Path, case_ids: list[str], as_of: dt.date, page: 
 
 
 def _write_folder(folder: Path, department: str, county: str, as_of: dt.date, rows: list[dict],
-                  rules: Rules) -> dict:
+                  rules: Rules, order_note: str = "") -> dict:
     """Write the five files of one office's extract into ``folder``; return the manifest."""
     columns = fields_for(department, rules)
     case_ids = [r["case_id"] for r in rows]
     page = Page.of(rules.department_label(department), county, as_of)
-    _write_cases_xlsx(folder / "cases.xlsx", columns, rows, rules, county[:4], as_of, page)
+    _write_cases_xlsx(folder / "cases.xlsx", columns, rows, rules, county[:4], as_of, page, order_note)
     (folder / "cases.csv").write_bytes(
         csv_bytes([HEADERS[c] for c in columns], [[_display(c, r.get(c), rules) for c in columns] for r in rows]))
     (folder / "feedback_template.csv").write_bytes(
@@ -321,6 +331,7 @@ def _write_folder(folder: Path, department: str, county: str, as_of: dt.date, ro
         "feedback": {"path": f"feedback/{department}/{county}/<YYYY-MM-DD>/feedback.csv",
                      "columns": list(FEEDBACK_COLUMNS), "statuses": list(FEEDBACK_STATUSES)},
         "note": PRINCIPLE_ZH,
+        "order": order_note,
         "generated_by": "lowincome pipelines.dispatch",
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -399,6 +410,11 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
     cases = load_cases(con, "c.case_id in (select unnest(?::varchar[]))", [sorted({p.case_id for p in pending})])
     names = _person_names(con, sorted({c["person_id"] for c in cases.values() if c["person_id"]}))
     received = assistance.received(con, {cid: (c["household_id"], c["last_period"]) for cid, c in cases.items()})
+    # every row gets a priority (高/中/低) and the rows are sorted by it, never filtered
+    # (pipelines.learning.priority: the triage stage's mart.case_priority, else the severity)
+    ranked, order_note = priorities(con, sorted(cases), {cid: c["severity"] for cid, c in cases.items()})
+    for cid, case in cases.items():
+        case["priority"] = ranked[cid].label
 
     def days_for(case: dict) -> int:
         """Feedback is due this many days after tonight's dispatch: the deadline in force now."""
@@ -423,12 +439,17 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
             "select department, county_code, record from mart.case_dispatches where as_of = ? "
             "order by department, county_code, case_id, kind", [as_of]).fetchall():
         earlier[(department, county)].append(json.loads(record))
+    earlier_ids = sorted({r["case_id"] for recs in earlier.values() for r in recs} - set(ranked))
+    if earlier_ids:
+        severity_of = {r["case_id"]: r.get("severity") or "low" for recs in earlier.values() for r in recs}
+        ranked.update(priorities(con, earlier_ids, severity_of)[0])
+    sort_keys = {cid: pr.sort_key(cid) for cid, pr in ranked.items()}
     written: list[tuple[Path, dict, str]] = []
     for (department, county), new_records in sorted(records.items()):
         folder = outbox / department / county / as_of.isoformat()
-        rows = _merge_rows(earlier[(department, county)] + [rec for _, rec in new_records])
+        rows = _merge_rows(earlier[(department, county)] + [rec for _, rec in new_records], sort_keys)
         with atomic_dir(folder) as tmp:
-            manifest = _write_folder(tmp, department, county, as_of, rows, rules)
+            manifest = _write_folder(tmp, department, county, as_of, rows, rules, order_note)
         written.append((folder, manifest, sha256_file(folder / "manifest.json")))
 
     # Every folder is in place: only now do their cases count as dispatched, all in one

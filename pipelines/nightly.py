@@ -1,7 +1,8 @@
 """One night of the pipeline, as a table of stages the CLI, the Airflow DAGs and the tests all run.
 
-Order of a night: ingest (discover -> prepare -> publish) -> indicators (core facts, then warnings)
--> cases -> feedback -> extracts -> data-quality notices -> analyst database -> monthly statistics
+Order of a night: ingest (discover -> prepare -> publish) -> core facts -> eligibility estimate (the
+learned model, when one is trained) -> indicators (warnings) -> cases -> feedback -> triage (each open
+case's priority) -> extracts -> data-quality notices -> analyst database -> monthly statistics
 -> report. Every stage is idempotent: re-running
 a night (or resuming one killed half-way) converges on the same warehouse and sends nothing twice.
 
@@ -71,11 +72,23 @@ def _ingest(night: Night):
     return ingest.ingest(night.settings, as_of=night.as_of)
 
 
+def _core(night: Night):
+    from pipelines import core
+
+    return core.build_core(night.con)
+
+
+def _eligibility(night: Night):
+    from pipelines.learning import eligibility
+    from pipelines.learning.spec import model_folder
+
+    return eligibility.score(night.con, model_folder(night.settings, eligibility.NAME))
+
+
 def _indicators(night: Night):
-    from pipelines import core, indicators
+    from pipelines import indicators
     from pipelines.dates import night_time
 
-    core.build_core(night.con)
     return indicators.compute_indicators(night.con, night.rules, raised_at=night_time(night.as_of))
 
 
@@ -95,6 +108,13 @@ def _feedback(night: Night):
     return feedback.apply_feedback(night.con, Path(folder), night.as_of, work_dir=night.settings.work,
                                    rules=night.rules, limits=feedback.FeedbackLimits.of(night.settings),
                                    secrets=known_secrets(night.settings))
+
+
+def _triage(night: Night):
+    from pipelines.learning import triage
+    from pipelines.learning.spec import model_folder
+
+    return triage.prioritise(night.con, model_folder(night.settings, triage.NAME), night.as_of)
 
 
 def _extracts(night: Night) -> list[Path]:
@@ -152,10 +172,15 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("ingest", _ingest, writes=True, connection=False,
           doc="discover, verify, validate (GX) and load the new deliveries"),
+    Stage("core", _core, writes=True, doc="build the core facts of every month whose deliveries changed"),
+    Stage("eligibility", _eligibility, writes=True,
+          doc="score the eligibility model (when trained) for the months not scored yet: core.eligibility_month"),
     Stage("indicators", _indicators, writes=True,
-          doc="build core facts and compute the warnings of every month whose inputs are complete"),
+          doc="compute the warnings of every month whose inputs are complete"),
     Stage("cases", _cases, writes=True, doc="open, link and re-alert cases from the night's warnings"),
     Stage("feedback", _feedback, writes=True, doc="apply the departments' feedback files"),
+    Stage("triage", _triage, writes=True,
+          doc="give every open case a priority (triage model when trained, else severity): mart.case_priority"),
     Stage("extracts", _extracts, writes=True, doc="escalate overdue cases; write each office's extract"),
     Stage("notices", _notices, writes=False,
           doc="write a data-quality notice (核查通报) for each delivery the night rejected or loaded with warnings"),

@@ -28,17 +28,19 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 from pipelines import airflow_tasks as lt  # noqa: E402  (light: stdlib + config only)
 
-HEAVY = ("pandas", "duckdb", "great_expectations", "pyarrow", "sklearn", "openpyxl",
+HEAVY = ("pandas", "duckdb", "great_expectations", "pyarrow", "sklearn", "skops", "matplotlib", "openpyxl",
          "pipelines.ingest", "pipelines.feeds._readers", "pipelines.validate", "pipelines.warehouse")
 # Tasks that open the warehouse read-write: they must all queue for the one slot.
 WRITERS = {
-    "nightly_monitoring": {"load_reference", "load", "indicators", "cases", "apply_feedback", "extracts",
-                           "notices", "analyst_db", "statistics", "report"},
+    "nightly_monitoring": {"load_reference", "load", "core", "eligibility", "indicators", "cases", "apply_feedback",
+                           "triage", "extracts", "notices", "analyst_db", "statistics", "report"},
     "department_feedback": {"apply_feedback"},
+    # training only reads, but DuckDB lets no reader in while another process writes: it queues too
+    "model_training": {"train_eligibility", "train_triage"},
 }
 READERS = {"nightly_monitoring": {"discover_reference", "validate_reference_feed", "discover", "validate_feed",
                                   "data_docs"},
-           "department_feedback": {"find_feedback"}}
+           "department_feedback": {"find_feedback"}, "model_training": set()}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,7 @@ def test_dags_import_without_errors_or_warnings(bag):
     assert bag.import_errors == {}
     assert not bag.dag_warnings, bag.dag_warnings
     assert not any(bag.captured_warnings.values()), bag.captured_warnings
-    assert set(bag.dags) == {"nightly_monitoring", "department_feedback"}
+    assert set(bag.dags) == {"nightly_monitoring", "department_feedback", "model_training"}
 
 
 def test_every_dag_and_task_is_documented_owned_tagged_and_retried(bag):
@@ -86,13 +88,16 @@ def test_no_cycles_and_expected_order(bag):
         return seen
 
     order = ["discover_reference", "validate_reference_feed", "load_reference", "discover", "validate_feed",
-             "load", "indicators", "cases", "apply_feedback", "extracts", "notices", "analyst_db", "statistics",
-             "report"]
+             "load", "core", "eligibility", "indicators", "cases", "apply_feedback", "triage", "extracts", "notices",
+             "analyst_db", "statistics", "report"]
     for before, after in zip(order, order[1:]):
         assert before in upstream_closure(after), f"{before} must run before {after}"
     assert "data_docs" in upstream_closure("report")
     assert "indicators" not in upstream_closure("data_docs")  # docs render beside the writers
     bag.dags["department_feedback"].check_cycle()
+    training = bag.dags["model_training"]
+    training.check_cycle()
+    assert "train_eligibility" in {t.task_id for t in training.get_task("train_triage").upstream_list}
 
 
 def test_schedules(bag):
@@ -103,6 +108,7 @@ def test_schedules(bag):
     nightly = coerce_to_core_timetable(bag.dags["nightly_monitoring"].timetable)
     assert nightly.summary == "0 2 * * *"
     assert coerce_to_core_timetable(bag.dags["department_feedback"].timetable).summary == "0 8-20/3 * * *"
+    assert coerce_to_core_timetable(bag.dags["model_training"].timetable).summary == "0 4 8 * *"
     # 02:00 in Shanghai is 18:00 UTC of the day before; the run belongs to the Shanghai date.
     # (catchup=True here only to ask "the first slot after this instant"; with catchup=False the
     # scheduler would pick the latest past slot before now — the missed night is run on return.)
@@ -147,9 +153,10 @@ def test_params(bag):
     params = bag.dags["nightly_monitoring"].params
     assert params["as_of"] is None and params["feed"] is None and params["dry_run"] is False
     assert "as_of" in bag.dags["department_feedback"].params
+    assert "as_of" in bag.dags["model_training"].params
 
 
-@pytest.mark.parametrize("dag_file", ["nightly_monitoring.py", "department_feedback.py"])
+@pytest.mark.parametrize("dag_file", ["nightly_monitoring.py", "department_feedback.py", "model_training.py"])
 def test_dag_file_parses_without_heavy_imports(dag_file, tmp_path):
     code = textwrap.dedent(f"""
         import json, runpy, sys, time

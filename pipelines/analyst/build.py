@@ -58,12 +58,12 @@ from pipelines.atomic import fsync_path, sweep_stale_temps, temp_prefix
 from pipelines.config import Settings, read_secret
 from pipelines.dates import local_date, night_time, today
 from pipelines.rules import default_rules
-from pipelines.warehouse import attach, relation_exists
+from pipelines.warehouse import attach, relation_exists, sql
 
 # The tables built by a model (warehouse/analyst/build/<table>.sql), in build order.
 MODELS = ("person_month", "household_month", "assistance_month", "warnings", "cases", "case_events", "deliveries",
           "regions", "feed_status", "roster_statistics", "assistance_statistics", "warning_statistics", "case_disposal",
-          "delivery_quality")
+          "delivery_quality", "eligibility_watchlist")
 # The big tables are partitioned by data month. An incremental build (the nightly default) copies a
 # month's rows from the previous analyst database when the core partition they are built from has
 # not changed since (same deliveries, same SQL, same key), and builds only the other months; free
@@ -80,14 +80,15 @@ BUILD_TABLES = ("build_partitions", "build_text_cache")
 COUNTED = ("core.person_month", "core.household_month", "mart.warnings", "mart.cases", "mart.case_events",
            "ops.deliveries", "staging.ref_regions")
 SOURCES = COUNTED + ("staging.mca_roster", "core.build_runs", "ops.feeds", "core.assistance_month",
-                     "mart.roster_statistics", "mart.assistance_statistics", "mart.warning_statistics")
+                     "mart.roster_statistics", "mart.assistance_statistics", "mart.warning_statistics",
+                     "core.eligibility_month")
 SOURCE_MACROS = ("ops.feed_status", "mart.case_disposal", "mart.delivery_quality")
 # Tables with public reference text only (no roster data): the id-shape scan runs on them, the
 # roster-name scan does not (a feed or region name may contain a two-character name).
 REFERENCE_TABLES = ("regions", "indicators", "departments", "feeds", "feed_status", "assistance_kinds")
 # The temporary lookups the models read (made per build on the build connection, dropped after).
 LOOKUPS = ("analyst_household_keys", "analyst_person_keys", "analyst_case_keys", "analyst_warning_keys",
-           "analyst_clean", "analyst_clean_text", "analyst_clean_json")
+           "analyst_clean", "analyst_clean_text", "analyst_clean_json", "analyst_watchlist")
 
 
 @dataclass
@@ -256,6 +257,7 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> NameMatcher:
     """
     con = b.con
     months = {"pm": b.built["person_month"], "hm": b.built["household_month"], "am": b.built["assistance_month"]}
+    _watchlist(con)
     # The ids the tables join on (household_id of persons and households, a warning's household,
     # a case's household): keyed in SQL from the pseudonym cache, new ids only through Python.
     keyed_households = key_table(con, b.cache, key, "household", "h_", "analyst_household_keys",
@@ -264,7 +266,8 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> NameMatcher:
         union select household_id from core.household_month where period in (select unnest($hm))
         union select household_id from core.assistance_month where period in (select unnest($am))
         union select coalesce(nullif(household_id, ''), nullif(family_id, ''), 'H' || nullif(hukou_no, '')) from mart.warnings
-        union select household_id from mart.cases""", months)
+        union select household_id from mart.cases
+        union select household_id from temp.analyst_watchlist""", months)
     keyed_persons = key_table(con, b.cache, key, "person", "p_", "analyst_person_keys", ("person_id", "person_key"), """
         select person_id from core.person_month where period in (select unnest($pm))
         union select head_person_id from core.household_month where period in (select unnest($hm))
@@ -327,6 +330,18 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> NameMatcher:
                    ids_mentioned_in_new_text=len(mentioned_households) + len(mentioned_persons),
                    texts_scrubbed=counts.get(False, 0), texts_from_cache=counts.get(True, 0))
     return names
+
+
+def _watchlist(con: duckdb.DuckDBPyConnection) -> None:
+    """temp.analyst_watchlist: the eligibility watchlist with raw ids (warehouse/learning/
+    eligibility_watchlist.sql, sized by models/eligibility/model.toml [watchlist]); the model
+    eligibility_watchlist.sql keys it."""
+    from pipelines.learning.spec import load_spec
+
+    watch = load_spec("eligibility").watchlist
+    con.execute("create or replace temp table analyst_watchlist as " + sql("learning/eligibility_watchlist.sql"),
+                {"months": int(watch.get("months", 3)), "min_rise": float(watch.get("min_rise", 0.1)),
+                 "size": int(watch.get("size", 500))})
 
 
 def _drop_lookups(con: duckdb.DuckDBPyConnection) -> None:

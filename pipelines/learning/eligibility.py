@@ -1,0 +1,289 @@
+"""The eligibility model: is a household's income really below the line?
+
+For ``partial`` households the feeds see only part of the income (farm, migrant and informal
+work are in no feed). The economic check centre's assessed checks are labelled examples of the
+hidden part: the model learns, from what the feeds show of a household in the month before its
+check, how likely the check finds it below its line (``models/eligibility/model.toml``: the 低保边缘
+line; the 低保 standard for a family already 低保边缘) -- the proxy-means test idea, learned from
+the province's own checks.
+
+- :func:`train` — time-based split (trees on the older label months, calibration on the next,
+  the last held back), the cut-off for the target recall, the card; writes the artifact.
+- :func:`score` — the nightly stage: the months core holds that are not scored yet (or whose core
+  build changed), households with ``partial`` coverage not in 低保/特困, into
+  ``core.eligibility_month`` with the three feature groups that moved each probability most where it
+  reaches the cut-off. ELIG path (b) reads that table (a month without rows has no gate).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipelines.dates import today
+from pipelines.learning import data, metrics
+from pipelines.learning.artifact import ArtifactError, ArtifactMissing, load_artifact, read_meta, save_artifact
+from pipelines.learning.common import NotEnoughData, TrainingLog, describe_rows, fit, make_artifact, time_split
+from pipelines.learning.spec import ModelSpec, load_spec
+
+NAME = "eligibility"
+
+
+# --- training ---------------------------------------------------------------------------------------
+
+def check_feature_list(spec: ModelSpec, columns: list[str]) -> None:
+    """Every feature the SQL returns is named in features.toml and the reverse."""
+    unnamed = [c for c in columns if c not in spec.features]
+    unused = [c for c in spec.features if c not in columns]
+    if unnamed or unused:
+        raise ArtifactError(f"models/{spec.name}/features.toml and warehouse/learning/household_features.sql disagree: "
+                            f"returned but not named: {', '.join(unnamed) or '-'}; named but not returned: "
+                            f"{', '.join(unused) or '-'}")
+
+
+@dataclass
+class TrainResult:
+    name: str
+    version: str
+    folder: Path
+    meta: dict
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"model": self.name, "version": self.version, "folder": str(self.folder),
+                "warnings": self.warnings, "seconds": round(self.seconds, 1)}
+
+
+def group_tables(frame: pd.DataFrame, y: np.ndarray, p: np.ndarray, cutoff: float, fairness: dict) -> dict:
+    bands = list(fairness.get("age_bands", [16, 40, 60]))
+    groupings = {
+        "urban_rural": frame["urban_rural"].fillna("unknown").astype(str).tolist(),
+        "city": frame["city_code"].fillna("unknown").astype(str).tolist(),
+        "head_gender": frame["head_gender"].fillna("unknown").astype(str).tolist(),
+        "head_age_band": data.age_band(frame["head_age"].tolist(), bands),
+    }
+    kw = {"min_rows": int(fairness.get("min_group_rows", 30)),
+          "min_positives": int(fairness.get("min_group_positives", 10))}
+    return {name: metrics.by_group(values, y, p, cutoff, **kw) for name, values in groupings.items()}
+
+
+def train(con, folder: Path, spec: ModelSpec | None = None, *, seed: int | None = None, echo=print,
+          card: bool = True) -> TrainResult:
+    """Train on the warehouse's assessed checks, write ``<folder>/eligibility.{skops,json}``, the card
+    and the calibration plot; append to ``<folder>/training.log``."""
+    t0 = time.perf_counter()
+    spec = spec or load_spec(NAME)
+    seed = spec.seed if seed is None else int(seed)
+    log = TrainingLog(echo)
+    tr = spec.training
+    rows = data.eligibility_rows(con)
+    if not len(rows):
+        raise NotEnoughData("no assessed economic checks with features of the month before: nothing to learn from")
+    features = data.feature_columns(rows.drop(columns=["check_id", "label_period", "feature_period", "check_date",
+                                                       "reason", "outcome", "check_pc_yuan"]))
+    check_feature_list(spec, features)
+    y = data.eligibility_target(rows)
+    if len(rows) < int(tr.get("min_rows", 200)) or min(y.sum(), len(y) - y.sum()) < int(tr.get("min_positives", 20)):
+        raise NotEnoughData(f"{describe_rows(y)} from the assessed checks; training needs at least "
+                            f"{tr.get('min_rows', 200)} rows and {tr.get('min_positives', 20)} of each outcome")
+    split = time_split(rows["label_period"].unique().tolist(), tr)
+    part = {k: rows["label_period"].isin(v).to_numpy() for k, v in split.as_dict().items()}
+    X = data.matrix(rows, features)
+    log(f"eligibility: {describe_rows(y)} (assessed checks of {rows['label_period'].min()}..{rows['label_period'].max()}, "
+        f"features of the month before each); {len(features)} features; seed {seed}")
+    for k in ("train", "calibration", "test"):
+        log(f"  {k:<11} months {', '.join(split.as_dict()[k])}: {describe_rows(y[part[k]])}")
+    if min(y[part["train"]].sum(), (1 - y[part["train"]]).sum()) == 0:
+        raise NotEnoughData("the training months hold only one outcome")
+    clf, method, calibrator = fit(X[part["train"]], y[part["train"]], X[part["calibration"]], y[part["calibration"]],
+                                  tr, seed)
+    # the population path (b) is about: partial coverage in the month before the check
+    partial = rows["cov_partial"].to_numpy() == 1.0
+    art = make_artifact(NAME, clf, method, calibrator, features, split.test[-1], {})
+    p = art.predict(X)
+
+    cutoff_rule = spec.cutoff
+    target = float(cutoff_rule.get("target_recall", 0.9))
+    if "value" in cutoff_rule:
+        cutoff, how = float(cutoff_rule["value"]), "fixed in models/eligibility/model.toml"
+    else:
+        sel = part["calibration"] & partial
+        basis = "calibration months, partial coverage"
+        if y[sel].sum() < int(tr.get("min_positives", 20)):
+            sel, basis = part["calibration"], "calibration months, all checks (too few partial ones)"
+        cutoff = metrics.cutoff_for_recall(y[sel], p[sel], target)
+        how = f"highest cut-off with recall >= {target:.0%} on the {basis} ({describe_rows(y[sel])})"
+        if cutoff is None:
+            raise NotEnoughData("no check below the line in the calibration months: no cut-off can be chosen")
+    log(f"  calibration {method}; cut-off {cutoff:.3f} ({how})")
+
+    test = part["test"]
+    evaluation = {}
+    for label, sel in (("all checks", test), ("partial coverage", test & partial)):
+        evaluation[label] = {
+            "model": metrics.summary(y[sel], p[sel], cutoff),
+            "rule_baseline": metrics.of_flags(y[sel], data.rule_baseline(rows[sel])),
+            "calibration_bins": metrics.calibration_bins(y[sel], p[sel]),
+        }
+    groups = group_tables(rows[test], y[test], p[test], cutoff, spec.fairness)
+    warnings = []
+    for name, table in groups.items():
+        warnings += metrics.fairness_gaps(name, table, float(spec.fairness.get("max_gap", 0.15)))
+    head = evaluation["all checks"]["model"]
+    log(f"  held back ({', '.join(split.test)}): ROC-AUC {_f(head['roc_auc'])}, precision {_f(head['at_cutoff']['precision'])} "
+        f"recall {_f(head['at_cutoff']['recall'])} at the cut-off; calibration error {_f(head['calibration_error'])}")
+    part_eval = evaluation["partial coverage"]
+    log(f"  partial coverage: model precision {_f(part_eval['model']['at_cutoff']['precision'])} recall "
+        f"{_f(part_eval['model']['at_cutoff']['recall'])}; rule baseline precision "
+        f"{_f(part_eval['rule_baseline']['precision'])} recall {_f(part_eval['rule_baseline']['recall'])}")
+    for w in warnings:
+        log(f"  WARNING {w}")
+
+    art.meta.update({
+        "model": NAME, "seed": seed, "cutoff": cutoff, "cutoff_rule": how, "target_recall": target,
+        "label": "assessed economic check below the 低保边缘 line (edge families: below the 低保 standard)",
+        "months": split.as_dict(),
+        "counts": {k: {"rows": int(part[k].sum()), "positives": int(y[part[k]].sum()),
+                       "partial_rows": int((part[k] & partial).sum())} for k in part},
+        "reasons": {k: {str(r): int(n) for r, n in rows[part[k]]["reason"].value_counts().sort_index().items()}
+                    for k in part},
+        "evaluation": evaluation, "groups": groups, "warnings": warnings,
+        "hyperparameters": {k: v for k, v in tr.items()},
+        "fairness_bound": float(spec.fairness.get("max_gap", 0.15)),
+        "month_kind": "the month of the check; features are the household's of the month before",
+        "baseline_words": "The rule: ELIG path (b) without the model -- coverage partial in the month before the "
+                          "check, observed per-capita income of the last 3 months below the line, and a hardship "
+                          "signal in the last 6 months (the subset of signals the features count).",
+        "trained_on": today().isoformat(),
+        "explanation_method": "path contributions (Saabas) of the boosted trees, summed per feature group, "
+                              "stated as the change in calibrated probability",
+    })
+    folder = Path(folder)
+    save_artifact(folder, art)
+    if card:
+        from pipelines.learning.card import write_card
+
+        write_card(folder, spec, art.meta)
+    log(f"  wrote {folder / (NAME + '.skops')} version {art.version} ({time.perf_counter() - t0:.1f} s)")
+    log.write(folder, f"{NAME} {art.version}")
+    return TrainResult(NAME, art.version, folder, art.meta, warnings, time.perf_counter() - t0)
+
+
+def _f(x) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+# --- nightly scoring ----------------------------------------------------------------------------------
+
+@dataclass
+class ScoreSummary:
+    model: str | None = None
+    note: str = ""
+    scored: dict[str, int] = field(default_factory=dict)     # month -> rows
+    above_cutoff: dict[str, int] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"model": self.model, "note": self.note, "months_scored": len(self.scored),
+                "rows": sum(self.scored.values()), "above_cutoff": sum(self.above_cutoff.values()),
+                "scored": dict(self.scored), "unchanged": len(self.unchanged), "seconds": round(self.seconds, 2)}
+
+
+def score(con, folder: Path, spec: ModelSpec | None = None, months: list[str] | None = None) -> ScoreSummary:
+    """Score the months that need it into ``core.eligibility_month`` (see the module docstring).
+
+    No model: nothing is written and the summary says so (path (b) then runs without the model,
+    as it did before one existed). An artifact that cannot be used (other library versions, other
+    features) is the same, with the reason in the summary's note: the night goes on."""
+    t0 = time.perf_counter()
+    spec = spec or load_spec(NAME)
+    out = ScoreSummary()
+    try:
+        art = load_artifact(folder, NAME)
+    except ArtifactMissing:
+        out.note = "no eligibility model trained yet: ELIG path (b) runs without it"
+        return out
+    except ArtifactError as e:
+        out.note = f"eligibility model not used: {e}"
+        return out
+    if set(art.features) != set(spec.features):
+        out.note = (f"eligibility model {art.version} not used: it was trained on other features than "
+                    f"models/eligibility/features.toml names now; retrain with `lowincome model train --model eligibility`")
+        return out
+    out.model = art.version
+    cutoff = float(spec.cutoff["value"]) if "value" in spec.cutoff else float(art.meta["cutoff"])
+    k = int(spec.scoring.get("top_features", 3))
+    backfill = int(spec.scoring.get("backfill_months", 4))
+    known = data.data_months(con)
+    if months is None:
+        months = known
+    builds = dict(con.execute("select period, inputs_hash from core.build_runs").fetchall())
+    runs = {p: (h, v) for p, h, v in con.execute(
+        "select period, inputs_hash, model_version from core.eligibility_runs").fetchall()}
+    newest = known[-1] if known else None
+    for period in months:
+        token = hashlib.sha256(json.dumps([builds.get(period), art.version, cutoff, k]).encode()).hexdigest()
+        previous = runs.get(period)
+        if previous is not None and previous[0] == token:
+            out.unchanged.append(period)
+            continue
+        if previous is None and newest is not None and _months_between(period, newest) >= backfill:
+            continue  # an old month never scored: left without a gate (it was evaluated long ago)
+        n, above = _score_month(con, art, spec, period, cutoff, k, token)
+        out.scored[period], out.above_cutoff[period] = n, above
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def _months_between(a: str, b: str) -> int:
+    from pipelines.dates import months_between
+
+    return months_between(a, b)
+
+
+def _score_month(con, art, spec: ModelSpec, period: str, cutoff: float, k: int, token: str) -> tuple[int, int]:
+    from pipelines.learning.explain import top_features
+    from pipelines.warehouse import transaction
+
+    frame = data.household_features(con, period, partial_only=list(spec.scoring.get("coverage", ["partial"])) == ["partial"])
+    if not len(frame):
+        probs = np.zeros(0)
+    else:
+        X = data.matrix(frame, art.features)
+        probs = art.predict(X)
+    tops = [None] * len(frame)
+    above = np.flatnonzero(probs >= cutoff)
+    if len(above):
+        explained = top_features(art, spec, data.matrix(frame.iloc[above], art.features), k)
+        for i, items in zip(above, explained):
+            tops[i] = json.dumps(items, ensure_ascii=False)
+    import pyarrow as pa
+
+    table = pa.table({
+        "period": pa.array([period] * len(frame), pa.string()),
+        "household_id": pa.array(frame["household_id"].astype(str).tolist() if len(frame) else [], pa.string()),
+        "probability": pa.array(np.round(probs, 6), pa.float64()),
+        "cutoff": pa.array([cutoff] * len(frame), pa.float64()),
+        "model_version": pa.array([art.version] * len(frame), pa.string()),
+        "top_features": pa.array(tops, pa.string()),
+    })
+    con.register("eligibility_scored", table)
+    try:
+        with transaction(con):
+            con.execute("delete from core.eligibility_month where period = ?", [period])
+            con.execute("insert into core.eligibility_month select period, household_id, probability, cutoff, "
+                        "model_version, cast(top_features as json) from eligibility_scored")
+            con.execute("delete from core.eligibility_runs where period = ?", [period])
+            con.execute("insert into core.eligibility_runs values (?, ?, ?, ?, ?, ?)",
+                        [period, token, art.version, cutoff, len(frame), int(len(above))])
+    finally:
+        con.unregister("eligibility_scored")
+    return len(frame), int(len(above))

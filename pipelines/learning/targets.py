@@ -1,0 +1,140 @@
+"""The models against the synthetic province's truth (not used by the pipeline itself).
+
+The card measures a model on what the pipeline knows: held-back checks and answers. A synthetic
+province also knows every household's true income (``truth_income.parquet``), so the eligibility
+model can be judged where it is used: on every household-month with ``partial`` coverage and a
+hardship signal, against whether its true per-capita income is below the line.
+
+- truly below: the mean true per-capita income of M-2..M below the model's line (the 低保边缘 line of
+  the city; the 低保 standard for a roster 低保边缘 family), and, reported beside it, below the 低保
+  standard;
+- hardship signal: a row in ``core.hardship_signal`` for the household and month when that table
+  exists, else the subset of signals the features count (catastrophic claim, new severe
+  disability, death of a member aged 16-59, new unemployment registration, relapse-watch listing,
+  field-visit finding in the last 6 months; a collapsed or severely damaged house in the last 12);
+- the rule baseline: ELIG path (b) without the model (observed per-capita income of M-2..M below the
+  line, with the signal); the model: probability at or above the artifact's cut-off;
+- an "oracle" bound: the same learner trained on the true labels of every partial household-month of
+  the training months (labels no province has), evaluated on the same rows: what these features
+  could reach with plentiful, unbiased labels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipelines.learning import data, metrics
+
+
+def _truth(con, truth_income: Path) -> pd.DataFrame:
+    """Per household and month: mean true per-capita income of M-2..M divided by the 低保 standard."""
+    return con.execute(
+        """
+        with t as (
+            select t.household_id, t.period, h.month_idx, t.true_income_yuan::double / t.size / h.dibao_std_yuan::double as r
+            from read_parquet(?) t join core.household_month h using (household_id, period)
+            where t.size > 0 and h.dibao_std_yuan > 0)
+        select a.household_id, a.period, avg(b.r) as true_ratio_3m, count(*) as months
+        from t a join t b on b.household_id = a.household_id and b.month_idx between a.month_idx - 2 and a.month_idx
+        group by a.household_id, a.period
+        """, [str(truth_income)]).df()
+
+
+def _signals(con, frame: pd.DataFrame) -> tuple[np.ndarray, str]:
+    from pipelines.warehouse import relation_exists
+
+    if relation_exists(con, "core.hardship_signal"):
+        have = set(con.execute("select distinct household_id || '|' || period from core.hardship_signal").fetchall())
+        keys = (frame["household_id"] + "|" + frame["period"]).tolist()
+        return np.array([(k,) in have for k in keys]), "core.hardship_signal"
+    return data.hardship(frame), "the signals the features count (core.hardship_signal not built)"
+
+
+def evaluation_rows(con, months: list[str], truth_income: Path) -> pd.DataFrame:
+    """Household-months of ``months`` with partial coverage (not 低保/特困), their features, the truth
+    and the hardship flag."""
+    truth = _truth(con, truth_income)
+    frames = [data.household_features(con, m, partial_only=True) for m in months]
+    frame = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    frame = frame.merge(truth, on=["household_id", "period"], how="inner")
+    frame = frame[frame["months"] == 3].reset_index(drop=True)
+    frame["hardship_signal"], frame.attrs["signals"] = _signals(con, frame)
+    edge_mult = data.edge_multiple(frame) if len(frame) else np.zeros(0)
+    frame["line"] = np.where(frame["category"].astype(str).eq("edge"), 1.0, edge_mult)
+    frame["below_line"] = frame["true_ratio_3m"] < frame["line"]
+    frame["below_dibao"] = frame["true_ratio_3m"] < 1.0
+    frame["candidate"] = data.rule_baseline(frame)
+    return frame
+
+
+def _scores(y, flagged, p) -> dict:
+    out = metrics.of_flags(y, flagged)
+    out["roc_auc"] = metrics.roc_auc(y, p) if p is not None else None
+    if p is not None and np.sum(y):
+        c = metrics.cutoff_for_recall(y, p, 0.9)
+        out["precision_at_recall_90"] = metrics.at_cutoff(y, p, c)["precision"]
+    return out
+
+
+def eligibility_targets(con, artifact, cutoff: float, truth_income: Path, months: list[str],
+                        oracle_months: list[str] | None = None, seed: int = 0, training: dict | None = None) -> dict:
+    rows = evaluation_rows(con, months, truth_income)
+    X = data.matrix(rows, artifact.features)
+    rows["p"] = artifact.predict(X)
+    out = {"months": months, "signals": rows.attrs.get("signals"), "populations": {}}
+    pops = {"partial coverage and a hardship signal": rows["hardship_signal"].to_numpy(),
+            "path (b) candidates (also observed income below the line)": (rows["hardship_signal"]
+                                                                          & rows["candidate"]).to_numpy(),
+            "all partial coverage": np.ones(len(rows), bool)}
+    oracle_p = None
+    if oracle_months:
+        from pipelines.learning.common import fit
+
+        train = evaluation_rows(con, oracle_months, truth_income)
+        Xt, yt = data.matrix(train, artifact.features), train["below_line"].to_numpy(int)
+        half = len(Xt) // 2
+        clf, method, cal = fit(Xt, yt, Xt[half:], yt[half:], training or {}, seed)
+        from pipelines.learning.artifact import Artifact
+
+        oracle = Artifact("oracle", clf, cal, method, artifact.features)
+        oracle_p = oracle.predict(X)
+    for name, sel in pops.items():
+        entry = {"household_months": int(sel.sum())}
+        for target in ("below_line", "below_dibao"):
+            y = rows.loc[sel, target].to_numpy(int)
+            p = rows.loc[sel, "p"].to_numpy()
+            entry[target] = {
+                "truly_below": int(y.sum()),
+                "model": _scores(y, p >= cutoff, p),
+                "rule_baseline": _scores(y, rows.loc[sel, "candidate"].to_numpy(), None),
+                "oracle": _scores(y, oracle_p[sel] >= 0.5, oracle_p[sel]) if oracle_p is not None else None,
+            }
+        out["populations"][name] = entry
+    return out
+
+
+def render(result: dict, cutoff: float) -> str:
+    lines = [f"Held-back months {', '.join(result['months'])}; hardship signals: {result['signals']}; "
+             f"cut-off {cutoff:.3f}.", "",
+             "| rows | truly below | n | truly below | model precision | model recall | rule precision | rule recall "
+             "| model ROC-AUC | model precision at recall 90% | oracle ROC-AUC | oracle precision at recall 90% |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+
+    def pct(x):
+        return "–" if x is None else f"{x:.1%}"
+
+    def num(x):
+        return "–" if x is None else f"{x:.3f}"
+
+    for name, e in result["populations"].items():
+        for target, words in (("below_line", "the model's line"), ("below_dibao", "the 低保 standard")):
+            t = e[target]
+            m, r, o = t["model"], t["rule_baseline"], t["oracle"] or {}
+            lines.append(f"| {name} | {words} | {e['household_months']:,} | {t['truly_below']:,} | {pct(m['precision'])} | "
+                         f"{pct(m['recall'])} | {pct(r['precision'])} | {pct(r['recall'])} | {num(m.get('roc_auc'))} | "
+                         f"{pct(m.get('precision_at_recall_90'))} | {num(o.get('roc_auc'))} | "
+                         f"{pct(o.get('precision_at_recall_90'))} |")
+    return "\n".join(lines)

@@ -1,0 +1,412 @@
+"""The learned models (pipelines/learning): features without leakage, explanations that add up,
+artifacts that round-trip and refuse other library versions, deterministic training, the cut-off
+gate, priorities in the extracts. The end-to-end part (a synthetic province with simulated
+department answers) is in tests/test_learning_e2e.py."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.core import build_core
+from pipelines.learning import artifact as art_mod
+from pipelines.learning import data, metrics
+from pipelines.learning.common import fit, make_artifact
+from pipelines.learning.explain import path_contributions, top_features
+from pipelines.learning.priority import level_of
+from pipelines.learning.spec import load_spec
+from tests.warehouse_fixtures import Province, d, month_range
+
+MONTHS = month_range("2026-01", "2026-06")
+URBAN, RURAL = "330102001001", "330102001201"
+FEATURE_MONTH = "2026-03"
+
+
+# --- features: nothing after the month ------------------------------------------------------------
+
+def _province(events_in: str | None):
+    """A small hand-built province: a partial household off the roster (an employee, a spouse whose
+    income no feed shows, a child), a roster 低保边缘 family, and -- when ``events_in`` is a month --
+    one of every kind of event the features count, dated and delivered in that month."""
+    con = duckdb.connect()
+    p = Province(con, MONTHS)
+    p.standard("3301", "urban", 1000, 1300)
+    p.standard("3301", "rural", 800, 1100)
+    head = p.person(None, birth="19800101", income=2600)
+    spouse = p.person(None, birth="19820101", status="none", income=0)
+    child = p.person(None, birth="20150101")
+    if events_in is not None:
+        head.by_month[events_in] = ("unemployed_registered", 0, 0, 0)   # lost the job that month
+    res = p.resident_household(RURAL, [head, spouse, child])
+    fhead = p.person("王五", "head", birth="19700101", income=1800)
+    fam = p.family("F330102001001000009", URBAN, "edge", [fhead, p.person("赵六", "spouse", birth="19720101")])
+    grid = []
+    if events_in is not None:
+        m = events_in
+        day = d(m + "-15")
+        quarter = "2026-01" if m <= "2026-03" else "2026-04"   # housing and deposits come quarterly
+        for pid, hh in ((spouse.person_id, res), (fhead.person_id, fam)):
+            p.add("nhsa_claims", m, settle_id=f"S{pid}{m}", person_id=pid, settle_date=day, visit_type="inpatient",
+                  catastrophic=True, total_yuan=90000, fund_yuan=30000, critical_illness_yuan=10000,
+                  medical_aid_yuan=0, oop_yuan=50000, reversal_of=None)
+            p.add("cdpf_disability", m, person_id=pid, disability_type="physical", disability_grade=1, issued_on=day,
+                  cert_status="valid")
+            p.add("mem_disaster", m, disaster_id=f"D{m}", disaster_type="flood", occurred_on=day, person_id=pid,
+                  region_code=hh.region_code, house_damage="collapsed", loss_yuan=60000, emergency_aid_yuan=0)
+            grid.append({"visit_id": f"V{pid}{m}", "family_id": hh.family_id,
+                         "hukou_no": None if hh.family_id else hh.hukou_no, "visit_date": day,
+                         "visitor_role": "grid_worker", "findings": ["illness"], "note": "住院"})
+            p.add("mps_vehicles", m, person_id=pid, vehicle_class="car", first_registered=day, event="register",
+                  event_date=day)
+            p.add("samr_business", m, credit_code=f"92{pid[:16]}", person_id=pid, role="legal_rep",
+                  entity_type="individual", registered_capital_yuan=200000, status="active", event_date=day)
+            p.add("mohurd_housing", quarter, as_of=day, person_id=pid, property_count=2, property_area_m2=180,
+                  public_rental=False, dilapidated_level="D")
+            p.add("bank_deposits", quarter, as_of=day, person_id=pid, deposits_yuan=300000, securities_yuan=0)
+            p.add("mca_econ_checks", m, check_id=f"C{pid}{m}", check_date=day, reason="referral",
+                  family_id=hh.family_id, hukou_no=hh.hukou_no, applicant_id=pid, region_code=hh.region_code,
+                  urban_rural="rural", household_size=len(hh.members), income_basis="assessed",
+                  monthly_income_yuan=9000, financial_assets_yuan=0, vehicles=0, properties=0, outcome="above_edge")
+            p.add("moa_relapse_watch", m, watch_id=f"W{pid[:6]}", head_person_id=pid, hukou_no=hh.hukou_no,
+                  region_code=hh.region_code, watch_type="突发严重困难户", risk_types=["因病"], household_size=3,
+                  income_year=2025, net_income_per_capita_yuan=4000, transfer_income_per_capita_yuan=500,
+                  identified_on=day, risk_eliminated=False)
+        p.add("mps_hukou_events", m, event_id=f"E{m}", person_id=head.person_id, hukou_no=res.hukou_no,
+              event_type="death", event_date=day, region_code=RURAL)
+    p.load()
+    if grid:
+        p.deliver("grid_visits", events_in, grid)
+    build_core(con)
+    return con, res, fam
+
+
+def _features(con) -> pd.DataFrame:
+    return (data.household_features(con, FEATURE_MONTH, include_enrolled=True)
+            .sort_values("household_id").reset_index(drop=True))
+
+
+def test_features_of_a_month_do_not_see_anything_after_it():
+    """The features of 2026-03 are the same whether or not the province later has claims,
+    certificates, disasters, visits, vehicles, businesses, houses, deposits, checks, a relapse-watch
+    listing, a death and a job loss (all dated and delivered in 2026-04); the same events dated in
+    2026-03 do change them (so the comparison would catch a leak)."""
+    base, res, fam = _province(None)
+    later, _, _ = _province("2026-04")
+    same_month, _, _ = _province(FEATURE_MONTH)
+    f_base, f_later, f_same = _features(base), _features(later), _features(same_month)
+    features = data.feature_columns(f_base)
+    assert len(f_base) == 2 and set(features) == set(load_spec("eligibility").features)
+    keep = ["household_id"] + features  # (person ids, hence the head's gender, differ between the provinces)
+    pd.testing.assert_frame_equal(f_base[keep], f_later[keep], check_dtype=False)
+    changed = {c for c in features if not np.allclose(data.matrix(f_base, [c]), data.matrix(f_same, [c]), equal_nan=True)}
+    # every kind of event moved at least one feature when it happened by the month's end
+    assert {"hs_catastrophic_6m", "n_severe_disabled", "severe_disasters_12m", "grid_findings_6m", "vehicles",
+            "active_businesses", "properties", "assets_pc_ratio", "last_assessed_pc_ratio", "on_relapse_watch",
+            "deaths_12m", "hs_new_unemployed_6m"} <= changed, sorted(changed)
+
+
+def test_labels_are_joined_to_the_month_before_and_a_later_join_fails():
+    con, res, fam = _province("2026-04")
+    rows = data.eligibility_rows(con)
+    assert len(rows) == 2 and set(rows["label_period"]) == {"2026-04"} and set(rows["period"]) == {FEATURE_MONTH}
+    # the check of 2026-04 does not inform its own features (nothing is known of it in 2026-03)
+    assert rows["last_assessed_pc_ratio"].isna().all()
+    leaked = rows.assign(period="2026-04")
+    with pytest.raises(data.LeakageError, match="own month or later"):
+        data.check_no_leakage(leaked)
+
+
+def test_no_name_id_or_gender_is_a_feature():
+    con, _, _ = _province(None)
+    features = data.feature_columns(_features(con))
+    for banned in ("name", "person_id", "head_person_id", "family_id", "hukou_no", "gender", "head_gender",
+                   "ethnicity", "region_code", "household_id"):
+        assert banned not in features
+
+
+# --- explanations, artifacts, determinism -----------------------------------------------------------
+
+def _toy(seed: int = 0, n: int = 1500):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    X[rng.random(n) < 0.1, 2] = np.nan
+    y = ((X[:, 0] + 0.5 * np.nan_to_num(X[:, 2]) + 0.3 * rng.normal(size=n)) > 0.3).astype(int)
+    return X, y
+
+
+TRAINING = {"max_iter": 40, "learning_rate": 0.1, "max_leaf_nodes": 8, "min_samples_leaf": 10,
+            "l2_regularization": 1.0, "max_features": 0.8, "isotonic_min_rows": 400}
+
+
+def _toy_artifact(seed: int = 7, training: dict = TRAINING):
+    X, y = _toy()
+    clf, method, cal = fit(X[:1000], y[:1000], X[1000:], y[1000:], training, seed)
+    features = ["obs_pc_ratio", "n_unknown_adult", "oop_3m_ratio", "urban", "head_age"]
+    return make_artifact("eligibility", clf, method, cal, features, "2026-10", {"cutoff": 0.4}), X
+
+
+def test_path_contributions_add_up_to_the_model_score():
+    art, X = _toy_artifact()
+    bias, contrib = path_contributions(art.classifier, X)
+    raw = art.classifier._raw_predict(X).ravel()
+    assert np.allclose(bias + contrib.sum(axis=1), raw, atol=1e-9)
+    # the feature the label depends on most moves the scores most
+    assert np.abs(contrib).mean(axis=0).argmax() == 0
+
+
+def test_top_features_name_groups_in_chinese_with_the_direction():
+    art, X = _toy_artifact()
+    spec = load_spec("eligibility")
+    [items] = top_features(art, spec, X[:1], k=3)
+    assert len(items) == 3 and len({i["code"] for i in items}) == 3
+    for item in items:
+        group = spec.groups[item["code"]]
+        assert item["label_zh"] == group.label_zh
+        assert item["effect_zh"] == (group.up_zh if item["delta"] >= 0 else group.down_zh)
+    assert abs(items[0]["delta"]) >= abs(items[1]["delta"]) >= abs(items[2]["delta"])
+
+
+def test_training_is_deterministic_for_a_seed():
+    a, X = _toy_artifact(seed=7)
+    b, _ = _toy_artifact(seed=7)
+    c, _ = _toy_artifact(seed=8)
+    assert a.version == b.version and np.array_equal(a.predict(X), b.predict(X))
+    assert c.version != a.version  # max_features < 1 draws features per split from the seed
+
+
+def test_artifact_round_trip(tmp_path):
+    art, X = _toy_artifact()
+    art_mod.save_artifact(tmp_path, art)
+    meta = json.loads((tmp_path / "eligibility.json").read_text())
+    assert meta["features"] == art.features and meta["libraries"]["scikit-learn"]
+    assert meta["estimators_sha256"] and meta["version"] == art.version
+    assert b"pickle" not in (tmp_path / "eligibility.skops").read_bytes()[:0]  # skops zip, loaded without pickle
+    loaded = art_mod.load_artifact(tmp_path, "eligibility", features=art.features)
+    assert loaded.version == art.version
+    assert np.array_equal(loaded.predict(X), art.predict(X))
+
+
+def test_loading_refuses_other_library_versions(tmp_path):
+    art, _ = _toy_artifact()
+    art_mod.save_artifact(tmp_path, art)
+    meta_path = tmp_path / "eligibility.json"
+    meta = json.loads(meta_path.read_text())
+    meta["libraries"]["scikit-learn"] = "0.24.2"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(art_mod.ArtifactError) as e:
+        art_mod.load_artifact(tmp_path, "eligibility")
+    msg = str(e.value)
+    assert "scikit-learn 0.24.2" in msg and "installed" in msg and "lowincome model train --model eligibility" in msg
+
+
+def test_loading_refuses_a_changed_file_other_features_and_a_missing_model(tmp_path):
+    art, _ = _toy_artifact()
+    art_mod.save_artifact(tmp_path, art)
+    with pytest.raises(art_mod.ArtifactError, match="other features"):
+        art_mod.load_artifact(tmp_path, "eligibility", features=art.features[::-1])
+    est = tmp_path / "eligibility.skops"
+    est.write_bytes(est.read_bytes() + b"\0")
+    with pytest.raises(art_mod.ArtifactError, match="does not match its metadata"):
+        art_mod.load_artifact(tmp_path, "eligibility")
+    with pytest.raises(art_mod.ArtifactMissing, match="no trained triage model"):
+        art_mod.load_artifact(tmp_path, "triage")
+
+
+# --- metrics and priorities -------------------------------------------------------------------------
+
+def test_cutoff_for_recall_and_top_half():
+    y = np.array([1, 1, 0, 1, 0, 0, 0, 1, 0, 0])
+    p = np.array([.9, .8, .7, .6, .5, .4, .3, .2, .1, .05])
+    c = metrics.cutoff_for_recall(y, p, 0.75)
+    assert c == 0.6 and metrics.at_cutoff(y, p, c)["recall"] == 0.75
+    assert metrics.share_in_top_half(y, p) == 0.75
+    assert metrics.precision_at_top(y, p, 0.2) == 1.0
+    assert metrics.expected_calibration_error(np.array([1, 0]), np.array([1.0, 0.0])) == 0.0
+
+
+def test_priority_levels():
+    spec = load_spec("triage")
+    assert level_of(0.1, "urgent", spec) == "high"            # urgent is always 高
+    assert level_of(0.7, "low", spec) == "high" and level_of(0.4, "high", spec) == "medium"
+    assert level_of(0.1, "high", spec) == "low"
+    assert [level_of(None, s, spec) for s in ("urgent", "high", "medium", "low")] == ["high", "high", "medium", "low"]
+
+
+def test_fairness_gap_beyond_the_bound_is_a_warning():
+    rows = [{"group": "rural", "recall": 0.95, "precision": 0.5, "judged": True},
+            {"group": "urban", "recall": 0.70, "precision": 0.55, "judged": True},
+            {"group": "tiny", "recall": 0.0, "precision": 0.0, "judged": False}]
+    [w] = metrics.fairness_gaps("urban_rural", rows, 0.15)
+    assert "recall" in w and "rural 0.95" in w and "urban 0.70" in w and "tiny" not in w
+
+
+# --- the gate of ELIG path (b) -----------------------------------------------------------------------
+
+# What INCOME's path (b) reads (the contract of core.eligibility_month): a candidate fires when its
+# household-month has probability >= cutoff -- or when the month has no row at all (no model).
+GATE_SQL = """
+select c.household_id from candidates c
+where not exists (select 1 from core.eligibility_month e where e.period = c.period)
+   or exists (select 1 from core.eligibility_month e where e.period = c.period
+              and e.household_id = c.household_id and e.probability >= e.cutoff)
+order by 1
+"""
+
+
+def test_the_cutoff_changes_which_path_b_warnings_fire(tmp_path):
+    """Both golden households are partial. An artifact over the real feature list (trained on their
+    own features, the resident household labelled below the line, the family not) scores them into
+    core.eligibility_month; the gate query of the contract then lets through whoever reaches the
+    cut-off in force -- both, one or none as the cut-off rises. Without rows for the month (no
+    model), every candidate passes."""
+    from pipelines.learning import eligibility
+
+    con, res, fam = _province(None)
+    spec = load_spec("eligibility")
+    features = list(spec.features)
+    frame = data.household_features(con, FEATURE_MONTH)
+    X = np.vstack([data.matrix(frame, features)] * 100)
+    y = np.tile((frame["household_id"] == res.household_id).to_numpy(int), 100)
+    y[:10] = 1 - y[:10]  # not a perfect separation: probabilities strictly between 0 and 1
+    clf, method, cal = fit(X, y, X, y, TRAINING, 7)
+    real = make_artifact("eligibility", clf, method, cal, features, "2026-06", {"cutoff": 0.5})
+    art_mod.save_artifact(tmp_path, real)
+    con.execute("create table candidates as select period, household_id from core.household_month "
+                "where period = ? and income_coverage = 'partial'", [FEATURE_MONTH])
+    both = sorted([(fam.household_id,), (res.household_id,)])
+    assert con.execute(GATE_SQL).fetchall() == both                       # no model: path (b) without a gate
+    p = dict(zip(frame["household_id"], real.predict(data.matrix(frame, features))))
+    assert p[res.household_id] > p[fam.household_id]
+
+    def fired(cutoff: float) -> list:
+        fixed = dataclasses.replace(spec, cutoff={"value": cutoff})
+        summary = eligibility.score(con, tmp_path, fixed, months=[FEATURE_MONTH])
+        assert summary.model == real.version and summary.scored == {FEATURE_MONTH: 2}
+        assert con.execute("select distinct cutoff from core.eligibility_month").fetchall() == [(cutoff,)]
+        return con.execute(GATE_SQL).fetchall()
+
+    low, high = p[fam.household_id], p[res.household_id]
+    assert fired(low / 2) == both
+    assert fired((low + high) / 2) == [(res.household_id,)]
+    assert fired((high + 1) / 2) == []
+    fired((low + high) / 2)
+    rows = dict(con.execute("select household_id, top_features from core.eligibility_month").fetchall())
+    assert rows[fam.household_id] is None                                  # below the cut-off: not explained
+    top = json.loads(rows[res.household_id])
+    assert len(top) == 3 and all({"code", "label_zh", "delta", "direction"} <= set(t) for t in top)
+    assert con.execute("select distinct model_version from core.eligibility_month").fetchall() == [(real.version,)]
+
+
+def test_scoring_without_a_model_or_with_a_refused_one_writes_nothing(tmp_path):
+    from pipelines.learning import eligibility
+
+    con, res, fam = _province(None)
+    summary = eligibility.score(con, tmp_path)
+    assert summary.model is None and "no eligibility model" in summary.note
+    art, _ = _toy_artifact()  # trained on other features than the pipeline computes
+    art_mod.save_artifact(tmp_path, art)
+    summary = eligibility.score(con, tmp_path)
+    assert summary.model is None and "other features" in summary.note
+    assert con.execute("select count(*) from core.eligibility_month").fetchone()[0] == 0
+
+
+# --- priorities in the extracts ----------------------------------------------------------------------
+
+def _cases_warehouse(tmp_path):
+    import datetime as dt
+
+    from case_fixtures import add_warning, warehouse
+    from pipelines.cases import update_cases
+
+    c = warehouse(tmp_path)
+    add_warning(c, "F001", "INC_DROP", "medium", "2026-01", ["MCA"])
+    add_warning(c, "F002", "EXP_MED", "low", "2026-01", ["MCA"])
+    add_warning(c, "F003", "EXP_MED", "medium", "2026-01", ["NHSA", "MCA"])
+    add_warning(c, "HHK004", "ELIG_DIBAO", "high", "2026-01", ["MCA"])
+    add_warning(c, "F003", "DISASTER", "urgent", "2026-01", ["MEM", "MCA"])
+    night = dt.date(2026, 2, 7)
+    update_cases(c, night)
+    return c, night
+
+
+def _rows(path):
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_without_a_model_extracts_are_ordered_by_severity_and_say_so(tmp_path):
+    from openpyxl import load_workbook
+
+    from pipelines.dispatch import write_extracts
+    from pipelines.learning import triage
+
+    con, night = _cases_warehouse(tmp_path)
+    summary = triage.prioritise(con, tmp_path / "models" / "triage", night)
+    assert summary.method == "severity" and "按严重程度排序" in summary.note and "0 件" in summary.note
+    live = con.execute("select count(*) from mart.cases").fetchone()[0]
+    assert summary.cases == live == con.execute("select count(*) from mart.case_priority").fetchone()[0]
+    write_extracts(con, tmp_path / "outbox", night)
+    for county in ("330102", "330103"):
+        folder = tmp_path / "outbox" / "MCA" / county / night.isoformat()
+        rows = _rows(folder / "cases.csv")
+        expected = {cid for (cid,) in con.execute(
+            "select case_id from mart.cases where county_code = ? and list_contains(departments, 'MCA')", [county]).fetchall()}
+        assert {r["案件编号 case_id"] for r in rows} == expected                  # every case, none dropped
+        # households in the order of their most urgent case, a household's cases together
+        households = [r["低保家庭编号 family_id"] or r["户口簿号 hukou_no"] for r in rows]
+        firsts = [i for i, h in enumerate(households) if h not in households[:i]]
+        assert households == sorted(households, key=households.index)
+        ranks = [{"高": 1, "中": 2, "低": 3}[rows[i]["优先级 priority"]] for i in firsts]
+        assert ranks == sorted(ranks)
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["cases"] == len(expected) and "按严重程度排序" in manifest["order"]
+        guide = [c.value for c in load_workbook(folder / "cases.xlsx")["填报说明 how to answer"]["A"]]
+        assert any(v and "按严重程度排序" in v for v in guide)
+    mca_330103 = _rows(tmp_path / "outbox" / "MCA" / "330103" / night.isoformat() / "cases.csv")
+    # urgent first, then high; a household's cases together (F003's medium EXP_MED follows its DISASTER)
+    assert [r["指标代码 indicator_code"] for r in mca_330103] == ["DISASTER", "EXP_MED", "ELIG_DIBAO"]
+    assert [r["优先级 priority"] for r in mca_330103] == ["高", "中", "高"]
+
+
+def test_with_a_model_rows_follow_its_priority_and_urgent_stays_high(tmp_path):
+    from pipelines.dispatch import write_extracts
+    from pipelines.learning.priority import SEVERITY_RANK
+
+    con, night = _cases_warehouse(tmp_path)
+    cases = dict(con.execute("select indicator_code || '/' || household_id, case_id from mart.cases").fetchall())
+    model = {"EXP_MED/F003": ("高", 1, 0.9), "ELIG_DIBAO/HHK004": ("低", 3, 0.05), "DISASTER/F003": ("高", 1, 0.2),
+             "INC_DROP/F001": ("中", 2, 0.4), "EXP_MED/F002": ("高", 1, 0.7)}
+    for key, (label, rank, p) in model.items():
+        con.execute("insert into mart.case_priority values (?, ?, ?, ?, 'model', 'triage-x', 'by the model', now())",
+                    [cases[key], label, rank, p])
+    write_extracts(con, tmp_path / "outbox", night)
+    rows = _rows(tmp_path / "outbox" / "MCA" / "330103" / night.isoformat() / "cases.csv")
+    assert [r["指标代码 indicator_code"] for r in rows] == ["EXP_MED", "DISASTER", "ELIG_DIBAO"]
+    assert [r["优先级 priority"] for r in rows] == ["高", "高", "低"]
+    # (F003's two cases: 0.9 and urgent, together at the top; the 低 ELIG_DIBAO last)
+    rows = _rows(tmp_path / "outbox" / "MCA" / "330102" / night.isoformat() / "cases.csv")
+    assert [r["指标代码 indicator_code"] for r in rows] == ["EXP_MED", "INC_DROP"]   # 0.7 高 before 0.4 中
+    assert SEVERITY_RANK["urgent"] > SEVERITY_RANK["high"]
+
+
+def test_watchlist_rising_households_off_the_roster_without_an_open_case():
+    from pipelines.warehouse import sql
+
+    con, res, fam = _province(None)
+    rows = [("2026-03", res.household_id, 0.20), ("2026-06", res.household_id, 0.55),   # rose 0.35
+            ("2026-03", fam.household_id, 0.10), ("2026-06", fam.household_id, 0.90)]   # on the roster
+    for period, hh, p in rows:
+        con.execute("insert into core.eligibility_month values (?, ?, ?, 0.5, 'eligibility-x', null)", [period, hh, p])
+    got = con.execute(sql("learning/eligibility_watchlist.sql"), {"months": 3, "min_rise": 0.1, "size": 10}).fetchall()
+    assert [(r[0], r[1], r[2], round(r[9], 2), r[10]) for r in got] == [("2026-06", "2026-03", res.household_id, 0.35, True)]
+    con.execute("insert into mart.cases (case_id, household_id, indicator_code, severity, county_code, departments, "
+                "status, opened_period, last_period, opened_at) values ('C-1', ?, 'ELIG_DIBAO', 'low', '330102', "
+                "['MCA'], 'dispatched', '2026-06', '2026-06', now())", [res.household_id])
+    assert con.execute(sql("learning/eligibility_watchlist.sql"), {"months": 3, "min_rise": 0.1, "size": 10}).fetchall() == []
