@@ -60,7 +60,8 @@ STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "bank_deposits": [("as_of", "date"), ("person_id", "varchar"), ("deposits_yuan", "decimal(14,2)"),
                       ("securities_yuan", "decimal(14,2)")],
     "grid_visits": [("visit_id", "varchar"), ("family_id", "varchar"), ("hukou_no", "varchar"),
-                    ("visit_date", "date"), ("visitor_role", "varchar"), ("findings", "varchar[]"), ("note", "varchar")],
+                    ("visit_date", "date"), ("visitor_role", "varchar"), ("findings", "varchar[]"), ("note", "varchar"),
+                    ("person_id", "varchar"), ("region_code", "varchar")],
     "mca_econ_checks": [("check_id", "varchar"), ("check_date", "date"), ("reason", "varchar"),
                         ("family_id", "varchar"), ("hukou_no", "varchar"), ("applicant_id", "varchar"),
                         ("region_code", "varchar"), ("urban_rural", "varchar"), ("household_size", "integer"),
@@ -81,7 +82,7 @@ STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
 # How many months one delivery covers (ops.completeness): quarterly 3, term 6, reference: all later.
 MONTHLY = ("mca_roster", "hrss_employment", "nhsa_claims", "samr_business", "mps_hukou_events",
            "mps_hukou_members", "mps_vehicles", "cdpf_disability", "mem_disaster", "mca_econ_checks",
-           "moa_relapse_watch")
+           "moa_relapse_watch", "grid_visits")   # grid_visits comes daily: here one delivery a month
 
 
 def month_range(first: str, last: str) -> list[str]:
