@@ -2,7 +2,7 @@
 -- application check in the last $application_days days or an asset red flag (the EXIT_REVIEW tests), whose
 --  (a) income is known (verified / surveyed / full coverage in each of M-2..M) and mean per-capita
 --      income over M-2..M is below the 低保 standard of M -> $sev_known; or
---  (b) income is partly unknown (partial coverage in some month), mean per-capita OBSERVED income over
+--  (b) income is partly unknown (coverage of M partial), mean per-capita OBSERVED income over
 --      M-2..M (HRSS loaded) below the standard, with a hardship signal in the last $signal_months months
 --      later than any above_edge check of the last 12 months, and the eligibility model's gate when it
 --      exists -> a referral for an economic check: $sev_partial_roster on the roster, else $sev_partial.

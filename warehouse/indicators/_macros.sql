@@ -208,8 +208,8 @@ create or replace temp macro asset_findings(p, p_first, d0, d1, vehicle_classes,
 -- The 主动发现 rules (ELIG_DIBAO, ELIG_EDGE) in one place, for month `p` (index `end_idx`, last day
 -- `p_end`), per household not in `excluded` categories and present in each of the `n` months:
 --  path a: accepted coverage in every month -> per_capita_yuan = mean per-capita rule income;
---  path b: otherwise, HRSS loaded in every month -> per_capita_yuan = mean per-capita observed income
---          (a floor), with a hardship signal in the `signal_months` months up to M that is later than
+--  path b: coverage of M partial, HRSS loaded in every month -> per_capita_yuan = mean per-capita
+--          observed income (a floor), with a hardship signal in the `signal_months` months up to M that is later than
 --          the latest above_edge check of the last 12 months (if any), and, when `model_gate` is on and
 --          the model scored the month, the household's probability >= its cut-off;
 --  both: no application check in the `application_days` days up to `p_end`, no asset red flag (the
@@ -266,9 +266,11 @@ create or replace temp macro income_eligibility(p, end_idx, p_end, n, excluded, 
     ),
     judged as (
         select *,
-               case when known_income then 'a' when observed_months = n then 'b' end as path,
+               case when known_income then 'a' when observed_months = n and income_coverage = 'partial' then 'b' end
+                   as path,
                case when known_income then rule_per_capita_yuan
-                    when observed_months = n then observed_per_capita_yuan end as per_capita_yuan,
+                    when observed_months = n and income_coverage = 'partial' then observed_per_capita_yuan end
+                   as per_capita_yuan,
                list_filter([
                    case when vehicle_date is not null then 'vehicle' end,
                    case when business_date is not null then 'business' end,
