@@ -611,14 +611,15 @@ def truly_below(hm: HouseholdMonths, name: str, h: int, t: int) -> bool | None:
     w = slice(max(0, t - k), t + 1)
     size = hm.size[h, w]
     ok = size > 0
-    true_pc = (hm.true_income[h, w][ok] / size[ok])
+    true = (hm.income[h, w] + hm.hidden[h, w])[ok]      # one row (hm.true_income builds the whole matrix)
+    true_pc = true / size[ok]
     std = hm.std[h, t]
     if name == "ELIG_DIBAO":
         return bool(true_pc.mean() < std)
     if name == "ELIG_EDGE":
         return bool(true_pc.mean() < hm.edge_mult[h] * std)
     costs = (hm.oop[h, w] + hm.edu[h, w] + hm.loss[h, w])[ok]
-    return bool(((hm.true_income[h, w][ok] - costs) / size[ok]).mean() < std)
+    return bool(((true - costs) / size[ok]).mean() < std)
 
 
 def build_truth(pv: Province, hm: HouseholdMonths | None = None) -> tuple[list[TruthRow], list[str], HouseholdMonths]:
