@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from pipelines.dates import shift_period
+from pipelines.dates import months_between, shift_period
 from pipelines.warehouse import migrate, sql, transaction
 
 # Tables rebuilt in full on every build (small).
@@ -27,7 +27,7 @@ GLOBAL_MODELS = ("month_calendar", "feed_month")
 # Per-month models, in dependency order.
 PERIOD_MODELS = ("standards_month", "person_month", "person_income_month", "member_income_month",
                  "household_coverage_month", "household_oop_month", "student_term", "household_month",
-                 "assistance_month", "roster_month", "assistance_county_month")
+                 "assistance_month", "roster_month", "assistance_county_month", "hardship_signal")
 
 # Which (feed, month offset) deliveries the core facts of month M are built from.
 CORE_INPUTS: tuple[tuple[str, int], ...] = (
@@ -35,10 +35,16 @@ CORE_INPUTS: tuple[tuple[str, int], ...] = (
     ("nhsa_claims", 0), ("nhsa_claims", 1),   # a settlement dated M may come in the M+1 delivery
     ("moe_students", 0), ("moe_students", -6),  # the previous term tells who starts a new stage
     ("mem_disaster", 0), ("ref_standards", 0),
-    # income coverage: assessed checks dated in the 6 months up to M, and the births, deaths and moves
-    # since; the newest relapse-watch snapshot
-    *(("mca_econ_checks", k) for k in range(-5, 1)), *(("mps_hukou_events", k) for k in range(-5, 1)),
+    # income coverage: the checks dated in the 12 months up to M (assessed ones of the last 6 verify),
+    # and the births, deaths and moves since; the newest relapse-watch snapshot
+    *(("mca_econ_checks", k) for k in range(-11, 1)), *(("mps_hukou_events", k) for k in range(-5, 1)),
     ("moa_relapse_watch", 0), ("moa_relapse_watch", -1),
+    # hardship signals: out-of-pocket of M-2..M (settlements of M-2 may come in M-1's delivery), a death
+    # dated M reported in M+1, the status of M-1 (new unemployment), certificates of M and the previous
+    # snapshot (a renewal is not new), visits of M delivered up to M+1, a listing first shown in M+1
+    ("nhsa_claims", -1), ("nhsa_claims", -2), ("mps_hukou_events", 1), ("hrss_employment", -1),
+    ("cdpf_disability", 0), ("cdpf_disability", -1), ("grid_visits", 0), ("grid_visits", 1),
+    ("moa_relapse_watch", 1),
 )
 
 
@@ -46,17 +52,21 @@ CORE_INPUTS: tuple[tuple[str, int], ...] = (
 # must be rebuilt because some of its input deliveries changed (typically month M-1 when the nhsa
 # delivery of M arrives: settlements dated M-1 may come in it), only the models that read a changed
 # feed, and those downstream of them, are rebuilt (a new month must not re-derive M-1's
-# person_month from the roster and hukou feeds that did not change).
+# person_month from the roster and hukou feeds that did not change). "feed" = every month offset of
+# the feed in CORE_INPUTS; "feed@lo..hi" (or "feed@k") = only those offsets (M-1's HRSS delivery
+# changes the month's hardship signals, not its income).
 MODEL_FEEDS: dict[str, tuple[str, ...]] = {
     "standards_month": ("ref_standards",),
     "person_month": ("mca_roster", "mps_hukou_members"),
-    "person_income_month": ("hrss_employment",),
-    "household_oop_month": ("nhsa_claims",),
+    "person_income_month": ("hrss_employment@0",),
+    "household_oop_month": ("nhsa_claims@0..1",),
     "member_income_month": ("moe_students",),
-    "household_coverage_month": ("mca_econ_checks", "moa_relapse_watch", "mps_hukou_events"),
+    "household_coverage_month": ("mca_econ_checks", "moa_relapse_watch@-1..0", "mps_hukou_events@-5..0"),
     "student_term": ("moe_students",),
-    "household_month": ("mem_disaster", "hrss_employment", "nhsa_claims"),
+    "household_month": ("mem_disaster", "hrss_employment@0", "nhsa_claims@0..1"),
     "assistance_month": ("mca_roster", "nhsa_claims", "mem_disaster"),
+    "hardship_signal": ("nhsa_claims", "cdpf_disability", "mps_hukou_events", "hrss_employment", "mem_disaster",
+                        "grid_visits", "moa_relapse_watch"),
 }
 MODEL_DEPS: dict[str, tuple[str, ...]] = {
     "household_oop_month": ("person_month",),
@@ -68,14 +78,26 @@ MODEL_DEPS: dict[str, tuple[str, ...]] = {
     "assistance_month": ("person_month", "person_income_month", "student_term"),
     "roster_month": ("person_month", "household_month"),
     "assistance_county_month": ("assistance_month", "household_month"),
+    "hardship_signal": ("person_month", "person_income_month", "household_oop_month", "household_month"),
 }
 
 
-def models_to_rebuild(changed_feeds: set[str]) -> tuple[str, ...]:
-    """The per-month models (in PERIOD_MODELS order) affected by a change of ``changed_feeds``."""
+def _feed_offsets(spec: str) -> set[tuple[str, int]]:
+    """``"feed"`` -> every (feed, offset) of CORE_INPUTS; ``"feed@lo..hi"`` -> those offsets."""
+    feed, _, rng = spec.partition("@")
+    if not rng:
+        return {(f, k) for f, k in CORE_INPUTS if f == feed}
+    lo, _, hi = rng.partition("..")
+    return {(feed, k) for k in range(int(lo), int(hi or lo) + 1)}
+
+
+def models_to_rebuild(changed: set[tuple[str, int]]) -> tuple[str, ...]:
+    """The per-month models (in PERIOD_MODELS order) affected by a change of the (feed, month offset)
+    inputs ``changed``."""
     out: list[str] = []
     for name in PERIOD_MODELS:
-        if set(MODEL_FEEDS.get(name, ())) & changed_feeds or any(d in out for d in MODEL_DEPS.get(name, ())):
+        reads = set().union(*(_feed_offsets(f) for f in MODEL_FEEDS.get(name, ())))
+        if reads & changed or any(d in out for d in MODEL_DEPS.get(name, ())):
             out.append(name)
     return tuple(out)
 
@@ -88,7 +110,7 @@ def model_upstream(model: str) -> tuple[tuple[str, ...], frozenset[str]]:
         if name in need:
             need.update(MODEL_DEPS.get(name, ()))
     models = tuple(m for m in PERIOD_MODELS if m in need)
-    return models, frozenset(f for m in models for f in MODEL_FEEDS.get(m, ()))
+    return models, frozenset(f.partition("@")[0] for m in models for f in MODEL_FEEDS.get(m, ()))
 
 
 @dataclass
@@ -160,7 +182,7 @@ def build_core(con: duckdb.DuckDBPyConnection, periods: list[str] | None = None,
             continue
         models = PERIOD_MODELS
         if periods is None and not force and period in built:
-            models = _partial_models(sql_hash, previous.get(period), built[period], inputs)
+            models = _partial_models(sql_hash, previous.get(period), built[period], inputs, period)
         todo.append((period, inputs, digest, models))
     for period, inputs, digest, models in sorted(todo):
         summary.households[period] = _build_period(con, period, inputs, digest, models)
@@ -168,7 +190,8 @@ def build_core(con: duckdb.DuckDBPyConnection, periods: list[str] | None = None,
     return summary
 
 
-def _partial_models(sql_hash: str, previous_inputs: str | None, previous_digest: str, inputs: list) -> tuple[str, ...]:
+def _partial_models(sql_hash: str, previous_inputs: str | None, previous_digest: str, inputs: list,
+                    period: str) -> tuple[str, ...]:
     """The models to rebuild for a month built before: all of them unless the stored build had the
     same SQL (its digest recomputes from the stored inputs) and only some input feeds changed."""
     try:
@@ -178,7 +201,8 @@ def _partial_models(sql_hash: str, previous_inputs: str | None, previous_digest:
     if not old or hashlib.sha256(json.dumps([sql_hash, old], default=str).encode()).hexdigest() != previous_digest:
         return PERIOD_MODELS
     before = {(f, m): rest for f, m, *rest in old}
-    changed = {f for f, m, *rest in json.loads(json.dumps(inputs, default=str)) if before.get((f, m)) != rest}
+    changed = {(f, months_between(period, m)) for f, m, *rest in json.loads(json.dumps(inputs, default=str))
+               if before.get((f, m)) != rest}
     if {f for f, _ in before} != {f for f, *_ in inputs}:
         return PERIOD_MODELS
     return models_to_rebuild(changed) or PERIOD_MODELS

@@ -185,118 +185,75 @@ def latency_report(con: duckdb.DuckDBPyConnection, truth: Path, indicators: list
     return LatencyReport(per_indicator=per, rows=rows, runs=runs)
 
 
-# --- income rules on hidden income --------------------------------------------------------------------
+# --- income rules against true income -----------------------------------------------------------------
 
-# Today's income rules and the months of observed income each one reads (M-k..M). The synthetic
-# province hides part of most households' income (``truth_income.parquet``): where a household's
-# coverage is ``partial`` the observed income is only a floor and these rules fire on households whose
-# true income is fine. EXP_MED counts only by its rule A (rule B compares spending with spending).
-INCOME_RULE_WINDOWS = {"ELIG_DIBAO": 2, "ELIG_EDGE": 2, "EXP_HARDSHIP": 11, "EXP_MED": 2, "EXP_EDU": 6}
-
-
-@dataclass
-class FalseAlarmReport:
-    real: list[tuple]          # (indicator, household, period, explanation): false alarms, no excuse
-    on_partial: dict           # indicator -> false alarms of an income rule on a partial household
-    warnings: int
-
-
-def false_alarms_by_coverage(con: duckdb.DuckDBPyConnection, truth: Path, truth_income: Path) -> FalseAlarmReport:
-    """Warnings with no truth row for their household and indicator, split into those an income rule
-    raised on a household whose observed coverage is ``partial`` in some month of the rule's window
-    (the flood the coverage rule is to fix) and all the others."""
-    load_truth(con, truth)
-    con.execute("create or replace temp table truth_income as select household_id, period, observed_coverage "
-                "from read_parquet(?)", [str(truth_income)])
-    windows = ", ".join(f"('{k}', {v})" for k, v in INCOME_RULE_WINDOWS.items())
-    rows = con.execute(
-        f"""
-        with win(indicator_code, months) as (values {windows}),
-        fa as (
-            select w.indicator_code, w.household_id, w.period, w.explanation,
-                   coalesce(json_extract_string(w.evidence, '$.rule_b'), 'false') = 'true' as rule_b
-            from mart.warnings w
-            where not exists (select 1 from truth t where t.household_id = w.household_id
-                                and t.indicator_code = w.indicator_code))
-        select fa.indicator_code, fa.household_id, fa.period, fa.explanation,
-               win.months is not null and not (fa.indicator_code = 'EXP_MED' and fa.rule_b) and exists (
-                   select 1 from truth_income ti
-                   where ti.household_id = fa.household_id and ti.observed_coverage = 'partial'
-                     and date_diff('month', strptime(ti.period || '-01', '%Y-%m-%d'),
-                                   strptime(fa.period || '-01', '%Y-%m-%d')) between 0 and win.months
-               ) as on_partial
-        from fa left join win using (indicator_code)
-        order by 1, 2, 3
-        """
-    ).fetchall()
-    total = con.execute("select count(*) from mart.warnings").fetchone()[0]
-    on_partial: dict[str, int] = {}
-    real = []
-    for code, hh, period, text, partial in rows:
-        if partial:
-            on_partial[code] = on_partial.get(code, 0) + 1
-        else:
-            real.append((code, hh, period, text))
-    return FalseAlarmReport(real=real, on_partial=on_partial, warnings=total)
-
-
-# Income rules scored against true income: rule -> (window of months M-k..M, categories the rule leaves out, roster families only/none/all)
+# Income rules scored against true income: rule -> (window of months M-k..M, categories the rule leaves
+# out, roster families only/none/all). The synthetic province hides part of most households' income
+# (``truth_income.parquet``): a warning is correct when the household's TRUE income is below the rule's line.
 INCOME_RULES = {
     "ELIG_DIBAO": (2, ("dibao", "tekun"), "all"),
     "ELIG_EDGE": (2, (), "off_roster"),
     "EXP_HARDSHIP": (11, ("dibao", "tekun", "expense_hardship"), "all"),
 }
+COVERAGE_BASES = ("observed", "v2")   # partial = some member unknown to HRSS / partial after checks and surveys
 
 
-def income_rule_report(con, truth_income: Path, indicators: list[str] | None = None) -> list[dict]:
+def income_rule_report(con, truth_income: Path, indicators: list[str] | None = None) -> dict:
     """Alert load (warnings per 1,000 household-months) on partial and full households and precision
     against TRUE income (the generator's truth_income) of the income rules; see
-    scripts/income_rule_precision.py for the definitions."""
+    scripts/income_rule_precision.py for the definitions.
+
+    Returns ``{"rows": [...], "paths": [...], "combined": {...}, "load": {...}}``: ``rows`` per indicator,
+    coverage basis (``observed``: some member's income unknown to HRSS in the rule's window, the first
+    version's classification; ``v2``: coverage partial after the economic checks and relapse surveys)
+    and class (partial / full); ``paths`` per indicator and path (a: known income, b: partial income
+    with a hardship signal); ``combined`` the rules together; ``load`` the partial / full ratio."""
     indicators = list(indicators or INCOME_RULES)
     from pipelines.rules import load_rules
 
     rules = load_rules()
     con.execute("create or replace temp table ti as select household_id, period, size,"
-                " true_income_yuan::double as true_income, observed_coverage from read_parquet(?)",
-                [str(truth_income)])
+                " true_income_yuan::double as true_income, observed_coverage, coverage as v2_coverage"
+                " from read_parquet(?)", [str(truth_income)])
     cities = [r[0] for r in con.execute("select distinct city_code from core.household_month").fetchall()]
     con.execute("create or replace temp table edge(city_code varchar, mult double)")
     con.executemany("insert into edge values (?, ?)", [(c, rules.edge_multiplier_for(c)) for c in cities])
-    out = []
+    rows, paths = [], []
     for code in indicators:
         k, excluded, who = INCOME_RULES[code]
         excl = ", ".join(f"'{c}'" for c in excluded)
         eligible = f"coalesce(m.category, '') not in ({excl})" if excluded else "true"
-        rows = con.execute(
+        cells = con.execute(
             f"""
             with hm as (
                 select h.household_id, h.period, h.month_idx, h.size as core_size, h.dibao_std_yuan::double as std,
                        h.category, h.on_roster, coalesce(e.mult, {rules.edge_multiplier}) as mult,
                        coalesce(h.oop_yuan, 0)::double + coalesce(h.edu_cost_yuan, 0)::double
                          + coalesce(h.disaster_loss_yuan, 0)::double as costs,
-                       ti.true_income, ti.size, ti.observed_coverage
+                       ti.true_income, ti.size, ti.observed_coverage, ti.v2_coverage
                 from core.household_month h
                 left join ti using (household_id, period)
                 left join edge e using (city_code)),
             evaluated as (select distinct period from mart.indicator_runs where indicator_code = '{code}'),
+            win as (
+                select m.household_id, m.period, m.std, m.mult, m.on_roster, {eligible} as eligible,
+                       w.observed_coverage, w.v2_coverage, w.true_income, w.size, w.costs
+                from hm m join evaluated using (period)
+                join hm w on w.household_id = m.household_id
+                 and w.month_idx between m.month_idx - {k} and m.month_idx),
             cand as (
-                select m.household_id, m.period, m.std, m.mult,
-                       {eligible} as eligible, m.on_roster,
-                       (select bool_or(w.observed_coverage = 'partial') from hm w
-                         where w.household_id = m.household_id and w.month_idx between m.month_idx - {k}
-                           and m.month_idx) as partial,
-                       (select avg(w.true_income / w.size) from hm w
-                         where w.household_id = m.household_id and w.month_idx between m.month_idx - {k}
-                           and m.month_idx and w.size > 0) as true_pc,
-                       (select avg((w.true_income - w.costs) / w.size) from hm w
-                         where w.household_id = m.household_id and w.month_idx between m.month_idx - {k}
-                           and m.month_idx and w.size > 0) as net_pc,
-                       (select count(*) from hm w where w.household_id = m.household_id
-                          and w.month_idx between m.month_idx - {k} and m.month_idx and w.true_income is null)
-                         as untracked
-                from hm m join evaluated using (period)),
-            warned as (select distinct household_id, period from mart.warnings where indicator_code = '{code}')
-            select c.partial, w.household_id is not null as warned,
+                select household_id, period, any_value(std) as std, any_value(mult) as mult,
+                       any_value(eligible) as eligible, any_value(on_roster) as on_roster,
+                       bool_or(observed_coverage = 'partial') as partial_observed,
+                       bool_or(v2_coverage = 'partial') as partial_v2,
+                       avg(true_income / size) filter (where size > 0) as true_pc,
+                       avg((true_income - costs) / size) filter (where size > 0) as net_pc,
+                       count(*) filter (where true_income is null) as untracked
+                from win group by household_id, period),
+            warned as (
+                select household_id, period, max(coalesce(json_extract_string(evidence, '$.path'), 'a')) as path
+                from mart.warnings where indicator_code = '{code}' group by household_id, period)
+            select c.partial_observed, c.partial_v2, w.household_id is not null as warned, w.path,
                    case '{code}' when 'ELIG_DIBAO' then c.true_pc < c.std
                                  when 'ELIG_EDGE' then c.true_pc < c.mult * c.std
                                  else c.net_pc < c.std end as below,
@@ -310,39 +267,66 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
         untracked = con.execute(
             f"""select count(*) from mart.warnings w where indicator_code = '{code}' and not exists (
                     select 1 from ti where ti.household_id = w.household_id and ti.period = w.period)""").fetchone()[0]
-        for cls in (True, False):
-            sel = [r for r in rows if bool(r[0]) == cls]
-            hm_n = sum(r[4] for r in sel)
-            warned = sum(r[4] for r in sel if r[1])
-            correct = sum(r[4] for r in sel if r[1] and r[2])
-            below = sum(r[4] for r in sel if r[2] and r[3])
-            found = sum(r[4] for r in sel if r[2] and r[3] and r[1])
-            out.append({"indicator": code, "coverage": "partial" if cls else "full", "household_months": hm_n,
-                        "warnings": warned, "per_1000": 1000.0 * warned / hm_n if hm_n else 0.0,
-                        "correct": correct, "precision": correct / warned if warned else None,
-                        "truly_below": below, "found": found, "untracked_warnings": untracked})
-    return out
+        for basis, col in (("observed", 0), ("v2", 1)):
+            for cls in (True, False):
+                sel = [r for r in cells if bool(r[col]) == cls]
+                hm_n = sum(r[6] for r in sel)
+                warned = sum(r[6] for r in sel if r[2])
+                correct = sum(r[6] for r in sel if r[2] and r[4])
+                below = sum(r[6] for r in sel if r[4] and r[5])
+                found = sum(r[6] for r in sel if r[4] and r[5] and r[2])
+                rows.append({"indicator": code, "basis": basis, "coverage": "partial" if cls else "full",
+                             "household_months": hm_n, "warnings": warned,
+                             "per_1000": 1000.0 * warned / hm_n if hm_n else 0.0, "correct": correct,
+                             "precision": correct / warned if warned else None, "truly_below": below,
+                             "found": found, "untracked_warnings": untracked})
+        for path in sorted({r[3] for r in cells if r[2]}):
+            warned = sum(r[6] for r in cells if r[2] and r[3] == path)
+            correct = sum(r[6] for r in cells if r[2] and r[3] == path and r[4])
+            paths.append({"indicator": code, "path": path, "warnings": warned, "correct": correct,
+                          "precision": correct / warned if warned else None})
+    obs = [r for r in rows if r["basis"] == "observed"]
+    warned = sum(r["warnings"] for r in obs)
+    correct = sum(r["correct"] for r in obs)
+    combined = {"indicators": indicators, "warnings": warned, "correct": correct,
+                "precision": correct / warned if warned else None}
+    load = {}
+    for basis in COVERAGE_BASES:
+        per = {}
+        for cls in ("partial", "full"):
+            sel = [r for r in rows if r["basis"] == basis and r["coverage"] == cls]
+            n = max(r["household_months"] for r in sel) if sel else 0      # the same months for every rule
+            per[cls] = 1000.0 * sum(r["warnings"] for r in sel) / n if n else 0.0
+        load[basis] = {**per, "ratio": per["partial"] / per["full"] if per["full"] else None}
+    return {"rows": rows, "paths": paths, "combined": combined, "load": load}
 
 
-def render_income_rules(results: list[dict], meta: dict) -> str:
+def render_income_rules(report: dict, meta: dict) -> str:
     lines = [f"Income rules against true income — {meta['households']:,} roster families, {meta['months']} months, "
              f"seed {meta['seed']}; {meta['household_months']:,} household-months evaluated "
-             f"({meta['partial_share']:.0%} partial).", "",
-             "| indicator | coverage | household-months | warnings | per 1,000 hh-months | correct (true income) "
+             f"({meta['partial_share']:.0%} partial to HRSS).", "",
+             "| indicator | coverage (observed) | household-months | warnings | per 1,000 hh-months | correct (true income) "
              "| precision | truly below | found |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for r in results:
+    for r in report["rows"]:
+        if r["basis"] != "observed":
+            continue
         prec = f"{r['precision']:.0%}" if r["precision"] is not None else "–"
         lines.append(f"| {r['indicator']} | {r['coverage']} | {r['household_months']:,} | {r['warnings']:,} | "
                      f"{r['per_1000']:.1f} | {r['correct']:,} | {prec} | {r['truly_below']:,} | {r['found']:,} |")
-    by_ind = {}
-    for r in results:
-        a = by_ind.setdefault(r["indicator"], [0, 0, 0])
-        a[0] += r["warnings"]
-        a[1] += r["correct"]
-        a[2] += r["household_months"]
     lines.append("")
-    for code, (w, c, n) in by_ind.items():
-        lines.append(f"{code}: {w:,} warnings, {1000.0 * w / n if n else 0:.1f} per 1,000 household-months, "
-                     f"precision {c / w if w else float('nan'):.0%} against true income")
+    for p in report["paths"]:
+        prec = f"{p['precision']:.0%}" if p["precision"] is not None else "–"
+        what = "known income" if p["path"] == "a" else "partial income + hardship signal (referral for a check)"
+        lines.append(f"{p['indicator']} path ({p['path']}, {what}): {p['warnings']:,} warnings, precision {prec}")
+    c = report["combined"]
+    prec = f"{c['precision']:.0%}" if c["precision"] is not None else "–"
+    lines.append(f"{' + '.join(c['indicators'])} together: {c['warnings']:,} warnings, {c['correct']:,} correct, "
+                 f"precision {prec} against true income (target >= 90%)")
+    for basis, what in (("observed", "some member's income unknown to HRSS in the rule's window"),
+                        ("v2", "coverage partial after economic checks and relapse surveys")):
+        ld = report["load"][basis]
+        ratio = f"{ld['ratio']:.1f}x" if ld["ratio"] is not None else "–"
+        lines.append(f"alert load, partial = {what}: {ld['partial']:.1f} per 1,000 partial household-months vs "
+                     f"{ld['full']:.1f} on full, ratio {ratio} (target <= 2x)")
     return "\n".join(lines)

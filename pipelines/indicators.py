@@ -208,6 +208,24 @@ def _window_inputs(rule: IndicatorRule, period: str, tokens: dict) -> list[list]
     return out
 
 
+def model_tokens(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
+    """month -> [rows, model versions, digest of the scores] of core.eligibility_month (the model's
+    gate of the income rules' path b): a month scored, re-scored or un-scored re-evaluates the rules
+    that read it."""
+    rows = con.execute(
+        """select period, count(*), string_agg(distinct model_version, ',' order by model_version),
+                  sum(hash(household_id, probability, cutoff)) % 1000000007
+           from core.eligibility_month group by period""").fetchall()
+    return {p: [n, versions, int(digest or 0)] for p, n, versions, digest in rows}
+
+
+def _model_inputs(rule: IndicatorRule, period: str, models: dict[str, list]) -> list[list]:
+    """The eligibility model's scores of the month, for an indicator gated by them (params.model_gate)."""
+    if not rule.params.get("model_gate"):
+        return []
+    return [["core.eligibility_month", period, *models.get(period, [0, None, 0])]]
+
+
 def _sql_hash(code: str) -> str:
     h = hashlib.sha256()
     for text in ((SQL_DIR / f"{code}.sql").read_text(encoding="utf-8"),
@@ -244,7 +262,7 @@ def indicator_params(rules: Rules, rule: IndicatorRule, period: str, calendar: d
         params[f"sev_{outcome}"] = severity
     for condition, departments in rule.routing.items():
         params[f"route_{condition}"] = list(departments)
-    params.update(rule.params)
+    params.update(rules.bound_params(rule.code))
     return params
 
 
@@ -259,7 +277,7 @@ def _bind(sql: str, params: dict, code: str) -> dict:
 
 def _common_evidence(rules: Rules, rule: IndicatorRule, period: str, tokens: dict,
                      composition: str | None = None) -> dict:
-    thresholds = dict(rule.params)
+    thresholds = rules.bound_params(rule.code)
     if rule.code in ("ELIG_EDGE", "EXIT_REVIEW"):
         thresholds["edge_multiplier_default"] = rules.edge_multiplier
         thresholds["edge_multiplier_cities"] = rules.city_edge_multipliers()
@@ -399,6 +417,7 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, rules: Rules, periods: li
     done = {(c, p): h for c, p, h in con.execute(
         "select indicator_code, period, inputs_hash from mart.indicator_runs").fetchall()}
     first_month, horizon = data_span(tokens)
+    models = model_tokens(con)
     summary = IndicatorSummary()
     for code in indicators or rules.codes:
         rule = rules.indicators[code]
@@ -423,7 +442,7 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, rules: Rules, periods: li
                 else:
                     summary.waiting.append(f"{code} {period} waits for {', '.join(waits)}")
                 continue
-            inputs = _window_inputs(rule, period, tokens)
+            inputs = _window_inputs(rule, period, tokens) + _model_inputs(rule, period, models)
             if rule.arrival:
                 inputs.append(["composition", composition,
                                *[list(tokens.get((f, composition), ("missing", None, None))) for f in COMPOSITION_FEEDS]])

@@ -206,6 +206,18 @@ class Rules:
     def city_edge_multipliers(self) -> dict[str, float]:
         return {c: o.edge_multiplier for c, o in self.cities.items() if o.edge_multiplier is not None}
 
+    def bound_params(self, code: str) -> dict:
+        """The thresholds indicator ``code`` computes with: its own ``params`` and, when its
+        ``params.uses_params_of`` names another indicator (ELIG_DIBAO applies EXIT_REVIEW's asset
+        tests), that indicator's params as ``<code>_<key>`` (``exit_review_assets_std_multiple``): a
+        threshold stays in one place."""
+        rule = self.indicators[code]
+        out = dict(rule.params)
+        other = rule.params.get("uses_params_of")
+        if other:
+            out.update({f"{other.lower()}_{k}": v for k, v in self.indicators[other].params.items()})
+        return out
+
     def values_in_force(self, code: str, city_code: str | None = None) -> dict:
         """The thresholds of ``code`` as they apply in ``city_code`` (the rule text's fill)."""
         return {**self.indicators[code].params, "edge_multiplier": self.edge_multiplier_for(city_code)}
@@ -470,6 +482,10 @@ def _build(raw: dict, sources: tuple[str, ...], dfile: _DepartmentsFile, default
     missing = [c for c in defaults_order if c not in indicators]
     if missing:
         raise RulesError(f"the indicator rules lack {', '.join(missing)}")
+    for code, rule in indicators.items():
+        other = rule.params.get("uses_params_of")
+        if other is not None and (not isinstance(other, str) or other not in indicators or other == code):
+            raise RulesError(f"indicators.{code}.params.uses_params_of: {other!r} is not another indicator")
     rules = Rules(edge_multiplier=edge, severities=severities, deadlines=deadlines, cities=cities,
                   indicators={c: indicators[c] for c in defaults_order}, departments=departments,
                   escalation_department=dfile.escalation, sources=sources, assistance_kinds=dfile.assistance,
@@ -525,5 +541,6 @@ def default_rules() -> Rules:
 def rules_hash(rules: Rules, code: str) -> str:
     """Digest of what indicator ``code`` reads from the rules (its table and the edge multipliers)."""
     payload = rules.indicators[code].fingerprint() + json.dumps(
-        {"edge": rules.edge_multiplier, "cities": rules.city_edge_multipliers()}, sort_keys=True)
+        {"edge": rules.edge_multiplier, "cities": rules.city_edge_multipliers(), "params": rules.bound_params(code)},
+        sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()

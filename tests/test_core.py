@@ -151,13 +151,14 @@ def test_incremental_builds_only_changed_months():
     assert first.built == MONTHS
     assert build_core(con).built == []                       # nothing changed: nothing rebuilt
     # a corrected nhsa delivery for March: March and February (a settlement dated in February may
-    # arrive with March's data) are rebuilt, nothing else
+    # arrive with March's data) are rebuilt, and April (its hardship signals read the out-of-pocket
+    # cost of February..April), nothing else
     p.deliver("nhsa_claims", "2026-03", [dict(settle_id="S9", person_id=a.person_id, settle_date=d("2026-03-05"),
                                               visit_type="outpatient", catastrophic=False, total_yuan=100,
                                               fund_yuan=50, critical_illness_yuan=0, medical_aid_yuan=0,
                                               oop_yuan=50, reversal_of=None)])
     again = build_core(con)
-    assert again.built == ["2026-02", "2026-03"]
+    assert again.built == ["2026-02", "2026-03", "2026-04"]
     assert one(con, "select oop_yuan from core.household_month where period = '2026-03'") == (50,)
     # explicit months are rebuilt on request; the partitions are replaced, not appended
     build_core(con, periods=["2026-01"])
@@ -292,3 +293,119 @@ def test_coverage_surveyed_relapse_watch_household():
     h = _coverage(con, hh.household_id)
     assert (h["income_coverage"], h["observed_income_yuan"], h["rule_income_yuan"]) == ("surveyed", 180, 2100)
     assert h["coverage_reason"] == "relapse-watch survey of 2025"
+
+
+# --- hardship signals (core.hardship_signal) ---------------------------------------------------------
+
+def test_hardship_signals_each_kind_and_its_near_miss():
+    """One household per kind of signal, and what is not a signal: a reversed catastrophic settlement,
+    out-of-pocket below size x standard, a certificate renewal, the death of a member aged 60, an
+    unemployment registration that continues, a no_change visit, a moderately damaged house."""
+    con, p = province()
+
+    def claim(sid, person, date, oop, catastrophic=False, reversal_of=None):
+        p.add("nhsa_claims", date[:7], settle_id=sid, person_id=person.person_id, settle_date=d(date),
+              visit_type="inpatient", catastrophic=catastrophic, total_yuan=oop * 3, fund_yuan=oop * 2,
+              critical_illness_yuan=0, medical_aid_yuan=0, oop_yuan=oop, reversal_of=reversal_of)
+
+    def household(*people, rural=False):
+        return p.resident_household(RURAL if rural else URBAN, list(people))
+
+    # catastrophic settlement (1,500 out of pocket, < 2 x 1,000: no 3-month signal); a reversed one is not live
+    c1 = p.person(None, income=3000)
+    cat = household(c1, p.person(None, birth="20150101"))
+    claim("S-C1", c1, "2026-04-08", 1500, catastrophic=True)
+    c2 = p.person(None, income=3000)
+    rev = household(c2)
+    claim("S-C2", c2, "2026-04-08", 9000, catastrophic=True)
+    claim("S-C3", c2, "2026-04-09", -9000, catastrophic=True, reversal_of="S-C2")
+    # 3 months of out-of-pocket: 900 + 700 + 600 = 2,200 >= 2 x 1,000 (dated by April's settlement);
+    # the same with 500 in April: 2,000 ... 1,900 < 2,000
+    m1 = p.person(None, income=3000)
+    med = household(m1, p.person(None, birth="20150101"))
+    for sid, date, oop in (("S-M1", "2026-02-10", 900), ("S-M2", "2026-03-10", 700), ("S-M3", "2026-04-21", 600)):
+        claim(sid, m1, date, oop)
+    m2 = p.person(None, income=3000)
+    med_miss = household(m2, p.person(None, birth="20150101"))
+    for sid, date, oop in (("S-N1", "2026-02-10", 900), ("S-N2", "2026-03-10", 500), ("S-N3", "2026-04-21", 500)):
+        claim(sid, m2, date, oop)
+    # a first grade-2 certificate; a renewal (grade 1 already held since 2015) is not new
+    d1, d2 = p.person(None, income=3000), p.person(None, income=3000)
+    dis, renewal = household(d1), household(d2)
+    for period in MONTHS:
+        p.add("cdpf_disability", period, person_id=d2.person_id, disability_type="visual", disability_grade=1,
+              issued_on=d("2015-06-01"), cert_status="valid" if period < "2026-04" else "cancelled")
+    p.add("cdpf_disability", "2026-04", person_id=d1.person_id, disability_type="physical", disability_grade=2,
+          issued_on=d("2026-04-03"), cert_status="valid")
+    p.add("cdpf_disability", "2026-04", person_id=d2.person_id, disability_type="visual", disability_grade=1,
+          issued_on=d("2026-04-05"), cert_status="valid")
+    # deaths: a member of 45 (in the household of March), one of 60
+    k1, k2 = p.person(None, birth="19810101", income=3000), p.person(None, birth="19660101", income=3000)
+    death = household(k1, p.person(None, income=2000))
+    old_death = household(k2, p.person(None, income=2000))
+    for i, (k, date) in enumerate(((k1, "2026-04-12"), (k2, "2026-04-12"))):
+        p.add("mps_hukou_events", "2026-04", event_id=f"E-D{i}", person_id=k.person_id, hukou_no=None,
+              event_type="death", event_date=d(date), region_code=URBAN)
+    # registered unemployed in April after 无 in March; one registered since January
+    j1, j2 = p.person(None), p.person(None)
+    for period in MONTHS:
+        j1.by_month[period] = ("none", 0, 0, 0) if period < "2026-04" else ("unemployed_registered", 0, 0, 0)
+        j2.by_month[period] = ("unemployed_registered", 0, 0, 0)
+    job, job_old = household(j1), household(j2)
+    # disasters: house severely damaged; moderately damaged (not a signal)
+    h1, h2 = p.person(None, income=3000), p.person(None, income=3000)
+    dis_h, dis_m = household(h1, rural=True), household(h2, rural=True)
+    for i, (h, damage) in enumerate(((h1, "severe"), (h2, "moderate"))):
+        p.add("mem_disaster", "2026-04", disaster_id="D-9", disaster_type="flood", occurred_on=d("2026-04-18"),
+              person_id=h.person_id, region_code=RURAL, house_damage=damage, loss_yuan=8000, emergency_aid_yuan=0)
+    # field visits: illness + new_member (a signal, its hard finding only); no_change (none)
+    v1, v2 = p.person(None, income=3000), p.person(None, income=3000)
+    visit, quiet = household(v1), household(v2)
+    for vid, hh, findings in (("V-1", visit, ["illness", "new_member"]), ("V-2", quiet, ["no_change"])):
+        p.add("grid_visits", "2026-04", visit_id=vid, family_id=None, hukou_no=hh.hukou_no, visit_date=d("2026-04-09"),
+              visitor_role="grid_worker", findings=findings, note="走访", person_id=None, region_code=URBAN)
+    # a relapse-watch listing identified in April (shown from April's snapshot); one eliminated
+    w1, w2 = p.person(None, income=3000), p.person(None, income=3000)
+    listed, eliminated = household(w1, rural=True), household(w2, rural=True)
+    for wid, hh, head, gone in (("W-1", listed, w1, False), ("W-2", eliminated, w2, True)):
+        p.add("moa_relapse_watch", "2026-04", watch_id=wid, head_person_id=head.person_id, hukou_no=hh.hukou_no,
+              region_code=RURAL, watch_type="sudden_hardship", risk_types=["illness"], household_size=1,
+              income_year=2025, net_income_per_capita_yuan=30000, transfer_income_per_capita_yuan=0,
+              identified_on=d("2026-04-11"), risk_eliminated=gone)
+    p.load()
+    build_core(con)
+
+    got = {(r[0], r[1]): (str(r[2]), r[3], r[4]) for r in con.execute(
+        "select household_id, kind, signal_date, person_id, cast(detail as varchar) from core.hardship_signal "
+        "where period = '2026-04'").fetchall()}
+    expected = {
+        (cat.household_id, "catastrophic_settlement"): "2026-04-08",
+        (med.household_id, "medical_oop_3m"): "2026-04-21",
+        (dis.household_id, "severe_disability_first_certificate"): "2026-04-03",
+        (death.household_id, "death_working_age"): "2026-04-12",
+        (job.household_id, "became_unemployed"): "2026-04-01",
+        (dis_h.household_id, "disaster_house_damage"): "2026-04-18",
+        (visit.household_id, "grid_finding"): "2026-04-09",
+        (listed.household_id, "relapse_listing"): "2026-04-11",
+    }
+    assert {k: v[0] for k, v in got.items()} == expected
+    assert '"oop_3m_yuan":2200' in got[(med.household_id, "medical_oop_3m")][2].replace(".00", "")
+    assert '"findings":["illness"]' in got[(visit.household_id, "grid_finding")][2]
+    assert '"age":45' in got[(death.household_id, "death_working_age")][2]
+    assert '"previous_status":"none"' in got[(job.household_id, "became_unemployed")][2]
+    assert got[(job.household_id, "became_unemployed")][1] == j1.person_id
+    # March: the out-of-pocket of Feb..Mar alone (1,600) is below 2,000; no signal yet
+    assert con.execute("select count(*) from core.hardship_signal where period = '2026-03'").fetchone()[0] == 0
+
+
+def test_a_changed_delivery_rebuilds_only_what_reads_it():
+    """M-1's HRSS delivery feeds M's hardship signals (a new unemployment), not M's income; the nhsa
+    deliveries of M-2 and M-1 feed M's 3-month out-of-pocket signal, not its household facts."""
+    from pipelines.core import models_to_rebuild
+
+    assert models_to_rebuild({("hrss_employment", -1)}) == ("hardship_signal",)
+    assert models_to_rebuild({("nhsa_claims", -2)}) == ("hardship_signal",)
+    assert models_to_rebuild({("grid_visits", 0)}) == ("hardship_signal",)
+    assert models_to_rebuild({("hrss_employment", 0)}) == ("person_income_month", "member_income_month",
+                                                           "household_coverage_month", "household_month",
+                                                           "hardship_signal")

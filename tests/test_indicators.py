@@ -52,6 +52,43 @@ def none(con, code: str, household_id: str, period: str = M) -> None:
     assert rows == [], f"unexpected {code} for {household_id}: {rows}"
 
 
+def none_month(person, months=MONTHS, status="none", pension=0):
+    """The person's HRSS row says 无 (or ``status``) in every month: income unknown, never zero."""
+    for period in months:
+        person.by_month[period] = (status, 0, 0, pension)
+    return person
+
+
+def econ_check(p: Province, hh, check_id: str, date: str, reason: str, basis: str, income: float, outcome: str,
+               applicant, size: int, assets: float = 0, vehicles: int = 0) -> None:
+    """An mca_econ_checks row of the household (its period = the month of the check)."""
+    rural = hh.region_code[-3:] >= "200"
+    p.add("mca_econ_checks", date[:7], check_id=check_id, check_date=d(date), reason=reason,
+          family_id=hh.family_id, hukou_no=hh.hukou_no, applicant_id=applicant.person_id,
+          region_code=hh.region_code, urban_rural="rural" if rural else "urban", household_size=size,
+          income_basis=basis, monthly_income_yuan=income, financial_assets_yuan=assets, vehicles=vehicles,
+          properties=1, outcome=outcome)
+
+
+def grid_visit(p: Province, hh, visit_id: str, date: str, findings: list[str], person=None) -> None:
+    """A field visit (layout v2: the member it concerns and the region)."""
+    p.add("grid_visits", date[:7], visit_id=visit_id, family_id=hh.family_id,
+          hukou_no=None if hh.family_id else hh.hukou_no, visit_date=d(date), visitor_role="village_assistant",
+          findings=findings, note="走访", person_id=person.person_id if person else None, region_code=hh.region_code)
+
+
+def watch_listing(p: Province, hh, head, watch_id: str, identified: str, risks: list[str], months=MONTHS,
+                  net: float = 30000, transfer: float = 1200) -> None:
+    """A relapse-watch row in every snapshot from the month of identification (or the first month)."""
+    for period in months:
+        if period < identified[:7]:
+            continue
+        p.add("moa_relapse_watch", period, watch_id=watch_id, head_person_id=head.person_id, hukou_no=hh.hukou_no,
+              region_code=hh.region_code, watch_type="edge_at_risk", risk_types=risks,
+              household_size=len(hh.members), income_year=2025, net_income_per_capita_yuan=net,
+              transfer_income_per_capita_yuan=transfer, identified_on=d(identified), risk_eliminated=False)
+
+
 # --- the shared golden province ---------------------------------------------------------------------
 
 class G:
@@ -82,11 +119,21 @@ def golden():
     h3.by_month[M] = ("flexible", 300, 0, 0)
     G.inc_drop_small = p.family("F330102001001000002", URBAN, "dibao", [h3, p.person("赵六", "spouse")]).household_id
 
-    # EXP_MED rule A raise: 2 people, income 3,000 a month; a catastrophic inpatient settlement in July
-    # with 4,800 out of pocket. OOP(May-Jul) 4,800 >= 0.5 x 9,000 = 4,500 and >= 2 x 1,000 -> high.
+    # EXP_MED rule A raise: 2 people, income 3,000 a month (an insured employee and a child of 12: every
+    # income known, coverage full); a catastrophic inpatient settlement in July with 4,800 out of
+    # pocket. OOP(May-Jul) 4,800 >= 0.5 x 9,000 = 4,500 and >= 2 x 1,000 -> high.
     # (Rule B: 4,800 < 5,000. EXP_HARDSHIP: (7 x 3,000 - 4,800) / 7 / 2 = 1,157 >= 1,000: quiet.)
     a = p.person("孙七", "head", income=3000)
-    G.med = p.family("F330102001001000003", URBAN, "edge", [a, p.person("周八", "spouse")]).household_id
+    G.med = p.family("F330102001001000003", URBAN, "edge",
+                     [a, p.person("周八", "child", birth="20140301")]).household_id
+    # EXP_MED miss (principle 5): the same settlement where the spouse's income is unknown (no HRSS
+    # record): coverage partial, 3,000 a month is only a floor, rule A does not apply; rule B: 4,800 <
+    # 5,000. (Its catastrophic settlement is a hardship signal, but observed 1,500 a head >= 1,000: no ELIG.)
+    a2 = p.person("孙九", "head", income=3000)
+    G.med_partial = p.family("F330102001001000030", URBAN, "edge", [a2, p.person("周十", "spouse")]).household_id
+    p.add("nhsa_claims", M, settle_id="S-MED-2", person_id=a2.person_id, settle_date=d("2026-07-11"),
+          visit_type="inpatient", catastrophic=True, total_yuan=20000, fund_yuan=15000, critical_illness_yuan=2000,
+          medical_aid_yuan=0, oop_yuan=4800, reversal_of=None)
     p.add("nhsa_claims", M, settle_id="S-MED-1", person_id=a.person_id, settle_date=d("2026-07-10"),
           visit_type="inpatient", catastrophic=True, total_yuan=20000, fund_yuan=15000, critical_illness_yuan=2000,
           medical_aid_yuan=0, oop_yuan=4800, reversal_of=None)
@@ -116,17 +163,28 @@ def golden():
               visit_type="outpatient", catastrophic=False, total_yuan=oop * 3, fund_yuan=oop * 2,
               critical_illness_yuan=0, medical_aid_yuan=0, oop_yuan=oop, reversal_of=None)
 
-    # EXP_HARDSHIP raise: an 'other' roster family of 2, income 2,400 a month (1,200 per capita >= 1,000);
-    # OOP 4,000 in February and 3,000 in March. Jan-Jul: (7 x 2,400 - 7,000) / 7 / 2 = 700 < 1,000 -> high.
+    # EXP_HARDSHIP raise: an 'other' roster family of 2 (a parent earning 2,400 a month on record and a
+    # child of 10: coverage full), 1,200 per capita >= 1,000; OOP 4,000 in February and 3,000 in March.
+    # Jan-Jul: (7 x 2,400 - 7,000) / 7 / 2 = 700 < 1,000 -> high.
     e = p.person("卞一", "head", income=2400)
-    G.hardship = p.family("F330102001001000028", URBAN, "other", [e, p.person("齐二", "spouse")]).household_id
+    G.hardship = p.family("F330102001001000028", URBAN, "other",
+                          [e, p.person("齐二", "child", birth="20160101")]).household_id
     for sid, period, oop in (("S-H-1", "2026-02", 4000), ("S-H-2", "2026-03", 3000)):
         p.add("nhsa_claims", period, settle_id=sid, person_id=e.person_id, settle_date=d(period + "-08"),
               visit_type="inpatient", catastrophic=False, total_yuan=oop * 4, fund_yuan=oop * 3,
               critical_illness_yuan=0, medical_aid_yuan=0, oop_yuan=oop, reversal_of=None)
     # EXP_HARDSHIP miss: the same household with 2,000 OOP in total: (16,800 - 2,000) / 14 = 1,057 >= 1,000.
     e2 = p.person("康三", "head", income=2400)
-    G.hardship_miss = p.family("F330102001001000029", URBAN, "other", [e2, p.person("伍四", "spouse")]).household_id
+    G.hardship_miss = p.family("F330102001001000029", URBAN, "other",
+                               [e2, p.person("伍四", "child", birth="20160101")]).household_id
+    # EXP_HARDSHIP miss (principle 5): the raise's costs where the second adult has no HRSS record: income
+    # partly unknown, 2,400 is only a floor -- EXP_HARDSHIP is computed on known income only.
+    e3 = p.person("包五", "head", income=2400)
+    G.hardship_partial = p.family("F330102001001000031", URBAN, "other", [e3, p.person("路六", "spouse")]).household_id
+    for sid, period, oop in (("S-H-4", "2026-02", 4000), ("S-H-5", "2026-03", 3000)):
+        p.add("nhsa_claims", period, settle_id=sid, person_id=e3.person_id, settle_date=d(period + "-08"),
+              visit_type="inpatient", catastrophic=False, total_yuan=oop * 4, fund_yuan=oop * 3,
+              critical_illness_yuan=0, medical_aid_yuan=0, oop_yuan=oop, reversal_of=None)
     p.add("nhsa_claims", "2026-02", settle_id="S-H-3", person_id=e2.person_id, settle_date=d("2026-02-08"),
           visit_type="outpatient", catastrophic=False, total_yuan=5000, fund_yuan=3000, critical_illness_yuan=0,
           medical_aid_yuan=0, oop_yuan=2000, reversal_of=None)
@@ -194,18 +252,22 @@ def golden():
         p.add("mps_hukou_events", M, event_id=f"E-MOVEIN-{i}", person_id=m.person_id, hukou_no=G.new_hukou[1:],
               event_type="move_in", event_date=d("2026-07-10"), region_code=URBAN)
 
-    # ELIG_DIBAO raise: not on the roster, 3 people, 2,400 a month = 800 per capita < 1,000 -> high.
-    G.elig = p.resident_household(URBAN, [p.person(None, income=2400), p.person(None), p.person(None)]).household_id
+    # ELIG_DIBAO raise, path (a): not on the roster, an insured employee earning 2,400 a month and two
+    # children (every income known: coverage full), 800 per capita < 1,000 -> high.
+    G.elig = p.resident_household(URBAN, [p.person(None, income=2400), p.person(None, birth="20150101"),
+                                          p.person(None, birth="20180101")]).household_id
     # ELIG_DIBAO miss: a dibao family with the same income (already assisted).
     G.elig_enrolled = p.family("F330102001001000014", URBAN, "dibao",
                                [p.person("何四", "head", income=2400), p.person("吕五", "spouse"),
                                 p.person("施六", "child")]).household_id
-    # ELIG_EDGE raise: not on the roster, 2 people, 2,600 = 1,300 per capita: >= 1,000, < 1.5 x 1,000.
-    G.edge = p.resident_household(URBAN, [p.person(None, income=2600), p.person(None)]).household_id
+    # ELIG_EDGE raise, path (a): not on the roster, a parent earning 2,600 and a child (coverage full),
+    # 1,300 per capita: >= 1,000, < 1.5 x 1,000 -> medium.
+    G.edge = p.resident_household(URBAN, [p.person(None, income=2600), p.person(None, birth="20150101")]).household_id
     # ELIG_EDGE miss: 1,500 per capita exactly: not below the edge line 1,500.
-    G.edge_miss = p.resident_household(URBAN, [p.person(None, income=3000), p.person(None)]).household_id
+    G.edge_miss = p.resident_household(URBAN, [p.person(None, income=3000),
+                                               p.person(None, birth="20150101")]).household_id
     # ELIG_EDGE in city 4403 (edge multiplier 2.0): 2,000 per capita < 2 x 1,200 = 2,400 -> medium.
-    G.edge_sz = p.resident_household(SZ, [p.person(None, income=4000), p.person(None)]).household_id
+    G.edge_sz = p.resident_household(SZ, [p.person(None, income=4000), p.person(None, birth="20150101")]).household_id
 
     # EXIT_REVIEW raise: a dibao family whose head registers a car on 12 July -> medium, MCA.
     car = p.person("孔七", "head", income=800)
@@ -261,6 +323,130 @@ def golden():
     # REVIEW_OVERDUE miss: checked exactly on 31 Jan 2026 (within 6 months), visited 1 Aug 2025 (within 12).
     G.overdue_miss = p.family("F330102001001000026", URBAN, "dibao", [p.person("葛六", "head", income=800)],
                               econ_check="2026-01-31", home_visit="2025-08-01").household_id
+
+    # --- principle 5: income rules on known income; path (b) on partly unknown income ------------------
+    # Rural standards: 低保 800, 特困 1,100. "无" = an HRSS row with status none: income unknown.
+
+    # ELIG_DIBAO (a) on VERIFIED income: a rural farming couple off the roster (both 无: partial to the
+    # feeds) whose application was assessed on 10 April 2026 at 1,200 a month for 2 = 600 < 800. Verified
+    # April..September; the application is 112 days old (> 60: not in process) -> high.
+    f1, f2 = none_month(p.person(None, birth="19700101")), none_month(p.person(None, birth="19720101"))
+    vh = p.resident_household(RURAL, [f1, f2])
+    econ_check(p, vh, "K-V1", "2026-04-10", "application", "assessed", 1200, "below_dibao", f1, 2)
+    G.verified = vh.household_id
+    # ELIG_DIBAO miss, in process: the same kind of couple, assessed on a referral on 12 April (500 a head)
+    # and applying on 5 July (a check_only application check 26 days before the month's end).
+    g1, g2 = none_month(p.person(None, birth="19700101")), none_month(p.person(None, birth="19720101"))
+    ih = p.resident_household(RURAL, [g1, g2])
+    econ_check(p, ih, "K-I1", "2026-04-12", "referral", "assessed", 1000, "below_dibao", g1, 2)
+    econ_check(p, ih, "K-I2", "2026-07-05", "application", "check_only", 0, "below_dibao", g1, 2)
+    G.in_process = ih.household_id
+
+    # ELIG_DIBAO (b), low: rural, off the roster; the head has a 无 row, his wife no HRSS record, a child of
+    # 11: income partly unknown, observed 0 a head. A village assistant found the head ill on 12 May ->
+    # a referral for an economic check (转介核对), low off the roster; no model yet.
+    b1, b2 = none_month(p.person(None, birth="19750101")), p.person(None, birth="19770101")
+    bh = p.resident_household(RURAL, [b1, b2, p.person(None, birth="20150101")])
+    grid_visit(p, bh, "V-B1", "2026-05-12", ["illness"], b1)
+    G.partial = bh.household_id
+    # ELIG_DIBAO (b), medium: an urban 'other' roster family; the head (无 until June) registers
+    # unemployed in July without benefit, his wife has no record: observed 0 < 1,000, partly unknown.
+    u1 = none_month(p.person("伍一", "head", birth="19820101"))
+    u1.by_month[M] = ("unemployed_registered", 0, 0, 0)
+    G.partial_roster = p.family("F330102001001000032", URBAN, "other",
+                                [u1, p.person("伍二", "spouse", birth="19840101")]).household_id
+    # near misses of path (b): a farmer household whose income is unknown and which shows no hardship
+    # signal; a rural elderly couple on the basic pension (180 yuan each) -- both look penniless to the feeds.
+    G.farmer = p.resident_household(RURAL, [none_month(p.person(None, birth="19680101")),
+                                            none_month(p.person(None, birth="19690101"))]).household_id
+    G.elderly = p.resident_household(RURAL, [none_month(p.person(None, birth="19500101"), status="retired", pension=180),
+                                             none_month(p.person(None, birth="19520101"), status="retired", pension=180)]
+                                     ).household_id
+    # near miss: found ill on 2 March, checked on a referral on 20 March (check_only: the registered
+    # business income 4,000 a month puts it above the edge line), four months before July: the check is
+    # later than the signal -> nothing.
+    c1, c2 = none_month(p.person(None, birth="19710101")), none_month(p.person(None, birth="19730101"))
+    ch = p.resident_household(RURAL, [c1, c2])
+    grid_visit(p, ch, "V-C1", "2026-03-02", ["illness"], c1)
+    econ_check(p, ch, "K-C1", "2026-03-20", "referral", "check_only", 4000, "above_edge", c1, 2)
+    G.checked_above = ch.household_id
+    # ... the same check, then a job loss found on 2 June: the signal is later than the check -> (b), low.
+    s1, s2 = none_month(p.person(None, birth="19710101")), none_month(p.person(None, birth="19730101"))
+    sh = p.resident_household(RURAL, [s1, s2])
+    econ_check(p, sh, "K-S1", "2026-03-20", "referral", "check_only", 4000, "above_edge", s1, 2)
+    grid_visit(p, sh, "V-S1", "2026-06-02", ["job_loss"], s1)
+    G.signal_after_check = sh.household_id
+    # near miss: ill on 20 May, but a check_only check of 15 April found a car registered to a member
+    # (an asset red flag: the EXIT_REVIEW vehicle test) -> nothing.
+    a1, a2 = none_month(p.person(None, birth="19710101")), none_month(p.person(None, birth="19730101"))
+    ah = p.resident_household(RURAL, [a1, a2])
+    econ_check(p, ah, "K-A1", "2026-04-15", "referral", "check_only", 0, "below_dibao", a1, 2, vehicles=1)
+    grid_visit(p, ah, "V-A1", "2026-05-20", ["illness"], a1)
+    G.asset_flag = ah.household_id
+    # ELIG_EDGE (b), low: urban, off the roster; an employee earning 2,200 and a spouse with a 无 row:
+    # observed 1,100 a head (>= 1,000, < 1,500, a floor); a catastrophic settlement on 18 June (3,000
+    # out of pocket: below EXP_MED's 5,000 floor; rule A does not apply on partial income).
+    e1 = p.person(None, birth="19800101", income=2200)
+    eh = p.resident_household(URBAN, [e1, none_month(p.person(None, birth="19820101"))])
+    p.add("nhsa_claims", "2026-06", settle_id="S-E1", person_id=e1.person_id, settle_date=d("2026-06-18"),
+          visit_type="inpatient", catastrophic=True, total_yuan=20000, fund_yuan=15000, critical_illness_yuan=2000,
+          medical_aid_yuan=0, oop_yuan=3000, reversal_of=None)
+    G.edge_partial = eh.household_id
+
+    # TEKUN_CANDIDATE raise: a rural dibao couple aged 76 and 73 on the basic pension, the husband found
+    # ill on 12 May -> medium; the legal supporters must be checked.
+    t1 = none_month(p.person("邓一", "head", birth="19500101"), status="retired", pension=180)
+    t2 = none_month(p.person("邓二", "spouse", birth="19530101"), status="retired", pension=180)
+    th = p.family("F330102001201000033", RURAL, "dibao", [t1, t2], urban_rural="rural")
+    grid_visit(p, th, "V-T1", "2026-05-12", ["illness"], t1)
+    G.tekun = th.household_id
+    # TEKUN_CANDIDATE miss: an elderly edge couple living with a son of 46 who works (3,000 a month): not
+    # every member is old, young or severely disabled (and 3,360 / 3 = 1,120 >= 800: no ELIG).
+    m1 = none_month(p.person("邓三", "head", birth="19500101"), status="retired", pension=180)
+    mh = p.family("F330102001201000034", RURAL, "edge",
+                  [m1, none_month(p.person("邓四", "spouse", birth="19530101"), status="retired", pension=180),
+                   p.person("邓五", "child", birth="19800101", income=3000)], urban_rural="rural")
+    grid_visit(p, mh, "V-T2", "2026-05-12", ["illness"], m1)
+    G.tekun_miss = mh.household_id
+    # TEKUN_CANDIDATE raise off the roster, on verified income: an urban widower of 78 (无), assessed on a
+    # referral on 6 May at 700 a month (< 特困 1,300; and < 低保 1,000: ELIG_DIBAO (a) too), found ill on 3 June.
+    w1 = none_month(p.person(None, birth="19480101"))
+    wh = p.resident_household(URBAN, [w1])
+    econ_check(p, wh, "K-W1", "2026-05-06", "referral", "assessed", 700, "below_dibao", w1, 1)
+    grid_visit(p, wh, "V-W1", "2026-06-03", ["illness"], w1)
+    G.tekun_verified = wh.household_id
+
+    # RELAPSE_RISK raise: a rural household on the relapse watch since 3 Nov 2025 for illness (因病), its
+    # survey 30,000 a head a year (well above the lines); the son registers unemployed in June (因失业 is
+    # new) -> high, to MOA and MCA.
+    r1 = p.person(None, birth="19560101", income=2600, status="retired")
+    r1.by_month.update({m: ("retired", 0, 0, 2600) for m in MONTHS})
+    r2 = none_month(p.person(None, birth="19860101"))
+    for m in ("2026-06", M):
+        r2.by_month[m] = ("unemployed_registered", 0, 0, 0)
+    rh = p.resident_household(RURAL, [r1, r2])
+    watch_listing(p, rh, r1, "JC-1", "2025-11-03", ["illness"])
+    G.relapse = rh.household_id
+    # RELAPSE_RISK misses: a watch household for illness found ill again (not a new risk); one identified
+    # on 15 June whose only signal is its own listing; one whose job loss (2 May) came before its
+    # identification (20 May).
+    q1 = p.person(None, birth="19560101")
+    q1.by_month.update({m: ("retired", 0, 0, 2600) for m in MONTHS})
+    qh = p.resident_household(RURAL, [q1, none_month(p.person(None, birth="19860101"))])
+    watch_listing(p, qh, q1, "JC-2", "2025-11-03", ["illness"])
+    grid_visit(p, qh, "V-Q1", "2026-06-10", ["illness"], q1)
+    G.relapse_same = qh.household_id
+    l1 = p.person(None, birth="19560101")
+    l1.by_month.update({m: ("retired", 0, 0, 2600) for m in MONTHS})
+    lh = p.resident_household(RURAL, [l1, none_month(p.person(None, birth="19860101"))])
+    watch_listing(p, lh, l1, "JC-3", "2026-06-15", ["disaster"])
+    G.relapse_listed = lh.household_id
+    o1 = p.person(None, birth="19560101")
+    o1.by_month.update({m: ("retired", 0, 0, 2600) for m in MONTHS})
+    oh = p.resident_household(RURAL, [o1, none_month(p.person(None, birth="19860101"))])
+    watch_listing(p, oh, o1, "JC-4", "2026-05-20", ["illness"])
+    grid_visit(p, oh, "V-O1", "2026-05-02", ["job_loss"], o1)
+    G.relapse_before = oh.household_id
 
     p.load()
     build_core(con)
@@ -444,8 +630,9 @@ def test_elig_dibao_raises(golden):
     assert w["severity"] == "high" and w["departments"] == ["MCA"]
     assert e["per_capita_yuan"] == 800 and e["months"] == 3 and e["dibao_std_yuan"] == 1000
     assert w["family_id"] is None and w["hukou_no"] == G.elig[1:]
-    assert w["explanation"] == (f"户号 {G.elig[1:]} 近3个月人均月收入 800 元，低于当地低保标准 1,000 元，"
-                                "尚未纳入低保或特困，建议核查是否符合低保条件")
+    assert e["path"] == "a" and e["income_coverage"] == "full" and e["per_capita_basis"] == "rule_income"
+    assert w["explanation"] == (f"户号 {G.elig[1:]} 近3个月人均月收入 800 元（家庭成员收入均有记录），"
+                                "低于当地低保标准 1,000 元，尚未纳入低保或特困，建议核查是否符合低保条件")
 
 
 def test_elig_dibao_not_for_enrolled(golden):
@@ -469,6 +656,179 @@ def test_elig_edge_city_multiplier(golden):
     e = ev(w)
     assert e["edge_multiplier"] == 2.0 and e["edge_line_yuan"] == 2400 and e["per_capita_yuan"] == 2000
     assert "（低保标准×2.0）" in w["explanation"] and w["county_code"] == "440303"
+
+
+# --- income rules v2 (principle 5): known income, path (b), hardship signals ---------------------------
+
+def test_elig_dibao_a_on_verified_income(golden):
+    """To the feeds the couple has no income (both 无: partial); the assessed check of 10 April says
+    1,200 a month for two: verified May..July, 600 < 800 -> (a), high."""
+    con, _ = golden
+    w = only(con, "ELIG_DIBAO", G.verified)
+    e = ev(w)
+    assert w["severity"] == "high" and e["path"] == "a" and e["income_coverage"] == "verified"
+    assert e["per_capita_yuan"] == 600 and e["dibao_std_yuan"] == 800
+    assert [m["coverage"] for m in e["detail"]] == ["verified"] * 3
+    assert e["application_check_date"] == "2026-04-10"            # 112 days before 31 July: not in process
+    assert w["explanation"] == (f"户号 {G.verified[1:]} 近3个月人均月收入 600 元（据2026年4月10日家庭经济状况核对），"
+                                "低于当地低保标准 800 元，尚未纳入低保或特困，建议核查是否符合低保条件")
+
+
+def test_elig_not_while_an_application_is_in_process(golden):
+    con, _ = golden
+    none(con, "ELIG_DIBAO", G.in_process)       # applied on 5 July: 26 days before the month's end < 60
+
+
+def test_elig_dibao_b_partial_with_a_signal_is_a_referral(golden):
+    """Income partly unknown (a 无 row, no record; a child known at 0): observed 0 is only a floor. The
+    head was found ill on 12 May: a referral for an economic check, low off the roster."""
+    con, _ = golden
+    w = only(con, "ELIG_DIBAO", G.partial)
+    e = ev(w)
+    assert w["severity"] == "low" and w["departments"] == ["MCA"]
+    assert e["path"] == "b" and e["income_coverage"] == "partial" and e["per_capita_basis"] == "observed_income_floor"
+    assert e["unknown_members"] == 2 and e["unknown_reasons"] == ["no_hrss_record", "status_none"]
+    assert e["signal"]["kind"] == "grid_finding" and e["signal"]["signal_date"] == "2026-05-12"
+    assert e["model"] == {"applied": False}                       # no model has scored the month yet
+    assert w["explanation"] == (
+        f"户号 {G.partial[1:]} 收入部分未知（3人中2人收入无从核实：无人社记录、人社登记为无就业），部门数据可见的"
+        "近3个月人均月收入仅 0 元，低于低保标准 800 元；困难信号：2026年5月12日网格走访发现患病。"
+        "建议转介乡镇开展家庭经济状况核对（转介核对），核实是否符合低保条件（资格模型尚未启用）")
+
+
+def test_elig_dibao_b_on_the_roster_is_medium(golden):
+    con, _ = golden
+    w = only(con, "ELIG_DIBAO", G.partial_roster)
+    e = ev(w)
+    assert w["severity"] == "medium" and e["path"] == "b" and e["category"] == "other"
+    assert e["signal"]["kind"] == "became_unemployed" and e["signal"]["detail"]["previous_status"] == "none"
+    assert "困难信号：户主伍一 2026年7月新登记失业。建议转介乡镇开展家庭经济状况核对（转介核对）" in w["explanation"]
+    assert w["explanation"].startswith("户主伍一家（其他困难）收入部分未知（2人中2人收入无从核实")
+
+
+def test_no_referral_without_a_signal_farmers_and_pensioners(golden):
+    """Near misses of path (b): to the feeds both households earn (almost) nothing -- a farming couple
+    with 无 rows, an elderly couple on the 180-yuan basic pension -- but nothing signals hardship."""
+    con, _ = golden
+    for hh in (G.farmer, G.elderly):
+        for code in ("ELIG_DIBAO", "ELIG_EDGE", "EXP_HARDSHIP", "TEKUN_CANDIDATE"):
+            none(con, code, hh)
+
+
+def test_checked_above_edge_four_months_ago(golden):
+    """Found ill on 2 March, checked above the edge line on 20 March: nothing in July. A signal later
+    than the check (a job loss on 2 June) is new evidence: referred again."""
+    con, _ = golden
+    none(con, "ELIG_DIBAO", G.checked_above)
+    none(con, "ELIG_EDGE", G.checked_above)
+    w = only(con, "ELIG_DIBAO", G.signal_after_check)
+    e = ev(w)
+    assert w["severity"] == "low" and e["above_edge_check_date"] == "2026-03-20"
+    assert e["signal"]["signal_date"] == "2026-06-02" and "网格走访发现失业" in w["explanation"]
+
+
+def test_asset_red_flag_blocks_the_referral(golden):
+    con, _ = golden
+    none(con, "ELIG_DIBAO", G.asset_flag)        # the check of 15 April counted a car
+
+
+def test_elig_edge_b(golden):
+    """Observed 1,100 a head (an employee's 2,200; the spouse's income unknown): at least the 低保
+    standard, below the edge line; a catastrophic settlement on 18 June -> ELIG_EDGE (b), low."""
+    con, _ = golden
+    w = only(con, "ELIG_EDGE", G.edge_partial)
+    e = ev(w)
+    assert w["severity"] == "low" and e["path"] == "b" and e["per_capita_yuan"] == 1100
+    assert e["signal"]["kind"] == "catastrophic_settlement"     # named before the 3-month OOP of the same day
+    assert {s["kind"] for s in e["signals"]} == {"catastrophic_settlement", "medical_oop_3m"}
+    assert "困难信号：2026年6月18日重特大疾病医疗结算（自付 3,000 元）。建议转介乡镇开展家庭经济状况核对" in w["explanation"]
+    none(con, "ELIG_DIBAO", G.edge_partial)
+    none(con, "EXP_MED", G.edge_partial)         # rule A needs known income; rule B: 3,000 < 5,000
+
+
+def test_income_rules_do_not_fire_on_partial_income(golden):
+    """EXP_HARDSHIP and EXP_MED rule A read known income only: the same costs on partly unknown income
+    raise nothing (EXP_MED rule B, spending against spending, still runs on partial coverage)."""
+    con, _ = golden
+    none(con, "EXP_HARDSHIP", G.hardship_partial)
+    none(con, "EXP_MED", G.med_partial)
+    assert ev(only(con, "EXP_MED", G.med_spike))["rule_b"] is True      # its second member: no HRSS record
+
+
+def test_tekun_candidate(golden):
+    con, _ = golden
+    w = only(con, "TEKUN_CANDIDATE", G.tekun)
+    e = ev(w)
+    assert w["severity"] == "medium" and w["departments"] == ["MCA"]
+    assert e["elderly"] == 2 and e["signal"]["kind"] == "grid_finding" and "法定赡养抚养扶养义务人" in e["legal_supporters"]
+    assert w["explanation"] == (
+        "户主邓一家（低保）全体2名成员均为老年人、未成年人或重度残疾人（2人60岁以上）；困难信号：2026年5月12日"
+        "网格走访发现患病。可能符合特困人员救助供养条件，建议核查；须核实有无法定赡养抚养扶养义务人及其赡养、"
+        "抚养、扶养能力（部门数据不掌握义务人信息）")
+    none(con, "TEKUN_CANDIDATE", G.tekun_miss)   # a working son of 46
+    # a single severely disabled adult of a dibao family, certified (first grade 2) on 3 July
+    w = only(con, "TEKUN_CANDIDATE", G.disability)
+    assert ev(w)["severely_disabled_adults"] == 1 and "2026年7月3日成员首次取得二级残疾证" in w["explanation"]
+
+
+def test_tekun_candidate_off_the_roster_on_verified_income(golden):
+    con, _ = golden
+    w = only(con, "TEKUN_CANDIDATE", G.tekun_verified)
+    e = ev(w)
+    assert e["on_roster"] is False and e["verified_per_capita_yuan"] == 700 and e["tekun_std_yuan"] == 1300
+    assert "核实人均月收入 700 元低于特困供养标准 1,300 元" in w["explanation"]
+    assert ev(only(con, "ELIG_DIBAO", G.tekun_verified))["path"] == "a"
+
+
+def test_relapse_risk(golden):
+    con, _ = golden
+    w = only(con, "RELAPSE_RISK", G.relapse)
+    e = ev(w)
+    assert w["severity"] == "high" and w["departments"] == ["MOA", "MCA"]
+    assert e["risk_types"] == ["illness"] and e["new_risk_types"] == ["unemployment"]
+    assert e["signal"]["kind"] == "became_unemployed" and e["identified_on"] == "2025-11-03"
+    assert w["explanation"] == (
+        f"户号 {G.relapse[1:]} 为防止返贫监测户（2025年11月3日识别，风险类型：因病），识别后出现新的风险："
+        "2026年6月新登记失业（因失业）。建议农业农村部门及时帮扶、民政部门评估社会救助需要")
+    none(con, "RELAPSE_RISK", G.relapse_same)     # ill again: 因病 is already its risk
+    none(con, "RELAPSE_RISK", G.relapse_listed)   # its only signal is its own listing
+    none(con, "RELAPSE_RISK", G.relapse_before)   # the job loss came before the identification
+
+
+def test_eligibility_model_gates_path_b_once_it_scores_the_month():
+    """Two rural households whose income the feeds cannot see, both found ill in May. Without model
+    scores both are referred (path b, "no model"). Once the model scored July, the month is
+    re-evaluated: the one below its cut-off is no longer referred, the other's warning names the model's
+    probability and its three weightiest features. Path (a) is never gated."""
+    con = duckdb.connect()
+    p = base_province(con)
+    hhs = []
+    for i in range(2):
+        head = none_month(p.person(None, birth="19700101"))
+        hh = p.resident_household(RURAL, [head, none_month(p.person(None, birth="19720101"))])
+        grid_visit(p, hh, f"V-M{i}", "2026-05-12", ["illness"], head)
+        hhs.append(hh.household_id)
+    known = p.resident_household(URBAN, [p.person(None, income=1500), p.person(None, birth="20150101")]).household_id
+    p.load()
+    build_core(con)
+    compute_indicators(con, load_rules(), periods=[M], indicators=["ELIG_DIBAO"])
+    assert {w["household_id"] for w in warnings(con, "ELIG_DIBAO")} == {*hhs, known}
+    features = '[{"feature": "farm_village", "zh": "村委会（农村）住户"}, {"feature": "no_hrss", "zh": "成员无人社记录"},' \
+               ' {"feature": "illness", "zh": "近期患病"}, {"feature": "size", "zh": "家庭人口"}]'
+    con.execute("insert into core.eligibility_month values (?, ?, 0.3, 0.5, 'elig-1', ?), (?, ?, 0.8, 0.5, 'elig-1', ?)",
+                [M, hhs[0], features, M, hhs[1], features])
+    summary = compute_indicators(con, load_rules(), periods=[M], indicators=["ELIG_DIBAO"])
+    assert summary.evaluated and summary.retracted_warnings == 1      # the new scores re-evaluated July
+    assert {w["household_id"] for w in warnings(con, "ELIG_DIBAO")} == {hhs[1], known}
+    w = only(con, "ELIG_DIBAO", hhs[1])
+    e = ev(w)
+    assert e["model"]["applied"] is True and e["model"]["probability"] == 0.8 and e["model"]["model_version"] == "elig-1"
+    assert w["explanation"].endswith("资格模型估计概率 0.80（阈值 0.50），主要因素：村委会（农村）住户、成员无人社记录、近期患病")
+    assert ev(only(con, "ELIG_DIBAO", known))["path"] == "a"
+    # the gate can be switched off: path (b) runs without it
+    off = rules_from_dict({"indicators": {"ELIG_DIBAO": {"params": {"model_gate": False}}}})
+    compute_indicators(con, off, periods=[M], indicators=["ELIG_DIBAO"])
+    assert {w["household_id"] for w in warnings(con, "ELIG_DIBAO")} == {*hhs, known}
 
 
 # --- EXIT_REVIEW ------------------------------------------------------------------------------------------------
@@ -561,6 +921,10 @@ def test_golden_province_raises_exactly_the_expected_warnings(golden):
         ("POP_DEATH", G.death), ("POP_DEATH", G.death_child), ("POP_DEATH", G.benefit_miss),  # died 2 July
         ("POP_DISABILITY", G.disability), ("POP_BIRTH", G.birth),
         ("ELIG_DIBAO", G.elig), ("ELIG_EDGE", G.edge), ("ELIG_EDGE", G.edge_sz),
+        ("ELIG_DIBAO", G.verified), ("ELIG_DIBAO", G.partial), ("ELIG_DIBAO", G.partial_roster),
+        ("ELIG_DIBAO", G.signal_after_check), ("ELIG_DIBAO", G.tekun_verified), ("ELIG_EDGE", G.edge_partial),
+        ("TEKUN_CANDIDATE", G.tekun), ("TEKUN_CANDIDATE", G.disability), ("TEKUN_CANDIDATE", G.tekun_verified),
+        ("RELAPSE_RISK", G.relapse),
         ("EXIT_REVIEW", G.car), ("EXIT_REVIEW", G.assets), ("BENEFIT_AFTER_DEATH", G.benefit),
         ("DUP_ENROLL", G.dup_a), ("DUP_ENROLL", G.dup_b), ("REVIEW_OVERDUE", G.overdue),
     }
@@ -739,7 +1103,7 @@ def test_per_city_override_changes_outcome():
     def run(rules):
         con = duckdb.connect()
         p = base_province(con)
-        hh = p.resident_household(SZ, [p.person(None, income=4000), p.person(None)]).household_id
+        hh = p.resident_household(SZ, [p.person(None, income=4000), p.person(None, birth="20150101")]).household_id
         p.load()
         build_core(con)
         compute_indicators(con, rules, periods=[M], indicators=["ELIG_EDGE"])

@@ -84,7 +84,7 @@ STAGING_COLUMNS: dict[str, list[tuple[str, str]]] = {
 # How many months one delivery covers (ops.completeness): quarterly 3, term 6, reference: all later.
 MONTHLY = ("mca_roster", "hrss_employment", "nhsa_claims", "samr_business", "mps_hukou_events",
            "mps_hukou_members", "mps_vehicles", "cdpf_disability", "mem_disaster", "mca_econ_checks",
-           "moa_relapse_watch", "grid_visits")
+           "moa_relapse_watch", "grid_visits")   # grid_visits comes daily: here one delivery a month
 
 
 def month_range(first: str, last: str) -> list[str]:

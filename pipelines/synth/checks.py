@@ -121,6 +121,11 @@ def build_checks(pv: Province, hm: HouseholdMonths) -> None:
         for h in c:
             rows.append((None, REFERRAL, int(h), t, int(rng.random() < 0.6)))
 
+    # checks the events planned (a near miss: checked above the edge line after a hardship signal)
+    for h, t, day, reason, basis in pv.planned_checks:
+        if t0 <= t < T and present[h, t]:
+            rows.append((day, reason, int(h), int(t), int(basis)))
+
     # the rows, vectorised: date, members, income, assets, outcome
     if not rows:
         pv.rec["checks"] = _checks_cols([])
@@ -254,6 +259,10 @@ def build_watch(pv: Province, hm: HouseholdMonths) -> None:
     other = _choose(rng, pool, n_other)
     n_new = max(1, len(other) // 8) if T - 1 > t0 else 0
     new = other[:n_new] if n_new else np.zeros(0, np.int64)
+    # listings the events planned (a near miss: a household whose only signal is its own listing)
+    planned = {int(h): int(t) for h, t in pv.planned_watch if t0 < t < T}
+    other = np.concatenate([other, np.array(sorted(planned), np.int64)]).astype(np.int64)
+    new = np.concatenate([new, np.array(sorted(planned), np.int64)]).astype(np.int64)
     hs = np.concatenate([roster_w, other]).astype(np.int64)
     n = len(hs)
     ident = np.where(hs < F, pv.h_enrolled[hs], np.datetime64("2021-01-01")
@@ -261,7 +270,7 @@ def build_watch(pv: Province, hm: HouseholdMonths) -> None:
     t_from = np.full(n, t0, np.int64)
     for i, h in enumerate(hs):
         if h in new:
-            t = int(rng.integers(t0 + 1, T))
+            t = planned.get(int(h)) or int(rng.integers(t0 + 1, T))
             t_from[i] = t
             ident[i] = pv.cal.first_day(t) + np.timedelta64(int(rng.integers(0, 25)), "D")
     mtype = np.where(np.isin(hs, new), 2, rng.choice(3, n, p=[0.45, 0.45, 0.10])).astype(np.int8)
@@ -276,6 +285,11 @@ def build_watch(pv: Province, hm: HouseholdMonths) -> None:
     first = np.where(has_cert[hs], 1, first)
     risks = [";".join(RISKS[j] for j in sorted({int(a), int(b)} if t else {int(a)}))
              for a, b, t in zip(first, second, two)]
+    # households an event gave a new risk: their listed risk types (and a listing in force) as planned
+    for i, h in enumerate(hs):
+        if int(h) in pv.watch_risks:
+            risks[i] = pv.watch_risks[int(h)]
+            eliminated[i] = False
     county = pv.h_county()[hs]
     seq = np.arange(1, n + 1)
     wid = np.array([f"JC{c}{s:05d}" for c, s in zip(county, seq)])

@@ -31,6 +31,7 @@ RATES = {
     # v2 (pipelines.synth.events Injector.v2_events)
     "child_orphaned": 0.002, "child_grandparents": 0.002, "great_grandparent_death": 0.0015,
     "long_unemployment": 0.003, "disaster_reported_daily": 0.002,
+    "tekun_candidate": 0.003, "relapse_new_risk": 0.003,
 }
 NEAR_MISS_RATE = 0.002
 MIN_EACH = 2
@@ -646,6 +647,124 @@ class Injector:
             ev.possible.append(("ELIG_DIBAO" if dibao else "ELIG_EDGE", h, t, "MCA"))
             self.visit(h, t, "job_loss", 0.3, person=keep)
 
+    # -- catalog v2: TEKUN_CANDIDATE, RELAPSE_RISK ------------------------------------------------------
+    def _catastrophic_stay(self, h: int, t: int, p: int) -> float:
+        """One catastrophic inpatient settlement of member ``p`` in month ``t`` (a hardship signal; its
+        out of pocket, 8,000-20,000 yuan after the funds, is an EXP_MED spike). Returns the OOP in yuan."""
+        total = int(self.rng.integers(60, 120)) * 1000 * 100
+        fund, crit = int(total * 0.55), int(total * 0.18)
+        aid = int(total * {DIBAO: 0.10, EDGE: 0.05}.get(int(self.pv.h_cat[h]), 0.0))
+        self.add_claims([p], [t], [act.INPATIENT], [True], [total], [fund], [crit], [aid])
+        return (total - fund - crit - aid) / 100
+
+    def tekun_candidate(self) -> None:
+        """Dibao families of elderly people only (every member 60 or older through the months): one of
+        them is hospitalised with a catastrophic illness -- the family may qualify for 特困 support."""
+        pv, n = self.pv, self.n_for("tekun_candidate")
+        age_end = pv.age_years(pv.cal.first_day(0))
+        old = (age_end >= 60.2) & (pv.p_death_t == NEVER) & (pv.p_out_t == NEVER) & (pv.p_from == 0)
+        young = np.bincount(pv.p_hh, weights=(~old).astype(float), minlength=pv.H) > 0
+        hs = self.picker.pick(self.roster & (pv.h_cat == DIBAO) & ~young, n)
+        for h, t in zip(hs, self.months(2, self.T - 1, len(hs))):
+            p = int(self.rng.choice(self.members(h)))
+            oop = self._catastrophic_stay(h, t, p)
+            self.new_event("tekun_candidate", t, [h], p,
+                           f"elderly dibao family, catastrophic inpatient care in {month_str(pv.cal.abs(t))} "
+                           f"({oop:.0f} yuan out of pocket)")
+
+    def relapse_new_risk(self) -> None:
+        """Rural families on the relapse watch (monitored for other risks than illness): a member is
+        hospitalised with a catastrophic illness after the watch began -- a new risk (因病)."""
+        from pipelines.synth.checks import WATCH_SINCE, since_index
+
+        pv, n = self.pv, self.n_for("relapse_new_risk")
+        t0 = since_index(pv, WATCH_SINCE)
+        # (families without students: their mid-term school aid stays as the routine grants it)
+        pupils = np.zeros(pv.H, bool)
+        pupils[pv.p_hh[pv.rec["students"]["p"]]] = True
+        hs = self.picker.pick(self.roster & (pv.h_cat == RELAPSE) & ~pv.h_urban() & ~pupils, n)
+        for h, t in zip(hs, self.months(max(t0, 2), self.T - 1, len(hs))):
+            p = int(self.rng.choice(self.members(h)))
+            oop = self._catastrophic_stay(h, t, p)
+            pv.watch_risks[int(h)] = "产业失败"
+            self.new_event("relapse_new_risk", t, [h], p,
+                           f"relapse-watch family (risk 产业失败), catastrophic inpatient care in "
+                           f"{month_str(pv.cal.abs(t))} ({oop:.0f} yuan out of pocket): a new risk")
+
+    def income_near_misses(self) -> None:
+        """Near misses of the catalog v2 income rules (must raise nothing): a farming household whose
+        income the feeds do not see and that shows no hardship signal; a rural elderly couple on the
+        basic pension; a household found in hardship and then checked above the edge line the same month
+        (a referral check on registered business income); a household whose only signal is its own
+        listing on the relapse watch."""
+        from pipelines.synth.checks import REFERRAL, WATCH_SINCE, since_index
+        from pipelines.synth.population import K_BUSINESS, K_FARM, K_MIGRANT, K_PROPERTY, R_BASIC
+
+        pv, nm = self.pv, self.pv.near_misses
+        n = max(1, int(round(NEAR_MISS_RATE * self.F)))
+        v = pv.rec["visits"]
+        hard = np.array([str(f) not in ("no_change", "new_member") for f in v["findings"]], bool)
+        # a near miss shows nothing but what it is about: no routine visit finds its household in hardship
+        # (a hardship signal would make the catalog v2 rules look at it)
+        earlier = np.zeros(pv.H, bool)
+        earlier[[x.household for x in nm]] = True
+        keep = ~(hard & earlier[v["h"]])
+        pv.rec["visits"] = v = v.take(keep)
+        hard = hard[keep]
+        visited = np.zeros(pv.H, bool)
+        visited[v["h"][hard]] = True
+        age = pv.age_years(pv.cal.first_day(0))      # (persons born during the months included)
+        mem = np.flatnonzero(pv.p_from == 0)
+        hh = pv.p_hh[mem]
+        std_lo = self.std.min(axis=1) / 100.0
+        obs = self.income0 / 100.0 / np.maximum(self.size0, 1)
+        quiet = ~self.roster & ~visited & (obs < 0.5 * std_lo)
+        rural = ~pv.h_urban()
+
+        def count(mask):
+            return np.bincount(hh, weights=mask[mem].astype(float), minlength=pv.H)
+
+        # a farming household: every adult farms or works away off the record
+        farmer = np.isin(pv.hid_kind, [K_FARM, K_MIGRANT])
+        adults = (age >= 18)
+        farm_hh = quiet & rural & (count(farmer) >= 1) & (count(adults & ~farmer) == 0)
+        for h in self.picker.pick(farm_hh, n):
+            nm.append(NearMiss("farmer_unknown_income", int(h), int(pv.h_head[h]), 0,
+                               "farming household: income unknown to the feeds (无 rows), no hardship signal"))
+        # a rural elderly couple on the 城乡居民基础养老金
+        basic = (pv.p_role == R_BASIC) & (age >= 62)
+        couple = quiet & rural & (self.size0 == 2) & (count(basic) == 2)
+        for h in self.picker.pick(couple, n):
+            nm.append(NearMiss("elderly_basic_pension", int(h), int(pv.h_head[h]), 0,
+                               "rural elderly couple on the basic pension (150-300 yuan each), no hardship signal"))
+        # found in hardship (registered unemployed), checked above the edge line later the same month
+        reg = np.isin(pv.hid_kind, [K_BUSINESS, K_PROPERTY])
+        reg_pc = np.bincount(pv.p_hh, weights=np.where(reg, pv.hid_amt, 0) / 100.0, minlength=pv.H) \
+            / np.maximum(self.size0, 1)
+        std_hi = self.std.max(axis=1) / 100.0
+        from pipelines.synth.truth import edge_multipliers
+
+        edge = edge_multipliers(pv) * std_hi
+        idle = (age >= 18) & (age < 55) & np.isin(pv.hr_status[:, 0], [NOROW, NONE]) & (pv.p_from == 0)
+        checked = quiet & (obs + reg_pc >= 1.3 * edge) & (count(idle) >= 1)
+        t_lo = max(since_index(pv, WATCH_SINCE), 2)
+        for h, t in zip(self.picker.pick(checked, n), self.months(t_lo, self.T - 1, n)):
+            p = int(np.flatnonzero(idle & (pv.p_hh == h))[0])
+            pv.hr_status[p, t:] = UNEMPLOYED
+            day = pv.cal.first_day(t) + np.timedelta64(int(self.rng.integers(4, 20)), "D")
+            pv.planned_checks.append((int(h), int(t), day, REFERRAL, 0))
+            nm.append(NearMiss("checked_above_edge", int(h), p, int(t),
+                               f"registered unemployed in {month_str(pv.cal.abs(t))}, then checked on {day} "
+                               "(check_only: registered business income above the edge line)"))
+        # on the relapse watch from a month of the data, nothing else
+        t0 = since_index(pv, WATCH_SINCE)
+        pens = count(np.isin(pv.p_role, [R_BASIC]) | (pv.hr_pension[:, 0] > 0))
+        ok = ~self.roster & rural & ~visited & (pens == 0) & (pv.h_ratio * std_hi >= 1.6 * edge)
+        for h, t in zip(self.picker.pick(ok, 1 if self.T - 1 > t0 + 1 else 0), self.months(t0 + 1, self.T - 1, 1)):
+            pv.planned_watch.append((int(h), int(t)))
+            nm.append(NearMiss("relapse_listing_only", int(h), int(pv.h_head[h]), int(t),
+                               "listed on the relapse watch during the months; no other hardship signal"))
+
     # -- near misses ------------------------------------------------------------------------------
     def near_misses(self) -> None:
         pv = self.pv
@@ -925,7 +1044,8 @@ class Injector:
 
 ORDER = ("review_overdue", "dup_enroll", "death_tekun", "exit_property", "exit_deposits", "exit_car", "exit_company",
          "college_entry", "death_breadwinner", "job_loss", "catastrophic_illness", "chronic_illness",
-         "disaster_collapse", "severe_disability", "birth", "hidden_poor", "income_collapse")
+         "disaster_collapse", "severe_disability", "birth", "hidden_poor", "income_collapse", "tekun_candidate",
+         "relapse_new_risk")
 
 
 def inject_events(pv: Province) -> dict[str, int]:
@@ -934,5 +1054,6 @@ def inject_events(pv: Province) -> dict[str, int]:
         getattr(inj, kind)()
     inj.near_misses()
     inj.v2_events()
+    inj.income_near_misses()
     inj.finish()
     return inj.counts

@@ -68,8 +68,8 @@ class SynthResult:
         if self.issues:
             lines.append("  SELF-CHECK ISSUES: " + "; ".join(self.issues))
         else:
-            lines.append("  self-check: no ordinary household comes within 20% of any threshold (the income rules "
-                         "checked where observed income is true income)")
+            lines.append("  self-check: no ordinary household comes within 20% of a threshold (the v2 income rules, "
+                         "TEKUN_CANDIDATE and RELAPSE_RISK: nothing on the near misses)")
         lines.append("  " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items()))
         return "\n".join(lines)
 
@@ -84,14 +84,15 @@ class SynthResult:
             v, n = cov[key]
             return f"{v:.0%} of {n:,}"
 
+        def v2(name, a, b, below):
+            return f"{name} {a:,}/{b:,}" + (f" ({below:,} truly below)" if below is not None else "")
+
         lines = [f"  catalog {self.catalog}; income coverage, partial household-months (observed income a floor): "
                  f"rural {share('rural_all')} (roster {share('rural_roster')}, other {share('rural_other')}), "
                  f"urban {share('urban_all')} (roster {share('urban_roster')}, other {share('urban_other')})",
-                 f"  hidden income in {st['hidden_households']:,} ordinary households; truly below the 低保 standard "
-                 f"(not dibao/tekun) {st['truly_below_std']:,}, below the edge line (not on the roster) "
-                 f"{st['truly_below_edge']:,}",
-                 "  today's income rules on observed income where it hides income (household-months / households, "
-                 "not truth rows): " + ", ".join(f"{k} {a:,}/{b:,}" for k, (a, b) in st["flood"].items())]
+                 f"  hidden income in {st['hidden_households']:,} ordinary households; {st['signals']:,} hardship signals",
+                 "  the v2 income rules on households without an injected event (household-months / households; truth "
+                 "rows of their own): " + ", ".join(v2(k, *v) for k, v in st["v2"].items())]
         return lines
 
 
@@ -132,12 +133,14 @@ def generate(out: Path, households: int = 2000, months: int = 13, seed: int = 20
     counts = events.inject_events(pv)
     activity.midterm_aid(pv)
     lap("events")
-    rows, issues, hm = truth.build_truth(pv)
+    hm = truth.household_months(pv)
+    checks.build_checks(pv, hm)
+    checks.build_watch(pv, hm)
+    truth.add_income_facts(pv, hm)
+    rows, issues, hm = truth.build_truth(pv, hm)
     more, more_issues = referrals.referral_truth(pv, hm)
     rows += more
     issues += more_issues
-    checks.build_checks(pv, hm)
-    checks.build_watch(pv, hm)
     truth_income_path = out / "truth_income.parquet"
     income.write_truth_income(pv, hm, truth_income_path)
     lap("truth")

@@ -93,15 +93,22 @@ def hidden_pairs(pv: Province, mp: np.ndarray, mt: np.ndarray) -> tuple[np.ndarr
 def verified_matrix(pv: Province, hm) -> np.ndarray:
     """(H, T) bool: an assessed economic check of the household dated in the 6 months up to the end of
     the month, and no birth, death or move of a member after it."""
+    return verified_checks(pv, hm) >= 0
+
+
+def verified_checks(pv: Province, hm) -> np.ndarray:
+    """(H, T) the row of ``pv.rec["checks"]`` that verifies the household's income in the month (its
+    latest assessed check dated in the 6 months up to the month's end, with no birth, death or move of
+    a member after it), -1 where none does."""
     from pipelines.synth.truth import months_before
 
     H, T = hm.size.shape
-    out = np.zeros((H, T), bool)
+    out = np.full((H, T), -1, np.int64)
     ch = pv.rec.get("checks")
     if ch is None or len(ch) == 0:
         return out
-    sel = ch["basis"] == 1
-    h, d = ch["h"][sel], ch["date"][sel]
+    rows = np.flatnonzero(ch["basis"] == 1)
+    h, d = ch["h"][rows], ch["date"][rows]
     e = pv.rec["hukou_events"]
     moves = np.isin(e["etype"], [act.BIRTH, act.DEATH, act.MOVE_IN, act.MOVE_OUT])
     ev_h, ev_d = e["h"][moves], e["date"][moves]
@@ -111,13 +118,13 @@ def verified_matrix(pv: Province, hm) -> np.ndarray:
         ok = (d > lo) & (d <= end)
         if not ok.any():
             continue
-        hh, dd = h[ok], d[ok]
-        # latest check per household in the window, then no member event after it
-        order = np.lexsort((dd, hh))
-        hh, dd = hh[order], dd[order]
+        hh, dd, rr = h[ok], d[ok], rows[ok]
+        # latest check per household in the window (the latest check id on a day), then no member event after it
+        order = np.lexsort((rr, dd, hh))
+        hh, dd, rr = hh[order], dd[order], rr[order]
         last = np.ones(len(hh), bool)
         last[:-1] = hh[1:] != hh[:-1]
-        hh, dd = hh[last], dd[last]
+        hh, dd, rr = hh[last], dd[last], rr[last]
         later = np.zeros(len(hh), bool)
         if len(ev_h):
             evsel = (ev_d <= end)
@@ -126,7 +133,32 @@ def verified_matrix(pv: Province, hm) -> np.ndarray:
                 i = pos.get(int(x))
                 if i is not None and xd > dd[i]:
                     later[i] = True
-        out[hh[~later], t] = True
+        out[hh[~later], t] = rr[~later]
+    return out
+
+
+def rule_income_matrix(pv: Province, hm, cov: np.ndarray) -> np.ndarray:
+    """(H, T) the income the rules use (yuan), as core.household_coverage_month computes it:
+    verified -> the verifying check's income; surveyed -> the larger of observed income and the survey's
+    (人均纯收入 - 人均转移性收入) / 12 x size; full / partial -> observed income."""
+    out = hm.income.astype(float).copy()
+    ver = verified_checks(pv, hm)
+    ch = pv.rec.get("checks")
+    if ch is not None and len(ch):
+        hh, tt = np.nonzero(ver >= 0)
+        out[hh, tt] = ch["income"][ver[hh, tt]] / 100.0
+    w = pv.rec.get("watch")
+    if w is not None and len(w):
+        from pipelines.synth.checks import WATCH_SINCE, since_index
+
+        t0 = since_index(pv, WATCH_SINCE)
+        for t in range(t0, pv.T):
+            sel = np.flatnonzero(w["t_from"] <= t)
+            net, transfer = pv.rec["watch_survey"][pv.cal.year(t) - 1]
+            h = w["h"][sel]
+            surveyed = np.round((net[sel] - transfer[sel]) / 12.0 * hm.size[h, t], 2)
+            take = cov[h, t] == SURVEYED
+            out[h[take], t] = np.maximum(hm.income[h[take], t], surveyed[take])
     return out
 
 

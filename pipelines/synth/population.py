@@ -180,6 +180,10 @@ class Province:
     near_misses: list = field(default_factory=list)
     overrides: dict = field(default_factory=dict)
     income_stats: dict = field(default_factory=dict)
+    # catalog v2 plans the events leave for the checks and the relapse watch (built after them):
+    planned_checks: list = field(default_factory=list)   # (household, month, day, reason, basis)
+    planned_watch: list = field(default_factory=list)    # (household, month of identification)
+    watch_risks: dict = field(default_factory=dict)      # household -> 风险类型 (";"-joined), not eliminated
 
     # --- derived lookups -----------------------------------------------------------------------
     @property

@@ -35,13 +35,22 @@ from pipelines.synth.population import (DIBAO, EDGE, EMPLOYED, EXPENSE, FLEXIBLE
                                         TEKUN, UNEMPLOYED, Province)
 
 ORACLE_INDICATORS = ("INC_DROP", "EXP_MED", "EXP_EDU", "EXP_HARDSHIP", "ELIG_DIBAO", "ELIG_EDGE", "EXIT_REVIEW",
-                     "REVIEW_OVERDUE")
+                     "REVIEW_OVERDUE", "TEKUN_CANDIDATE", "RELAPSE_RISK")
 DEPARTMENTS = {"EXP_MED": "NHSA;MCA", "EXP_EDU": "MOE", "EXP_HARDSHIP": "MCA", "ELIG_DIBAO": "MCA",
-               "ELIG_EDGE": "MCA", "EXIT_REVIEW": "MCA", "REVIEW_OVERDUE": "MCA"}
+               "ELIG_EDGE": "MCA", "EXIT_REVIEW": "MCA", "REVIEW_OVERDUE": "MCA", "TEKUN_CANDIDATE": "MCA",
+               "RELAPSE_RISK": "MOA;MCA"}
 ROBUST_DELTA = 0.03
 MARGIN_DELTA = 0.20
-# the income rules: the parts of the indicators that compare observed income with a line
+# the income rules: the parts of the indicators that compare income with a line (catalog v2: on known
+# income -- verified, surveyed, full coverage -- and ELIG's path b on partial income with a signal)
 INCOME_RULES = ("ELIG_DIBAO", "ELIG_EDGE", "EXP_HARDSHIP", "EXP_MED", "EXP_EDU")
+# the rules that may fire on households without an injected event (verified applicants, routine
+# field-visit findings, the relapse watch): their verdicts become truth rows of their own
+V2_RULES = INCOME_RULES + ("TEKUN_CANDIDATE", "RELAPSE_RISK")
+# the rules whose truth is the household's TRUE income: (window of months, line)
+TRUE_INCOME_RULES = {"ELIG_DIBAO": 2, "ELIG_EDGE": 2, "EXP_HARDSHIP": 11}
+APPLICATION_DAYS = 60
+ASSETS_STD_MULTIPLE = 24
 
 
 @dataclass
@@ -75,6 +84,16 @@ class HouseholdMonths:
     oop_med12: np.ndarray = None  # median monthly OOP of the previous 12 months (t >= 1), else nan
     members: tuple = None         # (household, person, month) membership pairs (not subset by take)
     hidden_known: int = 0         # person-months with hidden income counted as known (must be 0)
+    # catalog v2 (add_income_facts, once the checks and the relapse watch exist):
+    cov: np.ndarray = None        # (H, T) coverage code (income.COVERAGE)
+    accepted: np.ndarray = None   # (H, T) coverage verified / surveyed / full: the rule income is the income
+    rule_income: np.ndarray = None  # (H, T) the income the rules use (yuan)
+    signal_ok: np.ndarray = None  # (H, T) a hardship signal in M-5..M later than any above_edge check of 12 months
+    signal_any: np.ndarray = None   # (H, T) a hardship signal in M-5..M
+    in_application: np.ndarray = None  # (H, T) an application check in the 60 days up to the month's end
+    asset_flag: np.ndarray = None  # (H, T) the latest check of 12 months counted a car or assets >= 24 x standard
+    dependent: np.ndarray = None  # (H, T) every member aged >= 60, < 16 or holding a valid grade 1/2 certificate
+    relapse: np.ndarray = None    # (H, T) on the relapse watch with a new-risk signal in M-5..M
 
     def __post_init__(self):
         H, T = self.income.shape
@@ -341,94 +360,110 @@ def _lt(a, b, k, d):
 
 
 def fire_matrices(hm: HouseholdMonths, k: int = 0, d: float = 0.0, alt: bool = False,
-                  with_edu: bool = True, flood: dict | None = None) -> dict[str, np.ndarray]:
+                  with_edu: bool = True) -> dict[str, np.ndarray]:
     """(H, T) booleans: the condition of each indicator holds for the household in that month.
 
     ``k`` = +1 tightens every threshold by ``d``, -1 loosens it; ``alt`` uses sums over sums for
     window averages per capita; ``with_edu`` = False leaves school costs out of EXP_HARDSHIP.
 
-    The income rules (ELIG_DIBAO, ELIG_EDGE, EXP_HARDSHIP, EXP_MED rule A, EXP_EDU) compare the
-    observed income with a line. Where the household has hidden income in the rule's window, the
-    observed income is only a floor: a rule that fires there says nothing about the household (the
-    expected flood of today's rules on ``partial`` coverage), so it is left out of the matrices. What it
-    would have raised is added to ``flood`` (indicator -> (H, T) bool) when a dict is given. Elsewhere
-    the observed income is the true income, so the matrices are right against both."""
+    The income rules (ELIG_DIBAO, ELIG_EDGE, EXP_HARDSHIP, EXP_MED rule A, EXP_EDU) are those of catalog
+    v2 (principle 5): they weigh the income the rules use (``hm.rule_income``: verified, surveyed or
+    observed) in months of accepted coverage (verified / surveyed / full); ELIG's path (b) weighs the
+    observed income (a floor) of a household whose coverage is partial, when a hardship signal, no
+    recent above_edge check, no application in process and no asset red flag allow it (no model
+    scores the synthetic province). Before the checks and the relapse watch exist (the baseline
+    cleaning, ``hm.accepted`` is None), a month counts as accepted where the household hides no income
+    -- there the observed income is the true income -- and path (b), TEKUN_CANDIDATE and RELAPSE_RISK
+    are not evaluated. ``EXP_MED_B`` (rule B alone) is returned beside the indicators."""
     H, T = hm.size.shape
-    hid2, hid6, hid11 = hm.hidden_window(2), hm.hidden_window(6), hm.hidden_window(11)
-    if flood is not None:
-        for name in INCOME_RULES:
-            flood[name] = np.zeros((H, T), bool)
-
-    def keep(name: str, fired: np.ndarray, hid: np.ndarray) -> np.ndarray:
-        if flood is not None:
-            flood[name][:, t] |= fired & hid
-        return fired & ~hid
-
+    v2 = hm.accepted is not None
     edge_mult = hm.edge_mult
     inc, size, std = hm.income, hm.size, hm.std
     present = size > 0
+    acc = (hm.accepted if v2 else hm.hidden == 0) & present
+    ri = hm.rule_income if v2 else inc
     pc = np.divide(inc, size, out=np.zeros_like(inc), where=present)
-    out = {name: np.zeros((H, T), bool) for name in ORACLE_INDICATORS}
+    rpc = np.divide(ri, size, out=np.zeros_like(ri), where=present)
+    out = {name: np.zeros((H, T), bool) for name in ORACLE_INDICATORS + ("EXP_MED_B",)}
     cat = hm.cat
     with np.errstate(invalid="ignore", divide="ignore"):
         for t in range(T):
             s_t, std_t = size[:, t], std[:, t]
             ok = present[:, t]
-            # INC_DROP
+            # INC_DROP (observed income: a fall in observed income is itself the evidence)
             if t >= 3:
                 base = hm.inc_med6[:, t]
                 fall = (base - inc[:, t]) / np.maximum(s_t, 1)
                 out["INC_DROP"][:, t] = ok & (base > 0) & _le(inc[:, t], 0.7 * base, k, d) & \
                     _ge(fall, 0.2 * std_t, k, d)
-            # EXP_MED
+            # EXP_MED: rule A on known income (accepted coverage in M-2..M), rule B everywhere
             a = np.zeros(H, bool)
             if t >= 2:
                 o3 = hm.oop[:, t - 2:t + 1].sum(axis=1)
-                i3 = inc[:, t - 2:t + 1].sum(axis=1)
-                a = keep("EXP_MED", ok & (o3 > 0) & _ge(o3, 0.5 * i3, k, d) & _ge(o3, s_t * std_t, k, d),
-                         hid2[:, t])
+                i3 = ri[:, t - 2:t + 1].sum(axis=1)
+                known3 = acc[:, t - 2:t + 1].all(axis=1)
+                a = ok & known3 & (o3 > 0) & _ge(o3, 0.5 * i3, k, d) & _ge(o3, s_t * std_t, k, d)
             b = np.zeros(H, bool)
             if t >= 1:
                 med = hm.oop_med12[:, t]
-                b = (hm.oop[:, t] > 0) & _ge(hm.oop[:, t], 3 * med, k, d) & _ge(hm.oop[:, t], 5000.0, k, d)
+                b = ok & (hm.oop[:, t] > 0) & _ge(hm.oop[:, t], 3 * med, k, d) & _ge(hm.oop[:, t], 5000.0, k, d)
             out["EXP_MED"][:, t] = ok & (a | b)
-            # EXP_EDU (term-start months)
+            out["EXP_MED_B"][:, t] = b
+            # EXP_EDU (term-start months), on known income: coverage of M accepted, the accepted months
+            # of M-6..M-1 (at least 3), their mean x the months of data reached
             if t in hm.term_months:
                 cost = hm.edu[:, t]
-                prev = inc[:, max(0, t - 6):t]
-                mean_prev = prev.mean(axis=1) if t > 0 else np.zeros(H)
-                sum_prev = prev.sum(axis=1) if t > 0 else np.zeros(H)
-                cond = (hm.edu_new_upper[:, t] & _ge(cost, 2 * mean_prev, k, d)) | _ge(cost, 0.3 * sum_prev, k, d)
-                out["EXP_EDU"][:, t] = keep("EXP_EDU", ok & _ge(cost, 3000.0, k, d) & cond, hid6[:, t])
-            # EXP_HARDSHIP
+                w = slice(max(0, t - 6), t)
+                known = acc[:, w]
+                n = known.sum(axis=1)
+                mean_prev = np.where(n > 0, np.where(known, ri[:, w], 0).sum(axis=1) / np.maximum(n, 1), 0.0)
+                window = mean_prev * np.maximum(n, min(6, t))
+                cond = (hm.edu_new_upper[:, t] & _ge(cost, 2 * mean_prev, k, d)) | _ge(cost, 0.3 * window, k, d)
+                out["EXP_EDU"][:, t] = ok & acc[:, t] & (n >= 3) & _ge(cost, 3000.0, k, d) & cond
+            # EXP_HARDSHIP, on known income: M accepted, the accepted months of M-11..M (at least 6)
             if t >= 5:
                 w = slice(max(0, t - 11), t + 1)
                 costs = hm.oop[:, w] + hm.loss[:, w] + (hm.edu[:, w] if with_edu else 0)
                 sz = size[:, w]
+                valid = acc[:, w]
+                n = valid.sum(axis=1)
                 if alt:
-                    tot = np.maximum(sz.sum(axis=1), 1)
-                    net = (inc[:, w] - costs).sum(axis=1) / tot
-                    gross = inc[:, w].sum(axis=1) / tot
+                    tot = np.maximum(np.where(valid, sz, 0).sum(axis=1), 1)
+                    net = np.where(valid, ri[:, w] - costs, 0).sum(axis=1) / tot
+                    gross = np.where(valid, ri[:, w], 0).sum(axis=1) / tot
                 else:
-                    valid = sz > 0
-                    n = np.maximum(valid.sum(axis=1), 1)
-                    net = np.where(valid, (inc[:, w] - costs) / np.maximum(sz, 1), 0).sum(axis=1) / n
-                    gross = np.where(valid, inc[:, w] / np.maximum(sz, 1), 0).sum(axis=1) / n
+                    nn = np.maximum(n, 1)
+                    net = np.where(valid, (ri[:, w] - costs) / np.maximum(sz, 1), 0).sum(axis=1) / nn
+                    gross = np.where(valid, ri[:, w] / np.maximum(sz, 1), 0).sum(axis=1) / nn
                 excluded = np.isin(cat, [DIBAO, TEKUN, EXPENSE])
-                out["EXP_HARDSHIP"][:, t] = keep("EXP_HARDSHIP", ok & ~excluded & _lt(net, std_t, k, d)
-                                                 & _ge(gross, std_t, k, d), hid11[:, t])
-            # ELIG_DIBAO / ELIG_EDGE
+                out["EXP_HARDSHIP"][:, t] = ok & acc[:, t] & (n >= 6) & ~excluded & _lt(net, std_t, k, d) \
+                    & _ge(gross, std_t, k, d)
+            # ELIG_DIBAO / ELIG_EDGE: path (a) on known income, path (b) on partial income with a signal
             if t >= 2:
                 w = slice(t - 2, t + 1)
-                if alt:
-                    mean = inc[:, w].sum(axis=1) / np.maximum(size[:, w].sum(axis=1), 1)
-                else:
-                    mean = pc[:, w].mean(axis=1)
                 all_present = present[:, w].all(axis=1)
-                elig_d = all_present & ~np.isin(cat, [DIBAO, TEKUN]) & _lt(mean, std_t, k, d)
-                out["ELIG_DIBAO"][:, t] = keep("ELIG_DIBAO", elig_d, hid2[:, t])
-                out["ELIG_EDGE"][:, t] = keep("ELIG_EDGE", all_present & ~hm.roster & ~elig_d & _ge(mean, std_t, k, d)
-                                              & _lt(mean, edge_mult * std_t, k, d), hid2[:, t])
+                known = all_present & acc[:, w].all(axis=1)
+                if alt:
+                    tot = np.maximum(size[:, w].sum(axis=1), 1)
+                    mean = np.where(known, ri[:, w].sum(axis=1), inc[:, w].sum(axis=1)) / tot
+                else:
+                    mean = np.where(known, rpc[:, w].mean(axis=1), pc[:, w].mean(axis=1))
+                if v2:
+                    partial_b = ~acc[:, t] & hm.signal_ok[:, t]      # path (b): coverage of M partial
+                    allowed = ~hm.in_application[:, t] & ~hm.asset_flag[:, t] & (known | partial_b)
+                else:
+                    allowed = known
+                elig = all_present & allowed
+                elig_d = elig & ~np.isin(cat, [DIBAO, TEKUN]) & _lt(mean, std_t, k, d)
+                out["ELIG_DIBAO"][:, t] = elig_d
+                out["ELIG_EDGE"][:, t] = elig & ~hm.roster & ~elig_d & _ge(mean, std_t, k, d) \
+                    & _lt(mean, edge_mult * std_t, k, d)
+            # TEKUN_CANDIDATE and RELAPSE_RISK (catalog v2)
+            if v2:
+                base = (hm.roster & np.isin(cat, [DIBAO, EDGE])) | \
+                    ((hm.cov[:, t] == income_mod.VERIFIED) & _lt(rpc[:, t], hm.tekun_std[:, t], k, d))
+                out["TEKUN_CANDIDATE"][:, t] = ok & (cat != TEKUN) & base & hm.dependent[:, t] & hm.signal_any[:, t]
+                out["RELAPSE_RISK"][:, t] = ok & hm.relapse[:, t]
             # EXIT_REVIEW: income part (and deposits at snapshot months)
             enrolled = np.isin(cat, [DIBAO, TEKUN, EDGE])
             reviewed = np.isin(cat, [DIBAO, TEKUN])     # REVIEW_OVERDUE v2: 在保对象 only
@@ -468,12 +503,13 @@ VARIANTS = (
 )
 
 
-def lenient(hm: HouseholdMonths) -> np.ndarray:
-    """(H,) households that would fire anything with every threshold loosened by 20%."""
+def lenient(hm: HouseholdMonths, names: tuple[str, ...] | None = None) -> np.ndarray:
+    """(H,) households that would fire anything (of ``names``) with every threshold loosened by 20%."""
     hit = np.zeros(hm.size.shape[0], bool)
     for alt in (False, True):
-        for m in fire_matrices(hm, k=-1, d=MARGIN_DELTA, alt=alt).values():
-            hit |= m.any(axis=1)
+        for name, m in fire_matrices(hm, k=-1, d=MARGIN_DELTA, alt=alt).items():
+            if names is None or name in names:
+                hit |= m.any(axis=1)
     return hit
 
 
@@ -522,13 +558,88 @@ TRUTH_COLUMNS = ["event_id", "event_type", "household_id", "family_id", "hukou_n
                  "indicator_code", "period", "departments", "note", "required"]
 
 
-def build_truth(pv: Province) -> tuple[list[TruthRow], list[str], HouseholdMonths]:
-    hm = household_months(pv)
-    flood: dict = {}
-    nominal_fire = fire_matrices(hm, flood=flood)
-    pv.income_stats = income_stats(pv, hm, flood)
-    # the robustness variants only matter for event households: evaluate them on that subset
-    ev_h = np.array(sorted({h for ev in pv.events for h in ev.households}), dtype=np.int64)
+def add_income_facts(pv: Province, hm: HouseholdMonths) -> None:
+    """What the income rules of catalog v2 read beside the observed income, once the economic checks and
+    the relapse watch exist: coverage and the income the rules use, the hardship signals (and which
+    months they allow path b, TEKUN_CANDIDATE, RELAPSE_RISK), checks in process and asset red flags, and
+    households whose every member is old, young or severely disabled."""
+    from pipelines.rules import load_rules
+    from pipelines.synth import signals as sig_mod
+
+    H, T = hm.size.shape
+    hm.cov = income_mod.coverage_matrix(pv, hm)
+    hm.accepted = hm.cov != income_mod.PARTIAL
+    hm.rule_income = income_mod.rule_income_matrix(pv, hm, hm.cov)
+    sig = sig_mod.build_signals(pv, hm)
+    pv.rec["signals"] = sig
+    latest = sig_mod.latest_in_window(sig, H, T)
+    facts = sig_mod.check_facts(pv, hm)
+    above = facts["above_edge"]
+    hm.signal_any = ~np.isnat(latest)
+    hm.signal_ok = hm.signal_any & (np.isnat(above) | (latest > above))
+    ends = np.array([pv.cal.last_day(t) for t in range(T)], "datetime64[D]")
+    app = facts["application"]
+    hm.in_application = ~np.isnat(app) & (app > ends[None, :] - np.timedelta64(APPLICATION_DAYS, "D"))
+    with np.errstate(invalid="ignore"):
+        hm.asset_flag = (facts["cars"] > 0) | (np.nan_to_num(facts["assets_pc"], nan=-1.0)
+                                               >= ASSETS_STD_MULTIPLE * hm.std)
+    # every member aged >= 60 or < 16 at the month's end, or holding a valid grade 1/2 certificate
+    mh, mp, mt = hm.members
+    age = np.empty(len(mp))
+    for t in range(T):
+        sel = mt == t
+        age[sel] = sig_mod.age_at(pv, mp[sel], np.full(sel.sum(), ends[t]))
+    cert = (pv.p_cert_grade[mp] >= 1) & (pv.p_cert_grade[mp] <= 2) & (pv.p_cert_issued[mp] <= ends[mt]) \
+        & (pv.p_cert_cancel_t[mp] > mt) & (pv.p_from[mp] <= mt)
+    dep = (age >= 60) | (age < 16) | cert
+    not_dep = np.bincount(mh.astype(np.int64) * T + mt, weights=(~dep).astype(float), minlength=H * T).reshape(H, T)
+    hm.dependent = (not_dep == 0) & (hm.size > 0)
+    # the relapse watch: a new-risk signal of the last 6 months while listed
+    rules = load_rules().indicator("RELAPSE_RISK").params
+    risk_of = dict(x.split("=", 1) for x in rules["risk_of_signal"])
+    listed, ident, risks = sig_mod.watch_state(pv, H, T)
+    new = sig_mod.relapse_new(sig, ident, risks, risk_of, set(rules["excluded_signals"]))
+    hm.relapse = listed & ~np.isnat(sig_mod.latest_in_window(sig, H, T, mask=new))
+
+
+def truly_below(hm: HouseholdMonths, name: str, h: int, t: int) -> bool | None:
+    """Whether the household's TRUE income (the generator's, hidden parts included) is below the line
+    the rule tests, over the rule's window (as pipelines.evaluate.income_rule_report scores it); None for
+    rules that do not weigh income against a line."""
+    k = TRUE_INCOME_RULES.get(name)
+    if k is None:
+        return None
+    w = slice(max(0, t - k), t + 1)
+    size = hm.size[h, w]
+    ok = size > 0
+    true = (hm.income[h, w] + hm.hidden[h, w])[ok]      # one row (hm.true_income builds the whole matrix)
+    true_pc = true / size[ok]
+    std = hm.std[h, t]
+    if name == "ELIG_DIBAO":
+        return bool(true_pc.mean() < std)
+    if name == "ELIG_EDGE":
+        return bool(true_pc.mean() < hm.edge_mult[h] * std)
+    costs = (hm.oop[h, w] + hm.edu[h, w] + hm.loss[h, w])[ok]
+    return bool(((true - costs) / size[ok]).mean() < std)
+
+
+def build_truth(pv: Province, hm: HouseholdMonths | None = None) -> tuple[list[TruthRow], list[str], HouseholdMonths]:
+    """Truth rows for the injected events and for the income rules' verdicts on every household (catalog
+    v2: verified applicants, routine field-visit findings, the relapse watch fire without an injected
+    event); the self-check. ``hm``: the household-month facts with the v2 facts added
+    (:func:`add_income_facts`), computed here when not given."""
+    if hm is None:
+        hm = household_months(pv)
+        add_income_facts(pv, hm)
+    nominal_fire = fire_matrices(hm)
+    # the robustness variants only matter where something could fire: event households and every
+    # household a v2 rule fires on (nominal, or with thresholds a little loosened)
+    loose = fire_matrices(hm, k=-1, d=ROBUST_DELTA)
+    v2_hit = np.zeros(pv.H, bool)
+    for name in V2_RULES:
+        v2_hit |= nominal_fire[name].any(axis=1) | loose[name].any(axis=1)
+    ev_h = np.array(sorted({h for ev in pv.events for h in ev.households} | set(np.flatnonzero(v2_hit).tolist())),
+                    dtype=np.int64)
     pos = np.full(pv.H, -1, np.int64)
     pos[ev_h] = np.arange(len(ev_h))
     sub = hm.take(ev_h)
@@ -537,31 +648,43 @@ def build_truth(pv: Province) -> tuple[list[TruthRow], list[str], HouseholdMonth
         fm = fire_matrices(sub, **v)
         firsts.append({k: first_month(m) for k, m in fm.items()})
     rows: list[TruthRow] = []
+    pv.income_stats = income_stats(pv, hm, nominal_fire)
 
     def row(ev, h, ind, t, depts, required, note=None) -> TruthRow:
         return TruthRow(ev.event_id, ev.event_type, pv.household_id(h), str(pv.h_family[h]), str(pv.h_hukou[h]),
                         str(pv.p_id[ev.person]) if ev.person >= 0 else "", ind, pv.cal.period(t), depts,
                         note or ev.note, required)
 
+    def oracle_row(ev, h, ind) -> TruthRow | None:
+        f0 = firsts[0][ind][pos[h]]
+        fv = [f[ind][pos[h]] for f in firsts]
+        if f0 < 0 and max(fv) < 0:
+            return None
+        if f0 >= 0 and all(x == f0 for x in fv):
+            t, req = int(f0), 1
+        else:
+            t = int(f0) if f0 >= 0 else int(min(x for x in fv if x >= 0))
+            req = 0
+        note = ev.note if req else ev.note + " (near a threshold: may or may not be raised)"
+        below = truly_below(hm, ind, h, t)
+        if below is False:
+            req = 0
+            note = ev.note + " (true income not below the line: a referral the check answers no)"
+        depts = DEPARTMENTS.get(ind, "MCA")
+        if ind == "INC_DROP":
+            depts = "MCA;HRSS" if hm.lost_job[h, t] else "MCA"
+        return row(ev, h, ind, t, depts, req, note)
+
+    in_event = set()
     for ev in pv.events:
         have = set()
         for h in ev.households:
+            in_event.add(h)
             for ind in ORACLE_INDICATORS:
-                f0 = firsts[0][ind][pos[h]]
-                fv = [f[ind][pos[h]] for f in firsts]
-                if f0 < 0 and max(fv) < 0:
-                    continue
-                if f0 >= 0 and all(x == f0 for x in fv):
-                    t, req = int(f0), 1
-                else:
-                    t = int(f0) if f0 >= 0 else int(min(x for x in fv if x >= 0))
-                    req = 0
-                depts = DEPARTMENTS.get(ind, "MCA")
-                if ind == "INC_DROP":
-                    depts = "MCA;HRSS" if hm.lost_job[h, t] else "MCA"
-                note = ev.note if req else ev.note + " (near a threshold: may or may not be raised)"
-                rows.append(row(ev, h, ind, t, depts, req, note))
-                have.add((ind, h))
+                r = oracle_row(ev, h, ind)
+                if r is not None:
+                    rows.append(r)
+                    have.add((ind, h))
         for ind, h, t, depts in ev.direct:
             if (ind, h) in have:
                 continue
@@ -578,34 +701,65 @@ def build_truth(pv: Province) -> tuple[list[TruthRow], list[str], HouseholdMonth
             if 0 <= t < pv.T:
                 rows.append(TruthRow(ev.event_id, ev.event_type, hid, "", hid[1:], str(pv.p_id[ev.person]), ind,
                                      pv.cal.period(t), depts, note, req))
+    # households without an injected event that a v2 rule fires on: what the checks, the relapse watch
+    # and the routine field visits reveal -- one pseudo-event per household
+    near = {nm.household for nm in pv.near_misses}
+    seq = 0
+    for h in ev_h:
+        h = int(h)
+        if h in in_event or h in near:
+            continue
+        ev = None
+        for ind in V2_RULES:
+            if ev is None:
+                seq += 1
+                ev = _IncomeEvent(pv, hm, h, seq)
+            r = oracle_row(ev, h, ind)
+            if r is not None:
+                rows.append(r)
     issues = self_check(pv, hm, nominal_fire)
     return rows, issues, hm
 
 
-def income_stats(pv: Province, hm: HouseholdMonths, flood: dict) -> dict:
-    """What the summary reports about income: coverage shares, the flood today's income rules raise on
-    households with hidden income, and how many of those households are truly below the lines."""
+class _IncomeEvent:
+    """A pseudo-event for the truth rows of a household without an injected event: what makes a v2
+    income rule look at it (a verified or surveyed income, a hardship signal)."""
+
+    def __init__(self, pv: Province, hm: HouseholdMonths, h: int, seq: int):
+        cov = hm.cov[h]
+        kinds = []
+        if (cov == income_mod.VERIFIED).any():
+            kinds.append("verified income (economic check)")
+        if (cov == income_mod.SURVEYED).any():
+            kinds.append("surveyed income (relapse watch)")
+        if hm.signal_any[h].any():
+            kinds.append("hardship signal")
+        self.event_id = f"IR{seq:05d}"
+        self.event_type = "income_rule"
+        self.person = int(pv.h_head[h])
+        self.note = "no injected event; the catalog v2 income rules see: " + (", ".join(kinds) or "its known income")
+
+
+def income_stats(pv: Province, hm: HouseholdMonths, nominal: dict) -> dict:
+    """What the summary reports about income: coverage shares, and what the v2 income rules raise on
+    households without an injected event (household-months / households) and how many of those
+    household-months are truly below the line."""
     normal = ~pv.h_event
-    present = hm.size > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pc_true = np.where(present, hm.true_income / np.maximum(hm.size, 1), np.nan)
-    T = hm.size.shape[1]
-    below_std = np.zeros(hm.size.shape, bool)
-    below_edge = np.zeros(hm.size.shape, bool)
-    for t in range(2, T):
-        w = pc_true[:, t - 2:t + 1]
-        ok = present[:, t - 2:t + 1].all(axis=1)
-        mean = np.where(ok, np.nan_to_num(w).mean(axis=1), np.nan)
-        below_std[:, t] = ok & (mean < hm.std[:, t])
-        below_edge[:, t] = ok & (mean < hm.edge_mult * hm.std[:, t])
-    eligible = ~np.isin(pv.h_cat, [DIBAO, TEKUN])
+    H, T = hm.size.shape
+    fired = {}
+    for name in ("ELIG_DIBAO", "ELIG_EDGE", "EXP_HARDSHIP", "TEKUN_CANDIDATE", "RELAPSE_RISK"):
+        m = nominal[name] & normal[:, None]
+        below = None
+        if name in TRUE_INCOME_RULES:
+            hh, tt = np.nonzero(m)
+            below = int(sum(truly_below(hm, name, int(h), int(t)) for h, t in zip(hh, tt)))
+        fired[name] = (int(m.sum()), int(m.any(axis=1).sum()), below)
     stats = {
         "coverage": income_mod.coverage_shares(pv, hm),
-        "flood": {k: (int((m & normal[:, None]).sum()), int((m.any(axis=1) & normal).sum())) for k, m in flood.items()},
+        "v2": fired,
         "hidden_households": int(((hm.hidden > 0).any(axis=1) & normal).sum()),
-        "truly_below_std": int((below_std.any(axis=1) & normal & eligible).sum()),
-        "truly_below_edge": int((below_edge.any(axis=1) & normal & (np.arange(pv.H) >= pv.F)).sum()),
         "hidden_known": hm.hidden_known,
+        "signals": int(len(pv.rec["signals"]["h"])) if "signals" in pv.rec else 0,
     }
     return stats
 
@@ -613,23 +767,29 @@ def income_stats(pv: Province, hm: HouseholdMonths, flood: dict) -> dict:
 def self_check(pv: Province, hm: HouseholdMonths, nominal: dict[str, np.ndarray]) -> list[str]:
     """What would fire on households without an injected event (must be nothing).
 
-    The income rules are checked where the observed income is the true income (no hidden income in
-    the rule's window: every ``full`` household-month, and partial ones whose unknown members earn
-    nothing). Where a household has hidden income, today's income rules raise the expected flood on
-    ``partial`` coverage: that is left out here on purpose (it is what the coverage rule of catalog v2
-    fixes) and counted in the summary instead (:func:`income_stats`)."""
+    The v2 income rules, TEKUN_CANDIDATE and RELAPSE_RISK may fire on ordinary households -- a verified
+    applicant, a routine field visit that finds an illness, a household on the relapse watch -- and
+    their verdicts are truth rows of their own (:func:`build_truth`); on the near-miss households they
+    must not fire. Everything else must not fire on ordinary households, nor come within 20% of a
+    threshold."""
     issues = []
     if hm.hidden_known:
         issues.append(f"{hm.hidden_known} person-months with hidden income whose income counts as known")
     normal = ~pv.h_event
-    for ind, m in nominal.items():
+    others = tuple(n for n in ORACLE_INDICATORS if n not in V2_RULES) + ("EXP_MED_B",)
+    for ind in others:
+        m = nominal[ind]
         bad = np.flatnonzero(normal & m.any(axis=1))
         for h in bad[:5]:
             issues.append(f"{ind} fires on ordinary household {pv.household_id(h)} in "
                           f"{pv.cal.period(int(m[h].argmax()))}")
         if len(bad) > 5:
             issues.append(f"{ind}: {len(bad) - 5} more ordinary households")
-    near = np.flatnonzero(normal & lenient(hm))
+    income_near = np.array(sorted({nm.household for nm in pv.near_misses}), dtype=np.int64)
+    for ind in V2_RULES:
+        for h in income_near[nominal[ind][income_near].any(axis=1)] if len(income_near) else []:
+            issues.append(f"{ind} fires on near-miss household {pv.household_id(int(h))}")
+    near = np.flatnonzero(normal & lenient(hm, others))
     if len(near):
         issues.append(f"{len(near)} ordinary households within 20% of a threshold, e.g. "
                       f"{[pv.household_id(h) for h in near[:3]]}")

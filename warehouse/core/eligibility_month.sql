@@ -1,7 +1,7 @@
--- core.eligibility_month: the eligibility model's estimate per household and data month (ELIG path (b) gate).
+-- core.eligibility_month: the eligibility model's score per household and month (filled by the scoring stage).
 create table if not exists core.eligibility_month (
-    period VARCHAR,
-    household_id VARCHAR,
+    period VARCHAR NOT NULL,
+    household_id VARCHAR NOT NULL,
     probability DOUBLE,
     cutoff DOUBLE,
     model_version VARCHAR,

@@ -5,7 +5,9 @@
 --  (b) cost >= $income_share x income of M-6..M-1: the mean of the known months x the number of
 --      months of M-6..M-1 the HRSS feed has reached (loaded or rejected), so a rejected month is
 --      not read as zero income and the first months of the data are not over-counted.
--- Needs >= $min_income_months known income months in M-6..M-1.
+-- Needs >= $min_income_months known income months in M-6..M-1. Known income (principle 5): the
+-- household's coverage of M is not partial, and only months of accepted coverage (verified / surveyed /
+-- full) count, with the income the rules use (rule_income_yuan). On partial coverage it does not fire.
 with students as (
     select * from core.student_term where period = $period and household_id is not null
 ),
@@ -40,14 +42,14 @@ data_months as (
       and period < $period
 ),
 income as (
-    select c.household_id, count(*) as income_months, avg(hm.income_yuan) as mean_income_yuan,
-           sum(hm.income_yuan) as known_income_yuan,
-           avg(hm.income_yuan) * greatest(count(*), (select months from data_months)) as window_income_yuan
+    select c.household_id, count(*) as income_months, avg(hm.rule_income_yuan) as mean_income_yuan,
+           sum(hm.rule_income_yuan) as known_income_yuan,
+           avg(hm.rule_income_yuan) * greatest(count(*), (select months from data_months)) as window_income_yuan
     from costs c
     join core.household_month hm
       on hm.household_id = c.household_id
      and hm.month_idx between $month_idx - $income_months and $month_idx - 1
-     and hm.income_known
+     and hm.income_coverage <> 'partial' and hm.rule_income_yuan is not null
     group by c.household_id
 ),
 fired as (
@@ -57,7 +59,7 @@ fired as (
     from costs c
     join income i using (household_id)
     join core.household_month h on h.period = $period and h.household_id = c.household_id
-    where i.income_months >= $min_income_months
+    where i.income_months >= $min_income_months and h.income_coverage <> 'partial'
 ),
 named as (
     select f.*, k.name as key_name, k.relation as key_relation, hd.name as head_name
@@ -80,7 +82,7 @@ select
         'rule_a_new_costly_stage', rule_a, 'rule_b_income_share', rule_b,
         'mean_monthly_income_yuan', round(mean_income_yuan, 2), 'income_months', income_months,
         'window_income_yuan', round(window_income_yuan, 2), 'known_income_yuan', known_income_yuan,
-        'size', size,
+        'size', size, 'income_coverage', income_coverage,
         'record_ids', json_object('student_person_ids', list_transform(students, s -> s.person_id))
     ) as evidence,
     case when rule_a

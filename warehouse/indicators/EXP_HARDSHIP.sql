@@ -1,16 +1,21 @@
--- EXP_HARDSHIP 支出型困难 for data month $period.
--- Window: the months of M-11..M with known income (at least $min_months). On window averages per
--- capita per month: (income - medical OOP - education cost - disaster loss) < 低保 standard while
--- income alone >= 低保 standard. Households in $excluded_categories are already assisted.
+-- EXP_HARDSHIP 支出型困难 for data month $period, on known income only (principle 5).
+-- The household's income of M is known (coverage verified / surveyed / full, not partial). Window: the
+-- months of M-11..M with known income (accepted coverage; at least $min_months). On window averages per
+-- capita per month of the income the rules use (rule_income_yuan): (income - medical OOP - education
+-- cost - disaster loss) < 低保 standard while income alone >= 低保 standard. Households in
+-- $excluded_categories are already assisted.
 with households as (
     select * from core.household_month
-    where period = $period and income_known and size > 0 and dibao_std_yuan is not null
+    where period = $period and size > 0 and dibao_std_yuan is not null
+      and income_coverage is not null and income_coverage <> 'partial' and rule_income_yuan is not null
       and (category is null or not list_contains($excluded_categories, category))
 ),
 window_months as (
-    select household_id, period, income_yuan, oop_yuan, edu_cost_yuan, disaster_loss_yuan, size
+    select household_id, period, rule_income_yuan as income_yuan, oop_yuan, edu_cost_yuan, disaster_loss_yuan, size,
+           income_coverage
     from core.household_month
-    where month_idx between $month_idx - ($window_months - 1) and $month_idx and income_known and size > 0
+    where month_idx between $month_idx - ($window_months - 1) and $month_idx and size > 0
+      and income_coverage is not null and income_coverage <> 'partial' and rule_income_yuan is not null
 ),
 averages as (
     select
@@ -20,7 +25,8 @@ averages as (
         avg((income_yuan - oop_yuan - edu_cost_yuan - disaster_loss_yuan) / size) as net_per_capita_yuan,
         sum(income_yuan) as income_yuan, sum(oop_yuan) as oop_yuan, sum(edu_cost_yuan) as edu_cost_yuan,
         sum(disaster_loss_yuan) as disaster_loss_yuan,
-        min(period) as first_month
+        min(period) as first_month,
+        list(distinct income_coverage order by income_coverage) as coverages
     from window_months
     group by household_id
     having sum(oop_yuan + edu_cost_yuan + disaster_loss_yuan) > 0
@@ -28,7 +34,7 @@ averages as (
 fired as (
     select h.*, a.months, a.income_per_capita_yuan, a.net_per_capita_yuan, a.income_yuan as window_income_yuan,
            a.oop_yuan as window_oop_yuan, a.edu_cost_yuan as window_edu_cost_yuan,
-           a.disaster_loss_yuan as window_disaster_loss_yuan, a.first_month
+           a.disaster_loss_yuan as window_disaster_loss_yuan, a.first_month, a.coverages
     from households h
     join averages a using (household_id)
     where a.months >= $min_months
@@ -54,7 +60,7 @@ select
         'net_per_capita_yuan', round(net_per_capita_yuan, 2),
         'income_yuan', window_income_yuan, 'oop_yuan', window_oop_yuan, 'edu_cost_yuan', window_edu_cost_yuan,
         'disaster_loss_yuan', window_disaster_loss_yuan, 'size', size, 'dibao_std_yuan', dibao_std_yuan,
-        'category', category
+        'category', category, 'income_coverage', income_coverage, 'window_coverages', coverages
     ) as evidence,
     zh_household(head_name, hukou_no) || ' 近' || months || '个月人均月收入 ' || zh_yuan(income_per_capita_yuan)
       || ' 元，不低于低保标准 ' || zh_yuan(dibao_std_yuan) || ' 元；扣除'

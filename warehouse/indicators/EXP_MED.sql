@@ -1,6 +1,8 @@
 -- EXP_MED 医疗支出骤增 for data month $period.
--- Rule A: net OOP of M-2..M >= $income_share x income of M-2..M (all 3 known) and
---         >= size x $min_std_multiple_per_member x 低保 standard.
+-- Rule A: net OOP of M-2..M >= $income_share x income of M-2..M and >= size x $min_std_multiple_per_member
+--         x 低保 standard; only on known income (principle 5): the income the rules use
+--         (rule_income_yuan), with accepted coverage (verified / surveyed / full) in all 3 months. On
+--         partial coverage only rule B (spending against spending) applies.
 -- Rule B: OOP(M) >= $spike_multiple x median monthly OOP of M-12..M-1 (months without claims = 0;
 --         only months with an nhsa delivery, at least $min_history_months) and OOP(M) >= $spike_floor_yuan.
 -- High when a (not reversed) settlement in the rule's window is catastrophic.
@@ -33,9 +35,10 @@ candidates_a as (
       and o.oop_window_yuan >= h.size * $min_std_multiple_per_member * h.dibao_std_yuan
 ),
 income_a as (
+    -- coverage (principle 5): only months whose income is known count
     select c.household_id,
-           count(*) filter (where hm.income_known) as income_months,
-           sum(hm.income_yuan) filter (where hm.income_known) as income_window_yuan
+           count(*) filter (where hm.income_coverage <> 'partial' and hm.rule_income_yuan is not null) as income_months,
+           sum(hm.rule_income_yuan) filter (where hm.income_coverage <> 'partial') as income_window_yuan
     from candidates_a c
     join core.household_month hm
       on hm.household_id = c.household_id

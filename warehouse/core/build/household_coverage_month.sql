@@ -30,16 +30,37 @@ unknown_members as (
     from members where not income_known
     group by household_id
 ),
-checks as (
-    -- assessed checks dated in the 6 months up to the month's end, attributed to a household: the
+recent_checks as (
+    -- checks of any basis dated in the 12 months up to the month's end, attributed to a household: the
     -- check's family; else the applicant's roster family this month; else the hukou household
-    select c.check_id, c.check_date, c.reason, c.monthly_income_yuan,
+    select c.check_id, c.check_date, c.reason, c.income_basis, c.outcome, c.monthly_income_yuan,
+           c.financial_assets_yuan, c.vehicles, c.household_size,
            coalesce(c.family_id, a.family_id, 'H' || c.hukou_no) as household_id
     from staging.mca_econ_checks c
     left join persons a on a.person_id = c.applicant_id and a.on_roster
-    where c.period <= $period and c.income_basis = 'assessed' and c.monthly_income_yuan is not null
-      and c.check_date <= (select month_end from calendar)
-      and c.check_date > (select month_end from calendar) - interval 6 month
+    where c.period <= $period and c.check_date <= (select month_end from calendar)
+      and c.check_date > (select month_end from calendar) - interval 12 month
+),
+checks as (
+    -- the assessed ones of the last 6 months: they verify the income
+    select check_id, check_date, reason, monthly_income_yuan, household_id
+    from recent_checks
+    where income_basis = 'assessed' and monthly_income_yuan is not null
+      and check_date > (select month_end from calendar) - interval 6 month
+),
+check_history as (
+    -- what the checks of the last 12 months say besides the income: an application in process, an
+    -- outcome above the edge line, and the assets the latest check found
+    select household_id,
+           max(check_date) filter (where reason = 'application') as application_date,
+           max(check_date) filter (where outcome = 'above_edge') as above_edge_date,
+           arg_max(check_id, (check_date, check_id)) as assets_check_id,
+           arg_max(check_date, (check_date, check_id)) as assets_check_date,
+           arg_max(financial_assets_yuan, (check_date, check_id)) as check_assets_yuan,
+           arg_max(vehicles, (check_date, check_id)) as check_vehicles,
+           arg_max(household_size, (check_date, check_id)) as check_size
+    from recent_checks
+    group by household_id
 ),
 events as (
     -- births, deaths and moves up to the month's end: they change who the check counted
@@ -111,12 +132,20 @@ covered as (
         case when s.watch_id is not null then round(s.per_capita_month * h.size, 2) end as surveyed_income_yuan,
         s.watch_id,
         s.income_year,
-        u.unknown_list
+        u.unknown_list,
+        ch.application_date,
+        ch.above_edge_date,
+        ch.assets_check_id,
+        ch.assets_check_date,
+        ch.check_assets_yuan,
+        ch.check_vehicles,
+        ch.check_size
     from households h
     left join latest_check c using (household_id)
     left join any_check a using (household_id)
     left join survey s using (household_id)
     left join unknown_members u using (household_id)
+    left join check_history ch using (household_id)
 )
 select
     $period as period,
@@ -140,5 +169,12 @@ select
         when 'verified' then verifying_income
         when 'surveyed' then greatest(coalesce(observed_income_yuan, 0), surveyed_income_yuan)
         else observed_income_yuan
-    end as rule_income_yuan
+    end as rule_income_yuan,
+    application_date,
+    above_edge_date,
+    assets_check_id,
+    assets_check_date,
+    check_assets_yuan,
+    check_vehicles,
+    check_size
 from covered
