@@ -64,7 +64,7 @@ MODEL_FEEDS: dict[str, tuple[str, ...]] = {
     "household_coverage_month": ("mca_econ_checks", "moa_relapse_watch@-1..0", "mps_hukou_events@-5..0"),
     "student_term": ("moe_students",),
     "household_month": ("mem_disaster", "hrss_employment@0", "nhsa_claims@0..1"),
-    "assistance_month": ("mca_roster", "nhsa_claims", "mem_disaster"),
+    "assistance_month": ("mca_roster", "nhsa_claims@0..1", "mem_disaster"),
     "hardship_signal": ("nhsa_claims", "cdpf_disability", "mps_hukou_events", "hrss_employment", "mem_disaster",
                         "grid_visits", "moa_relapse_watch"),
 }

@@ -408,4 +408,5 @@ def test_a_changed_delivery_rebuilds_only_what_reads_it():
     assert models_to_rebuild({("grid_visits", 0)}) == ("hardship_signal",)
     assert models_to_rebuild({("hrss_employment", 0)}) == ("person_income_month", "member_income_month",
                                                            "household_coverage_month", "household_month",
-                                                           "hardship_signal")
+                                                           "assistance_month", "roster_month",
+                                                           "assistance_county_month", "hardship_signal")
