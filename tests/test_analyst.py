@@ -189,8 +189,8 @@ def test_views_answer_the_questions(shared):
         assert flows[(fx.periods[2], "dibao")][0] >= 1 and flows[(fx.periods[2], "edge")][1] >= 1
         # overdue feedback: recomputed independently from the restricted warehouse
         expected = w.execute(
-            """select count(*) from (select unnest(departments) d, * from mart.cases)
-               where closed_at is null and status in ('dispatched', 'accepted')
+            """select count(*) from (select unnest(department_status) p, * from mart.cases)
+               where closed_at is null and p.status in ('dispatched', 'accepted')
                and due_at < ?::timestamptz""", [f"{fx.as_of} 02:00:00+08"]).fetchone()[0]
         assert con.execute("select sum(overdue_feedback) from open_cases_by_department").fetchone()[0] == expected
         rates = con.execute("select confirmed, not_confirmed, pending, cases from confirmation_rate").fetchall()
