@@ -1,7 +1,7 @@
 """
 ### 低收入人口动态监测 — department feedback intake
 
-Every three hours from 08:00 to 20:00 Asia/Shanghai, pick up the answers county offices return
+Every three hours from 08:00 to 20:00 Asia/Shanghai, pick up the answers town and county offices return
 in `feedback/<DEPT>/<office_code>/<YYYY-MM-DD>/feedback*.csv` (each office its own folder) and apply
 them to the cases, so a caseworker sees
 "verified" the same day instead of after the next night.

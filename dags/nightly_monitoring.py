@@ -136,8 +136,9 @@ def nightly_monitoring():
 
     @task(**WRITER)
     def extracts(**context) -> dict:
-        """Write each department's county extracts (XLSX + CSV + feedback template + manifest)
-        into the outbox for the cases not sent yet."""
+        """Write each department office's extracts (XLSX + CSV + feedback template + manifest)
+        into the outbox for the cases not sent yet: `<outbox>/<DEPT>/<office>/<as_of>/`, the office
+        a 9-digit town (civil affairs, except its county acts) or a 6-digit county."""
         return lt.stage("extracts", lt.run_params(context), context)
 
     # Read-only like the report (no writer lock), in the pool for the same reason.

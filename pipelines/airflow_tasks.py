@@ -367,7 +367,10 @@ def stage(name: str, run: RunParams, context: dict | None = None, settings=None)
     _working_on(stage=name, night=run.as_of.isoformat())
     result = nightly.run_stage(settings, name, run.as_of, owner=_owner(context))
     if name == "extracts":
-        return {"folders": len(result), "outbox": str(settings.outbox), "paths": [str(p) for p in result[:50]]}
+        levels = {"town": sum(len(p.parent.name) == 9 for p in result),
+                  "county": sum(len(p.parent.name) == 6 for p in result)}
+        return {"folders": len(result), "offices": levels, "outbox": str(settings.outbox),
+                "paths": [str(p) for p in result[:50]]}
     if name == "notices":
         return {"files": len(result), "paths": [str(p) for p in result[:50]]}
     if isinstance(result, Path):

@@ -43,7 +43,7 @@ from typing import Iterable
 import duckdb
 import pyarrow as pa
 
-from pipelines.dates import TZ, night_time, shift_period
+from pipelines.dates import TZ, add_months, local_date, night_time
 from pipelines.rules import Rules, default_rules
 from pipelines.warehouse import migrate, relation_exists, transaction
 
@@ -138,6 +138,10 @@ CASE_SCHEMA = pa.schema([
     ("awaiting_feedback", pa.bool_()), ("last_feedback_on", pa.date32()), ("escalated", pa.bool_()),
     ("escalated_at", pa.timestamp("us", tz="UTC")), ("closed_at", pa.timestamp("us", tz="UTC")),
     ("previous_case_id", pa.string()), ("updated_at", pa.timestamp("us", tz="UTC")),
+    ("office_region", pa.string()),
+    ("department_status", pa.list_(pa.struct([
+        ("department", pa.string()), ("office_code", pa.string()), ("status", pa.string()),
+        ("awaiting_feedback", pa.bool_()), ("last_feedback_on", pa.date32())]))),
 ])
 CASE_COLUMNS = tuple(CASE_SCHEMA.names)
 _TS_COLUMNS = frozenset(f.name for f in CASE_SCHEMA if pa.types.is_timestamp(f.type))
@@ -174,8 +178,74 @@ def load_cases(con: duckdb.DuckDBPyConnection, where: str = "true", params: list
             if rec[c] is not None:
                 rec[c] = _aware(rec[c])
         rec["departments"] = list(rec["departments"] or [])
+        if rec["department_status"] is None:
+            # a case from before the per-department status: every department shares the case's state
+            # and its county office
+            rec["department_status"] = [
+                {"department": d, "office_code": rec["county_code"], "status": rec["status"],
+                 "awaiting_feedback": bool(rec["awaiting_feedback"]), "last_feedback_on": rec["last_feedback_on"]}
+                for d in rec["departments"]]
+        else:
+            rec["department_status"] = [dict(s) for s in rec["department_status"]]
         out[rec["case_id"]] = rec
     return out
+
+
+# --- per-department status (case life cycle v2) ----------------------------------------------
+
+# Which final status the case as a whole shows once every department has given a final answer:
+# the most helpful outcome any department reached.
+_FINAL_ORDER = ("assisted", "ineligible", "not_verified", "closed")
+
+
+def overall_status(states: list[dict]) -> str:
+    """The status of the case as a whole from its departments' statuses: final only when every
+    department is final (then assisted if any department assisted, else ineligible, else
+    not_verified, else closed); before that the least advanced status of the departments that
+    are not final yet (the case waits for them)."""
+    statuses = [s["status"] for s in states]
+    if not statuses:
+        return "open"
+    pending = [s for s in statuses if s not in FINAL_STATUSES]
+    if not pending:
+        return next(s for s in _FINAL_ORDER if s in statuses)
+    return min(pending, key=lambda s: STATUSES[s].rank)
+
+
+def department_state(case: dict, department: str) -> dict | None:
+    """The entry of ``department`` in the case's ``department_status`` (None: not routed to it)."""
+    return next((s for s in case["department_status"] if s["department"] == department), None)
+
+
+def settle(case: dict, at: dt.datetime) -> bool:
+    """Bring the case-level fields in line with its departments' states (status, awaiting_feedback,
+    last_feedback_on, closed_at at ``at`` when it has just become final). True when the case became
+    final now."""
+    was_final = case["status"] in FINAL_STATUSES
+    states = case["department_status"]
+    case["status"] = overall_status(states)
+    case["awaiting_feedback"] = any(s["awaiting_feedback"] and s["status"] not in FINAL_STATUSES for s in states)
+    answered = [s["last_feedback_on"] for s in states if s["last_feedback_on"] is not None]
+    case["last_feedback_on"] = max(answered) if answered else case.get("last_feedback_on")
+    final = case["status"] in FINAL_STATUSES
+    if final and case["closed_at"] is None:
+        case["closed_at"] = at
+    return final and not was_final
+
+
+def add_department(case: dict, department: str, rules: Rules) -> bool:
+    """Route the case to ``department`` too (its office from the case's region, principle 10);
+    False when it already was."""
+    if department_state(case, department) is not None:
+        return False
+    case["department_status"].append({
+        "department": department,
+        "office_code": rules.office_of(department, case["office_region"] or case["county_code"],
+                                       case["indicator_code"]),
+        "status": "open", "awaiting_feedback": False, "last_feedback_on": None})
+    if department not in case["departments"]:
+        case["departments"].append(department)
+    return True
 
 
 def save_cases(con: duckdb.DuckDBPyConnection, cases: Iterable[dict]) -> int:
@@ -310,18 +380,34 @@ def _unlinked_warnings(con: duckdb.DuckDBPyConnection, rules: Rules) -> list[dic
     rows = con.execute("""
         select w.warning_id, w.indicator_code, lower(w.severity), w.period, w.family_id, w.hukou_no,
                w.person_id, w.county_code, w.departments, w.explanation,
-               coalesce(w.household_id, w.family_id, 'H' || w.hukou_no) as household_id
+               coalesce(w.household_id, w.family_id, 'H' || w.hukou_no) as household_id, w.office_region
         from mart.warnings w
         where w.case_id is null
           and not exists (select 1 from mart.case_warnings cw where cw.warning_id = w.warning_id)
     """).fetchall()
     keys = ("warning_id", "indicator_code", "severity", "period", "family_id", "hukou_no", "person_id",
-            "county_code", "departments", "explanation", "household_id")
+            "county_code", "departments", "explanation", "household_id", "office_region")
     out = [dict(zip(keys, r)) for r in rows]
     # Oldest data month first, and within a month the milder warning first, so a worse one
     # arriving in the same batch is seen as a rise, not as a second case.
     out.sort(key=lambda w: (w["period"] or "", rules.severity_rank(w["severity"]), w["warning_id"]))
     return out
+
+
+def _cooldown_end(closed: dict, rules: Rules) -> dt.date:
+    """The first night on which the unchanged condition of a closed case re-alerts."""
+    closed_on = local_date(closed["closed_at"] or closed["updated_at"] or closed["opened_at"])
+    return add_months(closed_on, rules.cooldown_months)
+
+
+def _realerts_after_close(closed: dict, w: dict, as_of: dt.date, rules: Rules) -> bool:
+    """A warning no more severe than the closed case re-alerts (a new case) only on a new dated event
+    (an indicator with ``dated_event``: a later data month than the case's last warning) or once the
+    cool-down since the closing is over (principle 3); otherwise it is the same condition."""
+    rule = rules.indicators.get(w["indicator_code"])
+    if rule is not None and rule.dated_event and w["period"] > closed["last_period"]:
+        return True
+    return as_of >= _cooldown_end(closed, rules)
 
 
 def update_cases(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules: Rules | None = None,
@@ -375,7 +461,6 @@ def update_cases(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules: Rules | 
 
             if current is not None:
                 case = current
-                case["departments"] = _merge_departments(case["departments"], w["departments"])
                 if severity_rank(sev) > severity_rank(case["severity"]):
                     redispatch = case["dispatched_at"] is not None
                     events.add(case["case_id"], now, actor, case["status"], case["status"], "severity_raised",
@@ -392,16 +477,25 @@ def update_cases(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules: Rules | 
                                wdetail, "warning")
                     link = "linked"
                     summary.linked += 1
+                for d in _merge_departments([], w["departments"]):
+                    before = case["status"]
+                    if add_department(case, d, rules):
+                        settle(case, now)
+                        events.add(case["case_id"], now, actor, before, case["status"], "department_added",
+                                   {**wdetail, "department": d,
+                                    "office_code": department_state(case, d)["office_code"]}, "warning")
                 if link == "raised" or w["period"] >= case["last_period"]:
                     case.update(last_warning_id=w["warning_id"], explanation=w["explanation"] or case["explanation"],
                                 person_id=w["person_id"] or case["person_id"])
                 case["last_period"] = max(case["last_period"], w["period"])
                 case["updated_at"] = now
             elif (last_closed is not None and severity_rank(sev) <= severity_rank(last_closed["severity"])
-                  and w["period"] <= shift_period(last_closed["last_period"], 1)):
+                  and not _realerts_after_close(last_closed, w, as_of, rules)):
                 case = last_closed
                 events.add(case["case_id"], now, actor, case["status"], case["status"], "warning_after_close",
-                           {**wdetail, "note": "同一情况在办结后延续，不重复预警 condition continuing right after closure; no new case"},
+                           {**wdetail, "note": "办结后情况未变，冷却期内不重复预警 unchanged condition after closure, "
+                                               "within the cool-down: no new case",
+                            "cooldown_until": _cooldown_end(last_closed, rules).isoformat()},
                            "warning")
                 case["last_period"] = max(case["last_period"], w["period"])
                 case["updated_at"] = now
@@ -415,6 +509,7 @@ def update_cases(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules: Rules | 
                     n += 1
                     cid = f"{base}-{n}"
                 departments = _merge_departments([], w["departments"]) or [FALLBACK_DEPARTMENT]
+                region = w["office_region"] or county
                 case = {
                     "case_id": cid, "household_id": w["household_id"], "family_id": w["family_id"],
                     "hukou_no": w["hukou_no"], "person_id": w["person_id"], "indicator_code": w["indicator_code"],
@@ -425,11 +520,16 @@ def update_cases(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules: Rules | 
                     "awaiting_feedback": False, "last_feedback_on": None, "escalated": False,
                     "escalated_at": None, "closed_at": None,
                     "previous_case_id": last_closed["case_id"] if last_closed else None, "updated_at": now,
+                    "office_region": region, "department_status": [],
                 }
+                case["departments"] = []
+                for d in departments:
+                    add_department(case, d, rules)
                 cases[cid] = case
                 chain.append(case)
                 events.add(cid, now, actor, None, "open", "opened",
                            {**wdetail, "departments": departments,
+                            "offices": {st["department"]: st["office_code"] for st in case["department_status"]},
                             "reason": "returned_after_close" if last_closed else "new",
                             "previous_case_id": case["previous_case_id"]}, "warning")
                 link = "opened"
@@ -477,13 +577,15 @@ def escalate_overdue(con: duckdb.DuckDBPyConnection, as_of: dt.date, actor: str 
     receives it in the next extract (``dispatch.write_extracts``) marked 逾期升级.
     """
     migrate(con)
-    escalation = (rules or default_rules()).escalation_department
+    rules = rules or default_rules()
+    escalation = rules.escalation_department
     now = night_time(as_of)
     with transaction(con):
         # only what the event needs: on a night with tens of thousands of unanswered cases,
         # loading and rewriting whole case rows cost seconds
         overdue = con.execute(
-            "select case_id, status, timezone('Asia/Shanghai', due_at)::date, departments, county_code "
+            "select case_id, status, timezone('Asia/Shanghai', due_at)::date, departments, "
+            "coalesce(office_region, county_code) "
             "from mart.cases where not escalated and awaiting_feedback and due_at is not null and due_at < ? "
             "and not list_contains(?, status) order by case_id",
             [now, sorted(FINAL_STATUSES)]).fetchall()
@@ -492,10 +594,11 @@ def escalate_overdue(con: duckdb.DuckDBPyConnection, as_of: dt.date, actor: str 
         ids = [r[0] for r in overdue]
         events = EventLog(con)
         events.prime(ids)
-        for case_id, status, due_on, departments, county in overdue:
+        for case_id, status, due_on, departments, region in overdue:
             events.add(case_id, now, actor, status, status, "escalated",
                        {"due_at": due_on.isoformat(), "departments": list(departments or []),
-                        "escalate_to": f"{escalation}/{county}", "label": "逾期升级"}, "escalation")
+                        "escalate_to": f"{escalation}/{rules.escalation_office(region)}", "label": "逾期升级"},
+                       "escalation")
         con.execute("update mart.cases set escalated = true, escalated_at = ?, updated_at = ? "
                     "where case_id in (select unnest(?::varchar[]))", [now, now, ids])
         events.write()
@@ -520,6 +623,9 @@ def close_case(con: duckdb.DuckDBPyConnection, case_id: str, as_of: dt.date, act
             raise ValueError(f"case {case_id} is already final ({case['status']})")
         events = EventLog(con)
         events.add(case_id, now, actor, case["status"], "closed", "closed", {"reason": reason}, "analyst")
+        for state in case["department_status"]:  # the analyst's close ends every department's part
+            if state["status"] not in FINAL_STATUSES:
+                state.update(status="closed", awaiting_feedback=False)
         case.update(status="closed", closed_at=now, awaiting_feedback=False, updated_at=now)
         save_cases(con, [case])
         events.write()

@@ -65,6 +65,12 @@ def month_end(period: str, months: int = 1) -> dt.date:
     return month_start(shift_period(period, months)) - dt.timedelta(days=1)
 
 
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` moved by ``months`` calendar months (the 31st becomes the month's last day)."""
+    period = shift_period(period_of(day), months)
+    return min(month_start(period).replace(day=1) + dt.timedelta(days=day.day - 1), month_end(period))
+
+
 def months_between(earlier: str, later: str) -> int:
     """``later`` - ``earlier`` in months."""
     return month_index(later) - month_index(earlier)

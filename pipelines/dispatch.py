@@ -1,9 +1,17 @@
-"""Department extracts: each county office gets the cases it must act on, and nothing else.
+"""Department extracts: each office gets the cases it must act on, and nothing else.
 
-``write_extracts`` writes, for every department and county office with cases not yet sent
-(new cases, re-alerted cases, and overdue cases escalated to the county MCA office),
+``write_extracts`` writes, for every department office with cases not yet sent (new cases,
+re-alerted cases, cases transferred to it (转办), and overdue cases escalated to the county MCA
+office),
 
-    outbox/<DEPT>/<county>/<as_of YYYY-MM-DD>/
+    outbox/<DEPT>/<office>/<as_of YYYY-MM-DD>/
+
+The office (principle 10, docs/cases.md) is a case's department entry in ``mart.cases.department_status``:
+the 9-digit town office for a town-level department (MCA, except its county acts), the 6-digit
+county office otherwise, from the case's region (``office_region``); escalations go to the county
+office of the escalation department. In an extract a household's cases are adjacent rows, households
+in order.
+
         cases.xlsx               sheet 「案件 cases」, sheet 「指标说明 indicators」, sheet 「填报说明 how to answer」
         cases.csv                UTF-8 with BOM (Excel opens it without mojibake)
         feedback_template.csv    UTF-8 with BOM: case_id,status,action,amount_yuan,handled_on,handler,note
@@ -23,7 +31,7 @@ case in ``mart.case_dispatches``, so a re-run of the night sends nothing new, an
 does find new cases rebuilds that night's folder with the earlier rows plus the new ones (nothing
 already sent disappears).
 
-Data minimisation: an office receives only its own county's cases, only the fields in
+Data minimisation: an office receives only its own cases, only the fields in
 :data:`COMMON_FIELDS` plus what models/departments.toml grants it, and never a warning's evidence
 JSON (other departments' source records) — only the warning's explanation.
 """
@@ -42,7 +50,8 @@ import pyarrow as pa
 from pipelines import assistance
 from pipelines.atomic import atomic_dir, sha256_file
 from pipelines.cases import (
-    FEEDBACK_STATUSES, FINAL_STATUSES, STATUSES, EventLog, append_audit, escalate_overdue, load_cases, save_cases,
+    FEEDBACK_STATUSES, FINAL_STATUSES, STATUSES, EventLog, append_audit, department_state, escalate_overdue,
+    load_cases, save_cases, settle,
 )
 from pipelines.dates import night_time
 from pipelines.learning.priority import priorities
@@ -56,7 +65,8 @@ from pipelines.workbook import (  # noqa: F401  (MAX_WIDTH, MIN_WIDTH, text_widt
 # Fields every office receives: enough to find the household and act on the case.
 COMMON_FIELDS: tuple[str, ...] = (
     "case_id", "priority", "dispatch_kind", "indicator_code", "indicator_name", "severity", "period", "opened_period",
-    "county_code", "family_id", "hukou_no", "explanation", "due_date", "escalated", "status",
+    "county_code", "town_code", "town_name", "family_id", "hukou_no", "explanation", "due_date", "escalated",
+    "status",
 )
 
 # Column order and bilingual headers of cases.xlsx / cases.csv.
@@ -70,6 +80,8 @@ HEADERS: dict[str, str] = {
     "period": "数据月份 period",
     "opened_period": "首次预警月份 opened_period",
     "county_code": "区县 county_code",
+    "town_code": "乡镇街道代码 town_code",
+    "town_name": "乡镇街道 town_name",
     "family_id": "低保家庭编号 family_id",
     "hukou_no": "户口簿号 hukou_no",
     "person_name": "关键人员姓名 person_name",
@@ -82,7 +94,9 @@ HEADERS: dict[str, str] = {
     "departments": "原承办部门 departments",
 }
 
-KIND_LABELS = {"new": "新案件 new", "realert": "升级 realert", "escalation": "逾期升级 escalated"}
+KIND_LABELS = {"new": "新案件 new", "realert": "升级 realert", "transfer": "转办 transferred",
+               "escalation": "逾期升级 escalated"}
+KIND_ORDER = ("new", "realert", "transfer", "escalation")
 
 FEEDBACK_COLUMNS = ("case_id", "status", "action", "amount_yuan", "handled_on", "handler", "note")
 FEEDBACK_HEADERS_ZH = {
@@ -133,11 +147,30 @@ def _person_names(con: duckdb.DuckDBPyConnection, person_ids: list[str]) -> dict
     return {}
 
 
+def town_of(case: dict) -> str | None:
+    """The 9-digit town of a case's region (None when only the county is known)."""
+    region = case.get("office_region") or ""
+    return region[:9] if len(region) >= 9 else None
+
+
+def region_names(con: duckdb.DuckDBPyConnection, towns: list[str]) -> dict[str, str]:
+    """Names of 9-digit town codes from the region list in force (staging.ref_regions_current)."""
+    if not towns or not relation_exists(con, "staging.ref_regions_current"):
+        return {}
+    return dict(con.execute(
+        "select left(region_code, 9), arg_max(name, valid_from) from staging.ref_regions_current "
+        "where level = 'town' and left(region_code, 9) in (select unnest(?::varchar[])) group by 1",
+        [towns]).fetchall())
+
+
 def _record(case: dict, department: str, kind: str, due_date: dt.date | None, names: dict[str, str],
-            rules: Rules, received: dict[str, dict] | None = None) -> dict:
+            rules: Rules, received: dict[str, dict] | None = None, towns: dict[str, str] | None = None) -> dict:
     """The row an office of ``department`` receives for ``case`` (English keys; only its fields)."""
     policy = rules.department(department)
     pid = case["person_id"]
+    town = town_of(case)
+    state = department_state(case, department)
+    status = state["status"] if state is not None else case["status"]
     full = {
         "case_id": case["case_id"],
         "priority": case.get("priority"),  # 高/中/低, set by write_extracts (pipelines.learning.priority)
@@ -148,6 +181,8 @@ def _record(case: dict, department: str, kind: str, due_date: dt.date | None, na
         "period": case["last_period"],
         "opened_period": case["opened_period"],
         "county_code": case["county_code"],
+        "town_code": town,
+        "town_name": (towns or {}).get(town) if town else None,
         "family_id": case["family_id"],
         "hukou_no": case["hukou_no"],
         "person_name": names.get(pid),
@@ -158,8 +193,8 @@ def _record(case: dict, department: str, kind: str, due_date: dt.date | None, na
                                            rules.assistance_shown(department), rules),
         "due_date": due_date.isoformat() if due_date else None,
         "escalated": bool(case["escalated"]),
-        # Shown as it stands once this extract is sent (an open case becomes dispatched).
-        "status": "dispatched" if case["status"] == "open" else case["status"],
+        # This department's status, as it stands once this extract is sent (open becomes dispatched).
+        "status": "dispatched" if status == "open" else status,
         "departments": list(case["departments"]),
     }
     return {k: full[k] for k in fields_for(department, rules)}
@@ -186,7 +221,7 @@ def _display(key: str, value, rules: Rules) -> object:
 def _merge_rows(records: list[dict], sort_keys: dict | None = None) -> list[dict]:
     """One row per case: a case both re-alerted and escalated in the same extract shows both kinds.
     Rows sorted by ``sort_keys`` (case_id -> priority, then probability or severity), else by case id,
-    a household's cases kept together (at the place of its first case)."""
+    a household's cases kept together (adjacent rows, at the place of its most urgent case: principle 3)."""
     by_case: dict[str, dict] = {}
     kinds: dict[str, list[str]] = defaultdict(list)
     for rec in records:
@@ -202,7 +237,6 @@ def _merge_rows(records: list[dict], sort_keys: dict | None = None) -> list[dict
             by_case[cid] = merged
         else:
             base["escalated"] = True
-    order = ("new", "realert", "escalation")
     key = {c: (sort_keys or {}).get(c, (9, 0.0, c)) for c in by_case}
     household = {c: r.get("family_id") or f"H{r.get('hukou_no')}" for c, r in by_case.items()}
     first: dict[str, tuple] = {}
@@ -211,7 +245,7 @@ def _merge_rows(records: list[dict], sort_keys: dict | None = None) -> list[dict
     out = []
     for cid in sorted(by_case, key=lambda c: (first[household[c]], household[c], key[c])):
         row = by_case[cid]
-        row["dispatch_kind"] = "+".join(sorted(kinds[cid], key=order.index))
+        row["dispatch_kind"] = "+".join(sorted(kinds[cid], key=KIND_ORDER.index))
         out.append(row)
     return out
 
@@ -299,13 +333,13 @@ def _write_template_xlsx(path: Path, case_ids: list[str], as_of: dt.date, page: 
     save_workbook(wb, path, as_of, sheets)
 
 
-def _write_folder(folder: Path, department: str, county: str, as_of: dt.date, rows: list[dict],
+def _write_folder(folder: Path, department: str, office: str, as_of: dt.date, rows: list[dict],
                   rules: Rules, order_note: str = "") -> dict:
     """Write the five files of one office's extract into ``folder``; return the manifest."""
     columns = fields_for(department, rules)
     case_ids = [r["case_id"] for r in rows]
-    page = Page.of(rules.department_label(department), county, as_of)
-    _write_cases_xlsx(folder / "cases.xlsx", columns, rows, rules, county[:4], as_of, page, order_note)
+    page = Page.of(rules.department_label(department), office, as_of)
+    _write_cases_xlsx(folder / "cases.xlsx", columns, rows, rules, office[:4], as_of, page, order_note)
     (folder / "cases.csv").write_bytes(
         csv_bytes([HEADERS[c] for c in columns], [[_display(c, r.get(c), rules) for c in columns] for r in rows]))
     (folder / "feedback_template.csv").write_bytes(
@@ -318,7 +352,9 @@ def _write_folder(folder: Path, department: str, county: str, as_of: dt.date, ro
     manifest = {
         "department": department,
         "department_name": rules.department_label(department),
-        "county_code": county,
+        "office_code": office,
+        "office_level": "town" if len(office) == 9 else "county",
+        "county_code": office[:6],
         "as_of": as_of.isoformat(),
         "cases": len(rows),
         "kinds": dict(sorted(kinds.items())),
@@ -328,7 +364,7 @@ def _write_folder(folder: Path, department: str, county: str, as_of: dt.date, ro
              "bytes": (folder / name).stat().st_size}
             for name in ("cases.xlsx", "cases.csv", "feedback_template.csv", "feedback_template.xlsx")
         ],
-        "feedback": {"path": f"feedback/{department}/{county}/<YYYY-MM-DD>/feedback.csv",
+        "feedback": {"path": f"feedback/{department}/{office}/<YYYY-MM-DD>/feedback.csv",
                      "columns": list(FEEDBACK_COLUMNS), "statuses": list(FEEDBACK_STATUSES)},
         "note": PRINCIPLE_ZH,
         "order": order_note,
@@ -344,37 +380,52 @@ def _write_folder(folder: Path, department: str, county: str, as_of: dt.date, ro
 class _Pending:
     case_id: str
     department: str
-    county_code: str
+    office_code: str
     dispatch_round: int
     kind: str
 
 
 def pending_dispatches(con: duckdb.DuckDBPyConnection, escalation_department: str) -> list[_Pending]:
-    """(case, department) pairs not yet sent in the case's current round, and escalations not yet
-    sent to the county MCA office."""
+    """What tonight's extracts must carry, set-based: each (case, department) not yet sent in the
+    case's current round (``new`` or ``realert``) to the department's office; each department whose
+    office changed since its last dispatch (``transfer``: a 转办 named another office; round = the
+    n-th transfer); and escalations not yet sent to the county office of the escalation department.
+    A department that has given its final answer receives nothing more."""
     rows = con.execute("""
         with live as (
-            select case_id, departments, county_code, dispatch_round, escalated
-            from mart.cases where not list_contains(?, status)
+            select case_id, dispatch_round, escalated, coalesce(office_region, county_code) as region,
+                   coalesce(department_status, list_transform(departments, d -> {
+                       'department': d, 'office_code': county_code, 'status': status,
+                       'awaiting_feedback': awaiting_feedback, 'last_feedback_on': last_feedback_on})) as states
+            from mart.cases where not list_contains($final, status)
         ),
         routed as (
-            select case_id, unnest(departments) as department, county_code, dispatch_round from live
+            select case_id, dispatch_round, s.department, s.office_code, s.status
+            from (select case_id, dispatch_round, unnest(states) as s from live)
+            where not list_contains($final, s.status)
         ),
         sent as (
-            select case_id, department, max(dispatch_round) as last_round
-            from mart.case_dispatches where kind in ('new', 'realert') group by case_id, department
+            select case_id, department,
+                   max(dispatch_round) filter (where kind in ('new', 'realert')) as last_round,
+                   arg_max(county_code, dispatched_at) filter (where kind <> 'escalation') as last_office,
+                   count(*) filter (where kind = 'transfer') as transfers
+            from mart.case_dispatches group by case_id, department
         )
-        select r.case_id, r.department, r.county_code, r.dispatch_round,
+        select r.case_id, r.department, r.office_code, r.dispatch_round,
                case when s.last_round is null then 'new' else 'realert' end as kind
         from routed r left join sent s using (case_id, department)
         where s.last_round is null or s.last_round < r.dispatch_round
         union all
-        select l.case_id, ? as department, l.county_code, l.dispatch_round, 'escalation' as kind
+        select r.case_id, r.department, r.office_code, cast(s.transfers + 1 as integer), 'transfer' as kind
+        from routed r join sent s using (case_id, department)
+        where s.last_round is not null and s.last_office <> r.office_code
+        union all
+        select l.case_id, $escalation as department, left(l.region, 6), l.dispatch_round, 'escalation' as kind
         from live l
         where l.escalated
           and not exists (select 1 from mart.case_dispatches d where d.case_id = l.case_id and d.kind = 'escalation')
         order by 2, 3, 1, 5
-    """, [sorted(FINAL_STATUSES), escalation_department]).fetchall()
+    """, {"final": sorted(FINAL_STATUSES), "escalation": escalation_department}).fetchall()
     return [_Pending(*r) for r in rows]
 
 
@@ -415,6 +466,7 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
     ranked, order_note = priorities(con, sorted(cases), {cid: c["severity"] for cid, c in cases.items()})
     for cid, case in cases.items():
         case["priority"] = ranked[cid].label
+    towns = region_names(con, sorted({t for t in map(town_of, cases.values()) if t}))
 
     def days_for(case: dict) -> int:
         """Feedback is due this many days after tonight's dispatch: the deadline in force now."""
@@ -428,12 +480,12 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
         case = cases[p.case_id]
         if p.kind == "escalation":
             due = case["due_at"].date() if case["due_at"] else None
-            rec = _record(case, p.department, "escalation", due, names, rules, received)
+            rec = _record(case, p.department, "escalation", due, names, rules, received, towns)
             rec["escalated"] = True
         else:
             rec = _record(case, p.department, p.kind, as_of + dt.timedelta(days=days_for(case)), names, rules,
-                          received)
-        records[(p.department, p.county_code)].append((p, rec))
+                          received, towns)
+        records[(p.department, p.office_code)].append((p, rec))
     earlier: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for department, county, record in con.execute(
             "select department, county_code, record from mart.case_dispatches where as_of = ? "
@@ -445,11 +497,11 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
         ranked.update(priorities(con, earlier_ids, severity_of)[0])
     sort_keys = {cid: pr.sort_key(cid) for cid, pr in ranked.items()}
     written: list[tuple[Path, dict, str]] = []
-    for (department, county), new_records in sorted(records.items()):
-        folder = outbox / department / county / as_of.isoformat()
-        rows = _merge_rows(earlier[(department, county)] + [rec for _, rec in new_records], sort_keys)
+    for (department, office), new_records in sorted(records.items()):
+        folder = outbox / department / office / as_of.isoformat()
+        rows = _merge_rows(earlier[(department, office)] + [rec for _, rec in new_records], sort_keys)
         with atomic_dir(folder) as tmp:
-            manifest = _write_folder(tmp, department, county, as_of, rows, rules, order_note)
+            manifest = _write_folder(tmp, department, office, as_of, rows, rules, order_note)
         written.append((folder, manifest, sha256_file(folder / "manifest.json")))
 
     # Every folder is in place: only now do their cases count as dispatched, all in one
@@ -461,12 +513,12 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
         dispatch_rows = []
         changed: dict[str, dict] = {}  # an escalation sent changes nothing on its case
         for folder, manifest, manifest_sha in written:
-            department, county = manifest["department"], manifest["county_code"]
-            new_records = records[(department, county)]
+            department, office = manifest["department"], manifest["office_code"]
+            new_records = records[(department, office)]
             for p, rec in new_records:
                 case = cases[p.case_id]
-                detail = {"department": department, "county_code": county, "kind": p.kind,
-                          "dispatch_round": p.dispatch_round, "extract": str(folder)}
+                detail = {"department": department, "county_code": office[:6], "office_code": office,
+                          "kind": p.kind, "dispatch_round": p.dispatch_round, "extract": str(folder)}
                 if p.kind == "escalation":
                     events.add(p.case_id, now, actor, case["status"], case["status"], "escalation_sent",
                                {**detail, "label": "逾期升级"}, "dispatch")
@@ -474,16 +526,19 @@ def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,
                 else:
                     due_at = now + dt.timedelta(days=days_for(case))
                     detail["due_date"] = rec["due_date"]
-                    to_status = "dispatched" if case["status"] == "open" else case["status"]
-                    action = "redispatched" if p.kind == "realert" else "dispatched"
-                    events.add(p.case_id, now, actor, case["status"], to_status, action, detail, "dispatch")
-                    case.update(status=to_status, dispatched_at=now, due_at=due_at, awaiting_feedback=True,
-                                deadline_days=days_for(case), updated_at=now)
+                    state = department_state(case, department)
+                    from_status = state["status"]
+                    to_status = "dispatched" if from_status == "open" else from_status
+                    action = {"realert": "redispatched", "transfer": "transfer_sent"}.get(p.kind, "dispatched")
+                    events.add(p.case_id, now, actor, from_status, to_status, action, detail, "dispatch")
+                    state.update(status=to_status, awaiting_feedback=True)
+                    case.update(dispatched_at=now, due_at=due_at, deadline_days=days_for(case), updated_at=now)
+                    settle(case, now)
                     changed[p.case_id] = case
-                dispatch_rows.append([p.case_id, department, county, p.kind, p.dispatch_round, as_of, now, due_at,
+                dispatch_rows.append([p.case_id, department, office, p.kind, p.dispatch_round, as_of, now, due_at,
                                       str(folder), json.dumps(rec, ensure_ascii=False, sort_keys=True)])
             append_audit(con, actor, "extract_written", str(folder), rows=manifest["cases"], sha256=manifest_sha,
-                         detail={"department": department, "county_code": county, "as_of": as_of.isoformat(),
+                         detail={"department": department, "office_code": office, "as_of": as_of.isoformat(),
                                  "new_rows": len(new_records), "kinds": manifest["kinds"],
                                  "files": manifest["files"]})
         save_cases(con, changed.values())

@@ -51,13 +51,16 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.atomic import atomic_file
-from pipelines.cases import FEEDBACK_STATUSES, FINAL_STATUSES, EventLog, append_audit, forward_path, load_cases, save_cases
+from pipelines.cases import (
+    FEEDBACK_STATUSES, FINAL_STATUSES, EventLog, append_audit, department_state, forward_path, load_cases, save_cases,
+    settle,
+)
 from pipelines.dates import day_start, folder_date, night_time
 from pipelines.dispatch import FEEDBACK_COLUMNS
 from pipelines.redact import Echo
 from pipelines.rules import Rules, default_rules
 from pipelines.spreadsheet import APOSTROPHE, write_csv
-from pipelines.warehouse import migrate, record_unread_entries, transaction
+from pipelines.warehouse import migrate, record_unread_entries, relation_exists, transaction
 
 REQUIRED_COLUMNS = ("case_id", "status", "handled_on", "handler")
 MAX_AMOUNT_YUAN = Decimal("10000000")  # one case's assistance above 10 million yuan is a typo
@@ -310,16 +313,46 @@ def read_bounded(path: Path, max_bytes: int) -> tuple[bytes | None, str]:
 
 # --- applying one file ------------------------------------------------------------------------
 
-def _dispatch_info(con: duckdb.DuckDBPyConnection, case_ids: list[str]) -> dict[tuple[str, str, str], dt.date]:
-    """First date each (case, department, office) was sent: the office is the extract's folder,
-    ``mart.case_dispatches.county_code`` (escalations included: they are sent to the county MCA office)."""
+def _dispatch_info(con: duckdb.DuckDBPyConnection, case_ids: list[str]) -> dict[tuple[str, str, str], tuple[dt.date, bool]]:
+    """Per (case, department, office) the case was sent to: the first date, and whether an escalation
+    went there. The office is the extract's folder, ``mart.case_dispatches.county_code`` (a town or
+    county office; escalations are sent to the county office of the escalation department)."""
     if not case_ids:
         return {}
     rows = con.execute(
-        "select case_id, department, county_code, min(as_of) from mart.case_dispatches "
+        "select case_id, department, county_code, min(as_of), bool_or(kind = 'escalation') "
+        "from mart.case_dispatches "
         "where case_id in (select unnest(?::varchar[])) group by case_id, department, county_code",
         [case_ids]).fetchall()
-    return {(c, d, o): day for c, d, o, day in rows}
+    return {(c, d, o): (day, bool(esc)) for c, d, o, day, esc in rows}
+
+
+OFFICE_IN_NOTE = re.compile(r"(?<!\d)(\d{12}|\d{9}|\d{6})(?!\d)")
+
+
+def transfer_target(con: duckdb.DuckDBPyConnection, note: str, department: str, case: dict,
+                    rules: Rules) -> str | Reject | None:
+    """The office a 转办 line names in its note: the first 6-digit county or 9-digit town code (a
+    12-digit region code names the department's office for that region). None when the note names
+    none; a :class:`Reject` (its reason) when the code is no region of the list in force or is the
+    office that has the case already."""
+    m = OFFICE_IN_NOTE.search(note or "")
+    if not m:
+        return None
+    code = m.group(1)
+    if len(code) == 12:
+        code = rules.office_of(department, code, case["indicator_code"])
+    if relation_exists(con, "staging.ref_regions_current") and con.execute(
+            "select count(*) from staging.ref_regions_current").fetchone()[0] and not con.execute(
+            "select 1 from staging.ref_regions_current where left(region_code, ?) = ? "
+            "and level = ? limit 1", [len(code), code, "town" if len(code) == 9 else "county"]).fetchone():
+        return Reject(0, None, "note", None, f"转办目标 {code} 不是现行区划中的区县或乡镇 the target office {code} is no "
+                                              f"county or town of the region list in force")
+    state = department_state(case, department)
+    if state is not None and state["office_code"] == code:
+        return Reject(0, None, "note", None, f"转办目标 {code} 即本办公室 the target office {code} is the office that "
+                                              f"has the case")
+    return code
 
 
 def _apply_file(con: duckdb.DuckDBPyConnection, f: FeedbackFile, data_bytes: bytes, as_of: dt.date,
@@ -429,6 +462,13 @@ def _apply_file(con: duckdb.DuckDBPyConnection, f: FeedbackFile, data_bytes: byt
 
         case = cases.get(case_id) if case_id else None
         offices = sorted(o for (c, d, o) in sent if c == case_id and d == department)
+        state = department_state(case, department) if case is not None else None
+        # whose answer the line is: the department's own office (the office the case is with now), or
+        # the county office the overdue case was escalated to, answering for every department that
+        # has not finished it
+        own = state is not None and state["office_code"] == office and (case_id, department, office) in sent
+        on_behalf = (not own and department == rules.escalation_department
+                     and sent.get((case_id, department, office), (None, False))[1])
         if case_id and case is None:
             errs.append(reject(line, case_id, "case_id", case_id, "未知案件编号 unknown case_id"))
         elif case is not None and not offices:
@@ -440,21 +480,47 @@ def _apply_file(con: duckdb.DuckDBPyConnection, f: FeedbackFile, data_bytes: byt
             errs.append(reject(line, case_id, "case_id", case_id,
                                f"该案件未派发给本办公室 case was not sent to office {office} of {department} "
                                f"(sent to {department} {', '.join(offices)}): an office answers only its own cases"))
-        elif case is not None and handled_on is not None and handled_on < sent[(case_id, department, office)]:
+        elif case is not None and not own and not on_behalf:
+            now_at = state["office_code"] if state is not None else "?"
+            errs.append(reject(line, case_id, "case_id", case_id,
+                               f"该案件已转办至 {now_at} case was transferred to office {now_at} of {department}: "
+                               f"only that office answers it now"))
+        elif case is not None and handled_on is not None and handled_on < sent[(case_id, department, office)][0]:
             errs.append(reject(line, case_id, "handled_on", raw_date,
                                f"办理日期早于派发日期 handled_on before the case was sent "
-                               f"({sent[(case_id, department, office)]})"))
+                               f"({sent[(case_id, department, office)][0]})"))
 
+        # the department entries the line moves, each with the steps it takes
+        moves: list[tuple[dict, list[str]]] = []
+        target_office = None
         if not errs and case is not None:
-            current = case["status"]
+            targets = [state] if own else [s for s in case["department_status"] if s["status"] not in FINAL_STATUSES]
             if status == "transferred":
-                steps = None if current in FINAL_STATUSES else (["accepted"] if current == "dispatched" else [])
+                target_office = transfer_target(con, get(row, "note"), department, case, rules)
+                if on_behalf:
+                    errs.append(reject(line, case_id, "status", raw_status,
+                                       "逾期升级案件的转办由原承办部门办理 a county office answering an escalated case "
+                                       "cannot transfer it: the department's own office does"))
+                elif target_office is None:
+                    errs.append(reject(line, case_id, "note", get(row, "note"),
+                                       "转办须在备注中写明接收办公室代码 transferred must name the target office in "
+                                       "note: its 9-digit town or 6-digit county code"))
+                elif isinstance(target_office, Reject):
+                    errs.append(reject(line, case_id, "note", get(row, "note"), target_office.reason))
+                elif state["status"] in FINAL_STATUSES:
+                    errs.append(reject(line, case_id, "status", raw_status,
+                                       f"本部门已办结 {department} has already given its final answer "
+                                       f"({state['status']})"))
+                else:
+                    moves = [(state, ["accepted"] if state["status"] == "dispatched" else [])]
             else:
-                steps = forward_path(current, status)
-            if steps is None:
-                reason = (f"案件已办结 case is already final ({current})" if current in FINAL_STATUSES else
-                          f"状态不能回退 status cannot move from {current} to {status} (only forward)")
-                errs.append(reject(line, case_id, "status", raw_status, reason))
+                moves = [(t, steps) for t in targets if (steps := forward_path(t["status"], status)) is not None]
+                if not moves:
+                    current = state["status"] if own else case["status"]
+                    reason = (f"本部门已办结 {department}'s answer is already final ({current})"
+                              if current in FINAL_STATUSES else
+                              f"状态不能回退 status cannot move from {current} to {status} (only forward)")
+                    errs.append(reject(line, case_id, "status", raw_status, reason))
 
         if errs:
             rejects.extend(errs)
@@ -467,18 +533,29 @@ def _apply_file(con: duckdb.DuckDBPyConnection, f: FeedbackFile, data_bytes: byt
                   "action": get(row, "action") or None, "amount_yuan": str(amount) if amount is not None else None,
                   "note": get(row, "note") or None, "handled_on": handled_on.isoformat(),
                   "received_as_of": as_of.isoformat(), "feedback_status": status}
-        current = case["status"]
-        for i, step in enumerate(steps):
-            implied = i < len(steps) - 1 or status == "transferred"
-            events.add(case_id, at, who, current, step, step, {**detail, "implied": implied}, "feedback")
-            current = step
-        if status == "transferred" or not steps:
-            events.add(case_id, at, who, current, current, status, detail, "feedback")
-        case["status"] = current
-        case["awaiting_feedback"] = False
-        case["last_feedback_on"] = max(filter(None, [case["last_feedback_on"], handled_on]))
-        if current in FINAL_STATUSES and case["closed_at"] is None:
-            case["closed_at"] = at
+        if on_behalf:
+            detail["escalation_answer"] = True
+        if status == "transferred":
+            detail.update(from_office=state["office_code"], to_office=target_office)
+        for target, steps in moves:
+            current = target["status"]
+            tdetail = {**detail, "department": target["department"]}
+            for i, step in enumerate(steps):
+                implied = i < len(steps) - 1 or status == "transferred"
+                events.add(case_id, at, who, current, step, step, {**tdetail, "implied": implied}, "feedback")
+                current = step
+            if status == "transferred" or not steps:
+                events.add(case_id, at, who, current, current, status, tdetail, "feedback")
+            target["status"] = current
+            target["awaiting_feedback"] = False
+            target["last_feedback_on"] = max(filter(None, [target["last_feedback_on"], handled_on]))
+            if status == "transferred":
+                target["office_code"] = target_office
+        before = case["status"]
+        if settle(case, at):
+            events.add(case_id, at, who, before, case["status"], "case_final",
+                       {"departments": {s["department"]: s["status"] for s in case["department_status"]},
+                        "file": file_name, "line": line}, "feedback")
         case["updated_at"] = now
         changed[case_id] = case
         applied += 1

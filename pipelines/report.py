@@ -56,7 +56,8 @@ class ReportData:
     periods: list[str] = field(default_factory=list)
     trend: dict[str, dict[str, int]] = field(default_factory=dict)  # indicator -> period -> n
     counties: list[tuple[str, str | None, int, int]] = field(default_factory=list)  # code, name, total, latest
-    departments: list[tuple[str, int, int, int]] = field(default_factory=list)  # dept, open, overdue, escalated
+    # dept, open, overdue, escalated, town offices, county offices (with open cases of the department)
+    departments: list[tuple[str, int, int, int, int, int]] = field(default_factory=list)
     confirmation: list[tuple[str, int, int, int]] = field(default_factory=list)  # indicator, confirmed, rejected, cases
     feeds: list[dict] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # warehouse relations not there yet
@@ -101,14 +102,26 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date, months: int = 13, ru
                 [first, d.periods[-1], d.periods[-1]]).fetchall()
 
     if "mart.cases" not in d.missing:
+        # a warehouse from before the per-department status (read-only here: not migrated) has none
+        has_parts = con.execute("select count(*) from information_schema.columns where table_schema = 'mart' "
+                                "and table_name = 'cases' and column_name = 'department_status'").fetchone()[0]
+        parts = "department_status" if has_parts else "null"
         d.departments = con.execute(
-            f"""with routed as (select *, unnest(departments) as department from mart.cases),
+            f"""with parts as (
+                        select c.* exclude (status, p), p.department, p.office_code, p.status
+                        from (select *, unnest(coalesce({parts}, list_transform(departments, x -> {{
+                                  'department': x, 'office_code': county_code, 'status': status,
+                                  'awaiting_feedback': awaiting_feedback,
+                                  'last_feedback_on': last_feedback_on}}))) as p
+                              from mart.cases) c),
                     open_cases as (
-                        select * from routed
-                        where closed_at is null and status not in {OPEN_EXCLUDED})
+                        select * from parts
+                        where closed_at is null and status not in {OPEN_EXCLUDED} and status <> 'not_verified')
                 select department, count(*) as open_cases,
                        count(*) filter (where status in ('dispatched', 'accepted') and due_at < ?) as overdue,
-                       count(*) filter (where escalated) as escalated
+                       count(*) filter (where escalated) as escalated,
+                       count(distinct office_code) filter (where length(office_code) = 9) as town_offices,
+                       count(distinct office_code) filter (where length(office_code) = 6) as county_offices
                 from open_cases group by department
                 order by overdue desc, open_cases desc, department""", [ref]).fetchall()
         events = ("""select case_id, bool_or(to_status in ('verified', 'assisted')) as ok,
@@ -427,8 +440,10 @@ def render_html(d: ReportData, data_docs_dir: Path | None, report_dir: Path, rul
         county_series, chart="county") + (_legend(county_series) if d.counties else "")
     dept_series = [("在办 open", "#76b7b2"), ("逾期未反馈 overdue", "#e15759")]
     dept_svg = hbars_svg(
-        [(dept_label(dep), [n_open, n_over]) for dep, n_open, n_over, _escalated in d.departments],
-        dept_series, chart="overdue") + (_legend(dept_series) if d.departments else "")
+        [(dept_label(dep), [n_open, n_over]) for dep, n_open, n_over, *_ in d.departments],
+        dept_series, chart="overdue",
+        notes=[f"(办公室 offices: 乡镇 town {towns}, 区县 county {counties})"
+               for *_, towns, counties in d.departments]) + (_legend(dept_series) if d.departments else "")
     conf_rows = [(ind_label(c), [ok / (ok + no) * 100 if (ok + no) else None]) for c, ok, no, n in d.confirmation]
     conf_notes = [f"({ok}/{ok + no}, 共{n}案 cases)" if (ok + no) else f"(待核实 pending, {n})" for c, ok, no, n in d.confirmation]
     conf_svg = hbars_svg(conf_rows, [("属实率 confirmation rate", "#59a14f")], chart="confirmation",
@@ -519,7 +534,10 @@ These deliveries would shrink or empty loaded data, or repeat an earlier daily d
 <section id="overdue">
 <h2>各部门在办与逾期个案 <small>Open and overdue cases by department (as of {_esc(night_time(d.as_of).isoformat())})</small></h2>
 {dept_svg}
-<p class="note">逾期 = 已派发或已受理、超过反馈期限仍无核实结果。Overdue = dispatched or accepted, past the due date, no verification result. A case routed to two departments counts for each.</p>
+<p class="note">逾期 = 已派发或已受理、超过反馈期限仍无核实结果。Overdue = dispatched or accepted, past the due date, no verification result. A case routed to two departments counts for each, with that department's own
+status. 办公室 = 有在办个案的办公室数：民政在乡镇（街道），其区县事项（重复救助、死亡后仍享受待遇）及其他部门在区县。 Offices =
+offices holding open cases: civil affairs at the town office (乡镇/街道), its county acts and every other department at the
+county office.</p>
 </section>
 <section id="confirmation">
 <h2>各指标核实属实率 <small>Confirmation rate per indicator</small></h2>

@@ -29,18 +29,19 @@ from pipelines.config import MODELS_DIR, ConfigError
 DEFAULT_RULES_FILE = MODELS_DIR / "indicators.toml"
 DEPARTMENTS_FILE = MODELS_DIR / "departments.toml"
 
-_TOP_KEYS = {"edge_multiplier", "severities", "deadlines", "cities", "indicators", "settings"}
-_INDICATOR_KEYS = {"name_zh", "name_en", "rule", "enabled", "arrival", "feeds", "optional_feeds", "window",
-                   "departments", "routing", "severity", "outcomes", "conditions", "purpose", "params"}
-# Display texts: what staff read. They do not change what an indicator computes, so they are not part
-# of the fingerprint that decides re-evaluation.
-_TEXT_KEYS = ("name_zh", "name_en", "rule", "outcomes", "conditions", "purpose")
+_TOP_KEYS = {"edge_multiplier", "severities", "deadlines", "cases", "cities", "indicators", "settings"}
+_INDICATOR_KEYS = {"name_zh", "name_en", "rule", "enabled", "arrival", "dated_event", "feeds", "optional_feeds",
+                   "window", "departments", "routing", "severity", "outcomes", "conditions", "purpose", "params"}
+_CASES_KEYS = {"cooldown_months"}
+# Display texts: what staff read, and what the case life cycle reads (dated_event). They do not change
+# what an indicator computes, so they are not part of the fingerprint that decides re-evaluation.
+_TEXT_KEYS = ("name_zh", "name_en", "rule", "outcomes", "conditions", "purpose", "dated_event")
 _CITY_KEYS = {"edge_multiplier"}
-_DEPARTMENT_KEYS = {"name_zh", "name_en", "receives_cases", "office_level", "id_number", "person_name",
-                    "sees_departments", "assistance"}
+_DEPARTMENT_KEYS = {"name_zh", "name_en", "receives_cases", "office_level", "county_indicators", "id_number",
+                    "person_name", "sees_departments", "assistance"}
 _ASSISTANCE_KEYS = {"name_zh", "name_en", "department", "feed", "counts"}
 ASSISTANCE_POLICIES = ("all", "own", "none")
-OFFICE_LEVELS = {"county": 6}  # office level -> digits of the region code that name the office
+OFFICE_LEVELS = {"county": 6, "town": 9}  # office level -> digits of the region code that name the office
 _FEED_RE = re.compile(r"^(?P<feed>[a-z_]+)(?:@(?P<lo>-?\d+)(?:\.\.(?P<hi>-?\d+))?)?$")
 
 
@@ -93,6 +94,9 @@ class IndicatorRule:
     # urgent evidence evaluated the night it arrives (principle 9): the household composition is the
     # newest month with roster and hukou members loaded, and the event feed need not be complete
     arrival: bool = False
+    # each warning is about a dated event of its data month (a disaster, a death, a visit): after its
+    # case was closed, a warning of a later month is a new event and re-alerts at once (principle 3)
+    dated_event: bool = False
 
     @property
     def name(self) -> str:
@@ -121,6 +125,9 @@ class Department:
     name_en: str
     receives_cases: bool = False
     office_level: str = "county"
+    # indicators whose cases this department handles at the county office although its office level
+    # is the town (county acts, e.g. MCA's DUP_ENROLL and BENEFIT_AFTER_DEATH)
+    county_indicators: tuple[str, ...] = ()
     id_number: str = "masked"       # full | masked
     person_name: bool = True
     sees_departments: bool = False
@@ -131,9 +138,20 @@ class Department:
         """``民政 civil affairs``."""
         return f"{self.name_zh} {self.name_en}"
 
-    def office_of(self, region_code: str | None) -> str:
-        """The code of the office of this department responsible for ``region_code``."""
-        return (region_code or "000000")[:OFFICE_LEVELS[self.office_level]]
+    def office_level_for(self, indicator_code: str | None = None) -> str:
+        """``town`` or ``county``: the level of this department's office that acts on a case of
+        ``indicator_code`` (principle 10: the town office, except the county acts)."""
+        if self.office_level != "county" and indicator_code in self.county_indicators:
+            return "county"
+        return self.office_level
+
+    def office_of(self, region_code: str | None, indicator_code: str | None = None) -> str:
+        """The code of the office of this department responsible for ``region_code``: its first 9
+        digits for a town office, 6 for a county office. A region too short to name a town (no
+        12-digit region known, only the county) gives the county office."""
+        region = region_code or "000000"
+        digits = OFFICE_LEVELS[self.office_level_for(indicator_code)]
+        return region[:digits] if len(region) >= digits else region[:6]
 
 
 @dataclass(frozen=True)
@@ -184,6 +202,15 @@ class Rules:
     sources: tuple[str, ...] = field(default=())
     assistance_kinds: dict[str, AssistanceKind] = field(default_factory=dict)
     delivery_due_day: int = 6
+    cooldown_months: int = 6                   # a closed case's unchanged condition re-alerts after this
+
+    def office_of(self, department: str, region_code: str | None, indicator_code: str | None = None) -> str:
+        """The office of ``department`` that acts on a case of ``indicator_code`` in ``region_code``."""
+        return self.departments[department].office_of(region_code, indicator_code)
+
+    def escalation_office(self, region_code: str | None) -> str:
+        """The county office of the escalation department for ``region_code`` (overdue cases)."""
+        return (region_code or "000000")[:6]
 
     # --- indicators ---------------------------------------------------------------------------
     @property
@@ -357,6 +384,10 @@ def _load_departments(path: Path) -> _DepartmentsFile:
         level = table.get("office_level", "county")
         if level not in OFFICE_LEVELS:
             raise RulesError(f"{path}: departments.{code}.office_level must be one of {sorted(OFFICE_LEVELS)}")
+        county_codes = table.get("county_indicators", [])
+        if not isinstance(county_codes, list) or not all(isinstance(c, str) for c in county_codes):
+            raise RulesError(f"{path}: departments.{code}.county_indicators must be a list of indicator codes")
+        table = {**table, "county_indicators": tuple(county_codes)}
         if table.get("id_number", "masked") not in ("full", "masked"):
             raise RulesError(f"{path}: departments.{code}.id_number must be 'full' or 'masked'")
         if table.get("assistance", "none") not in ASSISTANCE_POLICIES:
@@ -431,6 +462,13 @@ def _build(raw: dict, sources: tuple[str, ...], dfile: _DepartmentsFile, default
     missing = [s for s in severities if s not in deadlines]
     if missing:
         raise RulesError(f"[deadlines] lacks {', '.join(missing)}")
+    cases = raw.get("cases") or {}
+    for key in cases:
+        if key not in _CASES_KEYS:
+            raise RulesError(f"unknown key 'cases.{key}' (known: {', '.join(sorted(_CASES_KEYS))})")
+    cooldown = cases.get("cooldown_months", 6)
+    if isinstance(cooldown, bool) or not isinstance(cooldown, int) or cooldown < 0:
+        raise RulesError(f"cases.cooldown_months must be a whole number of months >= 0, got {cooldown!r}")
     cities = {}
     for city, table in (raw.get("cities") or {}).items():
         if not re.fullmatch(r"\d{4}", str(city)):
@@ -478,6 +516,7 @@ def _build(raw: dict, sources: tuple[str, ...], dfile: _DepartmentsFile, default
             purpose=purpose,
             params=dict(table.get("params") or {}),
             arrival=_flag(table.get("arrival", False), f"{where}.arrival"),
+            dated_event=_flag(table.get("dated_event", False), f"{where}.dated_event"),
         )
     missing = [c for c in defaults_order if c not in indicators]
     if missing:
@@ -486,10 +525,14 @@ def _build(raw: dict, sources: tuple[str, ...], dfile: _DepartmentsFile, default
         other = rule.params.get("uses_params_of")
         if other is not None and (not isinstance(other, str) or other not in indicators or other == code):
             raise RulesError(f"indicators.{code}.params.uses_params_of: {other!r} is not another indicator")
+    for d in departments.values():
+        unknown = [c for c in d.county_indicators if c not in indicators]
+        if unknown:
+            raise RulesError(f"departments.{d.code}.county_indicators: unknown indicator {unknown[0]!r}")
     rules = Rules(edge_multiplier=edge, severities=severities, deadlines=deadlines, cities=cities,
                   indicators={c: indicators[c] for c in defaults_order}, departments=departments,
                   escalation_department=dfile.escalation, sources=sources, assistance_kinds=dfile.assistance,
-                  delivery_due_day=dfile.delivery_due_day)
+                  delivery_due_day=dfile.delivery_due_day, cooldown_months=cooldown)
     for code in rules.codes:
         rules.rule_text(code)  # a template that does not fill is an error now, not in an extract
     return rules

@@ -101,7 +101,8 @@ create or replace table mart.cases (case_id varchar, household_id varchar, famil
     due_at timestamptz, deadline_days integer, last_warning_id varchar, explanation varchar,
     dispatch_round integer default 1, awaiting_feedback boolean default false, last_feedback_on date,
     escalated boolean default false, escalated_at timestamptz, closed_at timestamptz, previous_case_id varchar,
-    updated_at timestamptz);
+    updated_at timestamptz, office_region varchar, department_status struct(department varchar,
+    office_code varchar, status varchar, awaiting_feedback boolean, last_feedback_on date)[]);
 create or replace table mart.case_events (case_id varchar, seq integer, "at" timestamptz, actor varchar,
     from_status varchar, to_status varchar, action varchar, detail json, source varchar);
 create or replace table staging.mca_roster (snapshot_month varchar, family_id varchar, person_id varchar,

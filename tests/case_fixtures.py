@@ -44,20 +44,28 @@ def person_of(household_id: str) -> str:
 
 def add_warning(con: duckdb.DuckDBPyConnection, household_id: str, indicator: str, severity: str,
                 period: str, departments: list[str], explanation: str | None = None,
-                county: str | None = None) -> str:
+                county: str | None = None, office_region: str | None = None) -> str:
+    """A warning of the household; ``office_region`` (12 digits) is the region whose offices act
+    (None: only the county is known, every office is the county's)."""
     pid = person_of(household_id)
     name, hh, fam, hk, home_county = PEOPLE[pid]
     wid = "W-" + hashlib.sha256(f"{indicator}|{household_id}|{period}|{severity}".encode()).hexdigest()[:16]
     con.execute(
         "insert into mart.warnings (warning_id, indicator_code, severity, period, family_id, hukou_no, person_id, "
-        "county_code, departments, evidence, explanation, case_id, raised_at, household_id) "
-        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, ?, ?)",
+        "county_code, departments, evidence, explanation, case_id, raised_at, household_id, office_region) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, ?, ?, ?)",
         [wid, indicator, severity, period, fam, hk, pid, county or home_county, departments,
          json.dumps({"secret_evidence": "bank balance 123456"}),
          explanation or f"{indicator} {period}: 家庭 {household_id} 触发预警 (test)",
-         dt.datetime(2026, 1, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=8))), hh],
+         dt.datetime(2026, 1, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=8))), hh, office_region],
     )
     return wid
+
+
+def add_regions(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, str, str | None]]) -> None:
+    """A region list in force (staging.ref_regions): (12-digit code, name, level, parent)."""
+    con.executemany("insert into staging.ref_regions (region_code, name, level, parent_code, delivery_id, period) "
+                    "values (?, ?, ?, ?, 'ref_regions/2026-01-01', '2026-01')", rows)
 
 
 def case_rows(con: duckdb.DuckDBPyConnection, where: str = "true") -> list[dict]:

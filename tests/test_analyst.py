@@ -189,8 +189,11 @@ def test_views_answer_the_questions(shared):
         assert flows[(fx.periods[2], "dibao")][0] >= 1 and flows[(fx.periods[2], "edge")][1] >= 1
         # overdue feedback: recomputed independently from the restricted warehouse
         expected = w.execute(
-            """select count(*) from (select unnest(departments) d, * from mart.cases)
-               where closed_at is null and status in ('dispatched', 'accepted')
+            """select count(*) from (select unnest(coalesce(department_status, list_transform(departments, d -> {
+                   'department': d, 'office_code': county_code, 'status': status,
+                   'awaiting_feedback': awaiting_feedback, 'last_feedback_on': last_feedback_on}))) p, *
+               from mart.cases)
+               where closed_at is null and p.status in ('dispatched', 'accepted')
                and due_at < ?::timestamptz""", [f"{fx.as_of} 02:00:00+08"]).fetchone()[0]
         assert con.execute("select sum(overdue_feedback) from open_cases_by_department").fetchone()[0] == expected
         rates = con.execute("select confirmed, not_confirmed, pending, cases from confirmation_rate").fetchall()

@@ -89,8 +89,8 @@ def test_worsening_realerts(con, tmp_path):
     hrss_csv = (tmp_path / "outbox/HRSS/330102/2026-02-09/cases.csv").read_text(encoding="utf-8-sig")
     assert "新案件 new" in hrss_csv  # HRSS sees the case for the first time
     actions = [e[1] for e in events_of(con, case["case_id"])]
-    assert actions[:4] == ["opened", "dispatched", "warning_linked", "severity_raised"]
-    assert sorted(actions[4:]) == ["dispatched", "redispatched"]  # HRSS first time, MCA again
+    assert actions[:5] == ["opened", "dispatched", "warning_linked", "severity_raised", "department_added"]
+    assert sorted(actions[5:]) == ["dispatched", "redispatched"]  # HRSS first time, MCA again
     # a lower severity later never lowers the case
     add_warning(con, "F001", "INC_DROP", "medium", "2026-03", ["MCA"])
     update_cases(con, NIGHT3)
@@ -110,16 +110,22 @@ def test_return_after_close_opens_new_case(con, tmp_path):
     s = update_cases(con, NIGHT2)
     assert (s.opened, s.linked_after_close) == (0, 1)
     assert len(case_rows(con)) == 1
-    # a month without the condition, then it returns: a new case pointing back to the old one
+    # a month without the condition, then the same condition again within the cool-down (closed
+    # 2026-02-08, 6 months: until 2026-08-08): still the closed case, nothing sent
     add_warning(con, "F001", "ELIG_DIBAO", "high", "2026-04", ["MCA"])
     s = update_cases(con, dt.date(2026, 5, 7))
+    assert (s.opened, s.linked_after_close) == (0, 1)
+    assert write_extracts(con, tmp_path / "outbox", dt.date(2026, 5, 7)) == []
+    # the unchanged condition outlasts the cool-down: a new case pointing back to the old one
+    add_warning(con, "F001", "ELIG_DIBAO", "high", "2026-07", ["MCA"])
+    s = update_cases(con, dt.date(2026, 8, 8))
     assert (s.opened, s.returned) == (1, 1)
     rows = case_rows(con)
     new = next(r for r in rows if r["case_id"] != first["case_id"])
     assert new["status"] == "open" and new["previous_case_id"] == first["case_id"]
-    assert new["opened_period"] == "2026-04"
+    assert new["opened_period"] == "2026-07"
     # and it is dispatched again
-    assert len(write_extracts(con, tmp_path / "outbox", dt.date(2026, 5, 7))) == 1
+    assert len(write_extracts(con, tmp_path / "outbox", dt.date(2026, 8, 8))) == 1
 
 
 def test_worse_condition_after_close_is_a_new_case(con):

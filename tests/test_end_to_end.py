@@ -176,10 +176,11 @@ def test_extracts_open_in_openpyxl_with_chinese_and_only_their_office(province):
     explanations: dict[str, set] = {}
     for case_id, text in con.execute("select case_id, explanation from mart.warnings").fetchall():
         explanations.setdefault(case_id, set()).add(text)
-    county_of = dict(con.execute("select case_id, county_code from mart.cases").fetchall())
-    seen_departments = set()
+    sent_to = set(con.execute("select case_id, department, county_code from mart.case_dispatches").fetchall())
+    seen_departments, levels = set(), set()
     for d in dirs:
-        dept, county = d.parts[-3], d.parts[-2]
+        dept, office = d.parts[-3], d.parts[-2]
+        levels.add((dept, len(office)))
         seen_departments.add(dept)
         manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
         for f in manifest["files"]:
@@ -193,8 +194,9 @@ def test_extracts_open_in_openpyxl_with_chinese_and_only_their_office(province):
         at = {h.split(" ")[-1]: i for i, h in enumerate(header)}
         for r in body:
             case_id = r[at["case_id"]]
-            assert r[at["county_code"]] == county, "an office gets only its own county's cases"
-            assert county_of[case_id] == county or manifest["escalated"], case_id
+            assert (case_id, dept, office) in sent_to, "an office gets only its own cases"
+            if len(office) == 9:  # a town office: the case's town
+                assert r[at["town_code"]] == office and HAN.search(r[at["town_name"]])
             assert r[at["explanation"]] in explanations[case_id], "the warehouse's own sentence"
             assert HAN.search(r[at["explanation"]])
         codes = [r[0] for r in list(wb["指标说明 indicators"].iter_rows(values_only=True))[1:]]
@@ -203,6 +205,9 @@ def test_extracts_open_in_openpyxl_with_chinese_and_only_their_office(province):
         raw = (d / "cases.csv").read_bytes()
         assert raw.startswith(b"\xef\xbb\xbf") and "案件编号".encode() in raw
     assert {"MCA", "NHSA", "HRSS", "MEM", "MOHURD", "CDPF", "MOE"} <= seen_departments
+    # MCA at its town offices (and its county offices for county acts and escalations), the others at
+    # their county offices
+    assert ("MCA", 9) in levels and all(n == 6 for dept, n in levels if dept != "MCA")
 
 
 def test_feedback_round_trips(province):

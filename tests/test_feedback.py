@@ -58,8 +58,12 @@ def _write(tmp_path: Path, dept: str, day: dt.date, rows: list[dict], name: str 
     return path
 
 
-def _status(con, case_id: str) -> str:
-    return con.execute("select status from mart.cases where case_id = ?", [case_id]).fetchone()[0]
+def _status(con, case_id: str, department: str | None = None) -> str:
+    """The case's status, or one department's status on it (case life cycle v2)."""
+    if department is None:
+        return con.execute("select status from mart.cases where case_id = ?", [case_id]).fetchone()[0]
+    return con.execute("select s.status from (select unnest(department_status) as s from mart.cases "
+                       "where case_id = ?) where s.department = ?", [case_id, department]).fetchone()[0]
 
 
 def test_round_trip_template_to_forward_statuses(setup):
@@ -75,7 +79,8 @@ def test_round_trip_template_to_forward_statuses(setup):
     s = apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
     assert (s.files_applied, s.lines, s.applied, s.rejected) == (1, 2, 2, 0)
     f001, f002 = _case(con, "F001"), _case(con, "F002")
-    assert _status(con, f001) == "verified" and _status(con, f002) == "accepted"
+    assert _status(con, f001) == "verified" and _status(con, f002, "MCA") == "accepted"
+    assert _status(con, f002) == "dispatched"  # NHSA, its other department, has not answered yet
     ev = events_of(con, f001)
     assert [e[1] for e in ev] == ["opened", "dispatched", "accepted", "verified"]
     assert ev[-1][4] == "刘洋@MCA"
@@ -120,14 +125,41 @@ def test_xlsx_template_saved_as_csv_without_bom(setup):
 
 
 def test_gb18030_and_transferred(setup):
+    """转办: the note names the target office; the case goes to that office in the next extract, and
+    only that office answers it from then on."""
     con, tmp = setup
     cid = _case(con, "F002")
     _write(tmp, "NHSA", ANSWER, [{"case_id": cid, "status": "transferred", "handled_on": "2026-02-09",
                                   "handler": "陈", "note": "转至市医保局 to the city office"}], encoding="gb18030")
     s = apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
+    assert (s.applied, s.rejected) == (0, 1)  # no office named: rejected, with the reason
+    field, reason = con.execute("select field, reason from ops.feedback_rejects").fetchone()
+    assert field == "note" and "must name the target office" in reason
+    _write(tmp, "NHSA", ANSWER, [{"case_id": cid, "status": "transferred", "handled_on": "2026-02-09",
+                                  "handler": "陈", "note": "转至 330103 医保局 to office 330103"}], encoding="gb18030",
+           name="feedback_2.csv")
+    s = apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
     assert s.applied == 1
-    assert _status(con, cid) == "accepted"  # transferred is an event; it implies accepted
+    assert _status(con, cid, "NHSA") == "accepted"  # transferred is an event; it implies accepted
     assert [e[1] for e in events_of(con, cid)][-2:] == ["accepted", "transferred"]
+    assert con.execute("select encoding from ops.feedback_files where status = 'applied'").fetchone()[0] == "gb18030"
+    # the next extract carries the case to the office the note named, marked 转办
+    written = write_extracts(con, tmp / "outbox", NEXT)
+    assert [p.relative_to(tmp / "outbox").as_posix() for p in written] == ["NHSA/330103/2026-02-10"]
+    text = (tmp / "outbox/NHSA/330103/2026-02-10/cases.csv").read_text(encoding="utf-8-sig")
+    assert cid in text and "转办 transferred" in text
+    assert con.execute("select kind, dispatch_round from mart.case_dispatches where case_id = ? and county_code = "
+                       "'330103'", [cid]).fetchall() == [("transfer", 1)]
+    # the office that handed it on answers no more; the new office does
+    day = dt.date(2026, 2, 12)
+    _write(tmp, "NHSA", day, [{"case_id": cid, "status": "verified", "handled_on": "2026-02-11", "handler": "陈"}])
+    _write(tmp, "NHSA", day, [{"case_id": cid, "status": "assisted", "amount_yuan": "1,200", "handled_on": "2026-02-11",
+                               "handler": "周"}], office="330103")
+    s = apply_feedback(con, tmp / "feedback", day, work_dir=tmp / "work")
+    assert (s.applied, s.rejected) == (1, 1)
+    assert "transferred to office 330103" in con.execute(
+        "select reason from ops.feedback_rejects where office = '330102' and as_of = ?", [day]).fetchone()[0]
+    assert _status(con, cid, "NHSA") == "assisted" and _status(con, cid) == "dispatched"  # MCA not yet
     assert con.execute("select encoding from ops.feedback_files").fetchone()[0] == "gb18030"
 
 
@@ -161,7 +193,8 @@ def test_rejections_line_by_line(setup):
     _write(tmp, "MCA", day, rows_330103, office="330103")
     s = apply_feedback(con, tmp / "feedback", dt.date(2026, 2, 12), work_dir=tmp / "work")
     assert (s.lines, s.applied, s.rejected, s.blank) == (15, 2, 12, 1)
-    assert _status(con, f001) == "not_verified" and _status(con, f002) == "verified" and _status(con, h004) == "accepted"
+    assert _status(con, f001) == "not_verified" and _status(con, f002, "MCA") == "verified"
+    assert _status(con, h004) == "accepted"
     rejects = con.execute("select office, line, field, reason from ops.feedback_rejects order by office, line").fetchall()
     by_line = {(office, line): (field, reason) for office, line, field, reason in rejects}
     assert len(by_line) == len(rejects) == 12
@@ -216,19 +249,23 @@ def test_confirmation_rate_and_feedback_answers_stop_escalation(setup):
         {"case_id": h004, "status": "assisted", "amount_yuan": "800", "handled_on": "2026-02-09", "handler": "刘"},
     ], office="330103")
     apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
-    # weeks later: only the CDPF case (no feedback) escalates to the county MCA office
+    # weeks later: the CDPF case (no feedback) escalates to the county MCA office, and so does F002,
+    # whose other department (NHSA) never answered
     written = write_extracts(con, tmp / "outbox", dt.date(2026, 3, 1))
-    assert [p.relative_to(tmp / "outbox").as_posix() for p in written] == ["MCA/330103/2026-03-01"]
+    assert [p.relative_to(tmp / "outbox").as_posix() for p in written] == ["MCA/330102/2026-03-01",
+                                                                           "MCA/330103/2026-03-01"]
+    assert con.execute("select case_id from mart.case_dispatches where kind = 'escalation' and county_code = "
+                       "'330102'").fetchall() == [(f002,)]
     stats = {(r[0], r[1]): r[2:] for r in con.execute("""
         select indicator_code, county_code, cases, answered, verified, not_verified, confirmation_rate, overdue
         from mart.feedback_stats""").fetchall()}
     assert stats[("INC_DROP", "330102")] == (1, 1, 1, 0, 1.0, 0)
-    assert stats[("EXP_MED", "330102")] == (1, 1, 0, 1, 0.0, 0)
+    assert stats[("EXP_MED", "330102")] == (1, 1, 0, 1, 0.0, 1)  # NHSA never answered: escalated
     assert stats[("ELIG_DIBAO", "330103")] == (1, 1, 1, 0, 1.0, 0)  # assisted implies verified
     assert stats[("POP_DISABILITY", "330103")] == (1, 0, 0, 0, None, 1)
     overview = dict(con.execute("select case_id, stage from mart.case_overview").fetchall())
     assert overview[_case(con, "F003")] == "逾期升级 escalated"
-    assert overview[f001] == "办理中 in_progress" and overview[f002] == "已办结 final"
+    assert overview[f001] == "办理中 in_progress" and overview[f002] == "逾期升级 escalated"  # NHSA silent
 
 
 def test_file_rejected_in_a_wrong_folder_still_applies_in_the_right_one(setup):
@@ -355,7 +392,8 @@ def test_a_huge_field_rejects_its_line_and_huge_files_are_rejected_whole(setup):
         {"case_id": f002, "status": "accepted", "handled_on": "2026-02-09", "handler": "刘", "note": "ok"},
     ])
     s = apply_feedback(con, tmp / "feedback", NEXT, work_dir=tmp / "work")
-    assert (s.applied, s.rejected) == (1, 1) and _status(con, f002) == "accepted" and _status(con, f001) == "dispatched"
+    assert (s.applied, s.rejected) == (1, 1) and _status(con, f002, "MCA") == "accepted"
+    assert _status(con, f001) == "dispatched"
     field, value, reason = con.execute("select field, value, reason from ops.feedback_rejects").fetchone()
     assert field == "note" and len(value) <= 65 and "200,000 characters" in reason
     # too many lines, too many bytes: rejected whole, with the reason, nothing applied

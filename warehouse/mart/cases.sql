@@ -27,8 +27,15 @@ create table if not exists mart.cases (
     escalated_at       timestamptz,
     closed_at          timestamptz,
     previous_case_id   varchar,
-    updated_at         timestamptz
+    updated_at         timestamptz,
+    office_region      varchar,
+    department_status  struct(department varchar, office_code varchar, status varchar,
+                              awaiting_feedback boolean, last_feedback_on date)[]
 );
+-- warehouses created before the town office and the per-department status (case life cycle v2)
+alter table mart.cases add column if not exists office_region varchar;
+alter table mart.cases add column if not exists department_status
+    struct(department varchar, office_code varchar, status varchar, awaiting_feedback boolean, last_feedback_on date)[];
 
 comment on table mart.cases is '案件 cases: one row per household x indicator episode. One open case per household and indicator; a persisting condition links to it, a worse one raises its severity and re-dispatches it, a condition returning after closure opens a new case. History of every change is in mart.case_events.';
 comment on column mart.cases.case_id is '案件编号: C-<county>-<first 10 hex of sha256(household_id|indicator_code|opened_period)> (suffix -2, -3 in the rare case the same household and indicator reopen in the same period). Deterministic: a re-run gives the same id.';
@@ -38,9 +45,9 @@ comment on column mart.cases.hukou_no is '户口簿号 (hukou household number) 
 comment on column mart.cases.person_id is '关键人员身份证号: the person the latest linked warning names (deceased member, disaster victim, student ...). Restricted data.';
 comment on column mart.cases.indicator_code is '指标代码 (INC_DROP, EXP_MED, ...), see docs/indicators.md.';
 comment on column mart.cases.severity is '严重程度 urgent/high/medium/low: the highest severity of any linked warning (a case never goes down in severity).';
-comment on column mart.cases.county_code is '区县代码: first 6 digits of the household region code; the county offices that receive the case.';
+comment on column mart.cases.county_code is '区县代码: first 6 digits of the household region code (the case id and the county statistics). The offices that receive the case are in department_status.office_code.';
 comment on column mart.cases.departments is '承办部门: union of the departments of all linked warnings (MCA, HRSS, NHSA, MOE, MOHURD, MEM, CDPF). Overdue cases also go to the county MCA office (see escalated).';
-comment on column mart.cases.status is '状态: open -> dispatched -> accepted -> verified|not_verified -> assisted|ineligible|closed. Final: not_verified, assisted, ineligible, closed. Labels in mart.case_statuses.';
+comment on column mart.cases.status is '状态 of the case as a whole: open -> dispatched -> accepted -> verified|not_verified -> assisted|ineligible|closed. Final only when every department''s status (department_status) is final, then assisted if any department assisted, else ineligible, else not_verified, else closed; before that, the least advanced status of the departments not yet final. Labels in mart.case_statuses.';
 comment on column mart.cases.opened_period is '立案数据月份 YYYY-MM: data month of the warning that opened the case.';
 comment on column mart.cases.last_period is '最近预警数据月份 YYYY-MM: latest data month of any linked warning (used to tell a persisting condition from one that returns after closure).';
 comment on column mart.cases.opened_at is '立案时间: logical time of the night that opened the case (02:00 Asia/Shanghai of as_of).';
@@ -57,3 +64,5 @@ comment on column mart.cases.escalated_at is 'Logical time of the night the case
 comment on column mart.cases.closed_at is '办结时间: when the case reached a final status (handled_on of the closing feedback, or the analyst close time).';
 comment on column mart.cases.previous_case_id is 'For a case opened because a condition returned after closure: the closed case before it (same household and indicator).';
 comment on column mart.cases.updated_at is 'Logical time of the night of the last change.';
+comment on column mart.cases.office_region is '12-digit region whose offices act on the case (mart.warnings.office_region of the opening warning: a disaster''s or a field visit''s own region, else the roster family''s, else the hukou''s). Town office = first 9 digits, county office = first 6.';
+comment on column mart.cases.department_status is 'Per department of the case (v2): the office it is sent to (office_code: 9-digit town for MCA except its county acts, 6-digit county otherwise, or the office a 转办 named), its own status (same life cycle as status), whether it owes feedback since its last dispatch, and the handled_on of its latest answer. The case is final when every department''s status is final.';

@@ -24,5 +24,10 @@ select
     due_at,
     last_warning_key,
     closed_at,
-    escalated
+    escalated,
+    case when length(office_region) >= 9 then left(office_region, 9) end as town_code,
+    list_transform(coalesce(department_status, list_transform(departments, d -> {
+        'department': d, 'office_code': county_code, 'status': status,
+        'awaiting_feedback': awaiting_feedback, 'last_feedback_on': last_feedback_on})),
+        s -> {'department': s.department, 'office_code': s.office_code, 'status': s.status}) as department_status
 from keyed
