@@ -107,7 +107,11 @@ def test_no_false_alarms(province):
     near = {r["household_id"] for r in _truth(result.out / "near_misses.csv")}
     assert {"farmer_unknown_income", "elderly_basic_pension", "checked_above_edge", "relapse_listing_only"} <= \
         {r["kind"] for r in _truth(result.out / "near_misses.csv")}
-    assert not near & {w[0] for w in warnings}, "a near miss raised a warning"
+    # a near-miss household may hold a routine fact a v2 indicator refers (a C-rated house, a subsidy
+    # not received: the generator's "OB" truth rows); its near miss itself raises nothing
+    routine = {(t["household_id"], t["indicator_code"]) for t in truth if t["event_id"].startswith("OB")}
+    raised = {w[0] for w in warnings if (w[0], w[1]) not in routine}
+    assert not near & raised, sorted((w[0], w[1]) for w in warnings if w[0] in near & raised)[:20]
 
 
 def test_income_rules_against_true_income(province):
