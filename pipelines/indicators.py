@@ -119,6 +119,32 @@ def gate(rule: IndicatorRule, period: str, tokens: dict, first_month: str | None
     return waits, partial
 
 
+def path_bounds(rule: IndicatorRule, period: str, tokens: dict) -> dict[str, tuple[str | None, list[str]]]:
+    """Per path of ``rule.path_feeds``: (the first month of the run of months, ending at ``period``, in
+    which every feed the path reads is loaded -- ``None`` when the month itself is not --, the feed-months
+    it lacks). A month before a feed's first period (``since``) is not loaded: what the feed would have
+    said there is unknown, so the path cannot judge a household over it (no verdict on missing data). The
+    model binds ``$path_<p>_from`` (the run's first day) and judges only what falls inside the run."""
+    out = {}
+    for path, needs in rule.path_feeds.items():
+        runs: list[str | None] = []
+        lacks = []
+        for need in needs:
+            run = None
+            for k in range(need.hi, need.lo - 1, -1):
+                month = shift_period(period, k)
+                if _before_since(need.feed_id, month):
+                    lacks.append(f"{need.feed_id} {month} (path {path}: before the feed starts)")
+                    break
+                if _status(tokens, need.feed_id, month) != "loaded":
+                    lacks.append(f"{need.feed_id} {month} (path {path})")
+                    break
+                run = month
+            runs.append(run)
+        out[path] = (None if None in runs else max(runs, default=period), lacks)
+    return out
+
+
 def applicable(rule: IndicatorRule, period: str) -> bool:
     """Indicators tied to months of the year (EXP_EDU: term starts) do not exist in other months."""
     months = rule.params.get("term_start_months")
@@ -172,8 +198,10 @@ def inputs_hash(rules: Rules, code: str, inputs: list) -> str:
 
 # --- parameters -------------------------------------------------------------------------------------
 
-def indicator_params(rules: Rules, rule: IndicatorRule, period: str, calendar: dict[str, tuple]) -> dict:
-    """Every value an indicator model may bind: data month, thresholds, severities, routing."""
+def indicator_params(rules: Rules, rule: IndicatorRule, period: str, calendar: dict[str, tuple],
+                     tokens: dict | None = None) -> dict:
+    """Every value an indicator model may bind: data month, thresholds, severities, routing, and per
+    path of ``path_feeds`` the first day the path can judge (``$path_<p>_from``, NULL: not this month)."""
     month_idx, month_start, month_end = calendar[period]
     params = {
         "period": period,
@@ -189,6 +217,8 @@ def indicator_params(rules: Rules, rule: IndicatorRule, period: str, calendar: d
     for condition, departments in rule.routing.items():
         params[f"route_{condition}"] = list(departments)
     params.update(rules.bound_params(rule.code))
+    for path, (start, _) in path_bounds(rule, period, tokens or {}).items():
+        params[f"path_{path}_from"] = f"{start}-01" if start else None
     return params
 
 
@@ -227,13 +257,15 @@ def default_raised_at(period: str) -> dt.datetime:
 # --- evaluation -------------------------------------------------------------------------------------
 
 def candidates(con: duckdb.DuckDBPyConnection, rules: Rules, code: str, period: str,
-               calendar: dict[str, tuple] | None = None) -> duckdb.DuckDBPyRelation:
+               calendar: dict[str, tuple] | None = None, tokens: dict | None = None) -> duckdb.DuckDBPyRelation:
     """Run one indicator model for one month into temp table ``indicator_candidates`` (no writes to mart)."""
     if calendar is None:
         calendar = _calendar(con)
     rule = rules.indicators[code]
+    if tokens is None and rule.path_feeds:
+        tokens = feed_tokens(con)
     sql = (SQL_DIR / f"{code}.sql").read_text(encoding="utf-8")
-    params = _bind(sql, indicator_params(rules, rule, period, calendar), code)
+    params = _bind(sql, indicator_params(rules, rule, period, calendar, tokens), code)
     con.execute(f"create or replace temp table indicator_candidates as\n{sql}", params)
     cols = [r[0] for r in con.execute("describe indicator_candidates").fetchall()]
     missing = [c for c in CANDIDATE_COLUMNS if c not in cols]
@@ -324,6 +356,7 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, rules: Rules, periods: li
             if horizon is None or not first_month <= period <= horizon:
                 continue  # outside the months monthly feeds have reached: nothing is due
             waits, partial = gate(rule, period, tokens, first_month)
+            partial += [lack for _, lacks in path_bounds(rule, period, tokens).values() for lack in lacks]
             if waits:
                 if any("before first data month" in w for w in waits):
                     summary.unevaluable += 1   # the window reaches before the data: never evaluable
@@ -335,7 +368,7 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, rules: Rules, periods: li
             if done.get((code, period)) == digest:
                 summary.skipped += 1
                 continue
-            candidates(con, rules, code, period, calendar)
+            candidates(con, rules, code, period, calendar, tokens)
             common = _common_evidence(rules, rule, period, tokens)
             n, added, retracted = _write(con, code, period, common, raised_at or default_raised_at(period),
                                          digest, inputs, partial)

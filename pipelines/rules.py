@@ -30,8 +30,8 @@ DEFAULT_RULES_FILE = MODELS_DIR / "indicators.toml"
 DEPARTMENTS_FILE = MODELS_DIR / "departments.toml"
 
 _TOP_KEYS = {"edge_multiplier", "severities", "deadlines", "cities", "indicators", "settings"}
-_INDICATOR_KEYS = {"name_zh", "name_en", "rule", "enabled", "feeds", "optional_feeds", "window", "departments",
-                   "routing", "severity", "outcomes", "conditions", "purpose", "params"}
+_INDICATOR_KEYS = {"name_zh", "name_en", "rule", "enabled", "feeds", "optional_feeds", "path_feeds", "window",
+                   "departments", "routing", "severity", "outcomes", "conditions", "purpose", "params"}
 # Display texts: what staff read. They do not change what an indicator computes, so they are not part
 # of the fingerprint that decides re-evaluation.
 _TEXT_KEYS = ("name_zh", "name_en", "rule", "outcomes", "conditions", "purpose")
@@ -88,6 +88,9 @@ class IndicatorRule:
     conditions: dict[str, str]           # routing condition -> in words
     purpose: dict[str, str]              # department -> what it is asked for
     params: dict[str, object]            # thresholds
+    # path -> feeds one path of the rule reads (ELIG's path b: the checks since the signal): the path
+    # judges a household only over the run of loaded months ending at M (pipelines.indicators.path_bounds)
+    path_feeds: dict[str, tuple[FeedNeed, ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -404,6 +407,8 @@ def _build(raw: dict, sources: tuple[str, ...], departments: dict[str, Departmen
             conditions=_texts(table.get("conditions") or {}, f"{where}.conditions"),
             purpose=purpose,
             params=dict(table.get("params") or {}),
+            path_feeds={str(path): tuple(FeedNeed.parse(f, f"{where}.path_feeds.{path}") for f in needs)
+                        for path, needs in (table.get("path_feeds") or {}).items()},
         )
     missing = [c for c in defaults_order if c not in indicators]
     if missing:

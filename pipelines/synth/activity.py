@@ -401,20 +401,22 @@ def routine_visits(pv: Province) -> Cols:
     n_roster = max(3, int(round(0.06 * pv.F)))
     n_other = max(1, int(round(0.003 * (pv.H - pv.F))))
     urban = pv.h_urban()
-    size = np.bincount(pv.p_hh[pv.p_from == 0], minlength=pv.H)
     for t in range(pv.T):
         hs = np.concatenate([_pick(rng, np.arange(pv.F), n_roster), _pick(rng, np.arange(pv.F, pv.H), n_other)])
         n = len(hs)
-        kind = np.where(rng.random(n) < 0.9, "no_change", "illness")
+        # a routine visit finds nothing: a finding (illness, job loss, ...) is a referral (GRID_FINDING),
+        # so findings come only with injected events (pipelines.synth.events); the draw is kept so the
+        # stream stays as it was
+        rng.random(n)
+        kind = np.full(n, "no_change", dtype=object)
         notes = np.array([VISIT_NOTES[k][int(i)] for k, i in
                           zip(kind, rng.integers(0, 3, n))], dtype=object)
         nl = rng.random(n) < 0.03
         notes[nl & (kind == "no_change")] = VISIT_NOTES["no_change"][3]
         role = np.where(rng.random(n) < 0.1, 2, np.where(urban[hs], 0, 1))
-        # the member an illness finding concerns: one of the household's members
-        member = pv.h_head[hs] + np.floor(rng.random(n) * size[hs]).astype(np.int64)
-        parts.append(visits_table(hs, _days_in(pv, np.full(n, t), rng), role, kind.astype(object), notes,
-                                  np.full(n, t), np.where(kind == "illness", member, -1)))
+        rng.random(n)   # (the member a finding would concern)
+        parts.append(visits_table(hs, _days_in(pv, np.full(n, t), rng), role, kind, notes,
+                                  np.full(n, t), np.full(n, -1, np.int64)))
     return Cols.concat(parts)
 
 
