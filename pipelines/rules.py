@@ -30,7 +30,7 @@ DEFAULT_RULES_FILE = MODELS_DIR / "indicators.toml"
 DEPARTMENTS_FILE = MODELS_DIR / "departments.toml"
 
 _TOP_KEYS = {"edge_multiplier", "severities", "deadlines", "cities", "indicators", "settings"}
-_INDICATOR_KEYS = {"name_zh", "name_en", "rule", "enabled", "arrival", "feeds", "optional_feeds", "window",
+_INDICATOR_KEYS = {"name_zh", "name_en", "rule", "enabled", "arrival", "feeds", "optional_feeds", "path_feeds", "window",
                    "departments", "routing", "severity", "outcomes", "conditions", "purpose", "params"}
 # Display texts: what staff read. They do not change what an indicator computes, so they are not part
 # of the fingerprint that decides re-evaluation.
@@ -93,6 +93,9 @@ class IndicatorRule:
     # urgent evidence evaluated the night it arrives (principle 9): the household composition is the
     # newest month with roster and hukou members loaded, and the event feed need not be complete
     arrival: bool = False
+    # path -> feeds one path of the rule reads (ELIG's path b: the checks since the signal): the path
+    # judges a household only over the run of loaded months ending at M (pipelines.indicators.path_bounds)
+    path_feeds: dict[str, tuple[FeedNeed, ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -478,6 +481,8 @@ def _build(raw: dict, sources: tuple[str, ...], dfile: _DepartmentsFile, default
             purpose=purpose,
             params=dict(table.get("params") or {}),
             arrival=_flag(table.get("arrival", False), f"{where}.arrival"),
+            path_feeds={str(path): tuple(FeedNeed.parse(f, f"{where}.path_feeds.{path}") for f in needs)
+                        for path, needs in (table.get("path_feeds") or {}).items()},
         )
     missing = [c for c in defaults_order if c not in indicators]
     if missing:

@@ -92,8 +92,8 @@ def test_no_false_alarms(province):
     for that indicator. The income rules respect coverage (principle 5): on partly unknown income they
     refer a household only on a hardship signal (ELIG path b), so the farmers, migrant workers and
     elderly people whose income the feeds cannot see raise nothing; what the rules raise on ordinary
-    households -- a verified applicant, a routine field visit finding an illness, a household on the
-    relapse watch -- has truth rows of its own (computed from the generator's data)."""
+    households -- a verified applicant, a household on the relapse watch (a routine field visit finds
+    nothing) -- has truth rows of its own (computed from the generator's data)."""
     from pipelines.evaluate import detection_report
 
     result, _, _, con = province
