@@ -198,10 +198,69 @@ INCOME_RULES = {
 COVERAGE_BASES = ("observed", "v2")   # partial = some member unknown to HRSS / partial after checks and surveys
 
 
+def _matched_truth(con) -> None:
+    """Temp table ``tm(household_id, period, matched_pc)``: the TRUE per-capita income over the window the
+    income a rule used was measured on. A month whose rule income is an economic check's (``verified``:
+    the mean of the 12 months up to the check) is matched with the true income of those 12 months; a
+    month whose rule income is a relapse-watch survey's (``surveyed``, the survey above the observed
+    income) with the true income of the survey year (the generator surveys the first months of the data
+    when that year precedes them); every other month with its own true income."""
+    has_coverage = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'core' and table_name = 'household_coverage_month'"
+    ).fetchone()[0]
+    if not has_coverage:
+        con.execute("create or replace temp table tm as select household_id, period,"
+                    " true_income / size as matched_pc from ti where size > 0")
+        return
+    con.execute(
+        """
+        create or replace temp table tm as
+        with cov as (
+            select c.household_id, c.period, c.income_coverage, c.check_date,
+                   c.income_coverage = 'surveyed'
+                     and c.surveyed_income_yuan >= coalesce(c.observed_income_yuan, 0) as survey_wins,
+                   (select max(w.income_year) from staging.moa_relapse_watch w
+                    where w.watch_id = c.watch_id and w.period <= c.period) as survey_year
+            from core.household_coverage_month c),
+        first_months as (select period from (select distinct period from ti) order by period limit 3),
+        checked as (
+            select c.household_id, c.period, avg(t.true_income) as check_income
+            from cov c join ti t on t.household_id = c.household_id and t.size > 0
+             and t.period between strftime(c.check_date - interval 11 month, '%Y-%m') and strftime(c.check_date, '%Y-%m')
+            where c.income_coverage = 'verified' group by all),
+        survey_pc as (
+            select c.household_id, c.period,
+                   coalesce(avg(t.true_income / t.size) filter (where substr(t.period, 1, 4) = c.survey_year::varchar),
+                            avg(t.true_income / t.size) filter (where t.period in (select period from first_months)))
+                     as survey_pc
+            from cov c join ti t on t.household_id = c.household_id and t.size > 0
+            where c.survey_wins group by all)
+        select t.household_id, t.period,
+               case when ck.check_income is not null then ck.check_income / t.size
+                    when sv.survey_pc is not null then sv.survey_pc
+                    else t.true_income / t.size end as matched_pc
+        from ti t
+        left join checked ck using (household_id, period)
+        left join survey_pc sv using (household_id, period)
+        where t.size > 0
+        """)
+
+
+def _precision(warned: int, correct: int) -> float | None:
+    return correct / warned if warned else None
+
+
 def income_rule_report(con, truth_income: Path, indicators: list[str] | None = None) -> dict:
     """Alert load (warnings per 1,000 household-months) on partial and full households and precision
     against TRUE income (the generator's truth_income) of the income rules; see
     scripts/income_rule_precision.py for the definitions.
+
+    Two measures of precision, both printed: ``precision`` compares every warning with the household's
+    true income over the rule's own window (M-2..M; EXP_HARDSHIP M-11..M), the first measure;
+    ``precision_matched`` compares it with the true income over the window the rule's income was measured
+    on (:func:`_matched_truth`: a check's 12 months, a survey's year, else the month itself) -- what the
+    warning claims. The target is judged on the matched measure. Both count household-months; the
+    ``households`` figures count distinct households per indicator (correct: every warned month correct).
 
     Returns ``{"rows": [...], "paths": [...], "combined": {...}, "load": {...}}``: ``rows`` per indicator,
     coverage basis (``observed``: some member's income unknown to HRSS in the rule's window, the first
@@ -215,10 +274,11 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
     con.execute("create or replace temp table ti as select household_id, period, size,"
                 " true_income_yuan::double as true_income, observed_coverage, coverage as v2_coverage"
                 " from read_parquet(?)", [str(truth_income)])
+    _matched_truth(con)
     cities = [r[0] for r in con.execute("select distinct city_code from core.household_month").fetchall()]
     con.execute("create or replace temp table edge(city_code varchar, mult double)")
     con.executemany("insert into edge values (?, ?)", [(c, rules.edge_multiplier_for(c)) for c in cities])
-    rows, paths = [], []
+    rows, paths, households = [], [], []
     for code in indicators:
         k, excluded, who = INCOME_RULES[code]
         excl = ", ".join(f"'{c}'" for c in excluded)
@@ -230,14 +290,15 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
                        h.category, h.on_roster, coalesce(e.mult, {rules.edge_multiplier}) as mult,
                        coalesce(h.oop_yuan, 0)::double + coalesce(h.edu_cost_yuan, 0)::double
                          + coalesce(h.disaster_loss_yuan, 0)::double as costs,
-                       ti.true_income, ti.size, ti.observed_coverage, ti.v2_coverage
+                       ti.true_income, ti.size, ti.observed_coverage, ti.v2_coverage, tm.matched_pc
                 from core.household_month h
                 left join ti using (household_id, period)
+                left join tm using (household_id, period)
                 left join edge e using (city_code)),
             evaluated as (select distinct period from mart.indicator_runs where indicator_code = '{code}'),
             win as (
                 select m.household_id, m.period, m.std, m.mult, m.on_roster, {eligible} as eligible,
-                       w.observed_coverage, w.v2_coverage, w.true_income, w.size, w.costs
+                       w.observed_coverage, w.v2_coverage, w.true_income, w.size, w.costs, w.matched_pc
                 from hm m join evaluated using (period)
                 join hm w on w.household_id = m.household_id
                  and w.month_idx between m.month_idx - {k} and m.month_idx),
@@ -248,6 +309,8 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
                        bool_or(v2_coverage = 'partial') as partial_v2,
                        avg(true_income / size) filter (where size > 0) as true_pc,
                        avg((true_income - costs) / size) filter (where size > 0) as net_pc,
+                       avg(matched_pc) filter (where size > 0) as matched_true_pc,
+                       avg(matched_pc - costs / size) filter (where size > 0) as matched_net_pc,
                        count(*) filter (where true_income is null) as untracked
                 from win group by household_id, period),
             warned as (
@@ -258,7 +321,11 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
                                  when 'ELIG_EDGE' then c.true_pc < c.mult * c.std
                                  else c.net_pc < c.std end as below,
                    c.eligible and ('{who}' = 'all' or not c.on_roster) as can_warn,
-                   count(*)
+                   count(*),
+                   case '{code}' when 'ELIG_DIBAO' then c.matched_true_pc < c.std
+                                 when 'ELIG_EDGE' then c.matched_true_pc < c.mult * c.std
+                                 else c.matched_net_pc < c.std end as below_matched,
+                   case when w.household_id is not null then c.household_id end as warned_household
             from cand c left join warned w using (household_id, period)
             where c.untracked = 0
             group by all
@@ -273,23 +340,43 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
                 hm_n = sum(r[6] for r in sel)
                 warned = sum(r[6] for r in sel if r[2])
                 correct = sum(r[6] for r in sel if r[2] and r[4])
+                matched = sum(r[6] for r in sel if r[2] and r[7])
                 below = sum(r[6] for r in sel if r[4] and r[5])
                 found = sum(r[6] for r in sel if r[4] and r[5] and r[2])
                 rows.append({"indicator": code, "basis": basis, "coverage": "partial" if cls else "full",
                              "household_months": hm_n, "warnings": warned,
                              "per_1000": 1000.0 * warned / hm_n if hm_n else 0.0, "correct": correct,
-                             "precision": correct / warned if warned else None, "truly_below": below,
+                             "precision": _precision(warned, correct), "correct_matched": matched,
+                             "precision_matched": _precision(warned, matched), "truly_below": below,
                              "found": found, "untracked_warnings": untracked})
         for path in sorted({r[3] for r in cells if r[2]}):
-            warned = sum(r[6] for r in cells if r[2] and r[3] == path)
-            correct = sum(r[6] for r in cells if r[2] and r[3] == path and r[4])
+            sel = [r for r in cells if r[2] and r[3] == path]
+            warned = sum(r[6] for r in sel)
+            correct = sum(r[6] for r in sel if r[4])
+            matched = sum(r[6] for r in sel if r[7])
+            per_hh: dict[str, bool] = {}
+            for r in sel:
+                per_hh[r[8]] = per_hh.get(r[8], True) and bool(r[7])
             paths.append({"indicator": code, "path": path, "warnings": warned, "correct": correct,
-                          "precision": correct / warned if warned else None})
+                          "precision": _precision(warned, correct), "correct_matched": matched,
+                          "precision_matched": _precision(warned, matched), "households": len(per_hh),
+                          "households_correct": sum(per_hh.values()),
+                          "households_precision": _precision(len(per_hh), sum(per_hh.values()))})
+        per_hh = {}
+        for r in cells:
+            if r[2]:
+                per_hh[r[8]] = per_hh.get(r[8], True) and bool(r[7])
+        households.append((code, len(per_hh), sum(per_hh.values())))
     obs = [r for r in rows if r["basis"] == "observed"]
     warned = sum(r["warnings"] for r in obs)
     correct = sum(r["correct"] for r in obs)
+    matched = sum(r["correct_matched"] for r in obs)
+    hh_n = sum(n for _, n, _ in households)
+    hh_ok = sum(ok for _, _, ok in households)
     combined = {"indicators": indicators, "warnings": warned, "correct": correct,
-                "precision": correct / warned if warned else None}
+                "precision_old": _precision(warned, correct), "correct_matched": matched,
+                "precision": _precision(warned, matched), "households": hh_n, "households_correct": hh_ok,
+                "households_precision": _precision(hh_n, hh_ok)}
     load = {}
     for basis in COVERAGE_BASES:
         per = {}
@@ -302,27 +389,35 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
 
 
 def render_income_rules(report: dict, meta: dict) -> str:
+    def pct(x):
+        return f"{x:.0%}" if x is not None else "–"
+
     lines = [f"Income rules against true income — {meta['households']:,} roster families, {meta['months']} months, "
              f"seed {meta['seed']}; {meta['household_months']:,} household-months evaluated "
-             f"({meta['partial_share']:.0%} partial to HRSS).", "",
-             "| indicator | coverage (observed) | household-months | warnings | per 1,000 hh-months | correct (true income) "
-             "| precision | truly below | found |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             f"({meta['partial_share']:.0%} partial to HRSS).",
+             "precision: 3-month = true income of the rule's own window (M-2..M; EXP_HARDSHIP M-11..M); "
+             "matched = true income of the window the rule's income was measured on (a check's 12 months, "
+             "a survey's year, else the month). The target is judged on the matched measure.", "",
+             "| indicator | coverage (observed) | household-months | warnings | per 1,000 hh-months | correct (3-month) "
+             "| precision (3-month) | correct (matched) | precision (matched) | truly below | found |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in report["rows"]:
         if r["basis"] != "observed":
             continue
-        prec = f"{r['precision']:.0%}" if r["precision"] is not None else "–"
         lines.append(f"| {r['indicator']} | {r['coverage']} | {r['household_months']:,} | {r['warnings']:,} | "
-                     f"{r['per_1000']:.1f} | {r['correct']:,} | {prec} | {r['truly_below']:,} | {r['found']:,} |")
+                     f"{r['per_1000']:.1f} | {r['correct']:,} | {pct(r['precision'])} | {r['correct_matched']:,} | "
+                     f"{pct(r['precision_matched'])} | {r['truly_below']:,} | {r['found']:,} |")
     lines.append("")
     for p in report["paths"]:
-        prec = f"{p['precision']:.0%}" if p["precision"] is not None else "–"
         what = "known income" if p["path"] == "a" else "partial income + hardship signal (referral for a check)"
-        lines.append(f"{p['indicator']} path ({p['path']}, {what}): {p['warnings']:,} warnings, precision {prec}")
+        lines.append(f"{p['indicator']} path ({p['path']}, {what}): {p['warnings']:,} warnings, precision "
+                     f"{pct(p['precision'])} (3-month), {pct(p['precision_matched'])} (matched); "
+                     f"{p['households']:,} households, {pct(p['households_precision'])} with every warning correct")
     c = report["combined"]
-    prec = f"{c['precision']:.0%}" if c["precision"] is not None else "–"
-    lines.append(f"{' + '.join(c['indicators'])} together: {c['warnings']:,} warnings, {c['correct']:,} correct, "
-                 f"precision {prec} against true income (target >= 90%)")
+    lines.append(f"{' + '.join(c['indicators'])} together: {c['warnings']:,} warnings (household-months), "
+                 f"precision {pct(c['precision_old'])} ({c['correct']:,} correct, 3-month), "
+                 f"{pct(c['precision'])} ({c['correct_matched']:,} correct, matched; target >= 90%); "
+                 f"{c['households']:,} households, {pct(c['households_precision'])} with every warning correct (matched)")
     for basis, what in (("observed", "some member's income unknown to HRSS in the rule's window"),
                         ("v2", "coverage partial after economic checks and relapse surveys")):
         ld = report["load"][basis]

@@ -189,6 +189,32 @@ def arrived(rule: IndicatorRule, period: str, tokens: dict) -> bool:
     return False
 
 
+def path_bounds(rule: IndicatorRule, period: str, tokens: dict) -> dict[str, tuple[str | None, list[str]]]:
+    """Per path of ``rule.path_feeds``: (the first month of the run of months, ending at ``period``, in
+    which every feed the path reads is loaded -- ``None`` when the month itself is not --, the feed-months
+    it lacks). A month before a feed's first period (``since``) is not loaded: what the feed would have
+    said there is unknown, so the path cannot judge a household over it (no verdict on missing data). The
+    model binds ``$path_<p>_from`` (the run's first day) and judges only what falls inside the run."""
+    out = {}
+    for path, needs in rule.path_feeds.items():
+        runs: list[str | None] = []
+        lacks = []
+        for need in needs:
+            run = None
+            for k in range(need.hi, need.lo - 1, -1):
+                month = shift_period(period, k)
+                if _before_since(need.feed_id, month):
+                    lacks.append(f"{need.feed_id} {month} (path {path}: before the feed starts)")
+                    break
+                if _status(tokens, need.feed_id, month) != "loaded":
+                    lacks.append(f"{need.feed_id} {month} (path {path})")
+                    break
+                run = month
+            runs.append(run)
+        out[path] = (None if None in runs else max(runs, default=period), lacks)
+    return out
+
+
 def applicable(rule: IndicatorRule, period: str) -> bool:
     """Indicators tied to months of the year (EXP_EDU: term starts) do not exist in other months."""
     months = rule.params.get("term_start_months")
@@ -243,9 +269,10 @@ def inputs_hash(rules: Rules, code: str, inputs: list) -> str:
 # --- parameters -------------------------------------------------------------------------------------
 
 def indicator_params(rules: Rules, rule: IndicatorRule, period: str, calendar: dict[str, tuple],
-                     composition: str | None = None) -> dict:
-    """Every value an indicator model may bind: data month, composition month, thresholds,
-    severities, routing."""
+                     composition: str | None = None, tokens: dict | None = None) -> dict:
+    """Every value an indicator model may bind: data month, composition month, thresholds, severities,
+    routing, and per path of ``path_feeds`` the first day the path can judge (``$path_<p>_from``, NULL:
+    not this month)."""
     month_idx, month_start, month_end = calendar[period]
     composition = composition or shift_period(period, composition_offset(rule))
     params = {
@@ -263,6 +290,8 @@ def indicator_params(rules: Rules, rule: IndicatorRule, period: str, calendar: d
     for condition, departments in rule.routing.items():
         params[f"route_{condition}"] = list(departments)
     params.update(rules.bound_params(rule.code))
+    for path, (start, _) in path_bounds(rule, period, tokens or {}).items():
+        params[f"path_{path}_from"] = f"{start}-01" if start else None
     return params
 
 
@@ -310,15 +339,18 @@ def default_raised_at(period: str) -> dt.datetime:
 # --- evaluation -------------------------------------------------------------------------------------
 
 def candidates(con: duckdb.DuckDBPyConnection, rules: Rules, code: str, period: str,
-               calendar: dict[str, tuple] | None = None, composition: str | None = None) -> duckdb.DuckDBPyRelation:
+               calendar: dict[str, tuple] | None = None, composition: str | None = None,
+               tokens: dict | None = None) -> duckdb.DuckDBPyRelation:
     """Run one indicator model for one month into temp table ``indicator_candidates`` (no writes to
     mart). ``composition``: the month whose household composition it reads (default: the month of
     its composition offset)."""
     if calendar is None:
         calendar = _calendar(con)
     rule = rules.indicators[code]
+    if tokens is None and rule.path_feeds:
+        tokens = feed_tokens(con)
     sql = (SQL_DIR / f"{code}.sql").read_text(encoding="utf-8")
-    params = _bind(sql, indicator_params(rules, rule, period, calendar, composition), code)
+    params = _bind(sql, indicator_params(rules, rule, period, calendar, composition, tokens), code)
     con.execute(f"create or replace temp table indicator_candidates as\n{sql}", params)
     cols = [r[0] for r in con.execute("describe indicator_candidates").fetchall()]
     missing = [c for c in CANDIDATE_COLUMNS if c not in cols]
@@ -436,6 +468,7 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, rules: Rules, periods: li
                 target = shift_period(period, composition_offset(rule))
                 waits.append(" / ".join(COMPOSITION_FEEDS) + (" (before first data month)" if target < first_month
                                                                else " (no month loaded yet)"))
+            partial += [lack for _, lacks in path_bounds(rule, period, tokens).values() for lack in lacks]
             if waits:
                 if any("before first data month" in w or "(not expected)" in w for w in waits):
                     summary.unevaluable += 1   # the window reaches before the data: never evaluable
@@ -450,7 +483,7 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, rules: Rules, periods: li
             if done.get((code, period)) == digest:
                 summary.skipped += 1
                 continue
-            candidates(con, rules, code, period, calendar, composition)
+            candidates(con, rules, code, period, calendar, composition, tokens)
             common = _common_evidence(rules, rule, period, tokens, composition)
             n, added, retracted = _write(con, code, period, common, raised_at or default_raised_at(period),
                                          digest, inputs, partial, region_period=composition, arrival=rule.arrival)

@@ -31,7 +31,8 @@ DEPARTMENTS_FILE = MODELS_DIR / "departments.toml"
 
 _TOP_KEYS = {"edge_multiplier", "severities", "deadlines", "cases", "cities", "indicators", "settings"}
 _INDICATOR_KEYS = {"name_zh", "name_en", "rule", "enabled", "arrival", "dated_event", "feeds", "optional_feeds",
-                   "window", "departments", "routing", "severity", "outcomes", "conditions", "purpose", "params"}
+                   "path_feeds", "window", "departments", "routing", "severity", "outcomes", "conditions", "purpose",
+                   "params"}
 _CASES_KEYS = {"cooldown_months"}
 # Display texts: what staff read, and what the case life cycle reads (dated_event). They do not change
 # what an indicator computes, so they are not part of the fingerprint that decides re-evaluation.
@@ -97,6 +98,9 @@ class IndicatorRule:
     # each warning is about a dated event of its data month (a disaster, a death, a visit): after its
     # case was closed, a warning of a later month is a new event and re-alerts at once (principle 3)
     dated_event: bool = False
+    # path -> feeds one path of the rule reads (ELIG's path b: the checks since the signal): the path
+    # judges a household only over the run of loaded months ending at M (pipelines.indicators.path_bounds)
+    path_feeds: dict[str, tuple[FeedNeed, ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -517,6 +521,8 @@ def _build(raw: dict, sources: tuple[str, ...], dfile: _DepartmentsFile, default
             params=dict(table.get("params") or {}),
             arrival=_flag(table.get("arrival", False), f"{where}.arrival"),
             dated_event=_flag(table.get("dated_event", False), f"{where}.dated_event"),
+            path_feeds={str(path): tuple(FeedNeed.parse(f, f"{where}.path_feeds.{path}") for f in needs)
+                        for path, needs in (table.get("path_feeds") or {}).items()},
         )
     missing = [c for c in defaults_order if c not in indicators]
     if missing:

@@ -831,6 +831,54 @@ def test_eligibility_model_gates_path_b_once_it_scores_the_month():
     assert {w["household_id"] for w in warnings(con, "ELIG_DIBAO")} == {*hhs, known}
 
 
+def test_path_b_judges_a_signal_only_where_the_checks_since_it_are_known():
+    """Path (b) weighs the economic checks since its hardship signal (an above_edge check after the
+    signal silences it). Where those checks are unknown -- months before the checks feed starts
+    (2026-01), or a month whose delivery is missing -- path (b) cannot judge the household: no verdict on
+    missing data, and the run says what path (b) lacked. Path (a) is not affected.
+
+    Rural couples off the roster, both with a 无 row in every month (income partly unknown, observed 0):
+    - found ill on 10 Dec 2025, before the feed: nothing in January or February 2026;
+    - the same illness, then a job loss found on 5 Feb 2026: referred in February only (path b, low);
+    - the checks of May 2026 never delivered: found ill on 20 April -> nothing in July (the checks of
+      May are unknown); found ill on 15 June -> referred in July, its checks known from 1 June;
+    - an employee household (1,000 for 2 = 500 a head < 800, income known): path (a) in every month."""
+    con = duckdb.connect()
+    months = month_range("2025-10", M)
+    p = base_province(con, months=months)
+    p.standard("3301", "urban", 950, 1250, year=2025)
+    p.standard("3301", "rural", 760, 1050, year=2025)
+
+    def couple(*visits):
+        head = none_month(p.person(None, birth="19700101"), months)
+        hh = p.resident_household(RURAL, [head, none_month(p.person(None, birth="19720101"), months)])
+        for i, (date, finding) in enumerate(visits):
+            grid_visit(p, hh, f"V-{hh.hukou_no}-{i}", date, [finding], head)
+        return hh.household_id
+
+    early = couple(("2025-12-10", "illness"))
+    early_then_new = couple(("2025-12-10", "illness"), ("2026-02-05", "job_loss"))
+    before_gap = couple(("2026-04-20", "illness"))
+    after_gap = couple(("2026-06-15", "illness"))
+    known = p.resident_household(RURAL, [p.person(None, income=1000), p.person(None, birth="20150101")]).household_id
+    p.missing("mca_econ_checks", "2026-05")
+    p.load()
+    build_core(con)
+    summary = compute_indicators(con, load_rules(), periods=["2026-01", "2026-02", M], indicators=["ELIG_DIBAO"])
+    raised = {(w["household_id"], w["period"]): w for w in warnings(con, "ELIG_DIBAO")}
+    assert set(raised) == {(early_then_new, "2026-02"), (after_gap, M),
+                           (known, "2026-01"), (known, "2026-02"), (known, M)}
+    w = raised[(early_then_new, "2026-02")]
+    assert w["severity"] == "low" and ev(w)["path"] == "b" and ev(w)["checks_known_from"] == "2026-01-01"
+    assert ev(w)["signal"]["kind"] == "grid_finding" and ev(w)["signal"]["signal_date"] == "2026-02-05"
+    w = raised[(after_gap, M)]
+    assert ev(w)["path"] == "b" and ev(w)["checks_known_from"] == "2026-06-01"
+    assert ev(raised[(known, M)])["path"] == "a" and ev(raised[(known, M)]).get("checks_known_from") is None
+    said = " | ".join(summary.partial)
+    assert "ELIG_DIBAO 2026-01 evaluated without mca_econ_checks 2025-12 (path b: before the feed starts)" in said
+    assert f"ELIG_DIBAO {M} evaluated without mca_econ_checks 2026-05 (path b)" in said
+
+
 # --- EXIT_REVIEW ------------------------------------------------------------------------------------------------
 
 def test_exit_review_car(golden):

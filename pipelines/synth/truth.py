@@ -44,8 +44,8 @@ MARGIN_DELTA = 0.20
 # the income rules: the parts of the indicators that compare income with a line (catalog v2: on known
 # income -- verified, surveyed, full coverage -- and ELIG's path b on partial income with a signal)
 INCOME_RULES = ("ELIG_DIBAO", "ELIG_EDGE", "EXP_HARDSHIP", "EXP_MED", "EXP_EDU")
-# the rules that may fire on households without an injected event (verified applicants, routine
-# field-visit findings, the relapse watch): their verdicts become truth rows of their own
+# the rules that may fire on households without an injected event (verified applicants, the relapse
+# watch; a routine field visit finds nothing): their verdicts become truth rows of their own
 V2_RULES = INCOME_RULES + ("TEKUN_CANDIDATE", "RELAPSE_RISK")
 # the rules whose truth is the household's TRUE income: (window of months, line)
 TRUE_INCOME_RULES = {"ELIG_DIBAO": 2, "ELIG_EDGE": 2, "EXP_HARDSHIP": 11}
@@ -576,7 +576,10 @@ def add_income_facts(pv: Province, hm: HouseholdMonths) -> None:
     facts = sig_mod.check_facts(pv, hm)
     above = facts["above_edge"]
     hm.signal_any = ~np.isnat(latest)
-    hm.signal_ok = hm.signal_any & (np.isnat(above) | (latest > above))
+    # path (b) judges the checks since the signal: only a signal dated once the checks feed exists
+    from pipelines.synth.checks import CHECKS_SINCE, since_index
+    checks_from = pv.cal.first_day(since_index(pv, CHECKS_SINCE))
+    hm.signal_ok = hm.signal_any & (latest >= checks_from) & (np.isnat(above) | (latest > above))
     ends = np.array([pv.cal.last_day(t) for t in range(T)], "datetime64[D]")
     app = facts["application"]
     hm.in_application = ~np.isnat(app) & (app > ends[None, :] - np.timedelta64(APPLICATION_DAYS, "D"))
@@ -625,8 +628,7 @@ def truly_below(hm: HouseholdMonths, name: str, h: int, t: int) -> bool | None:
 
 def build_truth(pv: Province, hm: HouseholdMonths | None = None) -> tuple[list[TruthRow], list[str], HouseholdMonths]:
     """Truth rows for the injected events and for the income rules' verdicts on every household (catalog
-    v2: verified applicants, routine field-visit findings, the relapse watch fire without an injected
-    event); the self-check. ``hm``: the household-month facts with the v2 facts added
+    v2: verified applicants and the relapse watch fire without an injected event); the self-check. ``hm``: the household-month facts with the v2 facts added
     (:func:`add_income_facts`), computed here when not given."""
     if hm is None:
         hm = household_months(pv)
@@ -768,7 +770,7 @@ def self_check(pv: Province, hm: HouseholdMonths, nominal: dict[str, np.ndarray]
     """What would fire on households without an injected event (must be nothing).
 
     The v2 income rules, TEKUN_CANDIDATE and RELAPSE_RISK may fire on ordinary households -- a verified
-    applicant, a routine field visit that finds an illness, a household on the relapse watch -- and
+    applicant, a household on the relapse watch -- and
     their verdicts are truth rows of their own (:func:`build_truth`); on the near-miss households they
     must not fire. Everything else must not fire on ordinary households, nor come within 20% of a
     threshold."""

@@ -8,7 +8,7 @@ with candidates as (
     from income_eligibility($period, $month_idx, $period_end, $months, cast([] as varchar[]), $signal_months, $application_days,
                             $asset_months, $exit_review_vehicle_classes, $exit_review_vehicle_events,
                             $exit_review_individual_min_capital_yuan, $exit_review_assets_std_multiple,
-                                     $model_gate)
+                                     $model_gate, $path_b_from)
     where not on_roster
 ),
 fired as (
@@ -35,7 +35,8 @@ select
         'signal', case when path = 'b' then json_object('kind', latest_kind, 'signal_date', latest_signal_date,
                                                          'person_id', latest_person_id, 'detail', latest_detail) end,
         'signals', case when path = 'b' then recent end,
-        'above_edge_check_date', above_edge_date, 'application_check_date', application_date,
+        'above_edge_check_date', above_edge_date,
+        'checks_known_from', case when path = 'b' then $path_b_from end, 'application_check_date', application_date,
         'asset_tests', json_object('flags', asset_flags, 'check_id', assets_check_id,
                                    'check_assets_yuan', check_assets_yuan, 'check_vehicles', check_vehicles),
         'model', case when path = 'b' then json_object('applied', model_applied, 'probability', probability,

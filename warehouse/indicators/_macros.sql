@@ -210,7 +210,9 @@ create or replace temp macro asset_findings(p, p_first, d0, d1, vehicle_classes,
 --  path a: accepted coverage in every month -> per_capita_yuan = mean per-capita rule income;
 --  path b: coverage of M partial, HRSS loaded in every month -> per_capita_yuan = mean per-capita
 --          observed income (a floor), with a hardship signal in the `signal_months` months up to M that is later than
---          the latest above_edge check of the last 12 months (if any), and, when `model_gate` is on and
+--          the latest above_edge check of the last 12 months (if any) -- judged only when the checks since
+--          the signal are known: signal on or after `b_from`, the first day of the run of loaded checks
+--          months ending at M (NULL: none; the indicator's path_feeds) --, and, when `model_gate` is on and
 --          the model scored the month, the household's probability >= its cut-off;
 --  both: no application check in the `application_days` days up to `p_end`, no asset red flag (the
 --  EXIT_REVIEW tests over `asset_months` months: new car/truck, business, more property, deposits
@@ -218,7 +220,7 @@ create or replace temp macro asset_findings(p, p_first, d0, d1, vehicle_classes,
 -- The models apply their line to per_capita_yuan (and say eligible = passes every condition).
 create or replace temp macro income_eligibility(p, end_idx, p_end, n, excluded, signal_months, application_days,
                                                 asset_months, vehicle_classes, vehicle_events, min_capital,
-                                                assets_multiple, model_gate) as table
+                                                assets_multiple, model_gate, b_from) as table
     with households as (
         select h.*, c.application_date, c.above_edge_date, c.check_assets_yuan, c.check_vehicles, c.check_size,
                c.assets_check_id, c.assets_check_date, c.check_date as verified_check_date, c.watch_id
@@ -287,6 +289,9 @@ create or replace temp macro income_eligibility(p, end_idx, p_end, n, excluded, 
            not in_application and len(asset_flags) = 0
              and (path = 'a'
                   or (path = 'b' and coalesce(signals, 0) > 0
+                      -- the checks since the signal must be known: b_from = first day of the run of
+                      -- loaded checks months ending at M (NULL: not loaded for M, or before the feed)
+                      and b_from is not null and latest_signal_date >= cast(b_from as date)
                       and (above_edge_date is null or latest_signal_date > above_edge_date)
                       and (not model_applied or coalesce(model_passes, false)))) as eligible
     from judged;
