@@ -2,8 +2,11 @@
 
 A warning is a referral, never a decision (docs/indicators.md). The case is the unit a
 department works on: it is opened by the first warning of a condition, fed by later warnings of
-the same condition, dispatched to the county offices of the departments the warnings name, and
-moved forward by their feedback. Every step is one row of ``mart.case_events``; nothing here
+the same condition, dispatched to the offices of the departments the warnings name (principle 10:
+MCA's town office except its county acts, every other department's county office, by the case's
+region; models/departments.toml), and moved forward by their feedback. Each department of a case has
+its own status (``department_status``); the case is final when every department has given a final
+answer (:func:`overall_status`). Every step is one row of ``mart.case_events``; nothing here
 changes a benefit.
 
 Life cycle (ranks in :data:`STATUSES`)::
@@ -16,19 +19,22 @@ Choices (documented in docs/cases.md):
 - Final statuses are ``not_verified``, ``assisted``, ``ineligible`` and ``closed``. A department
   that checked and found the warning untrue has finished with it; keeping such a case open would
   silence the indicator for that household for good.
-- ``transferred`` (转办) is not a status: it is an event on the case (handed to another office);
-  on a case still ``dispatched`` it implies ``accepted`` (someone took it to hand it on).
+- ``transferred`` (转办) is not a status: it is an event on a department's part of the case (handed to
+  the office its note names, which receives it in the next extract); on a part still ``dispatched``
+  it implies ``accepted`` (someone took it to hand it on).
 - Persisting condition: a new warning for a household and indicator with an open case is linked to
   that case (``warnings.case_id`` set, an event recorded) and sends nothing. A higher severity
   raises the case's severity and, if it had been dispatched, starts a new dispatch round so every
   department of the case receives it again (re-alert).
-- After closure: a warning whose data month is at most one month after the closed case's last
-  warning month, and not more severe, is the same condition continuing — it is linked to the closed
-  case (no new case). Otherwise the condition has returned: a new case (``previous_case_id`` points
-  back). A gap of a month without a warning, or a higher severity, counts as a return.
+- After closure: a warning no more severe than the closed case is the same condition — linked to
+  the closed case, no new case — until the cool-down since the closing is over (``[cases]
+  cooldown_months`` of models/indicators.toml, default 6), or, for an indicator marked
+  ``dated_event``, a warning of a later data month (a new dated event). Then, or on a higher
+  severity, the condition has returned: a new case (``previous_case_id`` points back).
 - Escalation runs in :func:`escalate_overdue`, called by ``dispatch.write_extracts`` — i.e. after
   the night's feedback has been applied — so a case answered in the files of that night is not
-  escalated. A case escalates once.
+  escalated. A case escalates once, to the county office of the escalation department, which may
+  then answer it for the departments that did not.
 """
 
 from __future__ import annotations

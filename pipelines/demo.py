@@ -1,8 +1,8 @@
 """``lowincome demo``: synthesise a small province and run every night over it.
 
 The demo replays history: a delivery is visible to a night only if its folder date is on or
-before that night. After each night, simulated county offices answer the extracts they got
-(feedback files written for the next night), so the whole loop — warning, case, extract,
+before that night. After each night, simulated department offices (town and county) answer the
+extracts they got (feedback files written for the next night), so the whole loop — warning, case, extract,
 feedback, confirmation rate — shows in one command.
 """
 
@@ -97,8 +97,10 @@ def _case_fields(row: dict) -> dict:
 
 def simulate_feedback(outbox: Path, feedback_dir: Path, night: dt.date, answer_on: dt.date,
                       truth: DemoTruth | set[str]) -> int:
-    """County offices answer this night's extracts (:func:`simulated_answer`), and the late answers
-    to the previous extract night's; a few offices stay silent so escalation shows too."""
+    """The offices answer this night's extracts (:func:`simulated_answer`), each in its own folder (the
+    extract's: a civil-affairs town office, or a county office), and the late answers to the previous
+    extract night's. A few civil-affairs town offices stay silent, so escalation shows too: their
+    overdue cases go to the county civil-affairs office, which answers them."""
     if not isinstance(truth, DemoTruth):
         truth = DemoTruth(households=set(truth))
     written = 0
@@ -107,9 +109,9 @@ def simulate_feedback(outbox: Path, feedback_dir: Path, night: dt.date, answer_o
     if earlier:
         templates += [(t, True) for t in sorted(outbox.glob(f"*/*/{earlier[-1]}/feedback_template.csv"))]
     for template, late_pass in templates:
-        dept, county = template.parts[-4], template.parts[-3]
-        if dept == "MCA" and county.endswith("1"):
-            continue  # one office never answers: its cases go overdue and are escalated
+        dept, office = template.parts[-4], template.parts[-3]
+        if dept == "MCA" and len(office) == 9 and office.endswith("2"):
+            continue  # these town offices never answer: their cases are escalated to the county office
         with open(template, encoding="utf-8-sig", newline="") as f:
             rows = list(csv.DictReader(f))
         cases_file = template.with_name("cases.csv")
@@ -127,12 +129,12 @@ def simulate_feedback(outbox: Path, feedback_dir: Path, night: dt.date, answer_o
                 continue  # not answered (yet)
             r.update(status=answer[0],
                      action="入户核实 home visit", amount_yuan="", handled_on=answer_on.isoformat(),
-                     handler=f"{dept}-{county}-经办人", note="")
+                     handler=f"{dept}-{office}-经办人", note="")
             out_rows.append(r)
         if not out_rows:
             continue
         # each office answers in its own folder (the extract's folder name: the office code)
-        target = feedback_dir / dept / county / answer_on.isoformat() / "feedback.csv"
+        target = feedback_dir / dept / office / answer_on.isoformat() / "feedback.csv"
         if target.exists():
             target = target.with_name(f"feedback_{night.isoformat()}{'_late' if late_pass else ''}.csv")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -145,7 +147,7 @@ def simulate_feedback(outbox: Path, feedback_dir: Path, night: dt.date, answer_o
 
 
 def replay(settings, nights: list[dt.date], truth: Path, echo=None):
-    """Run one night per month over a synthetic province, and after each night let the county
+    """Run one night per month over a synthetic province, and after each night let the
     offices answer (:func:`simulate_feedback`, read by the next night). Returns the last night's
     :class:`~pipelines.nightly.NightSummary`. The demo and the end-to-end test both call this."""
     from pipelines import nightly
@@ -194,7 +196,7 @@ def demo(out: Path = Path("demo_out"), households: int = 1500, months: int = 13,
     print()
     print(f"warehouse : {settings.warehouse}   (duckdb; `select * from warnings`)")
     print(f"analyst db: {settings.analyst_db}   (lowincome query --warehouse {settings.warehouse} \"select * from warnings_by_indicator_county_month limit 10\")")
-    print(f"extracts  : {settings.outbox}/<DEPT>/<county>/<date>/")
+    print(f"extracts  : {settings.outbox}/<DEPT>/<office>/<date>/  (office: MCA town, 9 digits, or county, 6)")
     print(f"report    : {last.report}")
     print(f"truth     : {result.truth}")
     return 0

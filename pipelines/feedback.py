@@ -1,10 +1,10 @@
 """Feedback intake: department answers move cases forward, line by line, each file once.
 
-Each county office that received cases returns
+Each office that received cases returns
 ``feedback/<DEPT>/<office_code>/<YYYY-MM-DD>/feedback.csv`` (also ``feedback_<anything>.csv`` in
 the same folder) with the columns ``case_id, status, action, amount_yuan, handled_on, handler,
-note``. ``office_code`` is the office's folder in the outbox: the 6-digit county code today (a
-9-digit town code for a town-level office).
+note``. ``office_code`` is the office's folder in the outbox: a 9-digit town code (MCA's town
+offices) or a 6-digit county code.
 
 - Encoding: UTF-8 with BOM (Excel "CSV UTF-8"), plain UTF-8, or GB18030 (Excel "CSV" on a Chinese
   Windows) — detected in that order. Headers may be the bare English codes or the bilingual
@@ -19,8 +19,12 @@ note``. ``office_code`` is the office's folder in the outbox: the 6-digit county
   verified). A move back, a sibling move (verified -> not_verified) or any status on a final case
   is rejected. Repeating the current status is recorded as a confirmation (no status change).
   ``transferred`` is an event, not a status; on a case still ``dispatched`` it implies ``accepted``.
-- A line may only answer a case that was sent to that office of that department (including
-  escalations the county MCA office received).
+- A line may only answer a case that was sent to that office of that department and that the
+  office has now (after a 转办, the office it was handed to), or an escalation the county MCA office
+  received — that office answers for every department of the case not yet final. A line moves its
+  department's own status (``department_status``); the case is final when every department is.
+- ``transferred`` names the target office in ``note`` (a 9-digit town or 6-digit county code); the
+  department's part of the case is dispatched there in the next extract.
 
 Hostile and broken files (docs/architecture.md, Security): nothing is read through a symbolic
 link (a file or folder that is one is listed in ``ops.unread_entries``, never opened); a file in

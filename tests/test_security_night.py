@@ -79,8 +79,9 @@ def nights(tmp_path_factory):
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             first = run_night(s, NIGHT1)
-        # the MCA office answers its cases (every line of its template)
-        (folder,) = sorted(s.outbox.glob(f"MCA/440303/{NIGHT1.isoformat()}"))  # the province's county office
+        # an MCA office answers its cases (every line of its template; MCA: the town offices, and the
+        # county office for its county acts)
+        folder = sorted(s.outbox.glob(f"MCA/[0-9]*/{NIGHT1.isoformat()}"))[0]
         with open(folder / "feedback_template.csv", encoding="utf-8-sig", newline="") as f:
             answers = [r["case_id"] for r in csv.DictReader(f)]
         fb = s.feedback / "MCA" / folder.parent.name / "2026-02-11" / "feedback.csv"  # the office's own folder
@@ -209,7 +210,7 @@ def test_every_extract_and_feedback_file_is_audited(nights):
         assert n == manifest["cases"] > 0
         assert sha == hashlib.sha256((Path(folder) / "manifest.json").read_bytes()).hexdigest()
         detail = json.loads(detail)
-        assert (detail["department"], detail["county_code"]) == tuple(Path(folder).parts[-3:-1])
+        assert (detail["department"], detail["office_code"]) == tuple(Path(folder).parts[-3:-1])
     fb = nights["feedback_file"]
     assert nights["second"].files_applied == 1 and nights["second"].applied == len(nights["answers"])
     (applied,) = [r for r in rows if r[1] == "feedback_applied"]
