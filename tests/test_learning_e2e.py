@@ -8,7 +8,7 @@ department answers (pipelines.demo.simulated_answer), used by the last two night
   present, the order stated in the guide and the manifest.
 
 The province is small (the thresholds are lowered for it): this checks the machinery, not the
-quality; docs/benchmarks/models.md has the numbers of a larger province.
+quality; docs/benchmarks/models.md has the numbers of the demo province.
 """
 
 from __future__ import annotations
