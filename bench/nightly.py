@@ -185,7 +185,8 @@ def _stage(args) -> dict:
 
         path = validate.build_data_docs(settings, as_of)
         out["rows"] = 0
-        out["note"] = str(Path(path).relative_to(run.parent)) if path else "nothing validated"
+        # the page's name inside the work folder, never a path of the benchmark machine
+        out["note"] = f"Data Docs {Path(path).parent.name}/{Path(path).name}" if path else "nothing validated"
 
     elif name == "core":
         from pipelines import core
