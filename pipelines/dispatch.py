@@ -58,9 +58,7 @@ from pipelines.learning.priority import priorities
 from pipelines.rules import Rules, default_rules
 from pipelines.spreadsheet import csv_bytes, safe_text
 from pipelines.warehouse import migrate, relation_exists, transaction
-from pipelines.workbook import (  # noqa: F401  (MAX_WIDTH, MIN_WIDTH, text_width: used by callers)
-    MAX_WIDTH, MIN_WIDTH, Page, fixed_properties, save_workbook, sheet, text_width,
-)
+from pipelines.workbook import Page, fixed_properties, save_workbook, sheet
 
 # Fields every office receives: enough to find the household and act on the case.
 COMMON_FIELDS: tuple[str, ...] = (

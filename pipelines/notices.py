@@ -36,7 +36,8 @@ import duckdb
 from pipelines.atomic import atomic_dir
 from pipelines.feeds import FEEDS
 from pipelines.rules import Rules, default_rules
-from pipelines.workbook import Page, csv_bytes, fixed_properties, sheet, workbook_bytes
+from pipelines.spreadsheet import csv_bytes
+from pipelines.workbook import Page, fixed_properties, sheet, workbook_bytes
 
 FOLDER = "quality"
 MAX_VALUE = 32

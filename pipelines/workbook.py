@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.dates import night_time
-from pipelines.spreadsheet import csv_bytes, safe_text  # noqa: F401  (re-exported for the writers)
+from pipelines.spreadsheet import safe_text
 
 _XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 # Characters XML 1.0 cannot carry (openpyxl refuses them); dropped from cell text.

@@ -18,7 +18,8 @@ from openpyxl import load_workbook
 
 from case_fixtures import add_warning, warehouse
 from pipelines.cases import update_cases
-from pipelines.dispatch import MAX_WIDTH, MIN_WIDTH, text_width, write_extracts
+from pipelines.dispatch import write_extracts
+from pipelines.workbook import MAX_WIDTH, MIN_WIDTH, text_width
 from pipelines.rules import default_rules
 
 NIGHT = dt.date(2026, 2, 7)
