@@ -187,14 +187,12 @@ def latency_report(con: duckdb.DuckDBPyConnection, truth: Path, indicators: list
 
 # --- income rules against true income -----------------------------------------------------------------
 
-# Income rules scored against true income: rule -> (window of months M-k..M, categories the rule leaves
-# out, roster families only/none/all). The synthetic province hides part of most households' income
-# (``truth_income.parquet``): a warning is correct when the household's TRUE income is below the rule's line.
-INCOME_RULES = {
-    "ELIG_DIBAO": (2, ("dibao", "tekun"), "all"),
-    "ELIG_EDGE": (2, (), "off_roster"),
-    "EXP_HARDSHIP": (11, ("dibao", "tekun", "expense_hardship"), "all"),
-}
+# Income rules scored against true income: rule -> the households it looks at (all, or off the roster
+# only: ELIG_EDGE's SQL). Its window (Rules.income_window) and the categories it leaves out
+# (params.excluded_categories) are read from the rules. The synthetic province hides part of most
+# households' income (``truth_income.parquet``): a warning is correct when the household's TRUE income is
+# below the rule's line.
+INCOME_RULES = {"ELIG_DIBAO": "all", "ELIG_EDGE": "off_roster", "EXP_HARDSHIP": "all"}
 COVERAGE_BASES = ("observed", "v2")   # partial = some member unknown to HRSS / partial after checks and surveys
 
 
@@ -280,7 +278,8 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
     con.executemany("insert into edge values (?, ?)", [(c, rules.edge_multiplier_for(c)) for c in cities])
     rows, paths, households = [], [], []
     for code in indicators:
-        k, excluded, who = INCOME_RULES[code]
+        k, who = rules.income_window(code), INCOME_RULES[code]
+        excluded = tuple(rules.indicator(code).params.get("excluded_categories", ()))
         excl = ", ".join(f"'{c}'" for c in excluded)
         eligible = f"coalesce(m.category, '') not in ({excl})" if excluded else "true"
         cells = con.execute(

@@ -224,6 +224,12 @@ class Rules:
     def indicator(self, code: str) -> IndicatorRule:
         return self.indicators[code]
 
+    def income_window(self, code: str) -> int:
+        """k of the months M-k..M an income rule averages income over (its ``months`` or
+        ``window_months`` param): what scoring a warning against true income must average too."""
+        params = self.indicators[code].params
+        return int(params.get("months", params.get("window_months"))) - 1
+
     def indicator_label(self, code: str) -> str:
         rule = self.indicators.get(code)
         return rule.label if rule else code

@@ -24,6 +24,8 @@ cleaning, the truth and the self-check alike (:func:`fire_matrices`), and counte
 
 from __future__ import annotations
 
+import functools
+
 import datetime as dt
 from dataclasses import dataclass
 
@@ -47,8 +49,15 @@ INCOME_RULES = ("ELIG_DIBAO", "ELIG_EDGE", "EXP_HARDSHIP", "EXP_MED", "EXP_EDU")
 # the rules that may fire on households without an injected event (verified applicants, the relapse
 # watch; a routine field visit finds nothing): their verdicts become truth rows of their own
 V2_RULES = INCOME_RULES + ("TEKUN_CANDIDATE", "RELAPSE_RISK")
-# the rules whose truth is the household's TRUE income: (window of months, line)
-TRUE_INCOME_RULES = {"ELIG_DIBAO": 2, "ELIG_EDGE": 2, "EXP_HARDSHIP": 11}
+# the rules whose truth is the household's TRUE income over the rule's window (Rules.income_window)
+TRUE_INCOME_RULES = ("ELIG_DIBAO", "ELIG_EDGE", "EXP_HARDSHIP")
+
+
+@functools.cache
+def _income_window(name: str) -> int:
+    from pipelines.rules import load_rules
+
+    return load_rules().income_window(name)
 APPLICATION_DAYS = 60
 ASSETS_STD_MULTIPLE = 24
 
@@ -609,9 +618,9 @@ def truly_below(hm: HouseholdMonths, name: str, h: int, t: int) -> bool | None:
     """Whether the household's TRUE income (the generator's, hidden parts included) is below the line
     the rule tests, over the rule's window (as pipelines.evaluate.income_rule_report scores it); None for
     rules that do not weigh income against a line."""
-    k = TRUE_INCOME_RULES.get(name)
-    if k is None:
+    if name not in TRUE_INCOME_RULES:
         return None
+    k = _income_window(name)
     w = slice(max(0, t - k), t + 1)
     size = hm.size[h, w]
     ok = size > 0
