@@ -264,6 +264,7 @@ def test_the_cutoff_changes_which_path_b_warnings_fire(tmp_path):
     core.eligibility_month; the gate query of the contract then lets through whoever reaches the
     cut-off in force -- both, one or none as the cut-off rises. Without rows for the month (no
     model), every candidate passes."""
+    from pipelines.analyst.scrub import personal_number
     from pipelines.learning import eligibility
 
     con, res, fam = _province(None)
@@ -287,10 +288,14 @@ def test_the_cutoff_changes_which_path_b_warnings_fire(tmp_path):
         fixed = dataclasses.replace(spec, cutoff={"value": cutoff})
         summary = eligibility.score(con, tmp_path, fixed, months=[FEATURE_MONTH])
         assert summary.model == real.version and summary.scored == {FEATURE_MONTH: 2}
-        assert con.execute("select distinct cutoff from core.eligibility_month").fetchall() == [(cutoff,)]
+        # stored at the probabilities' precision: 0.20287958115183247 in a warning's evidence reads as a
+        # 身份证号 to the analyst database's identifier scan, and the night's analyst build stops
+        [(stored,)] = con.execute("select distinct cutoff from core.eligibility_month").fetchall()
+        assert stored == round(cutoff, 6) and not personal_number(json.dumps({"cutoff": stored}))
         return con.execute(GATE_SQL).fetchall()
 
     low, high = p[fam.household_id], p[res.household_id]
+    assert personal_number(json.dumps({"cutoff": 0.20287958115183247}))
     assert fired(low / 2) == both
     assert fired((low + high) / 2) == [(res.household_id,)]
     assert fired((high + 1) / 2) == []

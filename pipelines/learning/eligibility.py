@@ -37,6 +37,10 @@ NAME = "eligibility"
 
 # --- training ---------------------------------------------------------------------------------------
 
+# Probabilities and cut-offs are stored (core.eligibility_month, warning evidence) and compared at this
+# precision: the gate and the explanations agree, and no value carries digits enough to look like an id.
+PROBABILITY_DECIMALS = 6
+
 def check_feature_list(spec: ModelSpec, columns: list[str]) -> None:
     """Every feature the SQL returns is named in features.toml and the reverse."""
     unnamed = [c for c in columns if c not in spec.features]
@@ -122,6 +126,7 @@ def train(con, folder: Path, spec: ModelSpec | None = None, *, seed: int | None 
         how = f"highest cut-off with recall >= {target:.0%} on the {basis} ({describe_rows(y[sel])})"
         if cutoff is None:
             raise NotEnoughData("no check below the line in the calibration months: no cut-off can be chosen")
+        cutoff = round(cutoff, PROBABILITY_DECIMALS)
     log(f"  calibration {method}; cut-off {cutoff:.3f} ({how})")
 
     test = part["test"]
@@ -219,7 +224,10 @@ def score(con, folder: Path, spec: ModelSpec | None = None, months: list[str] | 
                     f"models/eligibility/features.toml names now; retrain with `lowincome model train --model eligibility`")
         return out
     out.model = art.version
-    cutoff = float(spec.cutoff["value"]) if "value" in spec.cutoff else float(art.meta["cutoff"])
+    # at the precision of the stored probabilities: a cut-off written with 17 decimals would also read
+    # as a 身份证号 to the analyst database's identifier scan, in every path (b) warning's evidence
+    cutoff = round(float(spec.cutoff["value"]) if "value" in spec.cutoff else float(art.meta["cutoff"]),
+                   PROBABILITY_DECIMALS)
     k = int(spec.scoring.get("top_features", 3))
     backfill = int(spec.scoring.get("backfill_months", 4))
     known = data.data_months(con)
@@ -258,7 +266,9 @@ def _score_month(con, art, spec: ModelSpec, period: str, cutoff: float, k: int, 
         probs = np.zeros(0)
     else:
         X = data.matrix(frame, art.features)
-        probs = art.predict(X)
+        # rounded as stored: the households explained here are exactly those the gate lets through
+        # (stored probability >= stored cut-off)
+        probs = np.round(art.predict(X), PROBABILITY_DECIMALS)
     tops = [None] * len(frame)
     above = np.flatnonzero(probs >= cutoff)
     if len(above):
@@ -270,7 +280,7 @@ def _score_month(con, art, spec: ModelSpec, period: str, cutoff: float, k: int, 
     table = pa.table({
         "period": pa.array([period] * len(frame), pa.string()),
         "household_id": pa.array(frame["household_id"].astype(str).tolist() if len(frame) else [], pa.string()),
-        "probability": pa.array(np.round(probs, 6), pa.float64()),
+        "probability": pa.array(probs, pa.float64()),
         "cutoff": pa.array([cutoff] * len(frame), pa.float64()),
         "model_version": pa.array([art.version] * len(frame), pa.string()),
         "top_features": pa.array(tops, pa.string()),

@@ -206,15 +206,21 @@ disasters as (
     group by p.household_id
 ),
 grid as (
-    select h.household_id,
+    select g.household_id,
            count(*) filter (where list_has_any(g.findings, ['job_loss', 'illness', 'disability', 'death', 'house_damage']))
                as grid_findings_6m
-    from staging.grid_visits g
-    join households h on (g.family_id is not null and g.family_id = h.family_id)
-                      or (g.family_id is null and g.hukou_no = h.hukou_no)
+    from (
+        -- a visit names its roster family, else its hukou: two equi-joins (one join with OR compares
+        -- every visit with every household: most of a 1M month's scoring time)
+        select h.household_id, g.findings, g.period, g.visit_date
+        from staging.grid_visits g join households h on g.family_id = h.family_id
+        union all
+        select h.household_id, g.findings, g.period, g.visit_date
+        from staging.grid_visits g join households h on g.family_id is null and g.hukou_no = h.hukou_no
+    ) g
     where g.period <= $period and g.visit_date <= (select month_end from calendar)
       and g.visit_date > (select month_end from calendar) - interval 6 month
-    group by h.household_id
+    group by g.household_id
 ),
 watch as (
     -- the relapse watch: on it this month (newest snapshot <= the month), and its survey income
