@@ -84,7 +84,13 @@ def test_training_writes_artifact_and_a_complete_card(province):
             assert w in card and w in (folder / "training.log").read_text(encoding="utf-8")
     assert "cut-off" in (settings.models / "eligibility" / "card.md").read_text(encoding="utf-8")
     tri = json.loads((settings.models / "triage" / "triage.json").read_text(encoding="utf-8"))
-    assert set(tri["ordering"]) == {"model (probability)", "severity (the order without a model)"}
+    assert set(tri["ordering"]) == {"model (probability)", "severity (the order without a model)",
+                                    "best possible (every confirmed case first)"}
+    # the ceiling no order can beat: all confirmed cases in the top half, or half of the cases when more are confirmed
+    best = tri["ordering"]["best possible (every confirmed case first)"]
+    held = tri["evaluation"]["held-back cases"]["model"]
+    assert best == pytest.approx(min(1.0, -(-held["rows"] // 2) / held["positives"]))
+    assert tri["ordering"]["model (probability)"] <= best
 
 
 def test_training_is_deterministic_and_the_cli_trains_the_same(province, tmp_path):

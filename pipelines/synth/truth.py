@@ -24,9 +24,8 @@ cleaning, the truth and the self-check alike (:func:`fire_matrices`), and counte
 
 from __future__ import annotations
 
-import functools
-
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,14 +51,16 @@ V2_RULES = INCOME_RULES + ("TEKUN_CANDIDATE", "RELAPSE_RISK")
 # the rules whose truth is the household's TRUE income over the rule's window (Rules.income_window)
 TRUE_INCOME_RULES = ("ELIG_DIBAO", "ELIG_EDGE", "EXP_HARDSHIP")
 
+APPLICATION_DAYS = 60
+ASSETS_STD_MULTIPLE = 24
+
 
 @functools.cache
 def _income_window(name: str) -> int:
+    """The rule's income window (Rules.income_window), read once per rule."""
     from pipelines.rules import load_rules
 
     return load_rules().income_window(name)
-APPLICATION_DAYS = 60
-ASSETS_STD_MULTIPLE = 24
 
 
 @dataclass
