@@ -61,7 +61,7 @@ sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 # size label -> roster families (synth: ~2.5 roster persons per family)
-SIZES = {"100k": 40_000, "1000k": 400_000, "3000k": 1_200_000}
+SIZES = {"10k": 4_000, "100k": 40_000, "1000k": 400_000, "3000k": 1_200_000}
 START = "2025-10"
 SEED = 20261
 DEFAULT_CACHE = Path("/tmp/lowincome_nightly_bench")
@@ -90,7 +90,7 @@ def settings_for(run: Path, landing: Path, threads: int | None, memory_limit: st
 
     return load_settings(
         landing=landing, warehouse=run / "warehouse.duckdb", outbox=run / "outbox", work_dir=run / "work",
-        hmac_key_file=hmac, show_progress=False, duckdb_threads=threads, duckdb_memory_limit=memory_limit)
+        feedback=run / "feedback", hmac_key_file=hmac, show_progress=False, duckdb_threads=threads, duckdb_memory_limit=memory_limit)
 
 
 def _maxrss() -> int:
@@ -129,6 +129,22 @@ def _stage(args) -> dict:
         out["timings"] = {k: round(v, 2) for k, v in summary.timings.items()}
         out["rows"] = summary.stages.get("ingest", {}).get("rows", 0)
         out["note"] = f"{summary.stages.get('ingest', {}).get('loaded', 0)} deliveries loaded"
+
+    elif name == "answer":  # the offices answer the night's extracts (as in the demo), read by the next night
+        from pipelines.demo import DemoTruth, simulate_feedback
+
+        truth = DemoTruth.load(Path(args.landing).parent / "truth.csv", settings)
+        answer_on = as_of_for(args.month + 1) - dt.timedelta(days=1)
+        out["rows"] = simulate_feedback(settings.outbox, settings.feedback, as_of, answer_on, truth)
+        out["note"] = f"{out['rows']} feedback files dated {answer_on}"
+
+    elif name.startswith("train:"):  # lowincome model train --model <name>, on the warehouse as it stands
+        from pipelines.learning.train import train_models
+
+        [outcome] = train_models(settings, [name.split(":", 1)[1]], echo=lambda *a, **k: None)
+        out["rows"] = 0
+        out["note"] = outcome.render().splitlines()[0][:160]
+        out["trained"] = outcome.trained
 
     elif name == "discover":
         from pipelines import ingest
@@ -453,7 +469,25 @@ def timed_night(label: str, base: Path, run: Path, landing: Path, month: int, ar
 def history_night(run: Path, landing: Path, month: int, args, log: Path) -> dict:
     as_of = as_of_for(month)
     print(f"  history run_night as_of {as_of} (data through {period_of(month)}), load {loadavg()}", flush=True)
-    return child("night", run, landing, as_of, args, month=month, log=log)
+    out = child("night", run, landing, as_of, args, month=month, log=log)
+    answer(run, landing, month, args, log)
+    return out
+
+
+def answer(run: Path, landing: Path, month: int, args, log: Path) -> dict | None:
+    """Unless ``--no-answers``: the offices answer the extracts of the night of ``month`` (pipelines.demo's
+    simulated departments: mostly confirming real trouble, some late, some never), so the next night reads
+    feedback and the cases of a province whose offices work close -- without them every case of the
+    history stays open and is escalated, which no real province's nights see."""
+    if args.no_answers:
+        return None
+    return child("answer", run, landing, as_of_for(month), args, month=month, log=log)
+
+
+def train(base: Path, landing: Path, month: int, args, log: Path) -> dict:
+    """The monthly training (``lowincome model train``) on the history warehouse, timed per model."""
+    return {name: child(f"train:{name}", base, landing, as_of_for(month), args, month=month, log=log)
+            for name in ("eligibility", "triage")}
 
 
 def load_history(root: Path, afterH: Path, landing: Path, H: int, args, log: Path, results: dict,
@@ -503,7 +537,8 @@ def bench_size(label: str, args) -> dict:
     results_file = root / "results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() and not args.rebuild else {}
     H = args.history_months
-    results.update(size=label, families=families, history_months=H, timed_month=H + 1)
+    results.update(size=label, families=families, history_months=H, timed_month=H + 1,
+                   history_step=args.history_step, offices_answer=not args.no_answers)
 
     province = root / "province"
     if args.rebuild:
@@ -533,11 +568,15 @@ def bench_size(label: str, args) -> dict:
 
     if "night_m2" not in results or args.rerun and not args.rerun_late:
         results["night_m2"] = timed_night("month 2", after1, root / "run_m2", landing, 2, args, log)
+        answer(root / "run_m2", landing, 2, args, log)  # the history goes on from this night
         results_file.write_text(json.dumps(results, indent=1, default=str))
 
     afterH = root / f"after_m{H}"
     if not (afterH / "_ok").exists():
         load_history(root, afterH, landing, H, args, log, results, results_file)
+    if "training" not in results or args.retrain:
+        results["training"] = train(afterH, landing, H, args, log)
+        results_file.write_text(json.dumps(results, indent=1, default=str))
     if args.history_only:
         return results
 
@@ -674,6 +713,9 @@ def main(argv=None) -> int:
     ap.add_argument("--keep-runs", action="store_true")
     ap.add_argument("--history-only", action="store_true",
                     help="stop once the history warehouse is cached (time the late night later, on an idle machine)")
+    ap.add_argument("--no-answers", action="store_true",
+                    help="no simulated feedback between nights (every case stays open and is escalated)")
+    ap.add_argument("--retrain", action="store_true", help="train the models on the history warehouse again")
     ap.add_argument("--rerun-late", action="store_true", help="re-time only the late night (month H+1)")
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline (it reads 13 months into memory)")
     ap.add_argument("--no-write-doc", action="store_true")
