@@ -319,7 +319,8 @@ def _analyst_build_note(path: Path) -> str:
     built = st.get("months_built", {})
     return (f"{mode} build: months built person_month {built.get('person_month')}, household_month "
             f"{built.get('household_month')}, copied {st.get('months_copied')}; texts scrubbed "
-            f"{st.get('texts_scrubbed')}, from cache {st.get('texts_from_cache')}")
+            f"{st.get('texts_scrubbed')}, from cache {st.get('texts_from_cache')}; slowest steps "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in sorted((st.get("seconds") or {}).items(), key=lambda kv: -kv[1])[:6]))
 
 
 def _scan_staged(settings, staged: list[str]) -> dict:

@@ -33,6 +33,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +105,27 @@ class _Build:
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> month -> partition token
     known_clean: pa.Table | None = None  # column v: cleaned texts an earlier build already checked
     stats: dict = field(default_factory=dict)
+    _lap_at: float = 0.0
+
+    @contextlib.contextmanager
+    def timed(self, step: str):
+        """Seconds of each step of the build, in build_info.build_stats.seconds (what a slow night spent its
+        analyst minutes on)."""
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = self.stats.setdefault("seconds", {})
+            seconds[step] = round(seconds.get(step, 0.0) + time.perf_counter() - t, 2)
+
+    def lap(self, step: str | None) -> None:
+        """Like :meth:`timed`, for the step that ends now and began at the previous lap (``None``: start
+        counting)."""
+        now = time.perf_counter()
+        if step is not None:
+            seconds = self.stats.setdefault("seconds", {})
+            seconds[step] = round(seconds.get(step, 0.0) + now - self._lap_at, 2)
+        self._lap_at = now
 
 
 def build_format() -> str:
@@ -257,7 +279,9 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> NameMatcher:
     """
     con = b.con
     months = {"pm": b.built["person_month"], "hm": b.built["household_month"], "am": b.built["assistance_month"]}
+    b.lap(None)
     _watchlist(con)
+    b.lap("watchlist")
     # The ids the tables join on (household_id of persons and households, a warning's household,
     # a case's household): keyed in SQL from the pseudonym cache, new ids only through Python.
     keyed_households = key_table(con, b.cache, key, "household", "h_", "analyst_household_keys",
@@ -278,6 +302,7 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> NameMatcher:
               "select warning_id from mart.warnings union select last_warning_id from mart.cases")
     other_keys = dict(con.execute("select id, key from analyst_case_keys union all "
                                   "select id, key from analyst_warning_keys").fetchall())
+    b.lap("keys")
 
     # Every distinct text and JSON with its keyed digest, computed where the texts are (HMAC-SHA256
     # in SQL); the previous build's cache gives the clean form of those it scrubbed, and only the
@@ -299,6 +324,7 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> NameMatcher:
         con.execute(f"update analyst_clean set clean = c.clean, from_cache = true from {previous} c "
                     "where c.digest = analyst_clean.digest and c.kind = analyst_clean.kind")
         con.execute(f"drop table {previous}")
+    b.lap("text digests")
     fresh = con.execute("select raw, kind from analyst_clean where not from_cache order by kind, raw").fetchall()
     fresh_texts = [r for r, kind in fresh if kind == "text"]
     fresh_jsons = [r for r, kind in fresh if kind == "json"]
@@ -320,6 +346,7 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> NameMatcher:
                     "where f.raw = analyst_clean.raw and f.kind = analyst_clean.kind")
     finally:
         con.unregister("analyst_fresh_texts")
+    b.lap("text scrubbing")
     for kind in ("text", "json"):
         con.execute(f"create or replace temp table analyst_clean_{kind} as "
                     f"select raw, clean from analyst_clean where kind = '{kind}'")
@@ -329,6 +356,7 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> NameMatcher:
                    new_ids_keyed=keyed_households[1] + keyed_persons[1],
                    ids_mentioned_in_new_text=len(mentioned_households) + len(mentioned_persons),
                    texts_scrubbed=counts.get(False, 0), texts_from_cache=counts.get(True, 0))
+    b.lap("text lookups")
     return names
 
 
@@ -471,8 +499,10 @@ def write_tables(b: _Build, key: HmacKey, as_of: dt.date | None, full_built_at: 
     counts = {q: b.con.execute(f"select count(*) from {q}").fetchone()[0] for q in COUNTED}
     as_of = as_of or _default_as_of(b.con)
     for table in MODELS:
-        _insert_model(b, table, as_of)
-    _write_build_tables(b)
+        with b.timed(f"table {table}"):
+            _insert_model(b, table, as_of)
+    with b.timed("build tables"):
+        _write_build_tables(b)
     _write_reference_tables(b, key, as_of, counts, full_built_at)
     return names
 
@@ -557,6 +587,7 @@ def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None =
         _check_sources(work)
         usable, full_built_at, reuse, previous = (False, None, "full build asked for", {}) if full else \
             _usable_previous(target, key, settings.analyst_full_rebuild_days)
+        started = time.perf_counter()
         if usable:
             # Work on a copy of the previous file: unchanged months stay where they are (copying the
             # file is far cheaper than re-inserting its rows), the rest is replaced.
@@ -567,8 +598,11 @@ def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None =
                 remove_database(tmp)
         build = _Build(work, dst, incremental=usable)
         build.stats.update(previous_build=reuse, build_mode="incremental" if usable else "full")
-        _plan(build, key, previous if usable else None)
-        _prepare_file(tmp, config, build)
+        build.stats["seconds"] = {"copy previous": round(time.perf_counter() - started, 2)}
+        with build.timed("plan"):
+            _plan(build, key, previous if usable else None)
+        with build.timed("prepare file"):
+            _prepare_file(tmp, config, build)
         build.cache = attach_pseudonym_cache(work, pseudonym_cache_path(settings), key, settings, reset=not usable)
         attach(work, tmp, dst)
         try:
@@ -587,17 +621,21 @@ def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None =
         new = duckdb.connect(str(tmp), config=config)
         new.execute("set enable_progress_bar = false")
         try:
-            schema.create_views(new)
+            with build.timed("views"):
+                schema.create_views(new)
             # Months copied from the previous file and texts from its cache passed that build's scan.
             only = {t: build.built[t] for t in PARTITIONED} if build.incremental else {}
             new.register("analyst_checked", build.known_clean if build.known_clean is not None
                          else pa.table({"v": pa.array([], pa.string())}))
-            leaks = find_identifiers(new, names, skip_name_check=REFERENCE_TABLES, periods=only,
-                                     checked="analyst_checked")
+            with build.timed("identifier scan"):
+                leaks = find_identifiers(new, names, skip_name_check=REFERENCE_TABLES, periods=only,
+                                         checked="analyst_checked")
             new.unregister("analyst_checked")
             if leaks:
                 raise AnalystDbError("analyst database failed its identifier scan (not published): "
                                      + "; ".join(leaks[:10]))
+            # the steps' seconds, now that all but the last write are done (numbers only: nothing to scan)
+            new.execute("update build_info set build_stats = ?::json", [json.dumps(build.stats, sort_keys=True)])
             new.execute("checkpoint")
         finally:
             new.close()
