@@ -159,6 +159,39 @@ def test_path_contributions_add_up_to_the_model_score():
     assert np.abs(contrib).mean(axis=0).argmax() == 0
 
 
+def _walk(tree, x) -> list[int]:
+    """The nodes one row passes through, root to leaf, walked by hand."""
+    nodes, i, path = tree.nodes, 0, [0]
+    while not nodes["is_leaf"][i]:
+        v = x[nodes["feature_idx"][i]]
+        left = nodes["missing_go_to_left"][i] if np.isnan(v) else v <= nodes["num_threshold"][i]
+        i = int(nodes["left"][i] if left else nodes["right"][i])
+        path.append(i)
+    return path
+
+
+def test_leaves_and_paths_are_those_of_a_walk_by_hand():
+    """The explanations find each row's leaf with the trees' own predictor (explain.leaf_nodes) and add
+    the moves of its path: the same leaf and per-feature moves as a walk by hand down every tree,
+    missing values included."""
+    from pipelines.learning.explain import _expected_values, leaf_nodes
+
+    art, X = _toy_artifact()
+    X = X.copy()
+    X[::7, 1] = np.nan  # missing values go where the tree sends them
+    leaves = leaf_nodes(art.classifier, X[:25])
+    bias, contrib = path_contributions(art.classifier, X[:25])
+    predictors = [t[0] for t in art.classifier._predictors]
+    for r, x in enumerate(X[:25]):
+        expected = np.zeros(X.shape[1])
+        for j, tree in enumerate(predictors):
+            path, ev = _walk(tree, x), _expected_values(tree)
+            assert leaves[r, j] == path[-1]
+            for parent, child in zip(path, path[1:]):
+                expected[tree.nodes["feature_idx"][parent]] += ev[child] - ev[parent]
+        assert np.allclose(contrib[r], expected, atol=1e-12)
+
+
 def test_top_features_name_groups_in_chinese_with_the_direction():
     art, X = _toy_artifact()
     spec = load_spec("eligibility")

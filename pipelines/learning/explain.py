@@ -34,35 +34,59 @@ def _expected_values(tree) -> np.ndarray:
 
 def path_contributions(classifier, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(bias per row, contributions (n_rows, n_features)) on the raw log-odds scale of a fitted
-    binary ``HistGradientBoostingClassifier`` (numeric features only)."""
+    binary ``HistGradientBoostingClassifier`` (numeric features only).
+
+    A path is fixed by its leaf: per tree, every node's summed moves from the root (per feature the
+    tree splits on) are computed once, and each row adds those of the leaf it reaches
+    (:func:`leaf_nodes`, the trees' own predictor): at a month of a 1M province (~117,000 households
+    above the cut-off, 300 trees) 7 s, where a walk of every row down every tree in numpy took 36 s."""
     X = np.asarray(X, dtype=float)
     n, k = X.shape
-    contrib = np.zeros((n, k))
+    predictors = [trees[0] for trees in classifier._predictors]
+    if any(t.nodes["is_categorical"].any() for t in predictors):
+        raise ValueError("path_contributions: categorical splits are not supported")
+    contrib = np.zeros((k, n))  # feature-major: each tree adds to a few whole features
     bias = np.full(n, float(np.ravel(classifier._baseline_prediction)[0]))
-    rows = np.arange(n)
-    for trees in classifier._predictors:
-        tree = trees[0]
+    if not n:
+        return bias, contrib.T
+    leaves = leaf_nodes(classifier, X)
+    for j, tree in enumerate(predictors):
         nodes = tree.nodes
-        if nodes["is_categorical"].any():
-            raise ValueError("path_contributions: categorical splits are not supported")
         ev = _expected_values(tree)
         bias += ev[0]
-        node = np.zeros(n, dtype=np.int64)
-        active = rows
-        while active.size:
-            nd = node[active]
-            leaf = nodes["is_leaf"][nd].astype(bool)
-            active, nd = active[~leaf], nd[~leaf]
-            if not active.size:
-                break
-            f = nodes["feature_idx"][nd].astype(np.int64)
-            x = X[active, f]
-            go_left = np.where(np.isnan(x), nodes["missing_go_to_left"][nd].astype(bool),
-                               x <= nodes["num_threshold"][nd])
-            child = np.where(go_left, nodes["left"][nd], nodes["right"][nd]).astype(np.int64)
-            contrib[active, f] += ev[child] - ev[nd]
-            node[active] = child
-    return bias, contrib
+        inner = ~nodes["is_leaf"].astype(bool)
+        used = {int(f): i for i, f in enumerate(np.unique(nodes["feature_idx"][inner]))}
+        path = np.zeros((len(nodes), len(used)))
+        for i in np.argsort(nodes["depth"], kind="stable"):  # a parent before its children
+            if inner[i]:
+                f = used[int(nodes["feature_idx"][i])]
+                for child in (int(nodes["left"][i]), int(nodes["right"][i])):
+                    path[child] = path[i]
+                    path[child, f] += ev[child] - ev[i]
+        at = path[leaves[:, j]]
+        for f, i in used.items():
+            contrib[f] += at[:, i]
+    return bias, contrib.T
+
+
+def leaf_nodes(classifier, X: np.ndarray) -> np.ndarray:
+    """(n_rows, n_trees) int32: the node index of the leaf each row reaches in each tree -- the trees'
+    own Cython predictor run over a copy of each tree whose leaves hold their own index as value.
+    (scikit-learn internals: the artifact loader refuses a model of another scikit-learn version.)"""
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    known, f_idx_map = classifier._bin_mapper.make_known_categories_bitsets()
+    n_threads = _openmp_effective_n_threads()
+    out = np.empty((len(X), len(classifier._predictors)), dtype=np.int32)
+    for j, trees in enumerate(classifier._predictors):
+        tree = trees[0]
+        nodes = tree.nodes.copy()
+        nodes["value"] = np.arange(len(nodes), dtype=np.float64)  # a leaf's "prediction" is its own index
+        indexed = TreePredictor(nodes, tree.binned_left_cat_bitsets, tree.raw_left_cat_bitsets)
+        out[:, j] = indexed.predict(X, known_cat_bitsets=known, f_idx_map=f_idx_map, n_threads=n_threads)
+    return out
 
 
 def group_effects(artifact, X: np.ndarray, groups: list[str]) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -97,22 +121,23 @@ def top_features(artifact, spec, X: np.ndarray, k: int = 3) -> list[list[dict]]:
     members: dict[str, list[int]] = {}
     for j, g in enumerate(groups):
         members.setdefault(g, []).append(j)
+    # the largest effects first, ties in group order (a stable sort, as row by row)
+    order = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :k].tolist()
+    rows, deltas = np.round(np.asarray(X, dtype=float), 3).tolist(), effects.tolist()
     out = []
-    for r in range(len(X)):
-        order = np.argsort(-np.abs(effects[r]), kind="stable")[:k]
+    for r, row in enumerate(rows):
         items = []
-        for i in order:
+        for i in order[r]:
             code = codes[i]
-            delta = float(effects[r, i])
+            delta = deltas[r][i]
             group = spec.groups.get(code)
-            values = {features[j]: round(float(X[r, j]), 3) for j in members[code] if not np.isnan(X[r, j])}
             items.append({
                 "code": code,
                 "label_zh": group.label_zh if group else code,
                 "direction": "up" if delta >= 0 else "down",
                 "effect_zh": (group.up_zh if delta >= 0 else group.down_zh) if group else code,
                 "delta": round(delta, 4),
-                "values": values,
+                "values": {features[j]: row[j] for j in members[code] if row[j] == row[j]},  # not NaN
             })
         out.append(items)
     return out
