@@ -170,15 +170,24 @@ def _walk(tree, x) -> list[int]:
     return path
 
 
-def test_leaves_and_paths_are_those_of_a_walk_by_hand():
-    """The explanations find each row's leaf with the trees' own predictor (explain.leaf_nodes) and add
-    the moves of its path: the same leaf and per-feature moves as a walk by hand down every tree,
-    missing values included."""
-    from pipelines.learning.explain import _expected_values, leaf_nodes
+def test_scoring_on_bins_is_predict_proba_and_leaves_and_paths_are_those_of_a_walk_by_hand():
+    """Scoring runs the trees on the training bins (pipelines.learning.trees): bit-identical to
+    scikit-learn's predict_proba on raw values, also for values on a split's edge, outside the training
+    range and missing. The explanations find each row's leaf the same way and add the moves of its
+    path: the same leaf and per-feature moves as a walk by hand down every tree."""
+    from pipelines.learning.explain import _expected_values
+    from pipelines.learning.trees import leaf_nodes, probability
 
     art, X = _toy_artifact()
     X = X.copy()
     X[::7, 1] = np.nan  # missing values go where the tree sends them
+    for i, trees in enumerate(art.classifier._predictors):  # exactly on the edge of each tree's first split
+        root = trees[0].nodes[0]
+        X[i, root["feature_idx"]] = root["num_threshold"]
+    X[-3:] *= 100  # far outside the training range
+    assert np.array_equal(probability(art.classifier, X), art.classifier.predict_proba(X)[:, 1])
+    assert np.array_equal(art.raw_proba(X), art.classifier.predict_proba(X)[:, 1])
+
     leaves = leaf_nodes(art.classifier, X[:25])
     bias, contrib = path_contributions(art.classifier, X[:25])
     predictors = [t[0] for t in art.classifier._predictors]

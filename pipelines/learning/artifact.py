@@ -79,8 +79,11 @@ class Artifact:
         return self.meta["version"]
 
     def raw_proba(self, X: np.ndarray) -> np.ndarray:
-        """The boosted trees' probability before calibration."""
-        return self.classifier.predict_proba(X)[:, 1]
+        """The boosted trees' probability before calibration (``predict_proba``, on the training bins:
+        :func:`pipelines.learning.trees.probability`)."""
+        from pipelines.learning.trees import probability
+
+        return probability(self.classifier, X)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw, dtype=float)

@@ -38,8 +38,10 @@ def path_contributions(classifier, X: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
     A path is fixed by its leaf: per tree, every node's summed moves from the root (per feature the
     tree splits on) are computed once, and each row adds those of the leaf it reaches
-    (:func:`leaf_nodes`, the trees' own predictor): at a month of a 1M province (~117,000 households
+    (:func:`pipelines.learning.trees.leaf_nodes`, the trees' own predictor): at a month of a 1M province (~117,000 households
     above the cut-off, 300 trees) 7 s, where a walk of every row down every tree in numpy took 36 s."""
+    from pipelines.learning.trees import leaf_nodes
+
     X = np.asarray(X, dtype=float)
     n, k = X.shape
     predictors = [trees[0] for trees in classifier._predictors]
@@ -67,26 +69,6 @@ def path_contributions(classifier, X: np.ndarray) -> tuple[np.ndarray, np.ndarra
         for f, i in used.items():
             contrib[f] += at[:, i]
     return bias, contrib.T
-
-
-def leaf_nodes(classifier, X: np.ndarray) -> np.ndarray:
-    """(n_rows, n_trees) int32: the node index of the leaf each row reaches in each tree -- the trees'
-    own Cython predictor run over a copy of each tree whose leaves hold their own index as value.
-    (scikit-learn internals: the artifact loader refuses a model of another scikit-learn version.)"""
-    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
-    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
-
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    known, f_idx_map = classifier._bin_mapper.make_known_categories_bitsets()
-    n_threads = _openmp_effective_n_threads()
-    out = np.empty((len(X), len(classifier._predictors)), dtype=np.int32)
-    for j, trees in enumerate(classifier._predictors):
-        tree = trees[0]
-        nodes = tree.nodes.copy()
-        nodes["value"] = np.arange(len(nodes), dtype=np.float64)  # a leaf's "prediction" is its own index
-        indexed = TreePredictor(nodes, tree.binned_left_cat_bitsets, tree.raw_left_cat_bitsets)
-        out[:, j] = indexed.predict(X, known_cat_bitsets=known, f_idx_map=f_idx_map, n_threads=n_threads)
-    return out
 
 
 def group_effects(artifact, X: np.ndarray, groups: list[str]) -> tuple[np.ndarray, list[str], np.ndarray]:
