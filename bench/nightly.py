@@ -218,6 +218,11 @@ def _stage(args) -> dict:
         out["rows"] = sum(s.households.values())
         out["note"] = f"months built {','.join(s.built) or '-'} (households)"
 
+    elif name == "indicators":  # every indicator (priming a base after a training)
+        s = nightly._as_dict(nightly.run_stage(settings, "indicators", as_of))
+        out["rows"] = int(s.get("new_warnings", s.get("warnings", 0)) or 0)
+        out["note"] = "all indicators"
+
     elif name.startswith("indicator:"):
         from pipelines import indicators, rules
         from pipelines.dates import night_time
@@ -428,9 +433,13 @@ def prime_base(base: Path, landing: Path, month: int, args, log: Path) -> dict:
     print(f"  priming the core facts and eligibility scores of {base.name} (untimed; no-ops when this code and "
           f"model made them)", flush=True)
     out = child("core", base, landing, as_of_for(month - 1), args, month=month - 1, log=log)
-    # a model trained on the base (scripts/model_targets.py) scores every month once; a real night after a
-    # month's training does that once too, and every other night scores only the months whose core changed
-    child("eligibility", base, landing, as_of_for(month - 1), args, month=month - 1, log=log)
+    # A model trained on the base scores the recent months once, and the ELIG rules are evaluated again
+    # on the new scores: the first night after a monthly training does that once; every other night
+    # scores and evaluates only the months whose core changed. The timed night is such an ordinary
+    # night (--after-training: the first night after the training, scoring and re-evaluating itself).
+    if not args.after_training:
+        child("eligibility", base, landing, as_of_for(month - 1), args, month=month - 1, log=log)
+        child("indicators", base, landing, as_of_for(month - 1), args, month=month - 1, log=log)
     return out
 
 
@@ -581,10 +590,13 @@ def bench_size(label: str, args) -> dict:
     if args.history_only:
         return results
 
-    key = f"night_m{H + 1}"
+    # the first night after the monthly training is timed on its own key; it must run before an
+    # ordinary night, whose priming scores the base with the new model
+    key = f"night_m{H + 1}" + ("_after_training" if args.after_training else "")
     if key not in results or args.rerun or args.rerun_late:
         earlier = results.get(key, {}).get("stages", {}).get("pandas")
-        results[key] = timed_night(f"month {H + 1}", afterH, root / f"run_m{H + 1}", landing, H + 1, args, log,
+        label = f"month {H + 1}" + (" (first night after the training)" if args.after_training else "")
+        results[key] = timed_night(label, afterH, root / f"run_m{H + 1}", landing, H + 1, args, log,
                                    extra=() if args.no_pandas else ("pandas",))
         if args.no_pandas and earlier:
             # the baseline reads the same staged month and does not depend on this code: keep the
@@ -716,6 +728,9 @@ def main(argv=None) -> int:
                     help="stop once the history warehouse is cached (time the late night later, on an idle machine)")
     ap.add_argument("--no-answers", action="store_true",
                     help="no simulated feedback between nights (every case stays open and is escalated)")
+    ap.add_argument("--after-training", action="store_true",
+                    help="time the first night after the monthly training (it re-scores the recent months and "
+                         "re-evaluates the ELIG rules on them) instead of an ordinary night")
     ap.add_argument("--retrain", action="store_true", help="train the models on the history warehouse again")
     ap.add_argument("--rerun-late", action="store_true", help="re-time only the late night (month H+1)")
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline (it reads 13 months into memory)")
