@@ -50,11 +50,13 @@ def relations(con: duckdb.DuckDBPyConnection, include_views: bool = True) -> lis
 
 def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterable[str] | None = None, *,
                      include_views: bool = False, skip_name_check: tuple[str, ...] = (),
-                     periods: dict[str, list[str]] | None = None, checked: str | None = None) -> list[str]:
+                     periods: dict[str, list[str]] | None = None, checked: str | None = None,
+                     skip: tuple[str, ...] = ()) -> list[str]:
     """Every column (cast to text) scanned for an 18-character id shape and for roster names.
 
     ``periods`` limits the scan of a relation to the rows of some data months (an incremental build
-    scans only the months it built); values found in the one-column relation ``checked`` skip the
+    scans only the months it built); relations in ``skip`` are not scanned (a copy of values scanned
+    where they are used); values found in the one-column relation ``checked`` skip the
     name check (texts an earlier build already checked). One pass per relation for the id shape and
     one for the names; a relation with a name hit is then searched column by column to say where.
     Returns findings as ``table.column: what`` strings; empty means clean.
@@ -64,6 +66,8 @@ def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterab
         names = NameMatcher(names)
     findings = []
     for rel, _kind in relations(con, include_views=include_views):
+        if rel in skip:
+            continue
         cols = [(c, t) for c, t in con.execute(
             "select column_name, data_type from duckdb_columns() where database_name = current_database() "
             "and schema_name = 'main' and table_name = ? order by column_index", [rel]).fetchall()
