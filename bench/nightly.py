@@ -427,9 +427,10 @@ def copy_run(src: Path, dst: Path) -> None:
 
 
 def prime_base(base: Path, landing: Path, month: int, args, log: Path) -> dict:
-    """Bring the base's core facts and eligibility scores up to the current code and model (untimed): a
-    base cached by another version would otherwise make the timed night rebuild or re-score every earlier
-    month, which no real night does (a real night's earlier months were built by the same code)."""
+    """Bring the base's core facts, eligibility scores and indicators up to the current code and model
+    (untimed): a base cached by another version would otherwise make the timed night rebuild, re-score or
+    re-evaluate every earlier month, which no real night does (a real night's earlier months were built
+    by the same code)."""
     print(f"  priming the core facts and eligibility scores of {base.name} (untimed; no-ops when this code and "
           f"model made them)", flush=True)
     out = child("core", base, landing, as_of_for(month - 1), args, month=month - 1, log=log)
@@ -439,7 +440,9 @@ def prime_base(base: Path, landing: Path, month: int, args, log: Path) -> dict:
     # night (--after-training: the first night after the training, scoring and re-evaluating itself).
     if not args.after_training:
         child("eligibility", base, landing, as_of_for(month - 1), args, month=month - 1, log=log)
-        child("indicators", base, landing, as_of_for(month - 1), args, month=month - 1, log=log)
+    # indicators evaluated by this code (a base cached by another version of an indicator's SQL would
+    # make the timed night evaluate every month again)
+    child("indicators", base, landing, as_of_for(month - 1), args, month=month - 1, log=log)
     return out
 
 

@@ -12,17 +12,21 @@ with candidates as (
                                      $signal_months, $application_days, $asset_months,
                                      $exit_review_vehicle_classes, $exit_review_vehicle_events,
                                      $exit_review_individual_min_capital_yuan, $exit_review_assets_std_multiple,
-                                     $model_gate, $path_b_from)
+                                     $model_gate, $path_b_from, 1.0)
 ),
 fired as (
     select * from candidates where eligible and per_capita_yuan < dibao_std_yuan
 ),
+members as (
+    -- the fired households' members only (a join on every person of the month costs a second)
+    select household_id, person_id, name, relation from core.person_month
+    where period = $period and household_id in (select household_id from fired)
+),
 named as (
     select f.*, p.name as head_name, sp.name as signal_name, sp.relation as signal_relation
     from fired f
-    left join core.person_month p on p.period = $period and p.household_id = f.household_id and p.person_id = f.head_person_id
-    left join core.person_month sp on sp.period = $period and sp.household_id = f.household_id
-     and sp.person_id = f.latest_person_id
+    left join members p on p.household_id = f.household_id and p.person_id = f.head_person_id
+    left join members sp on sp.household_id = f.household_id and sp.person_id = f.latest_person_id
 )
 select
     'ELIG_DIBAO' as indicator_code,

@@ -8,7 +8,10 @@ with candidates as (
     from income_eligibility($period, $month_idx, $period_end, $months, cast([] as varchar[]), $signal_months, $application_days,
                             $asset_months, $exit_review_vehicle_classes, $exit_review_vehicle_events,
                             $exit_review_individual_min_capital_yuan, $exit_review_assets_std_multiple,
-                                     $model_gate, $path_b_from)
+                                     $model_gate, $path_b_from,
+                            -- the highest edge line of any city
+                            (select greatest($edge_multiplier, coalesce(max(edge_multiplier), $edge_multiplier))
+                             from indicator_city_params))
     where not on_roster
 ),
 fired as (

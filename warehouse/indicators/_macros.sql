@@ -59,7 +59,8 @@ create or replace temp macro recent_per_capita(end_idx, n) as table
 -- A household's income over the `n` data months ending at month index `end_idx`: the months it is
 -- present, those with accepted coverage (verified / surveyed / full: the rule income is the income)
 -- and their mean per-capita rule income, those with a loaded HRSS month and their mean per-capita
--- observed income (on partial coverage only a floor), and the months as evidence.
+-- observed income (on partial coverage only a floor). The months as evidence: income_detail, for the
+-- households a rule names (a list per household of a 1M province is most of the rule's time).
 create or replace temp macro income_window(end_idx, n) as table
     select household_id,
            count(*) as months,
@@ -68,11 +69,17 @@ create or replace temp macro income_window(end_idx, n) as table
            count(*) filter (where income_known) as observed_months,
            avg(rule_income_yuan / size) filter (where income_coverage is not null and income_coverage <> 'partial'
                                                   and rule_income_yuan is not null) as rule_per_capita_yuan,
-           avg(income_yuan / size) filter (where income_known) as observed_per_capita_yuan,
+           avg(income_yuan / size) filter (where income_known) as observed_per_capita_yuan
+    from core.household_month
+    where month_idx between end_idx - (n - 1) and end_idx and size > 0
+    group by household_id;
+create or replace temp macro income_detail(end_idx, n, households) as table
+    select household_id,
            list_sort(list(struct_pack(period := period, coverage := income_coverage, income_yuan := rule_income_yuan,
                                       observed_income_yuan := income_yuan, size := size))) as detail
     from core.household_month
     where month_idx between end_idx - (n - 1) and end_idx and size > 0
+      and household_id in (select unnest(households))
     group by household_id;
 
 -- Which signal a warning names when several share a date: the weightiest first.
@@ -153,9 +160,12 @@ create or replace temp macro zh_features(top) as array_to_string(list_transform(
 -- count in the newest housing snapshot <= month `p` against the one in force at `p_first`; deposits +
 -- securities in the bank snapshot covering `p`. These feeds cover roster persons; the economic checks
 -- (core.household_coverage_month) know the assets of any household they checked.
-create or replace temp macro asset_findings(p, p_first, d0, d1, vehicle_classes, vehicle_events, min_capital) as table
+create or replace temp macro asset_findings(p, p_first, d0, d1, vehicle_classes, vehicle_events, min_capital,
+                                            households) as table
     with members as (
-        select household_id, person_id from core.person_month where period = p
+        -- the members of the `households` (a list of household ids) a rule judges
+        select household_id, person_id from core.person_month
+        where period = p and household_id in (select unnest(households))
     ),
     vehicles as (
         select m.household_id, min(v.event_date) as vehicle_date, arg_min(v.vehicle_class, v.event_date) as vehicle_class
@@ -220,21 +230,32 @@ create or replace temp macro asset_findings(p, p_first, d0, d1, vehicle_classes,
 -- The models apply their line to per_capita_yuan (and say eligible = passes every condition).
 create or replace temp macro income_eligibility(p, end_idx, p_end, n, excluded, signal_months, application_days,
                                                 asset_months, vehicle_classes, vehicle_events, min_capital,
-                                                assets_multiple, model_gate, b_from) as table
-    with households as (
+                                                assets_multiple, model_gate, b_from, max_line) as table
+    with income as (select * from income_window(end_idx, n) where months = n),
+    signals as (select * from signals_in_window(end_idx, signal_months)),
+    households as (
+        -- only households whose income is below `max_line` x the 低保 standard (the highest line the calling
+        -- rule applies) on path (a), or on path (b) with a hardship signal: no other can fire, and the joins
+        -- below need not carry them
         select h.*, c.application_date, c.above_edge_date, c.check_assets_yuan, c.check_vehicles, c.check_size,
                c.assets_check_id, c.assets_check_date, c.check_date as verified_check_date, c.watch_id
         from core.household_month h
+        join income i using (household_id)
         left join core.household_coverage_month c using (period, household_id)
         where h.period = p and h.size > 0 and h.dibao_std_yuan is not null
           and (h.category is null or not list_contains(excluded, h.category))
+          and ((i.accepted_months = n and i.rule_per_capita_yuan < max_line * h.dibao_std_yuan)
+               or (i.observed_months = n and h.income_coverage = 'partial'
+                   and i.observed_per_capita_yuan < max_line * h.dibao_std_yuan
+                   and household_id in (select household_id from signals)))
     ),
-    income as (select * from income_window(end_idx, n)),
-    signals as (select * from signals_in_window(end_idx, signal_months)),
+    judged_ids as (select list(household_id) as ids from households),
+    detail as (select * from income_detail(end_idx, n, (select ids from judged_ids))),
     assets as (
         select * from asset_findings(p, strftime(cast(p_end as date) - to_months(asset_months - 1), '%Y-%m'),
                                      cast(date_trunc('month', cast(p_end as date)) - to_months(asset_months - 1) as date),
-                                     cast(p_end as date), vehicle_classes, vehicle_events, min_capital)
+                                     cast(p_end as date), vehicle_classes, vehicle_events, min_capital,
+                                     (select ids from judged_ids))
     ),
     survey as (
         select w.watch_id, max(w.income_year) as income_year from staging.moa_relapse_watch w
@@ -243,12 +264,12 @@ create or replace temp macro income_eligibility(p, end_idx, p_end, n, excluded, 
     unknown as (
         select household_id, count(*) filter (where not income_known) as unknown_members,
                list(distinct reason order by reason) filter (where not income_known) as unknown_reasons
-        from core.member_income_month where period = p
+        from core.member_income_month where period = p and household_id in (select household_id from households)
         group by household_id
     ),
     joined as (
         select h.*, i.months, i.accepted_months, i.observed_months, i.rule_per_capita_yuan, i.observed_per_capita_yuan,
-               i.detail,
+               d.detail,
                i.accepted_months = n as known_income,
                s.signals, s.latest_signal_date, s.latest_kind, s.latest_person_id, s.latest_detail, s.recent,
                a.vehicle_date, a.vehicle_class, a.business_date, a.entity_type, a.capital_yuan,
@@ -259,6 +280,7 @@ create or replace temp macro income_eligibility(p, end_idx, p_end, n, excluded, 
                model_gate and model_active(p) as model_applied
         from households h
         join income i using (household_id)
+        left join detail d using (household_id)
         left join signals s using (household_id)
         left join assets a using (household_id)
         left join survey sv on sv.watch_id = h.watch_id
