@@ -51,13 +51,15 @@ def relations(con: duckdb.DuckDBPyConnection, include_views: bool = True) -> lis
 def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterable[str] | None = None, *,
                      include_views: bool = False, skip_name_check: tuple[str, ...] = (),
                      periods: dict[str, list[str]] | None = None, checked: str | None = None,
-                     skip: tuple[str, ...] = ()) -> list[str]:
+                     checked_in: tuple[str, ...] | None = None, skip: tuple[str, ...] = ()) -> list[str]:
     """Every column (cast to text) scanned for an 18-character id shape and for roster names.
 
     ``periods`` limits the scan of a relation to the rows of some data months (an incremental build
     scans only the months it built); relations in ``skip`` are not scanned (a copy of values scanned
     where they are used); values found in the one-column relation ``checked`` skip the
-    name check (texts an earlier build already checked). One pass per relation for the id shape and
+    name check (texts an earlier build already checked) -- in the relations ``checked_in`` (default: all;
+    matching against a large ``checked`` costs a hash table of it per relation, so a build names the
+    relations its cached texts go to). One pass per relation for the id shape and
     one for the names; a relation with a name hit is then searched column by column to say where.
     Returns findings as ``table.column: what`` strings; empty means clean.
     """
@@ -96,7 +98,8 @@ def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterab
         text_cols = [c for c, t in cols if t in ("VARCHAR", "JSON", "VARCHAR[]") or t.startswith(("STRUCT", "MAP"))]
         if not (names and text_cols) or rel in skip_name_check:
             continue
-        seen = f" and v not in (select v from {checked})" if checked else ""
+        seen = f" and v not in (select v from {checked})" if checked and (checked_in is None or rel in checked_in) \
+            else ""
 
         def name_hits(columns: list[str]) -> set[str]:
             values = "[" + ", ".join(qs[c] for c in columns) + "]"
