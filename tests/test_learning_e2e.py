@@ -146,3 +146,31 @@ def test_extracts_after_training_are_ordered_by_the_triage_model_with_every_case
         assert [rank[rows[i]["优先级 priority"]] for i in firsts] == sorted(rank[rows[i]["优先级 priority"]] for i in firsts)
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         assert version in manifest["order"] and "按优先级排序" in manifest["order"]
+
+
+def test_priorities_kept_from_the_night_before_equal_a_full_scoring(province, tmp_path):
+    """The triage stage keeps a case's probability under the same model from the night before (its
+    features are those of the case as first sent and of its month), re-scoring the cases of the newest
+    months: the priorities equal those of scoring every case again."""
+    import shutil
+
+    from pipelines.learning import triage
+    from pipelines.learning.spec import model_folder
+    from pipelines.warehouse import connect
+
+    _, settings, _, nights, _, _ = province
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(settings.warehouse, copy)
+    con = connect(settings.with_(warehouse=copy))
+    try:
+        folder = model_folder(settings, "triage")
+        kept = triage.prioritise(con, folder, nights[-1])
+        assert kept.method == "model" and 0 < kept.reused < kept.cases
+        rows = "select case_id, priority, priority_rank, probability from mart.case_priority order by case_id"
+        after_reuse = con.execute(rows).fetchall()
+        con.execute("delete from mart.case_priority")
+        full = triage.prioritise(con, folder, nights[-1])
+        assert full.reused == 0 and full.cases == kept.cases
+        assert con.execute(rows).fetchall() == after_reuse
+    finally:
+        con.close()
