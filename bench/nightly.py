@@ -443,6 +443,9 @@ def prime_base(base: Path, landing: Path, month: int, args, log: Path) -> dict:
     # indicators evaluated by this code (a base cached by another version of an indicator's SQL would
     # make the timed night evaluate every month again)
     child("indicators", base, landing, as_of_for(month - 1), args, month=month - 1, log=log)
+    if not args.after_training:
+        # the night before had the triage model too: its priorities are what an ordinary night keeps
+        child("triage", base, landing, as_of_for(month - 1), args, month=month - 1, log=log)
     return out
 
 
