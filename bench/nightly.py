@@ -143,7 +143,9 @@ def _stage(args) -> dict:
 
         [outcome] = train_models(settings, [name.split(":", 1)[1]], echo=lambda *a, **k: None)
         out["rows"] = 0
-        out["note"] = outcome.render().splitlines()[0][:160]
+        # no path of the benchmark machine in the results: the model, its version and time, or why not
+        out["note"] = (f"{outcome.model}: trained {outcome.version} in {outcome.seconds:.0f} s" if outcome.trained
+                       else f"{outcome.model}: not trained: {outcome.reason}")[:160]
         out["trained"] = outcome.trained
 
     elif name == "discover":
