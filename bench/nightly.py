@@ -7,11 +7,21 @@
     uv run python bench/nightly.py --sizes 3000k --history-step 1 --no-pandas  # 3M: 12 months, a night each (~2 h)
     uv run python bench/nightly.py --sizes 3000k --history-months 3 --no-pandas  # 3M: month 4 after 3 months (~1 h)
     uv run python bench/nightly.py --sizes 3000k --single-month      # 3M: one month (ingest_bench generator)
-    uv run python bench/nightly.py --sizes 1000k --history-only --no-write-doc  # cache the history, time later
+    uv run python bench/nightly.py --sizes 1000k --history-step 1 --history-only --no-write-doc  # history + training
+    uv run python bench/nightly.py --sizes 1000k --history-step 1 --no-pandas --rerun-late    # time month 13 again
+    uv run python bench/nightly.py --sizes 10k --history-months 3 --history-step 1 --no-pandas  # check the bench (~3 min)
     uv run python bench/nightly.py --doc-only                        # re-render docs/performance.md from cached results
     options: --cache DIR (default /tmp/lowincome_nightly_bench), --rebuild (regenerate province + warehouses),
              --threads N / --memory-limit 5GB (DuckDB; default: pipelines.config.load_settings()),
-             --no-write-doc
+             --no-write-doc, --no-answers (no simulated feedback between nights), --retrain (train the models on
+             the history again), --after-training (time the first night after the monthly training instead of
+             an ordinary night; run it before an ordinary night, whose priming scores the base)
+
+The offices answer: after every untimed night (month 1, the history nights) and after the timed month 2, the
+simulated departments of ``pipelines.demo`` answer that night's extracts into ``<run>/feedback/`` (mostly
+confirming real trouble, some wrong, some late, some never, silent town offices escalated), so the next night reads
+feedback and the cases of a working province close. After the history, both models are trained on it
+(``lowincome model train``, timed per model).
 
 What it does, per size (``<cache>/<size>/``):
 
@@ -31,7 +41,9 @@ A timed night runs the same calls, in the same order, as ``pipelines.nightly.run
 prepare (parse + type + checks + GX per delivery) -> publish (load) -> Data Docs -> core -> eligibility scoring
 -> each indicator (``compute_indicators(..., indicators=[code])`` in the order of models/indicators.toml) -> cases ->
 feedback -> triage -> extracts -> notices -> analyst DB -> statistics -> report -> ops.runs. Before it, the base's
-core facts, eligibility scores and analyst database are brought up to the current code, untimed (a cache left by another version). Each stage runs in its own child process so its peak RSS
+core facts, eligibility scores, indicator evaluations, triage priorities and analyst database are brought up to the
+current code and models, untimed (a cache left by another version, or the night after a training, would otherwise
+redo the history's work in the timed night). Each stage runs in its own child process so its peak RSS
 (``ru_maxrss``) is that stage's alone; the stage's time is measured inside the child (the interpreter
 start and imports, ~1-3 s per child, are reported separately as overhead).
 
