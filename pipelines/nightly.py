@@ -82,7 +82,8 @@ def _eligibility(night: Night):
     from pipelines.learning import eligibility
     from pipelines.learning.spec import model_folder
 
-    return eligibility.score(night.con, model_folder(night.settings, eligibility.NAME))
+    return eligibility.score(night.con, model_folder(night.settings, eligibility.NAME),
+                             signal_months=night.rules.model_gate_signal_months())
 
 
 def _indicators(night: Night):

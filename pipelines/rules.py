@@ -255,6 +255,13 @@ class Rules:
             out.update({f"{other.lower()}_{k}": v for k, v in self.indicators[other].params.items()})
         return out
 
+    def model_gate_signal_months(self) -> int:
+        """The longest hardship-signal window (``signal_months``) of the enabled rules the eligibility
+        model gates (``params.model_gate``: ELIG path (b)); 0 when none is gated. The households the gate
+        can let through have a signal in it: the scoring explains those."""
+        return max((int(r.params.get("signal_months", 0)) for r in self.indicators.values()
+                    if r.enabled and r.params.get("model_gate")), default=0)
+
     def values_in_force(self, code: str, city_code: str | None = None) -> dict:
         """The thresholds of ``code`` as they apply in ``city_code`` (the rule text's fill)."""
         return {**self.indicators[code].params, "edge_multiplier": self.edge_multiplier_for(city_code)}

@@ -30,9 +30,12 @@ def main(argv=None) -> int:
     ap.add_argument("--no-train", action="store_true", help="use the artifacts already in --model-dir")
     args = ap.parse_args(argv)
 
+    import numpy as np
+
     from pipelines.config import load_settings
     from pipelines.learning import data, targets
     from pipelines.learning.artifact import load_artifact
+    from pipelines.learning.eligibility import PROBABILITY_DECIMALS, ExplainScope, explained_rows
     from pipelines.learning.explain import top_features
     from pipelines.learning.spec import load_spec, model_folder
     from pipelines.learning.train import train_models
@@ -72,7 +75,8 @@ def main(argv=None) -> int:
         p = art.predict(data.matrix(frame, art.features))
         t2 = time.perf_counter()
         above = frame[p >= cutoff]
-        top_features(art, spec, data.matrix(above, art.features), 3)
+        explain = explained_rows(con, frame, np.round(p, PROBABILITY_DECIMALS), cutoff, newest, ExplainScope.of(spec))
+        top_features(art, spec, data.matrix(frame.iloc[explain], art.features), 3)
         t3 = time.perf_counter()
         runs = con.execute("select as_of, timings from ops.runs order by as_of desc limit 1").fetchone()
         night = sum(json.loads(runs[1]).values()) if runs else None
@@ -83,7 +87,8 @@ def main(argv=None) -> int:
     score = t3 - t0
     lines += ["## Scoring one month (the eligibility stage of a night)", "",
               f"Month {newest}: {households:,} households ({persons:,} persons, {roster_persons:,} on the roster); "
-              f"{len(frame):,} scored (partial coverage, not 低保/特困), {len(above):,} at or above the cut-off explained.", "",
+              f"{len(frame):,} scored (partial coverage, not 低保/特困), {len(above):,} at or above the cut-off, "
+              f"{len(explain):,} of them explained (path (b) candidates and the watchlist's risers).", "",
               "| step | seconds |", "| --- | ---: |",
               f"| features (warehouse/learning/household_features.sql) | {t1 - t0:.2f} |",
               f"| probabilities | {t2 - t1:.2f} |", f"| explanations (top 3 groups) | {t3 - t2:.2f} |",

@@ -343,8 +343,27 @@ def test_the_cutoff_changes_which_path_b_warnings_fire(tmp_path):
     assert fired((high + 1) / 2) == []
     fired((low + high) / 2)
     rows = dict(con.execute("select household_id, top_features from core.eligibility_month").fetchall())
+    # above the cut-off but no hardship signal (no path (b) warning can name it) and no earlier month to
+    # have risen from (not on the watchlist): nobody reads its top features, none are computed
+    assert rows == {fam.household_id: None, res.household_id: None}
+    # off the roster with a probability that rose from 0 three months before: on the analysts' watchlist
+    from pipelines.dates import shift_period
+
+    con.execute("insert into core.eligibility_month values (?, ?, 0.0, ?, 'earlier', null)",
+                [shift_period(FEATURE_MONTH, -3), res.household_id, round((low + high) / 2, 6)])
+    con.execute("delete from core.eligibility_runs")                       # the same core build: score again
+    fired((low + high) / 2)
+    rows = dict(con.execute("select household_id, top_features from core.eligibility_month "
+                            "where period = ?", [FEATURE_MONTH]).fetchall())
+    assert rows[fam.household_id] is None and len(json.loads(rows[res.household_id])) == 3
+    con.execute("delete from core.eligibility_month where model_version = 'earlier'")
+    con.execute("insert into core.hardship_signal values (?, ?, ?, 'became_unemployed', null, null)",
+                [FEATURE_MONTH, res.household_id, d(FEATURE_MONTH + "-01")])
+    con.execute("delete from core.eligibility_runs")                       # the same core build: score again
+    fired((low + high) / 2)
+    rows = dict(con.execute("select household_id, top_features from core.eligibility_month").fetchall())
     assert rows[fam.household_id] is None                                  # below the cut-off: not explained
-    top = json.loads(rows[res.household_id])
+    top = json.loads(rows[res.household_id])                               # a path (b) candidate: explained
     assert len(top) == 3 and all({"code", "label_zh", "delta", "direction"} <= set(t) for t in top)
     assert con.execute("select distinct model_version from core.eligibility_month").fetchall() == [(real.version,)]
 

@@ -112,7 +112,15 @@ def test_nights_after_training_score_eligibility_with_the_artifact(province):
                        ).fetchall()
     assert rows, "the eligibility stage scored months"
     for period, n, explained, vmin, vmax, above in rows:
-        assert vmin == vmax == version and explained == above
+        assert vmin == vmax == version and explained <= above
+    # only households above the cut-off are explained, and every path (b) warning the model let through
+    # names the features that moved its probability
+    assert con.execute("select count(*) from core.eligibility_month where top_features is not null "
+                       "and probability < cutoff").fetchone()[0] == 0
+    gated = con.execute("""select evidence->'model'->'top_features' from mart.warnings
+                           where indicator_code in ('ELIG_DIBAO', 'ELIG_EDGE') and evidence->>'path' = 'b'
+                             and (evidence->'model'->>'applied')::boolean""").fetchall()
+    assert all(t is not None and json.loads(t) for (t,) in gated)
     # exactly the partial households not in 低保/特困 of a scored month
     period = rows[-1][0]
     expected = con.execute("select count(*) from core.household_month where period = ? and income_coverage = 'partial' "

@@ -12,7 +12,8 @@ the province's own checks.
 - :func:`score` — the nightly stage: the months core holds that are not scored yet (or whose core
   build changed), households with ``partial`` coverage not in 低保/特困, into
   ``core.eligibility_month`` with the three feature groups that moved each probability most where it
-  reaches the cut-off. ELIG path (b) reads that table (a month without rows has no gate).
+  reaches the cut-off and someone reads them (:func:`explained_rows`: path (b) candidates and the
+  watchlist's risers). ELIG path (b) reads that table (a month without rows has no gate).
 """
 
 from __future__ import annotations
@@ -193,17 +194,23 @@ class ScoreSummary:
     note: str = ""
     scored: dict[str, int] = field(default_factory=dict)     # month -> rows
     above_cutoff: dict[str, int] = field(default_factory=dict)
+    explained: dict[str, int] = field(default_factory=dict)  # month -> rows given their top features
     unchanged: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return {"model": self.model, "note": self.note, "months_scored": len(self.scored),
                 "rows": sum(self.scored.values()), "above_cutoff": sum(self.above_cutoff.values()),
+                "explained": sum(self.explained.values()),
                 "scored": dict(self.scored), "unchanged": len(self.unchanged), "seconds": round(self.seconds, 2)}
 
 
-def score(con, folder: Path, spec: ModelSpec | None = None, months: list[str] | None = None) -> ScoreSummary:
+def score(con, folder: Path, spec: ModelSpec | None = None, months: list[str] | None = None,
+          signal_months: int | None = None) -> ScoreSummary:
     """Score the months that need it into ``core.eligibility_month`` (see the module docstring).
+
+    ``signal_months``: the hardship-signal window of the rules the model gates (default: the default
+    rules' :meth:`~pipelines.rules.Rules.model_gate_signal_months`); see :func:`explained_rows`.
 
     No model: nothing is written and the summary says so (path (b) then runs without the model,
     as it did before one existed). An artifact that cannot be used (other library versions, other
@@ -229,6 +236,7 @@ def score(con, folder: Path, spec: ModelSpec | None = None, months: list[str] | 
     cutoff = round(float(spec.cutoff["value"]) if "value" in spec.cutoff else float(art.meta["cutoff"]),
                    PROBABILITY_DECIMALS)
     k = int(spec.scoring.get("top_features", 3))
+    scope = ExplainScope.of(spec, signal_months)
     backfill = int(spec.scoring.get("backfill_months", 4))
     known = data.data_months(con)
     if months is None:
@@ -238,15 +246,15 @@ def score(con, folder: Path, spec: ModelSpec | None = None, months: list[str] | 
         "select period, inputs_hash, model_version from core.eligibility_runs").fetchall()}
     newest = known[-1] if known else None
     for period in months:
-        token = hashlib.sha256(json.dumps([builds.get(period), art.version, cutoff, k]).encode()).hexdigest()
+        token = hashlib.sha256(json.dumps([builds.get(period), art.version, cutoff, k, scope.key()]).encode()).hexdigest()
         previous = runs.get(period)
         if previous is not None and previous[0] == token:
             out.unchanged.append(period)
             continue
         if previous is None and newest is not None and _months_between(period, newest) >= backfill:
             continue  # an old month never scored: left without a gate (it was evaluated long ago)
-        n, above = _score_month(con, art, spec, period, cutoff, k, token)
-        out.scored[period], out.above_cutoff[period] = n, above
+        n, above, explained = _score_month(con, art, spec, period, cutoff, k, token, scope)
+        out.scored[period], out.above_cutoff[period], out.explained[period] = n, above, explained
     out.seconds = time.perf_counter() - t0
     return out
 
@@ -257,7 +265,62 @@ def _months_between(a: str, b: str) -> int:
     return months_between(a, b)
 
 
-def _score_month(con, art, spec: ModelSpec, period: str, cutoff: float, k: int, token: str) -> tuple[int, int]:
+@dataclass(frozen=True)
+class ExplainScope:
+    """Which households above the cut-off a month's scoring explains (see :func:`explained_rows`)."""
+    signal_months: int  # the gated rules' hardship-signal window (0: no rule is gated)
+    watch_months: int   # the watchlist compares with the probability this many months before
+    min_rise: float     # ... and lists rises of at least this much
+
+    def key(self) -> list:
+        return [self.signal_months, self.watch_months, self.min_rise]
+
+    @classmethod
+    def of(cls, spec: ModelSpec, signal_months: int | None = None) -> "ExplainScope":
+        """The scope of the model's spec (its [watchlist]) and the rules' signal window (default: the
+        default rules')."""
+        if signal_months is None:
+            from pipelines.rules import default_rules
+
+            signal_months = default_rules().model_gate_signal_months()
+        return cls(signal_months, int(spec.watchlist.get("months", 3)), float(spec.watchlist.get("min_rise", 0.1)))
+
+
+def explained_rows(con, frame: pd.DataFrame, probs: np.ndarray, cutoff: float, period: str,
+                   scope: ExplainScope) -> np.ndarray:
+    """Positions of the rows of ``frame`` whose probability reaches the cut-off and whose top features
+    someone reads: households with a hardship signal (core.hardship_signal) in the ``signal_months``
+    months up to ``period`` -- the only ones ELIG path (b) can warn about, in words, with these features
+    -- and households off the roster whose probability rose by ``min_rise`` or more since
+    ``watch_months`` months before (the analysts' watchlist, which shows them). Explaining every
+    household above the cut-off cost most of a month's scoring at 1M (a third of the households reach
+    it; about 2% of those are read)."""
+    from pipelines.dates import shift_period
+
+    above = probs >= cutoff
+    if not above.any():
+        return np.flatnonzero(above)
+    ids = frame["household_id"].astype(str)
+    wanted = np.zeros(len(frame), dtype=bool)
+    if scope.signal_months > 0:
+        signalled = {h for (h,) in con.execute("""
+            select distinct s.household_id from core.hardship_signal s join core.month_calendar c using (period)
+            where c.month_idx between (select month_idx from core.month_calendar where period = $p) - ($n - 1)
+                                  and (select month_idx from core.month_calendar where period = $p)""",
+            {"p": period, "n": scope.signal_months}).fetchall()}
+        wanted |= ids.isin(signalled).to_numpy()
+    before = dict(con.execute("select household_id, probability from core.eligibility_month where period = ?",
+                              [shift_period(period, -scope.watch_months)]).fetchall())
+    if before:
+        earlier = ids.map(before).to_numpy(dtype=float, na_value=np.nan)
+        off_roster = ~frame["on_roster"].fillna(False).astype(bool).to_numpy()
+        with np.errstate(invalid="ignore"):
+            wanted |= off_roster & (probs - earlier >= scope.min_rise)
+    return np.flatnonzero(above & wanted)
+
+
+def _score_month(con, art, spec: ModelSpec, period: str, cutoff: float, k: int, token: str,
+                 scope: ExplainScope) -> tuple[int, int, int]:
     from pipelines.learning.explain import top_features
     from pipelines.warehouse import transaction
 
@@ -270,10 +333,11 @@ def _score_month(con, art, spec: ModelSpec, period: str, cutoff: float, k: int, 
         # (stored probability >= stored cut-off)
         probs = np.round(art.predict(X), PROBABILITY_DECIMALS)
     tops = [None] * len(frame)
-    above = np.flatnonzero(probs >= cutoff)
-    if len(above):
-        explained = top_features(art, spec, data.matrix(frame.iloc[above], art.features), k)
-        for i, items in zip(above, explained):
+    above = int((probs >= cutoff).sum())
+    explain = explained_rows(con, frame, probs, cutoff, period, scope) if len(frame) else np.zeros(0, dtype=int)
+    if len(explain):
+        explained = top_features(art, spec, data.matrix(frame.iloc[explain], art.features), k)
+        for i, items in zip(explain, explained):
             tops[i] = json.dumps(items, ensure_ascii=False)
     import pyarrow as pa
 
@@ -293,7 +357,7 @@ def _score_month(con, art, spec: ModelSpec, period: str, cutoff: float, k: int, 
                         "model_version, cast(top_features as json) from eligibility_scored")
             con.execute("delete from core.eligibility_runs where period = ?", [period])
             con.execute("insert into core.eligibility_runs values (?, ?, ?, ?, ?, ?)",
-                        [period, token, art.version, cutoff, len(frame), int(len(above))])
+                        [period, token, art.version, cutoff, len(frame), above])
     finally:
         con.unregister("eligibility_scored")
-    return len(frame), int(len(above))
+    return len(frame), above, int(len(explain))

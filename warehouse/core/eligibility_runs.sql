@@ -13,4 +13,4 @@ comment on column core.eligibility_runs.inputs_hash is 'sha256 over the month''s
 comment on column core.eligibility_runs.model_version is 'The artifact that scored the month.';
 comment on column core.eligibility_runs.cutoff is 'The cut-off written into the month''s rows.';
 comment on column core.eligibility_runs.households is 'Household rows scored (partial coverage, not 低保/特困).';
-comment on column core.eligibility_runs.above_cutoff is 'Of them, rows with probability >= cutoff (explained: top_features filled).';
+comment on column core.eligibility_runs.above_cutoff is 'Of them, rows with probability >= cutoff (top_features filled for those with a hardship signal or a watchlist rise: pipelines/learning/eligibility.py explained_rows).';
