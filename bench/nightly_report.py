@@ -190,8 +190,12 @@ def targets(results: list[dict]) -> list[str]:
     if not late:
         return []
     tot, rss, _ = night_total(late)
+    repeats = late.get("repeats", [])
+    totals = ", ".join(f"{x['seconds']:.0f}" for x in repeats)
+    spread = f", the median of {len(repeats)} runs one after the other ({totals} s)" if len(repeats) > 1 else ""
     lines = ["## Targets at 1,000,000 roster persons", "", "| target | reached | met? |", "| --- | --- | --- |",
-             f"| whole nightly run for a new month ≤ 5 min | {tot:.0f} s ({tot / 60:.1f} min) | {'✅' if tot <= 300 else '❌'} |",
+             f"| whole nightly run for a new month ≤ 5 min | {tot:.0f} s ({tot / 60:.1f} min){spread} | "
+             f"{'✅' if tot <= 300 else '❌'} |",
              f"| peak memory ≤ 6 GB | {rss / 1e9:.2f} GB (largest stage) | {'✅' if rss <= 6e9 else '❌'} |"]
     pd_ = late["stages"].get("pandas")
     if pd_:

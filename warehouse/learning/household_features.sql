@@ -62,11 +62,12 @@ composition as (
 ),
 history as (
     -- the household's own months up to $period (trailing windows on month_idx)
+    -- a join on the (unique) household: a semi-join here hashed the 12 months of household_month
     select w.household_id, w.month_idx, w.size, w.income_known, w.observed_income_yuan, w.oop_yuan,
            w.edu_cost_yuan, w.disaster_loss_yuan, w.dibao_std_yuan
-    from core.household_month w
-    where w.household_id in (select household_id from households)
-      and w.month_idx between (select month_idx from calendar) - 11 and (select month_idx from calendar)
+    from households k
+    join core.household_month w on w.household_id = k.household_id
+    where w.month_idx between (select month_idx from calendar) - 11 and (select month_idx from calendar)
       and w.size > 0 and w.dibao_std_yuan > 0
 ),
 windows as (
@@ -174,7 +175,8 @@ working_age_deaths as (
     select distinct pm.household_id, e.person_id
     from staging.mps_hukou_events e
     join core.person_month pm on pm.person_id = e.person_id
-     and pm.period between strftime((select month_start from calendar) - interval 6 month, '%Y-%m') and $period
+     -- the window's first month from $period itself (a constant: the scan skips the older months)
+     and pm.period between strftime(strptime($period || '-01', '%Y-%m-%d') - interval 6 month, '%Y-%m') and $period
     where e.period <= $period and e.event_type = 'death'
       and e.event_date <= (select month_end from calendar)
       and e.event_date > (select month_end from calendar) - interval 6 month
