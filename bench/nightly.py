@@ -384,6 +384,24 @@ def loadavg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_times() -> tuple[int, int] | None:
+    """(steal, total) jiffies of all CPUs since boot (/proc/stat), or None where there is none. Steal is
+    the time the hypervisor gave this virtual machine's CPUs to others: on a shared machine it is what
+    makes the same night take 1.5x longer in one hour than in the next."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        values = [int(x) for x in fields[:8]]
+    except (OSError, ValueError, IndexError):
+        return None
+    return (values[7], sum(values)) if len(values) == 8 else None
+
+
+def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return round((after[0] - before[0]) / (after[1] - before[1]), 4)
+
+
 def child(stage: str, run: Path, landing: Path, as_of: dt.date, args, month: int = 0, log: Path | None = None,
           full: bool = False) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "_stage", stage, "--run", str(run), "--landing", str(landing),
@@ -396,7 +414,7 @@ def child(stage: str, run: Path, landing: Path, as_of: dt.date, args, month: int
     result_file.parent.mkdir(parents=True, exist_ok=True)
     result_file.unlink(missing_ok=True)
     cmd += ["--result", str(result_file)]
-    load_before = loadavg()
+    load_before, cpu_before = loadavg(), cpu_times()
     t = time.perf_counter()
     with open(log or os.devnull, "a") as lf:
         proc = subprocess.run(cmd, stdout=lf, stderr=subprocess.STDOUT, env={**os.environ, "GX_ANALYTICS_ENABLED": "false"})
@@ -407,8 +425,10 @@ def child(stage: str, run: Path, landing: Path, as_of: dt.date, args, month: int
     out["wall_s"] = round(wall, 3)
     out["load_before"] = load_before
     out["load_after"] = loadavg()
+    out["steal"] = steal_share(cpu_before, cpu_times())
+    steal = f"steal {out['steal']:.0%}  " if out["steal"] is not None else ""
     print(f"    {stage:<28} {out['seconds']:8.1f}s  {out['peak_rss'] / 1e9:5.2f} GB  rows {out.get('rows', 0):>11,}  "
-          f"load {out['load_after']}  {out.get('note', '')}", flush=True)
+          f"load {out['load_after']}  {steal}{out.get('note', '')}", flush=True)
     return out
 
 
@@ -486,14 +506,14 @@ def timed_night(label: str, base: Path, run: Path, landing: Path, month: int, ar
     as_of = as_of_for(month)
     print(f"  night {label}: data month {period_of(month)}, as_of {as_of}, load {loadavg()}", flush=True)
     stages = {}
-    t = time.perf_counter()
+    t, cpu_before = time.perf_counter(), cpu_times()
     for stage in night_stages() + list(extra):
         stages[stage] = child(stage, run, landing, as_of, args, month=month, log=log)
-    wall = time.perf_counter() - t
+    wall, steal = time.perf_counter() - t, steal_share(cpu_before, cpu_times())
     size = {"warehouse_bytes": (run / "warehouse.duckdb").stat().st_size,
             "analyst_bytes": (run / "analyst.duckdb").stat().st_size if (run / "analyst.duckdb").exists() else 0}
     return {"month": month, "period": period_of(month), "as_of": as_of.isoformat(), "stages": stages,
-            "wall_s": round(wall, 1), **size}
+            "wall_s": round(wall, 1), "steal": steal, **size}
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -508,7 +528,7 @@ def median_run(runs: list[dict]) -> dict:
     chosen = dict(ranked[(len(ranked) - 1) // 2])
     if "pandas" not in chosen["stages"] and "pandas" in runs[0]["stages"]:
         chosen["stages"] = {**chosen["stages"], "pandas": runs[0]["stages"]["pandas"]}
-    chosen["repeats"] = [{"seconds": round(night_total(r)[0], 1), "wall_s": r["wall_s"],
+    chosen["repeats"] = [{"seconds": round(night_total(r)[0], 1), "wall_s": r["wall_s"], "steal": r.get("steal"),
                           "peak_rss": night_total(r)[1],
                           "load_before": next(iter(r["stages"].values()))["load_before"],
                           "load_after": list(r["stages"].values())[-1]["load_after"]} for r in runs]

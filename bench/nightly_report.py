@@ -82,7 +82,10 @@ def size_section(r: dict) -> list[str]:
                      f"peaked at 6.9 GB and took 625 s in the generator; with 2 months it fails in the event injection). So this "
                      f"shows that every stage completes at 3M and its memory, not the month-13 cost. "
                      f"Finished {r.get('finished', '?')} UTC.")
-    elif H != 12:
+    if mach.get("cpu"):
+        # sizes are re-timed on different days, and these machines are not always the same hardware
+        lines[-1] += f" Timed on: {mach['cpu']}, nproc = {mach.get('nproc', '?')}, kernel {mach.get('kernel', '?')}."
+    if H != 12 and H != 0:
         lines.append("")
         baseline = ("INC_DROP's 6-month baseline is full; EXP_MED rule B's 12-month history is not" if H >= 6 else
                     "the indicators' trailing windows are not all full yet; what it shows is that every stage of a "
@@ -191,7 +194,8 @@ def targets(results: list[dict]) -> list[str]:
         return []
     tot, rss, _ = night_total(late)
     repeats = late.get("repeats", [])
-    totals = ", ".join(f"{x['seconds']:.0f}" for x in repeats)
+    totals = ", ".join(f"{x['seconds']:.0f}" + (f" (CPU steal {x['steal']:.0%})" if x.get("steal") is not None else "")
+                       for x in repeats)
     spread = f", the median of {len(repeats)} runs one after the other ({totals} s)" if len(repeats) > 1 else ""
     lines = ["## Targets at 1,000,000 roster persons", "", "| target | reached | met? |", "| --- | --- | --- |",
              f"| whole nightly run for a new month ≤ 5 min | {tot:.0f} s ({tot / 60:.1f} min){spread} | "
@@ -291,7 +295,8 @@ def write(cache: Path, path: Path) -> None:
              "month to a warehouse that already holds the previous months, through the same calls as "
              "`pipelines.nightly.run_night`; every stage runs in its own process, so its peak RSS is its own.", "",
              "## Machine", "",
-             f"- CPU: {m.get('cpu', '?')}, nproc = {m.get('nproc', '?')}; RAM {m.get('ram_gib', '?')} GiB; kernel {m.get('kernel', '?')}",
+             f"- CPU: {m.get('cpu', '?')}, nproc = {m.get('nproc', '?')}; RAM {m.get('ram_gib', '?')} GiB; kernel {m.get('kernel', '?')} "
+             "(each size below names the machine it was timed on)",
              f"- Python {m.get('python', '?')}; duckdb {m.get('duckdb', '?')}, great-expectations {m.get('gx', '?')}, "
              f"pandas {m.get('pandas', '?')}, pyarrow {m.get('pyarrow', '?')}",
              "- DuckDB: threads, memory_limit and temp_directory from `pipelines.config.Settings` "

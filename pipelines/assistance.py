@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from pipelines.dates import shift_period
 from pipelines.rules import Rules
+from pipelines.warehouse import registered
 
 MONTHS = 12  # the window of the extract cell: the row's data month and the 11 before it
 NONE_TEXT = "无 none"
@@ -43,15 +44,12 @@ def received(con: duckdb.DuckDBPyConnection, households: dict[str, tuple[str, st
         "lo": pa.array([shift_period(households[k][1], 1 - MONTHS) for k in keys], pa.string()),
         "hi": pa.array([households[k][1] for k in keys], pa.string()),
     })
-    con.register("assistance_wanted", table)
-    try:
+    with registered(con, "assistance_wanted", table):
         rows = con.execute("""
             select w.k, a.kind, sum(a.payments), sum(a.amount_yuan)
             from assistance_wanted w
             join core.assistance_month a on a.household_id = w.household_id and a.period between w.lo and w.hi
             group by all""").fetchall()
-    finally:
-        con.unregister("assistance_wanted")
     out: dict[str, dict[str, Received]] = {}
     for key, kind, payments, amount in rows:
         out.setdefault(key, {})[kind] = Received(int(payments), Decimal(amount))

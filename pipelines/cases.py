@@ -51,7 +51,7 @@ import pyarrow as pa
 
 from pipelines.dates import TZ, add_months, local_date, night_time
 from pipelines.rules import Rules, default_rules
-from pipelines.warehouse import migrate, relation_exists, transaction
+from pipelines.warehouse import insert_arrow, migrate, registered, relation_exists, transaction
 
 # Where a case goes when its warnings name no department: the coordinating civil-affairs office.
 FALLBACK_DEPARTMENT = "MCA"
@@ -260,12 +260,9 @@ def save_cases(con: duckdb.DuckDBPyConnection, cases: Iterable[dict]) -> int:
     if not cases:
         return 0
     table = pa.Table.from_pylist([{c: rec.get(c) for c in CASE_COLUMNS} for rec in cases], schema=CASE_SCHEMA)
-    con.register("_cases_save", table)
-    try:
+    with registered(con, "_cases_save", table):
         con.execute("delete from mart.cases where case_id in (select case_id from _cases_save)")
         con.execute("insert into mart.cases by name select * from _cases_save")
-    finally:
-        con.unregister("_cases_save")
     return len(cases)
 
 
@@ -330,12 +327,7 @@ class EventLog:
         if not self.rows:
             return 0
         self._number()
-        table = pa.Table.from_pylist(self.rows, schema=EVENT_SCHEMA)
-        self._con.register("_case_events_new", table)
-        try:
-            self._con.execute("insert into mart.case_events by name select * from _case_events_new")
-        finally:
-            self._con.unregister("_case_events_new")
+        insert_arrow(self._con, "mart.case_events", pa.Table.from_pylist(self.rows, schema=EVENT_SCHEMA))
         n = len(self.rows)
         self.rows = []
         return n
@@ -552,15 +544,12 @@ def update_cases(con: duckdb.DuckDBPyConnection, as_of: dt.date, rules: Rules | 
             table = pa.Table.from_pylist(links, schema=pa.schema([
                 ("warning_id", pa.string()), ("case_id", pa.string()), ("link", pa.string()),
                 ("linked_at", pa.timestamp("us", tz="UTC"))]))
-            con.register("_case_links", table)
-            try:
+            with registered(con, "_case_links", table):
                 con.execute("insert into mart.case_warnings by name select * from _case_links")
                 con.execute("""
                     update mart.warnings set case_id = l.case_id
                     from _case_links l where mart.warnings.warning_id = l.warning_id
                 """)
-            finally:
-                con.unregister("_case_links")
         summary.open_cases = con.execute(
             "select count(*) from mart.cases where not list_contains(?, status)", [sorted(FINAL_STATUSES)]
         ).fetchone()[0]

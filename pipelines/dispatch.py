@@ -57,7 +57,7 @@ from pipelines.dates import night_time
 from pipelines.learning.priority import priorities
 from pipelines.rules import Rules, default_rules
 from pipelines.spreadsheet import csv_bytes, safe_text
-from pipelines.warehouse import migrate, relation_exists, transaction
+from pipelines.warehouse import insert_arrow, migrate, relation_exists, transaction
 from pipelines.workbook import Page, fixed_properties, save_workbook, sheet
 
 # Fields every office receives: enough to find the household and act on the case.
@@ -435,12 +435,8 @@ _DISPATCH_SCHEMA = pa.schema([
 
 
 def _insert_dispatches(con: duckdb.DuckDBPyConnection, rows: list[list]) -> None:
-    table = pa.Table.from_pylist([dict(zip(_DISPATCH_SCHEMA.names, r)) for r in rows], schema=_DISPATCH_SCHEMA)
-    con.register("_dispatches_new", table)
-    try:
-        con.execute("insert into mart.case_dispatches by name select * from _dispatches_new")
-    finally:
-        con.unregister("_dispatches_new")
+    insert_arrow(con, "mart.case_dispatches",
+                 pa.Table.from_pylist([dict(zip(_DISPATCH_SCHEMA.names, r)) for r in rows], schema=_DISPATCH_SCHEMA))
 
 
 def write_extracts(con: duckdb.DuckDBPyConnection, outbox: Path, as_of: dt.date,

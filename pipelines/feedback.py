@@ -64,7 +64,7 @@ from pipelines.dispatch import FEEDBACK_COLUMNS
 from pipelines.redact import Echo
 from pipelines.rules import Rules, default_rules
 from pipelines.spreadsheet import APOSTROPHE, write_csv
-from pipelines.warehouse import migrate, record_unread_entries, relation_exists, transaction
+from pipelines.warehouse import insert_arrow, migrate, record_unread_entries, relation_exists, transaction
 
 REQUIRED_COLUMNS = ("case_id", "status", "handled_on", "handler")
 MAX_AMOUNT_YUAN = Decimal("10000000")  # one case's assistance above 10 million yuan is a typo
@@ -669,11 +669,7 @@ def _insert_rejects(con: duckdb.DuckDBPyConnection, f: FeedbackFile, sha: str, a
         "reason": pa.array([r.reason for r in rejects], pa.string()),
         "as_of": pa.array([as_of] * n, pa.date32()),
     }, schema=_REJECT_SCHEMA)
-    con.register("_feedback_rejects_new", table)
-    try:
-        con.execute("insert into ops.feedback_rejects by name select * from _feedback_rejects_new")
-    finally:
-        con.unregister("_feedback_rejects_new")
+    insert_arrow(con, "ops.feedback_rejects", table)
 
 
 def old_place_reason(con: duckdb.DuckDBPyConnection, f: FeedbackFile) -> str:

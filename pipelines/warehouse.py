@@ -212,8 +212,7 @@ def record_unread_entries(con: duckdb.DuckDBPyConnection, area: str, entries: li
                                            "reason": f"{rest:,} further entries not listed one by one"}]
     table = pa.table({"path": [e["path"] for e in entries], "kind": [e["kind"] for e in entries],
                       "reason": [e["reason"] for e in entries]})
-    con.register("_unread_found", table)
-    try:
+    with registered(con, "_unread_found", table):
         new = [r[0] for r in con.execute(
             "select path from _unread_found n where not exists (select 1 from ops.unread_entries u "
             "where u.area = ? and u.path = n.path)", [area]).fetchall()]
@@ -222,8 +221,6 @@ def record_unread_entries(con: duckdb.DuckDBPyConnection, area: str, entries: li
                     "where u.area = ? and u.path = n.path", [as_of, area])
         con.execute("insert into ops.unread_entries select ?, n.path, n.kind, n.reason, ?, ?, now() "
                     "from _unread_found n where n.path in (select unnest(?::varchar[]))", [area, as_of, as_of, new])
-    finally:
-        con.unregister("_unread_found")
     return new
 
 
@@ -238,6 +235,25 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     else:
         con.execute("commit")
 
+
+@contextlib.contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, table) -> Iterator[str]:
+    """An Arrow table visible to ``con``'s SQL as ``name`` for the block (unregistered after it, also on
+    error). Rows of 10^5 records go in and out of DuckDB this way: a row-by-row ``executemany`` of the
+    open cases of a 1M province ran out of memory."""
+    con.register(name, table)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
+def insert_arrow(con: duckdb.DuckDBPyConnection, target: str, table, name: str = "_arrow_rows") -> int:
+    """Insert the rows of an Arrow table into the table ``target`` by column name, in one statement;
+    returns how many."""
+    with registered(con, name, table):
+        con.execute(f"insert into {target} by name select * from {name}")
+    return table.num_rows
 
 
 # Lock files this process holds, with nesting depth (see writer_lock).

@@ -322,7 +322,7 @@ def explained_rows(con, frame: pd.DataFrame, probs: np.ndarray, cutoff: float, p
 def _score_month(con, art, spec: ModelSpec, period: str, cutoff: float, k: int, token: str,
                  scope: ExplainScope) -> tuple[int, int, int]:
     from pipelines.learning.explain import top_features
-    from pipelines.warehouse import transaction
+    from pipelines.warehouse import registered, transaction
 
     frame = data.household_features(con, period, partial_only=list(spec.scoring.get("coverage", ["partial"])) == ["partial"])
     if not len(frame):
@@ -349,15 +349,11 @@ def _score_month(con, art, spec: ModelSpec, period: str, cutoff: float, k: int, 
         "model_version": pa.array([art.version] * len(frame), pa.string()),
         "top_features": pa.array(tops, pa.string()),
     })
-    con.register("eligibility_scored", table)
-    try:
-        with transaction(con):
-            con.execute("delete from core.eligibility_month where period = ?", [period])
-            con.execute("insert into core.eligibility_month select period, household_id, probability, cutoff, "
-                        "model_version, cast(top_features as json) from eligibility_scored")
-            con.execute("delete from core.eligibility_runs where period = ?", [period])
-            con.execute("insert into core.eligibility_runs values (?, ?, ?, ?, ?, ?)",
-                        [period, token, art.version, cutoff, len(frame), above])
-    finally:
-        con.unregister("eligibility_scored")
+    with registered(con, "eligibility_scored", table), transaction(con):
+        con.execute("delete from core.eligibility_month where period = ?", [period])
+        con.execute("insert into core.eligibility_month select period, household_id, probability, cutoff, "
+                    "model_version, cast(top_features as json) from eligibility_scored")
+        con.execute("delete from core.eligibility_runs where period = ?", [period])
+        con.execute("insert into core.eligibility_runs values (?, ?, ?, ?, ?, ?)",
+                    [period, token, art.version, cutoff, len(frame), above])
     return len(frame), above, int(len(explain))

@@ -31,7 +31,7 @@ from pipelines.learning.common import NotEnoughData, TrainingLog, describe_rows,
 from pipelines.learning.eligibility import TrainResult, group_tables
 from pipelines.learning.priority import LEVEL_RANK, SEVERITY_RANK, label_of, level_of
 from pipelines.learning.spec import ModelSpec, load_spec
-from pipelines.warehouse import sql, transaction
+from pipelines.warehouse import insert_arrow, sql, transaction
 
 NAME = "triage"
 CASE_FEATURES = ("severity_rank", "departments_sent", "departments_routed", "routed_mca", "ev_per_capita_ratio",
@@ -264,11 +264,6 @@ def prioritise(con, folder: Path, as_of, spec: ModelSpec | None = None) -> Prior
         con.execute("delete from mart.case_priority")
         if records:
             # one Arrow insert: a row-by-row executemany of the ~10^5 open cases of a 1M province ran out of memory
-            table = pa.Table.from_pylist([dict(zip(PRIORITY_SCHEMA.names, rec)) for rec in records],
-                                         schema=PRIORITY_SCHEMA)
-            con.register("_case_priority_new", table)
-            try:
-                con.execute("insert into mart.case_priority by name select * from _case_priority_new")
-            finally:
-                con.unregister("_case_priority_new")
+            insert_arrow(con, "mart.case_priority", pa.Table.from_pylist(
+                [dict(zip(PRIORITY_SCHEMA.names, rec)) for rec in records], schema=PRIORITY_SCHEMA))
     return out
