@@ -396,6 +396,17 @@ def cpu_times() -> tuple[int, int] | None:
     return (values[7], sum(values)) if len(values) == 8 else None
 
 
+def cpu_name() -> str:
+    """The CPU model of this machine (/proc/cpuinfo), recorded with each timed night."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
     if before is None or after is None or after[1] <= before[1]:
         return None
@@ -513,7 +524,7 @@ def timed_night(label: str, base: Path, run: Path, landing: Path, month: int, ar
     size = {"warehouse_bytes": (run / "warehouse.duckdb").stat().st_size,
             "analyst_bytes": (run / "analyst.duckdb").stat().st_size if (run / "analyst.duckdb").exists() else 0}
     return {"month": month, "period": period_of(month), "as_of": as_of.isoformat(), "stages": stages,
-            "wall_s": round(wall, 1), "steal": steal, **size}
+            "wall_s": round(wall, 1), "steal": steal, "cpu": cpu_name(), **size}
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -635,7 +646,7 @@ def bench_size(label: str, args) -> dict:
         results["month1"] = history_night(after1, landing, 1, args, log)
         (after1 / "_ok").write_text("ok\n")
 
-    if "night_m2" not in results or args.rerun and not args.rerun_late:
+    if "night_m2" not in results or args.rerun and not args.rerun_late or args.rerun_early:
         results["night_m2"] = timed_night("month 2", after1, root / "run_m2", landing, 2, args, log)
         answer(root / "run_m2", landing, 2, args, log)  # the history goes on from this night
         results_file.write_text(json.dumps(results, indent=1, default=str))
@@ -652,7 +663,7 @@ def bench_size(label: str, args) -> dict:
     # the first night after the monthly training is timed on its own key; it must run before an
     # ordinary night, whose priming scores the base with the new model
     key = f"night_m{H + 1}" + ("_after_training" if args.after_training else "")
-    if key not in results or args.rerun or args.rerun_late:
+    if key not in results or (args.rerun or args.rerun_late) and not args.rerun_early:
         earlier = results.get(key, {}).get("stages", {}).get("pandas")
         label = f"month {H + 1}" + (" (first night after the training)" if args.after_training else "")
         n = max(1, args.repeat)
@@ -795,6 +806,8 @@ def main(argv=None) -> int:
                          "re-evaluates the ELIG rules on them) instead of an ordinary night")
     ap.add_argument("--retrain", action="store_true", help="train the models on the history warehouse again")
     ap.add_argument("--rerun-late", action="store_true", help="re-time only the late night (month H+1)")
+    ap.add_argument("--rerun-early", action="store_true",
+                    help="re-time only month 2 (after a machine change: the two nights are compared)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="time the late night this many times; the run with the median total is kept, every total listed")
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline (it reads 13 months into memory)")

@@ -212,6 +212,8 @@ def targets(results: list[dict]) -> list[str]:
     if early:
         te, _, _ = night_total(early)
         verdict = "✅" if tot <= 1.5 * te else "❌"
+        if early.get("cpu") != late.get("cpu", (r.get("machine") or {}).get("cpu")):
+            verdict = "not compared: the two nights were timed on different machines (re-time with --rerun-early)"
         if H != 12:
             verdict += f" at month {H + 1} only (see the notes)"
         lines.append(f"| month {H + 1} ≤ 1.5 × month 2 (target: month 13) | {tot:.0f} s vs {te:.0f} s = {tot / te:.2f}× | {verdict} |")
