@@ -113,14 +113,28 @@ def test_nights_after_training_score_eligibility_with_the_artifact(province):
     assert rows, "the eligibility stage scored months"
     for period, n, explained, vmin, vmax, above in rows:
         assert vmin == vmax == version and explained <= above
-    # only households above the cut-off are explained, and every path (b) warning the model let through
-    # names the features that moved its probability
-    assert con.execute("select count(*) from core.eligibility_month where top_features is not null "
-                       "and probability < cutoff").fetchone()[0] == 0
-    gated = con.execute("""select evidence->'model'->'top_features' from mart.warnings
-                           where indicator_code in ('ELIG_DIBAO', 'ELIG_EDGE') and evidence->>'path' = 'b'
-                             and (evidence->'model'->>'applied')::boolean""").fetchall()
-    assert all(t is not None and json.loads(t) for (t,) in gated)
+    # explained: exactly the households above the cut-off that a path (b) warning can name (a hardship
+    # signal in the gated rules' window) or the watchlist lists (off the roster, risen by min_rise)
+    from pipelines.learning.spec import load_spec
+    from pipelines.rules import default_rules
+
+    watch = load_spec("eligibility").watchlist
+    expected = con.execute("""
+        select e.period, e.household_id from core.eligibility_month e
+        join core.month_calendar c using (period)
+        join core.household_month h using (period, household_id)
+        left join core.eligibility_month b on b.household_id = e.household_id
+             and b.period = strftime(strptime(e.period || '-01', '%Y-%m-%d') - to_months($months), '%Y-%m')
+        where e.probability >= e.cutoff
+          and (exists (select 1 from core.hardship_signal s join core.month_calendar sc using (period)
+                       where s.household_id = e.household_id
+                         and sc.month_idx between c.month_idx - ($signal - 1) and c.month_idx)
+               or (not h.on_roster and e.probability - b.probability >= $rise))
+        order by 1, 2""", {"months": int(watch.get("months", 3)), "rise": float(watch.get("min_rise", 0.1)),
+                           "signal": default_rules().model_gate_signal_months()}).fetchall()
+    explained_rows = con.execute("select period, household_id from core.eligibility_month "
+                                 "where top_features is not null order by 1, 2").fetchall()
+    assert explained_rows == expected and expected
     # exactly the partial households not in 低保/特困 of a scored month
     period = rows[-1][0]
     expected = con.execute("select count(*) from core.household_month where period = ? and income_coverage = 'partial' "
