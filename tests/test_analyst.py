@@ -766,32 +766,3 @@ def test_identifier_scan_tells_an_amount_from_an_identifier():
     con.execute("create table leaked as select 440303198001010011::bigint as n, '13812345678' as phone")
     found = find_identifiers(con)
     assert sorted(f.split(":")[0] for f in found) == ["leaked.n", "leaked.phone"], found
-
-
-def test_scrubbing_in_forked_workers_writes_what_one_process_writes():
-    """The night's new texts are scrubbed by forked workers when there are many: every text and JSON
-    comes back in its place and exactly as one process scrubs it -- names, ids, phone numbers masked,
-    known households and persons keyed, raw-id keys dropped -- and the roster names reach the workers
-    without being passed to them."""
-    from pipelines.analyst.scrub import NameMatcher, Scrubber, scrub_all
-
-    names = NameMatcher(["张三", "李小红", "欧阳明月"])
-    households = {"F330102001001000009": "h_f", "H330102000001": "h_h"}
-    persons = {"330102198001010018": "p_a"}
-    texts, jsons = [], []
-    for i in range(1_500):
-        texts.append(f"第{i}户 张三 与 李小红 电话 138 1234 {i:04d} 户 F330102001001000009 身份证 33010219800101{i:04d}")
-        jsons.append(json.dumps({"household_id": "F330102001001000009", "person_id": "330102198001010018",
-                                 "member_names": ["欧阳明月"], "settle_id": f"S{i}", "note": f"欧阳明月 第{i}次",
-                                 "items": [{"hukou_no": "330102000001", "amount_yuan": i}]}, ensure_ascii=False))
-    texts.append(None)
-
-    def scrubber():
-        return Scrubber(names, households, persons, {})
-
-    serial = scrub_all(scrubber(), texts, jsons, workers=1)
-    forked = scrub_all(scrubber(), texts, jsons, workers=2, min_parallel=1)
-    assert forked == serial and len(forked[0]) == len(texts) and len(forked[1]) == len(jsons)
-    assert serial[0][7] == "第7户 [姓名] 与 [姓名] 电话 [电话] 户 h_f 身份证 [证件号]" and serial[0][-1] is None
-    assert json.loads(serial[1][7]) == {"household_key": "h_f", "person_key": "p_a", "note": "[姓名] 第7次",
-                                        "items": [{"household_key": "h_h", "amount_yuan": 7}]}

@@ -54,7 +54,7 @@ from pipelines.analyst.keys import (
 )
 from pipelines.analyst.scan import distinct_values, find_identifiers
 from pipelines.analyst.schema import AnalystDbError, model_sql
-from pipelines.analyst.scrub import NameMatcher, Scrubber, mentions, scrub_all
+from pipelines.analyst.scrub import NameMatcher, Scrubber, mentions
 from pipelines.atomic import fsync_path, sweep_stale_temps, temp_prefix
 from pipelines.config import Settings, read_secret
 from pipelines.dates import local_date, night_time, today
@@ -107,7 +107,6 @@ class _Build:
     copied: dict[str, list[str]] = field(default_factory=dict)  # partitioned table -> months kept
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> month -> partition token
     known_clean: pa.Table | None = None  # column v: cleaned texts an earlier build already checked
-    workers: int = 1  # processes that scrub the new texts (settings.duckdb_threads: the cores the night uses)
     stats: dict = field(default_factory=dict)
     _lap_at: float = 0.0
 
@@ -348,10 +347,9 @@ def _prepare_mappings(b: _Build, key: HmacKey) -> NameMatcher:
         dict(zip(mentioned_households, pseudonyms(mentioned_households, key.secret, "household", "h_"))),
         {p.upper(): k for p, k in zip(mentioned_persons, pseudonyms(mentioned_persons, key.secret, "person", "p_"))},
         other_keys)
-    clean_texts, clean_jsons = scrub_all(scrubber, fresh_texts, fresh_jsons, workers=b.workers)
     _register(con, "analyst_fresh_texts", {
         "raw": fresh_texts + fresh_jsons, "kind": ["text"] * len(fresh_texts) + ["json"] * len(fresh_jsons),
-        "clean": clean_texts + clean_jsons})
+        "clean": [scrubber.text(t) for t in fresh_texts] + [scrubber.json_text(t) for t in fresh_jsons]})
     try:
         con.execute("update analyst_clean set clean = f.clean from analyst_fresh_texts f "
                     "where f.raw = analyst_clean.raw and f.kind = analyst_clean.kind")
@@ -607,7 +605,7 @@ def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None =
             except OSError as e:
                 usable, full_built_at, reuse = False, None, f"could not copy the previous build ({e.strerror})"
                 remove_database(tmp)
-        build = _Build(work, dst, incremental=usable, workers=max(1, int(settings.duckdb_threads)))
+        build = _Build(work, dst, incremental=usable)
         build.stats.update(previous_build=reuse, build_mode="incremental" if usable else "full")
         build.stats["seconds"] = {"copy previous": round(time.perf_counter() - started, 2)}
         with build.timed("plan"):

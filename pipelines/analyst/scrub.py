@@ -10,11 +10,8 @@ string of a text the Scrubber could look up as an id, so a build keys exactly th
 
 from __future__ import annotations
 
-import gc
 import json
-import multiprocessing
 import re
-import warnings
 from typing import Iterable, Iterator
 
 NAME_MASK = "[姓名]"
@@ -247,48 +244,6 @@ def _key_action(key) -> tuple[str, int, bool]:
         if isinstance(key, str) and len(_KEY_ACTIONS) < 10_000:
             _KEY_ACTIONS[key] = found
     return found
-
-
-# Below this many texts one process scrubs them (a forked worker costs ~0.1 s to start).
-PARALLEL_MIN_TEXTS = 20_000
-_CHUNK = 5_000
-# The forked workers' scrubber and texts (inherited at the fork, never pickled): a task names a range.
-_WORKER_STATE: "tuple[Scrubber, list[tuple[bool, str]]] | None" = None
-
-
-def _scrub_range(bounds: tuple[int, int]) -> list[str | None]:
-    s, items = _WORKER_STATE
-    return [s.json_text(raw) if is_json else s.text(raw) for is_json, raw in items[bounds[0]:bounds[1]]]
-
-
-def scrub_all(scrubber: Scrubber, texts: list[str], jsons: list[str], workers: int = 1,
-              min_parallel: int = PARALLEL_MIN_TEXTS) -> tuple[list[str | None], list[str | None]]:
-    """The clean form of every text (:meth:`Scrubber.text`) and JSON (:meth:`Scrubber.json_text`), in
-    order. Walking a night's new JSON is Python work (~15,000 texts a second on one core): with
-    ``workers`` > 1 and at least ``min_parallel`` texts, ranges of them are scrubbed by that many forked
-    processes, which inherit the scrubber and the texts (only the clean texts travel back) and return
-    exactly what one process returns (tests/test_analyst.py)."""
-    global _WORKER_STATE
-    items = [(False, t) for t in texts] + [(True, j) for j in jsons]
-    if workers <= 1 or len(items) < min_parallel or "fork" not in multiprocessing.get_all_start_methods():
-        out = [scrubber.json_text(raw) if is_json else scrubber.text(raw) for is_json, raw in items]
-    else:
-        _WORKER_STATE = (scrubber, items)
-        try:
-            with warnings.catch_warnings():
-                # Python 3.12 warns that forking a process with threads (DuckDB's, idle here) may deadlock
-                # the child; the workers run only this module's Python code and never touch DuckDB.
-                warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
-                # the parent's objects out of the workers' garbage collection: its passes would write to
-                # (and so copy) every page they inherit
-                gc.freeze()
-                with multiprocessing.get_context("fork").Pool(workers) as pool:
-                    chunks = pool.map(_scrub_range, [(i, i + _CHUNK) for i in range(0, len(items), _CHUNK)])
-        finally:
-            gc.unfreeze()
-            _WORKER_STATE = None
-        out = [clean for chunk in chunks for clean in chunk]
-    return out[:len(texts)], out[len(texts):]
 
 
 def _json_strings(v) -> Iterator[str]:
