@@ -194,13 +194,14 @@ def targets(results: list[dict]) -> list[str]:
         return []
     tot, rss, _ = night_total(late)
     repeats = late.get("repeats", [])
-    totals = ", ".join(f"{x['seconds']:.0f}" + (f" (CPU steal {x['steal']:.0%})" if x.get("steal") is not None else "")
+    totals = ", ".join(f"{x['seconds']:.0f}" + (f" (CPU steal {x['steal']:.1%})" if x.get("steal") is not None else "")
                        for x in repeats)
+    rss = max([rss] + [x["peak_rss"] for x in repeats])  # the largest stage of any of the runs
     spread = f", the median of {len(repeats)} runs one after the other ({totals} s)" if len(repeats) > 1 else ""
     lines = ["## Targets at 1,000,000 roster persons", "", "| target | reached | met? |", "| --- | --- | --- |",
              f"| whole nightly run for a new month ≤ 5 min | {tot:.0f} s ({tot / 60:.1f} min){spread} | "
              f"{'✅' if tot <= 300 else '❌'} |",
-             f"| peak memory ≤ 6 GB | {rss / 1e9:.2f} GB (largest stage) | {'✅' if rss <= 6e9 else '❌'} |"]
+             f"| peak memory ≤ 6 GB | {rss / 1e9:.2f} GB (largest stage{' of any run' if len(repeats) > 1 else ''}) | {'✅' if rss <= 6e9 else '❌'} |"]
     pd_ = late["stages"].get("pandas")
     if pd_:
         ours = three_seconds(late)
