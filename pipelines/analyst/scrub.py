@@ -148,19 +148,12 @@ class Scrubber:
         return clean
 
     def value(self, v, key: str | None = None):
-        kind = type(v)
-        if kind is str:
+        if isinstance(v, str):
             return self.text(v)
-        if kind is dict:
-            return self._object(v)
-        if kind is list:
-            return [self.value(x, key) for x in v]
         if isinstance(v, dict):
             return self._object(v)
         if isinstance(v, list):
             return [self.value(x, key) for x in v]
-        if isinstance(v, str):
-            return self.text(v)
         return v
 
     def _object(self, v: dict) -> dict:
