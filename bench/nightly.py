@@ -39,7 +39,8 @@ What it does, per size (``<cache>/<size>/``):
 
 A timed night runs the same calls, in the same order, as ``pipelines.nightly.run_night``: discover ->
 prepare (parse + type + checks + GX per delivery) -> publish (load) -> Data Docs -> core -> eligibility scoring
--> each indicator (``compute_indicators(..., indicators=[code])`` in the order of models/indicators.toml) -> cases ->
+-> the indicators (one ``compute_indicators`` call, as the DAG's indicators task makes it; each indicator's seconds
+and CPU from its evaluations) -> cases ->
 feedback -> triage -> extracts -> notices -> analyst DB -> statistics -> report -> ops.runs. Before it, the base's
 core facts, eligibility scores, indicator evaluations, triage priorities and analyst database are brought up to the
 current code and models, untimed (a cache left by another version, or the night after a training, would otherwise
@@ -232,25 +233,19 @@ def _stage(args) -> dict:
         out["rows"] = sum(s.households.values())
         out["note"] = f"months built {','.join(s.built) or '-'} (households)"
 
-    elif name == "indicators":  # every indicator (priming a base after a training)
-        s = nightly._as_dict(nightly.run_stage(settings, "indicators", as_of))
-        out["rows"] = int(s.get("new_warnings", s.get("warnings", 0)) or 0)
-        out["note"] = "all indicators"
-
-    elif name.startswith("indicator:"):
-        from pipelines import indicators, rules
-        from pipelines.dates import night_time
-        from pipelines.warehouse import connect
-
-        code = name.split(":", 1)[1]
-        con = connect(settings)
-        try:
-            ruleset = rules.load_rules(settings.indicator_config)
-            s = indicators.compute_indicators(con, ruleset, raised_at=night_time(as_of), indicators=[code])
-        finally:
-            con.close()
-        out["rows"] = sum(e["warnings"] for e in s.evaluated)
-        out["note"] = ("months " + ",".join(e["period"] for e in s.evaluated)) if s.evaluated else "nothing due"
+    elif name == "indicators":  # every indicator in one process, as the DAG's indicators task runs them
+        s = nightly.run_stage(settings, "indicators", as_of)
+        parts: dict[str, dict] = {}
+        for e in s.evaluated:
+            p = parts.setdefault(e["indicator"], {"seconds": 0.0, "cpu_s": 0.0, "warnings": 0, "months": []})
+            p["seconds"] += e["seconds"]
+            p["cpu_s"] += e["cpu_s"]
+            p["warnings"] += e["warnings"]
+            p["months"].append(e["period"])
+        out["parts"] = {c: {**p, "seconds": round(p["seconds"], 3), "cpu_s": round(p["cpu_s"], 2)}
+                        for c, p in parts.items()}
+        out["rows"] = s.warnings
+        out["note"] = f"{len(s.evaluated)} evaluations of {len(parts)} indicators, {s.skipped} unchanged"
 
     elif name in ("eligibility", "triage"):
         s = nightly._as_dict(nightly.run_stage(settings, name, as_of))
@@ -456,11 +451,8 @@ def hmac_path(args) -> Path:
 
 
 def night_stages() -> list[str]:
-    from pipelines.rules import default_rules
-
-    return (["discover", "prepare", "scan", "load", "data_docs", "core", "eligibility"]
-            + [f"indicator:{c}" for c in default_rules().codes]
-            + ["cases", "feedback", "triage", "extracts", "notices", "analyst", "statistics", "report"])
+    return ["discover", "prepare", "scan", "load", "data_docs", "core", "eligibility", "indicators",
+            "cases", "feedback", "triage", "extracts", "notices", "analyst", "statistics", "report"]
 
 
 def copy_run(src: Path, dst: Path) -> None:

@@ -29,8 +29,23 @@ def night_total(night: dict) -> tuple[float, int, float]:
             sum(v["wall_s"] for v in st.values()))
 
 
+def indicator_part(night: dict, code: str, key: str) -> float:
+    """An indicator's seconds or CPU seconds in a night: a part of the one indicators stage (each
+    indicator's own stage in results written before the benchmark ran them in one process)."""
+    own = night["stages"].get(f"indicator:{code}")
+    if own is not None:
+        return own.get(key, 0)
+    return night["stages"].get("indicators", {}).get("parts", {}).get(code, {}).get(key, 0)
+
+
 def three_seconds(night: dict) -> float:
-    return sum(night["stages"][f"indicator:{c}"]["seconds"] for c in THREE)
+    return sum(indicator_part(night, c, "seconds") for c in THREE)
+
+
+def three_peak(night: dict) -> int:
+    st = night["stages"]
+    return max(st[f"indicator:{c}"]["peak_rss"] if f"indicator:{c}" in st else st["indicators"]["peak_rss"]
+               for c in THREE)
 
 
 def load_results(cache: Path) -> list[dict]:
@@ -121,6 +136,12 @@ def size_section(r: dict) -> list[str]:
                 rr = f"{s_late / s_early:.2f}" if s_early else "-"
                 lines.append(f"| {label} | {s_early:.1f} | {s_late:.1f} | {rr} | | (in prepare) | | "
                              f"{s_late / scan:,.1f}× |" if scan else f"| {label} | {s_early:.1f} | {s_late:.1f} | {rr} | | | | |")
+        if stage == "indicators":
+            for code, p in v.get("parts", {}).items():
+                s_early = indicator_part(early, code, "seconds") if early else 0
+                rr = f"{p['seconds'] / s_early:.2f}" if s_early else "-"
+                lines.append(f"| ↳ {code} ({', '.join(p['months'])}) | {s_early:.1f} | {p['seconds']:.1f} | {rr} | "
+                             f"{p['cpu_s']:.1f} | (in indicators) | {p['warnings']:,} | |")
     tot_l, rss_l, wall_l = night_total(ref)
     cpu_l = sum(v.get("cpu_s", 0) for k, v in ref["stages"].items() if k not in NIGHT_EXCLUDE)
     tot_e, rss_e, wall_e = night_total(early) if early else (0, 0, 0)
@@ -148,7 +169,7 @@ def size_section(r: dict) -> list[str]:
         ours = three_seconds(late)
         core = late["stages"]["core"]["seconds"]
         total = pd_["read_s"] + pd_["compute_s"]
-        cpu3 = sum(late["stages"][f"indicator:{c}"].get("cpu_s", 0) for c in THREE)
+        cpu3 = sum(indicator_part(late, c, "cpu_s") for c in THREE)
         carried = (f"The pandas stage was timed in an earlier run of this same night (same staged data; "
                    f"load {pd_.get('load_before', '?')} → {pd_.get('load_after', '?')}), the re-timed night skipped it "
                    f"(`--no-pandas`).\n\n" if pd_.get("carried_over") else "")
@@ -158,7 +179,7 @@ def size_section(r: dict) -> list[str]:
                   f"| pandas: compute (13 months of households, 3 indicators) | {pd_['compute_s']:.1f} | |",
                   f"| **pandas total** | **{total:.1f}** | {_gb(pd_['peak_rss'])} |",
                   f"| ours: the 3 indicator stages | {ours:.1f} | "
-                  f"{_gb(max(late['stages'][f'indicator:{c}']['peak_rss'] for c in THREE))} |",
+                  f"{_gb(three_peak(late))}{'' if 'indicator:INC_DROP' in late['stages'] else ' (the indicators stage)'} |",
                   f"| ours: core (incremental) + the 3 indicator stages | {core + ours:.1f} | |", "",
                   f"Ratio ours / pandas: **{ours / total:.3f}** (indicators only; pandas is {total / ours:.0f}× slower), "
                   f"{(core + ours) / total:.3f} counting the whole core build ({total / (core + ours):.1f}×). "

@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass, field
 
 import duckdb
@@ -54,7 +55,7 @@ _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 @dataclass
 class IndicatorSummary:
-    evaluated: list[dict] = field(default_factory=list)   # {indicator, period, warnings, partial}
+    evaluated: list[dict] = field(default_factory=list)   # {indicator, period, warnings, partial, seconds, cpu_s}
     skipped: int = 0                                      # unchanged inputs: not evaluated again
     waiting: list[str] = field(default_factory=list)      # "INC_DROP 2026-05 waits for hrss_employment"
     partial: list[str] = field(default_factory=list)      # evaluated without an optional feed
@@ -483,6 +484,7 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, rules: Rules, periods: li
             if done.get((code, period)) == digest:
                 summary.skipped += 1
                 continue
+            started, cpu = time.perf_counter(), time.process_time()  # process CPU: DuckDB's threads included
             candidates(con, rules, code, period, calendar, composition, tokens)
             common = _common_evidence(rules, rule, period, tokens, composition)
             n, added, retracted = _write(con, code, period, common, raised_at or default_raised_at(period),
@@ -490,7 +492,9 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, rules: Rules, periods: li
             if partial:
                 summary.partial.append(f"{code} {period} evaluated without {', '.join(partial)}; "
                                        f"re-evaluated when it arrives")
-            summary.evaluated.append({"indicator": code, "period": period, "warnings": n, "partial": partial})
+            summary.evaluated.append({"indicator": code, "period": period, "warnings": n, "partial": partial,
+                                      "seconds": round(time.perf_counter() - started, 3),
+                                      "cpu_s": round(time.process_time() - cpu, 3)})
             summary.new_warnings += added
             summary.retracted_warnings += retracted
     return summary
