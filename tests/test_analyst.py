@@ -766,3 +766,33 @@ def test_identifier_scan_tells_an_amount_from_an_identifier():
     con.execute("create table leaked as select 440303198001010011::bigint as n, '13812345678' as phone")
     found = find_identifiers(con)
     assert sorted(f.split(":")[0] for f in found) == ["leaked.n", "leaked.phone"], found
+
+
+def test_identifier_scan_skips_only_the_texts_an_earlier_build_checked():
+    """A text an earlier build scanned (in ``checked``) is not searched again -- for numbers or names --
+    in the relations that take cached texts; a new text beside it, and the same text in another
+    relation, still are. (At 1M the warnings' history of evidence JSON was most of the scan.)"""
+    import pyarrow as pa
+
+    from pipelines.analyst.scan import find_identifiers
+
+    con = duckdb.connect()
+    old_number, old_name = "核对电话 13812345678", "户主张三家"
+    con.execute("create table warnings (warning_key varchar, explanation varchar, evidence json, period varchar)")
+    con.execute("insert into warnings values ('w_1', ?, '{\"n\": 1}', '2026-09'), ('w_2', ?, null, '2026-09')",
+                [old_number, old_name])
+    con.execute("create table other (note varchar)")
+    con.execute("insert into other values (?)", [old_number])
+    con.register("checked", pa.table({"v": pa.array([old_number, old_name, None], pa.string())}))
+    assert find_identifiers(con, ["张三"], checked="checked",
+                            checked_in={"warnings": ("explanation", "evidence")}) == \
+        ["other.note: 1 value(s) shaped like a 身份证号 or a mobile number"]
+    # a new text in the same column is searched (a null in ``checked`` hides nothing)
+    con.execute("insert into warnings values ('w_3', '联系 13912345678，户主李四', null, '2026-10')")
+    found = find_identifiers(con, ["张三", "李四"], checked="checked",
+                            checked_in={"warnings": ("explanation", "evidence")})
+    assert sorted(found) == ["other.note: 1 value(s) shaped like a 身份证号 or a mobile number",
+                             "warnings.explanation: 1 roster name(s)",
+                             "warnings.explanation: 1 value(s) shaped like a 身份证号 or a mobile number"], found
+    # without ``checked`` every value is searched
+    assert len(find_identifiers(con, ["张三", "李四"])) == 3

@@ -87,9 +87,9 @@ SOURCE_MACROS = ("ops.feed_status", "mart.case_disposal", "mart.delivery_quality
 # Tables with public reference text only (no roster data): the id-shape scan runs on them, the
 # roster-name scan does not (a feed or region name may contain a two-character name).
 REFERENCE_TABLES = ("regions", "indicators", "departments", "feeds", "feed_status", "assistance_kinds")
-# The tables whose columns are filled from the scrubbed texts (temp.analyst_clean_text / _json): the only
+# The columns filled from the scrubbed texts (temp.analyst_clean_text / _json), per table: the only
 # ones where a text an earlier build checked can be.
-CLEANED_TEXT_TABLES = ("warnings", "case_events")
+CLEANED_TEXT_COLUMNS = {"warnings": ("explanation", "evidence"), "case_events": ("detail", "source")}
 # The temporary lookups the models read (made per build on the build connection, dropped after).
 LOOKUPS = ("analyst_household_keys", "analyst_person_keys", "analyst_case_keys", "analyst_warning_keys",
            "analyst_clean", "analyst_clean_text", "analyst_clean_json", "analyst_watchlist")
@@ -640,7 +640,7 @@ def build_analyst_db(settings: Settings, con: duckdb.DuckDBPyConnection | None =
                 # build_text_cache.clean holds exactly the texts the warnings and case_events columns
                 # were filled from, which are scanned there
                 leaks = find_identifiers(new, names, skip_name_check=REFERENCE_TABLES, periods=only,
-                                         checked="analyst_checked", checked_in=CLEANED_TEXT_TABLES,
+                                         checked="analyst_checked", checked_in=CLEANED_TEXT_COLUMNS,
                                          skip=("build_text_cache",))
             new.unregister("analyst_checked")
             if leaks:

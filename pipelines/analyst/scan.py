@@ -51,15 +51,16 @@ def relations(con: duckdb.DuckDBPyConnection, include_views: bool = True) -> lis
 def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterable[str] | None = None, *,
                      include_views: bool = False, skip_name_check: tuple[str, ...] = (),
                      periods: dict[str, list[str]] | None = None, checked: str | None = None,
-                     checked_in: tuple[str, ...] | None = None, skip: tuple[str, ...] = ()) -> list[str]:
+                     checked_in: dict[str, tuple[str, ...]] | None = None, skip: tuple[str, ...] = ()) -> list[str]:
     """Every column (cast to text) scanned for an 18-character id shape and for roster names.
 
     ``periods`` limits the scan of a relation to the rows of some data months (an incremental build
     scans only the months it built); relations in ``skip`` are not scanned (a copy of values scanned
-    where they are used); values found in the one-column relation ``checked`` skip the
-    name check (texts an earlier build already checked) -- in the relations ``checked_in`` (default: all;
-    matching against a large ``checked`` costs a hash table of it per relation, so a build names the
-    relations its cached texts go to). One pass per relation for the id shape and
+    where they are used); values found in the one-column relation ``checked`` (texts an earlier build
+    already checked) are not searched again, for names or numbers -- in the columns ``checked_in`` names
+    per relation (default: every text column of every relation; matching against a large ``checked``
+    costs a hash table of it per column, so a build names the columns its cached texts go to). One
+    pass per relation for the id shape (and one per column of ``checked_in``) and
     one for the names; a relation with a name hit is then searched column by column to say where.
     Returns findings as ``table.column: what`` strings; empty means clean.
     """
@@ -83,28 +84,48 @@ def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterab
         shape = {c: "$in_number" if t.startswith(_NUMBER_TYPES) else "$number" for c, t in cols}
         shapes = {k: v for k, v in (("number", NUMBER_SQL), ("in_number", NUMBER_IN_NUMBER_SQL))
                   if f"${k}" in shape.values()}
-        counts = con.execute(
-            "select " + ", ".join(f"count(*) filter (where regexp_matches({qs[c]}, {shape[c]}))" for c, _ in cols)
-            + f' from "{rel}" {rows}', {**shapes, **params}).fetchone()
-        for (c, _), n in zip(cols, counts):
-            if not n:
+        text_cols = [c for c, t in cols if t in ("VARCHAR", "JSON", "VARCHAR[]") or t.startswith(("STRUCT", "MAP"))]
+        uses_checked = bool(checked) and (checked_in is None or rel in checked_in)
+        cached = [c for c in text_cols if checked_in is None or c in checked_in.get(rel, ())] if uses_checked else []
+        # A value an earlier build checked passed both searches then, and the number search depends on
+        # the value alone: the text columns of such a relation are searched for numbers only in their
+        # values outside ``checked`` (an anti join, materialised first, so the expression runs on those alone).
+        # The other columns in one pass.
+        by_value = cached
+        plain = [(c, t) for c, t in cols if c not in by_value]
+
+        def source(c: str) -> str:
+            if c not in by_value:
+                return f'(select {qs[c]} as v from "{rel}" {rows})'
+            return (f'(select t.v from (select {qs[c]} as v from "{rel}" {rows}) t '
+                    f"where t.v is not null and not exists (select 1 from {checked} k where k.v = t.v))")
+
+        def bind(columns) -> dict:  # the shapes the columns are searched for, and the months
+            return {**{shape[c][1:]: shapes[shape[c][1:]] for c in columns}, **params}
+
+        counts = dict(zip([c for c, _ in plain], con.execute(
+            "select " + ", ".join(f"count(*) filter (where regexp_matches({qs[c]}, {shape[c]}))" for c, _ in plain)
+            + f' from "{rel}" {rows}', bind(c for c, _ in plain)).fetchone())) if plain else {}
+        for c in by_value:
+            counts[c] = con.execute(f"with s as materialized {source(c)} select count(*) from s "
+                                    f"where regexp_matches(v, {shape[c]})", bind([c])).fetchone()[0]
+        for c, _ in cols:
+            if not counts[c]:
                 continue
-            candidates = distinct_values(con, f'select distinct {qs[c]} from "{rel}" {rows} '
-                                              f"{'and' if rows else 'where'} regexp_matches({qs[c]}, {shape[c]}) "
-                                              f"limit {MAX_CANDIDATES + 1}", {shape[c][1:]: shapes[shape[c][1:]], **params})
+            candidates = distinct_values(con, f"with s as materialized {source(c)} select distinct v from s "
+                                              f"where regexp_matches(v, {shape[c]}) limit {MAX_CANDIDATES + 1}", bind([c]))
             hits = sum(1 for v in candidates if personal_number(v))
             if hits or len(candidates) > MAX_CANDIDATES:
                 findings.append(f"{rel}.{c}: {hits or len(candidates)} value(s) shaped like a 身份证号 or a mobile number")
-        text_cols = [c for c, t in cols if t in ("VARCHAR", "JSON", "VARCHAR[]") or t.startswith(("STRUCT", "MAP"))]
         if not (names and text_cols) or rel in skip_name_check:
             continue
-        seen = f" and v not in (select v from {checked})" if checked and (checked_in is None or rel in checked_in) \
-            else ""
+        # not exists, not ``not in``: a null among the checked values would make ``not in`` hide every text
+        seen = f" and not exists (select 1 from {checked} k where k.v = u.v)" if uses_checked else ""
 
         def name_hits(columns: list[str]) -> set[str]:
             values = "[" + ", ".join(qs[c] for c in columns) + "]"
-            texts = distinct_values(con, f'select distinct v from (select unnest({values}) as v from "{rel}" {rows}) '
-                                         f"where regexp_matches(v, $cjk){seen}", {"cjk": CJK_SQL, **params})
+            texts = distinct_values(con, f'select distinct u.v from (select unnest({values}) as v from "{rel}" {rows}) u '
+                                         f"where regexp_matches(u.v, $cjk){seen}", {"cjk": CJK_SQL, **params})
             return {h for t in texts for h in names.found(t)}
 
         if name_hits(text_cols):
