@@ -309,10 +309,13 @@ def explained_rows(con, frame: pd.DataFrame, probs: np.ndarray, cutoff: float, p
                                   and (select month_idx from core.month_calendar where period = $p)""",
             {"p": period, "n": scope.signal_months}).fetchall()}
         wanted |= ids.isin(signalled).to_numpy()
-    before = dict(con.execute("select household_id, probability from core.eligibility_month where period = ?",
-                              [shift_period(period, -scope.watch_months)]).fetchall())
-    if before:
-        earlier = ids.map(before).to_numpy(dtype=float, na_value=np.nan)
+    # the earlier month's probabilities as Arrow columns and a vectorised lookup (a dict of a month's
+    # ~350,000 scores at 1M cost ~0.5 s a month)
+    before = con.execute("select household_id, probability from core.eligibility_month where period = ?",
+                         [shift_period(period, -scope.watch_months)]).arrow().read_all()
+    if before.num_rows:
+        earlier = pd.Series(before.column("probability").to_numpy(zero_copy_only=False),
+                            index=before.column("household_id").to_pandas()).reindex(ids).to_numpy(dtype=float)
         off_roster = ~frame["on_roster"].fillna(False).astype(bool).to_numpy()
         with np.errstate(invalid="ignore"):
             wanted |= off_roster & (probs - earlier >= scope.min_rise)
