@@ -739,14 +739,29 @@ def apply_feedback(con: duckdb.DuckDBPyConnection, feedback_dir: Path, as_of: dt
             summary.notes.append(f"{f.path}: not read ({e.strerror})")
             continue
         readable.append((f, data_bytes, sha))
+    # Applied once, wherever copied; but a file rejected whole in one folder (say, a department that
+    # dropped it into the wrong department's folder) is still tried where it belongs. What ops.feedback_files
+    # holds, read once and kept up to date below as the night records files: the folders keep every
+    # file ever answered, and reading the cases of all of them (and a query per file) took ~10 s a
+    # night at 1M after a year, to apply nothing.
+    shas = sorted({sha for _, _, sha in readable if sha})
+    applied_before, tried_before = set(), set()
+    for sha, department, status in con.execute(
+            "select sha256, department, status from ops.feedback_files where sha256 in (select unnest(?::varchar[]))",
+            [shas]).fetchall():
+        tried_before.add((sha, department))
+        if status == "applied":
+            applied_before.add(sha)
+
+    def done_before(sha: str | None, department: str) -> bool:
+        return sha in applied_before or (sha, department) in tried_before
+
     night = _NightCases(con)
-    night.ensure(set().union(*(_file_case_ids(b, limits) for _, b, _ in readable)))
+    night.ensure(set().union(*(_file_case_ids(b, limits) for f, b, sha in readable
+                               if not done_before(sha, f.department))))
     with transaction(con):
         for f, data_bytes, sha in readable:
-            # Applied once, wherever copied; but a file rejected whole in one folder (say, a department
-            # that dropped it into the wrong department's folder) is still tried where it belongs.
-            if con.execute("select 1 from ops.feedback_files where sha256 = ? and (status = 'applied' or department = ?)",
-                           [sha, f.department]).fetchone():
+            if done_before(sha, f.department):
                 summary.files_already_applied += 1
                 continue
             report_dir = work / "feedback_reports" / f.department / f.folder_date.isoformat()
@@ -769,6 +784,9 @@ def apply_feedback(con: duckdb.DuckDBPyConnection, feedback_dir: Path, as_of: dt
                 "lines, applied, rejected, blank, report_dir, office) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [sha, f.department, f.folder_date, str(f.path), encoding, as_of, status, lines, applied,
                  rejected, blank, str(report_dir), f.office])
+            tried_before.add((sha, f.department))
+            if status == "applied":
+                applied_before.add(sha)
             _insert_rejects(con, f, sha, as_of, rejects)
             append_audit(con, actor, "feedback_applied" if status == "applied" else "feedback_file_rejected",
                          str(f.path), rows=applied, sha256=sha,
