@@ -462,6 +462,9 @@ def _apply_file(con: duckdb.DuckDBPyConnection, f: FeedbackFile, data_bytes: byt
     night.ensure(ids)
     cases = {i: night.cases[i] for i in ids if i in night.cases}
     sent = night.sent_to(ids)
+    offices_of: dict[tuple[str, str], list[str]] = {}  # (case, department) -> the offices it was sent to
+    for c, d, o in sorted(sent):
+        offices_of.setdefault((c, d), []).append(o)
     events = night.events
     now = night_time(as_of)
     file_name = str(path)
@@ -521,7 +524,7 @@ def _apply_file(con: duckdb.DuckDBPyConnection, f: FeedbackFile, data_bytes: byt
             errs.append(reject(line, case_id, "handler", "", "缺少经办人 handler missing"))
 
         case = cases.get(case_id) if case_id else None
-        offices = sorted(o for (c, d, o) in sent if c == case_id and d == department)
+        offices = offices_of.get((case_id, department), [])
         state = department_state(case, department) if case is not None else None
         # whose answer the line is: the department's own office (the office the case is with now), or
         # the county office the overdue case was escalated to, answering for every department that
