@@ -239,15 +239,19 @@ def _key_action(key) -> tuple[str, int, bool]:
     return found
 
 
-def _json_strings(v) -> Iterator[str]:
-    if isinstance(v, dict):
-        for x in v.values():
-            yield from _json_strings(x)
-    elif isinstance(v, list):
-        for x in v:
-            yield from _json_strings(x)
-    elif isinstance(v, str):
-        yield v
+def _json_strings(v) -> list[str]:
+    """Every string value in a parsed JSON document, in no particular order (a stack, not nested
+    generators: ~8 million generator frames a night at 1M)."""
+    out, stack = [], [v]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, str):
+            out.append(x)
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return out
 
 
 def mentions(texts: list[str], jsons: list[str]) -> set[str]:
