@@ -450,7 +450,8 @@ def test_with_a_model_rows_follow_its_priority_and_urgent_stays_high(tmp_path):
     model = {"EXP_MED/F003": ("高", 1, 0.9), "ELIG_DIBAO/HHK004": ("低", 3, 0.05), "DISASTER/F003": ("高", 1, 0.2),
              "INC_DROP/F001": ("中", 2, 0.4), "EXP_MED/F002": ("高", 1, 0.7)}
     for key, (label, rank, p) in model.items():
-        con.execute("insert into mart.case_priority values (?, ?, ?, ?, 'model', 'triage-x', 'by the model', now())",
+        con.execute("insert into mart.case_priority (case_id, priority, priority_rank, probability, method, "
+                    "model_version, note, scored_at) values (?, ?, ?, ?, 'model', 'triage-x', 'by the model', now())",
                     [cases[key], label, rank, p])
     write_extracts(con, tmp_path / "outbox", night)
     rows = _rows(tmp_path / "outbox" / "MCA" / "330103" / night.isoformat() / "cases.csv")
@@ -476,3 +477,42 @@ def test_watchlist_rising_households_off_the_roster_without_an_open_case():
                 "status, opened_period, last_period, opened_at) values ('C-1', ?, 'ELIG_DIBAO', 'low', '330102', "
                 "['MCA'], 'dispatched', '2026-06', '2026-06', now())", [res.household_id])
     assert con.execute(sql("learning/eligibility_watchlist.sql"), {"months": 3, "min_rise": 0.1, "size": 10}).fetchall() == []
+
+
+def test_features_tokens_follow_the_core_window_and_the_feeds_the_features_read():
+    """A month's features token (what its household features are made of) changes when a core month of
+    its 12-month window is rebuilt or a feed the features read delivers for a month up to it -- and
+    only then: the scoring stages score a month (or its cases) again exactly when it changes."""
+    from pipelines.learning.data import feature_feeds, features_tokens
+
+    con = duckdb.connect()
+    con.execute("create schema core")
+    con.execute("create table core.build_runs (period varchar, inputs_hash varchar)")
+    con.execute("create table core.feed_month (feed_id varchar, period varchar, status varchar, "
+                "delivery_id varchar, loaded_at timestamp)")
+    months = [f"2025-{m:02d}" for m in range(1, 13)] + ["2026-01", "2026-02", "2026-03"]
+    for m in months:
+        con.execute("insert into core.build_runs values (?, ?)", [m, f"build-{m}"])
+        con.execute("insert into core.feed_month values ('mohurd_housing', ?, 'loaded', ?, ?::date + 40)",
+                    [m, f"mohurd_housing/{m}", m + "-01"])
+    assert {"mohurd_housing", "bank_deposits", "mps_vehicles", "samr_business", "mem_disaster"} <= set(feature_feeds())
+    assert "mca_roster" not in feature_feeds()   # read through core (person_month): its builds cover it
+    before = features_tokens(con, months)
+
+    def changed() -> set[str]:
+        now = features_tokens(con, months)
+        return {m for m in months if now[m] != before[m]}
+
+    con.execute("update core.build_runs set inputs_hash = 'rebuilt' where period = '2025-03'")
+    assert changed() == {m for m in months if "2025-03" <= m <= "2026-02"}   # the month and the 11 after it
+    con.execute("update core.build_runs set inputs_hash = 'build-2025-03' where period = '2025-03'")
+    assert changed() == set()
+    # a late correction of a housing snapshot (a month the features read up to)
+    con.execute("update core.feed_month set delivery_id = 'mohurd_housing/late', loaded_at = now() "
+                "where period = '2025-06'")
+    assert changed() == {m for m in months if m >= "2025-06"}
+    con.execute("update core.feed_month set delivery_id = 'mohurd_housing/2025-06', "
+                "loaded_at = '2025-06-01'::date + 40 where period = '2025-06'")
+    # a delivery of a feed the features do not read themselves changes nothing here
+    con.execute("insert into core.feed_month values ('mca_roster', '2025-06', 'loaded', 'mca_roster/late', now())")
+    assert changed() == set()

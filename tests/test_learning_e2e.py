@@ -171,9 +171,10 @@ def test_extracts_after_training_are_ordered_by_the_triage_model_with_every_case
 
 
 def test_priorities_kept_from_the_night_before_equal_a_full_scoring(province, tmp_path):
-    """The triage stage keeps a case's probability under the same model from the night before (its
-    features are those of the case as first sent and of its month), re-scoring the cases of the newest
-    months: the priorities equal those of scoring every case again."""
+    """The triage stage keeps a case's probability under the same model while what its month's features
+    are made of is unchanged (data.features_tokens): run again on the night's warehouse it re-scores
+    nothing; after a core month is rebuilt it re-scores the cases of that month (and of the months
+    whose windows hold it) -- and the priorities equal those of scoring every case again."""
     import shutil
 
     from pipelines.learning import triage
@@ -186,9 +187,18 @@ def test_priorities_kept_from_the_night_before_equal_a_full_scoring(province, tm
     con = connect(settings.with_(warehouse=copy))
     try:
         folder = model_folder(settings, "triage")
-        kept = triage.prioritise(con, folder, nights[-1])
-        assert kept.method == "model" and 0 < kept.reused < kept.cases
         rows = "select case_id, priority, priority_rank, probability from mart.case_priority order by case_id"
+        night = con.execute(rows).fetchall()
+        again = triage.prioritise(con, folder, nights[-1])
+        assert again.method == "model" and again.reused == again.cases > 0
+        assert con.execute(rows).fetchall() == night
+        live = triage.cases(con, live_only=True)
+        newest = str(live["case_period"].max())
+        # the newest month rebuilt (a late delivery): its cases are scored again, the others kept
+        con.execute("update core.build_runs set inputs_hash = 'rebuilt' where period = ?", [newest])
+        kept = triage.prioritise(con, folder, nights[-1])
+        rescored = int((live["case_period"].astype(str) == newest).sum())
+        assert 0 < rescored < kept.cases and kept.reused == kept.cases - rescored
         after_reuse = con.execute(rows).fetchall()
         con.execute("delete from mart.case_priority")
         full = triage.prioritise(con, folder, nights[-1])

@@ -16,6 +16,10 @@ what the model learns from is what was known before the check.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -53,6 +57,39 @@ def household_features(con, period: str, *, households=None, partial_only: bool 
     return con.execute(sql("learning/household_features.sql"),
                        {"period": period, "scoped": scoped, "partial_only": partial_only,
                         "include_enrolled": include_enrolled}).df()
+
+
+# What a month's features are made of besides its own core facts: the core months of its trailing
+# windows (12 months, the longest: household_month, household_oop_month) and the staged feeds the SQL
+# reads itself, each up to the month (named from the SQL, so a feed it starts reading is covered).
+FEATURE_HISTORY_MONTHS = 12
+
+
+def feature_feeds() -> tuple[str, ...]:
+    """The staged feeds ``household_features.sql`` reads (``staging.mem_disaster_current`` is
+    mem_disaster's)."""
+    found = re.findall(r"staging\.(\w+)", sql("learning/household_features.sql"))
+    return tuple(sorted({t.removesuffix("_current") for t in found}))
+
+
+def features_tokens(con, periods) -> dict[str, str]:
+    """Per data month, a digest of everything its household features are computed from: the core
+    builds (``core.build_runs``) of the month and the 11 before it, and every delivery token
+    (``core.feed_month``) of :func:`feature_feeds` for months up to it. Equal tokens, equal features:
+    the scoring stages score a month's households (or a month's cases) again exactly when it
+    changes -- a late delivery of an older month, or a core month rebuilt inside the window, included."""
+    builds = dict(con.execute("select period, inputs_hash from core.build_runs").fetchall())
+    feeds: dict[str, list] = {}
+    for feed, month, status, delivery, loaded in con.execute(
+            "select feed_id, period, status, delivery_id, cast(loaded_at as varchar) from core.feed_month "
+            "where feed_id in (select unnest(?::varchar[])) order by feed_id, period", [list(feature_feeds())]).fetchall():
+        feeds.setdefault(feed, []).append([month, status, delivery, loaded])
+    out = {}
+    for period in sorted(set(periods)):
+        window = [builds.get(shift_period(period, -k)) for k in range(FEATURE_HISTORY_MONTHS)]
+        delivered = {f: [r for r in rows if r[0] <= period] for f, rows in feeds.items()}
+        out[period] = hashlib.sha256(json.dumps([window, delivered], default=str).encode()).hexdigest()
+    return out
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:

@@ -9,8 +9,8 @@ the province's own checks.
 
 - :func:`train` — time-based split (trees on the older label months, calibration on the next,
   the last held back), the cut-off for the target recall, the card; writes the artifact.
-- :func:`score` — the nightly stage: the months core holds that are not scored yet (or whose core
-  build changed), households with ``partial`` coverage not in 低保/特困, into
+- :func:`score` — the nightly stage: the months core holds that are not scored yet (or whose features
+  may have changed: :func:`pipelines.learning.data.features_tokens`), households with ``partial`` coverage not in 低保/特困, into
   ``core.eligibility_month`` with the three feature groups that moved each probability most where it
   reaches the cut-off and someone reads them (:func:`explained_rows`: path (b) candidates and the
   watchlist's risers). ELIG path (b) reads that table (a month without rows has no gate).
@@ -241,12 +241,12 @@ def score(con, folder: Path, spec: ModelSpec | None = None, months: list[str] | 
     known = data.data_months(con)
     if months is None:
         months = known
-    builds = dict(con.execute("select period, inputs_hash from core.build_runs").fetchall())
+    features = data.features_tokens(con, months)
     runs = {p: (h, v) for p, h, v in con.execute(
         "select period, inputs_hash, model_version from core.eligibility_runs").fetchall()}
     newest = known[-1] if known else None
     for period in months:
-        token = hashlib.sha256(json.dumps([builds.get(period), art.version, cutoff, k, scope.key()]).encode()).hexdigest()
+        token = hashlib.sha256(json.dumps([features[period], art.version, cutoff, k, scope.key()]).encode()).hexdigest()
         previous = runs.get(period)
         if previous is not None and previous[0] == token:
             out.unchanged.append(period)

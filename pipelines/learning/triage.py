@@ -203,14 +203,11 @@ class PrioritySummary:
                 "levels": dict(self.levels), "reused": self.reused}
 
 
-# The newest data months whose cases are scored again each night: late deliveries rebuild their core facts.
-RESCORED_MONTHS = 2
-
 # mart.case_priority's columns, in the order prioritise builds its records
 PRIORITY_SCHEMA = pa.schema([
     ("case_id", pa.string()), ("priority", pa.string()), ("priority_rank", pa.int32()), ("probability", pa.float64()),
     ("method", pa.string()), ("model_version", pa.string()), ("note", pa.string()),
-    ("scored_at", pa.timestamp("us", tz="UTC")),
+    ("scored_at", pa.timestamp("us", tz="UTC")), ("features_token", pa.string()),
 ])
 
 
@@ -230,17 +227,22 @@ def prioritise(con, folder: Path, as_of, spec: ModelSpec | None = None) -> Prior
     except ArtifactError as e:
         out.note = ("按严重程度排序：分诊模型无法使用。 Ordered by severity: the triage model cannot be used: " + str(e))
     probs: list[float | None] = [None] * len(live)
+    token_of: dict[str, str | None] = {}  # case -> the features token its probability was computed with
     if art is not None and len(live):
         # A case's probability comes from the case as first sent and its household's features of the
-        # case's month: computed once per model version, and again each night for the cases of the
-        # newest months (late deliveries still rebuild them). A night re-deriving the features of every
-        # month with open cases spent ~1 min at 1M on work whose result had not changed.
-        previous = dict(con.execute("select case_id, probability from mart.case_priority "
-                                    "where model_version = ? and probability is not null", [art.version]).fetchall())
-        settling = set(data.data_months(con)[-RESCORED_MONTHS:])
-        keep = live["case_id"].isin(list(previous)) & ~live["case_period"].astype(str).isin(settling)
+        # case's month: computed once per model version, and again when what that month's features
+        # are made of changes (a late delivery, a core month of its window rebuilt: data.features_tokens;
+        # typically the newest two months). A night re-deriving the features of every month with open
+        # cases spent ~1 min at 1M on work whose result had not changed.
+        previous = {cid: (p, t) for cid, p, t in con.execute(
+            "select case_id, probability, features_token from mart.case_priority "
+            "where model_version = ? and probability is not null", [art.version]).fetchall()}
+        tokens = data.features_tokens(con, [str(p) for p in live["case_period"].dropna().unique()])
+        token_of = dict(zip(live["case_id"], live["case_period"].map(lambda p: tokens.get(str(p)))))
+        keep = live["case_id"].map(lambda cid: cid in previous and previous[cid][1] is not None
+                                   and previous[cid][1] == token_of[cid]).astype(bool)
         rows = case_rows(con, live[~keep])
-        prob_of = {cid: float(previous[cid]) for cid in live.loc[keep, "case_id"]}
+        prob_of = {cid: float(previous[cid][0]) for cid in live.loc[keep, "case_id"]}
         if len(rows):
             prob_of.update(zip(rows["case_id"], (float(x) for x in art.predict(triage_matrix(rows, art.features)))))
         probs = [prob_of[cid] for cid in live["case_id"]]
@@ -258,7 +260,8 @@ def prioritise(con, folder: Path, as_of, spec: ModelSpec | None = None) -> Prior
         level = level_of(probs[i], severity, spec)
         label = label_of(level, spec)
         out.levels[label] = out.levels.get(label, 0) + 1
-        records.append([r.case_id, label, LEVEL_RANK[level], probs[i], out.method, out.model, out.note, now])
+        records.append([r.case_id, label, LEVEL_RANK[level], probs[i], out.method, out.model, out.note, now,
+                        token_of.get(r.case_id) if probs[i] is not None else None])
     out.cases = len(records)
     with transaction(con):
         con.execute("delete from mart.case_priority")
