@@ -657,9 +657,9 @@ def bench_size(label: str, args) -> dict:
     key = f"night_m{H + 1}" + ("_after_training" if args.after_training else "")
     if key not in results or (args.rerun or args.rerun_late) and not args.rerun_early:
         earlier = results.get(key, {}).get("stages", {}).get("pandas")
-        label = f"month {H + 1}" + (" (first night after the training)" if args.after_training else "")
+        night_label = f"month {H + 1}" + (" (first night after the training)" if args.after_training else "")
         n = max(1, args.repeat)
-        runs = [timed_night(label + (f" (run {i + 1} of {n})" if n > 1 else ""), afterH, root / f"run_m{H + 1}",
+        runs = [timed_night(night_label + (f" (run {i + 1} of {n})" if n > 1 else ""), afterH, root / f"run_m{H + 1}",
                             landing, H + 1, args, log, extra=() if args.no_pandas or i else ("pandas",))
                 for i in range(n)]
         results[key] = median_run(runs)
