@@ -29,23 +29,22 @@ def night_total(night: dict) -> tuple[float, int, float]:
             sum(v["wall_s"] for v in st.values()))
 
 
-def indicator_part(night: dict, code: str, key: str) -> float:
-    """An indicator's seconds or CPU seconds in a night: a part of the one indicators stage (each
-    indicator's own stage in results written before the benchmark ran them in one process)."""
+def indicator_stage(night: dict, code: str) -> tuple[dict, dict]:
+    """(the stage an indicator ran in, its own numbers): the one indicators stage and the indicator's
+    part of it, or -- in results written before the benchmark ran them in one process -- its own stage."""
     own = night["stages"].get(f"indicator:{code}")
     if own is not None:
-        return own.get(key, 0)
-    return night["stages"].get("indicators", {}).get("parts", {}).get(code, {}).get(key, 0)
+        return own, own
+    stage = night["stages"].get("indicators", {})
+    return stage, stage.get("parts", {}).get(code, {})
+
+
+def indicator_part(night: dict, code: str, key: str) -> float:
+    return indicator_stage(night, code)[1].get(key, 0)
 
 
 def three_seconds(night: dict) -> float:
     return sum(indicator_part(night, c, "seconds") for c in THREE)
-
-
-def three_peak(night: dict) -> int:
-    st = night["stages"]
-    return max(st[f"indicator:{c}"]["peak_rss"] if f"indicator:{c}" in st else st["indicators"]["peak_rss"]
-               for c in THREE)
 
 
 def load_results(cache: Path) -> list[dict]:
@@ -179,7 +178,8 @@ def size_section(r: dict) -> list[str]:
                   f"| pandas: compute (13 months of households, 3 indicators) | {pd_['compute_s']:.1f} | |",
                   f"| **pandas total** | **{total:.1f}** | {_gb(pd_['peak_rss'])} |",
                   f"| ours: the 3 indicator stages | {ours:.1f} | "
-                  f"{_gb(three_peak(late))}{'' if 'indicator:INC_DROP' in late['stages'] else ' (the indicators stage)'} |",
+                  f"{_gb(max(indicator_stage(late, c)[0]['peak_rss'] for c in THREE))}"
+                  f"{'' if 'indicator:INC_DROP' in late['stages'] else ' (the indicators stage)'} |",
                   f"| ours: core (incremental) + the 3 indicator stages | {core + ours:.1f} | |", "",
                   f"Ratio ours / pandas: **{ours / total:.3f}** (indicators only; pandas is {total / ours:.0f}× slower), "
                   f"{(core + ours) / total:.3f} counting the whole core build ({total / (core + ours):.1f}×). "

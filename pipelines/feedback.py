@@ -747,16 +747,19 @@ def apply_feedback(con: duckdb.DuckDBPyConnection, feedback_dir: Path, as_of: dt
     # holds, read once and kept up to date below as the night records files: the folders keep every
     # file ever answered, and reading the cases of all of them (and a query per file) took ~10 s a
     # night at 1M after a year, to apply nothing.
-    shas = sorted({sha for _, _, sha in readable if sha})
     applied_before, tried_before = set(), set()
-    for sha, department, status in con.execute(
-            "select sha256, department, status from ops.feedback_files where sha256 in (select unnest(?::varchar[]))",
-            [shas]).fetchall():
+
+    def remember(sha: str, department: str, status: str) -> None:
         tried_before.add((sha, department))
         if status == "applied":
             applied_before.add(sha)
 
-    def done_before(sha: str | None, department: str) -> bool:
+    for row in con.execute("select sha256, department, status from ops.feedback_files "
+                           "where sha256 in (select unnest(?::varchar[]))",
+                           [sorted({sha for _, _, sha in readable})]).fetchall():
+        remember(*row)
+
+    def done_before(sha: str, department: str) -> bool:
         return sha in applied_before or (sha, department) in tried_before
 
     night = _NightCases(con)
@@ -787,9 +790,7 @@ def apply_feedback(con: duckdb.DuckDBPyConnection, feedback_dir: Path, as_of: dt
                 "lines, applied, rejected, blank, report_dir, office) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [sha, f.department, f.folder_date, str(f.path), encoding, as_of, status, lines, applied,
                  rejected, blank, str(report_dir), f.office])
-            tried_before.add((sha, f.department))
-            if status == "applied":
-                applied_before.add(sha)
+            remember(sha, f.department, status)
             _insert_rejects(con, f, sha, as_of, rejects)
             append_audit(con, actor, "feedback_applied" if status == "applied" else "feedback_file_rejected",
                          str(f.path), rows=applied, sha256=sha,

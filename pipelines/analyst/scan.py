@@ -91,11 +91,10 @@ def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterab
         # the value alone: the text columns of such a relation are searched for numbers only in their
         # values outside ``checked`` (an anti join, materialised first, so the expression runs on those alone).
         # The other columns in one pass.
-        by_value = cached
-        plain = [(c, t) for c, t in cols if c not in by_value]
+        plain = [(c, t) for c, t in cols if c not in cached]
 
         def source(c: str) -> str:
-            if c not in by_value:
+            if c not in cached:
                 return f'(select {qs[c]} as v from "{rel}" {rows})'
             return (f'(select t.v from (select {qs[c]} as v from "{rel}" {rows}) t '
                     f"where t.v is not null and not exists (select 1 from {checked} k where k.v = t.v))")
@@ -106,7 +105,7 @@ def find_identifiers(con: duckdb.DuckDBPyConnection, names: NameMatcher | Iterab
         counts = dict(zip([c for c, _ in plain], con.execute(
             "select " + ", ".join(f"count(*) filter (where regexp_matches({qs[c]}, {shape[c]}))" for c, _ in plain)
             + f' from "{rel}" {rows}', bind(c for c, _ in plain)).fetchone())) if plain else {}
-        for c in by_value:
+        for c in cached:
             counts[c] = con.execute(f"with s as materialized {source(c)} select count(*) from s "
                                     f"where regexp_matches(v, {shape[c]})", bind([c])).fetchone()[0]
         for c, _ in cols:

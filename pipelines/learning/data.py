@@ -23,6 +23,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from pipelines.core import feed_tokens
 from pipelines.dates import shift_period
 from pipelines.warehouse import sql
 
@@ -79,15 +80,12 @@ def features_tokens(con, periods) -> dict[str, str]:
     the scoring stages score a month's households (or a month's cases) again exactly when it
     changes -- a late delivery of an older month, or a core month rebuilt inside the window, included."""
     builds = dict(con.execute("select period, inputs_hash from core.build_runs").fetchall())
-    feeds: dict[str, list] = {}
-    for feed, month, status, delivery, loaded in con.execute(
-            "select feed_id, period, status, delivery_id, cast(loaded_at as varchar) from core.feed_month "
-            "where feed_id in (select unnest(?::varchar[])) order by feed_id, period", [list(feature_feeds())]).fetchall():
-        feeds.setdefault(feed, []).append([month, status, delivery, loaded])
+    read = set(feature_feeds())
+    deliveries = sorted((f, month, *token) for (f, month), token in feed_tokens(con).items() if f in read)
     out = {}
     for period in sorted(set(periods)):
         window = [builds.get(shift_period(period, -k)) for k in range(FEATURE_HISTORY_MONTHS)]
-        delivered = {f: [r for r in rows if r[0] <= period] for f, rows in feeds.items()}
+        delivered = [d for d in deliveries if d[1] <= period]
         out[period] = hashlib.sha256(json.dumps([window, delivered], default=str).encode()).hexdigest()
     return out
 
