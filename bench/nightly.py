@@ -251,6 +251,9 @@ def _stage(args) -> dict:
         s = nightly._as_dict(nightly.run_stage(settings, name, as_of))
         out["rows"] = int(s.get("rows", s.get("cases", 0)) or 0)
         out["note"] = f"model {s.get('model') or '-'}: {s.get('note') or s.get('method', '')}"[:120]
+        # the model's own time: the whole eligibility stage; in triage, loading the model, the features and the
+        # probabilities (the severity order, the cases query and the write exist without a model)
+        out["model_s"] = float(s.get("model_seconds", s.get("seconds", 0.0)) or 0.0)
 
     elif name == "cases":
         s = nightly._as_dict(nightly.run_stage(settings, "cases", as_of))

@@ -18,7 +18,7 @@ from pipelines.learning import artifact as art_mod
 from pipelines.learning import data, metrics
 from pipelines.learning.common import fit, make_artifact
 from pipelines.learning.explain import path_contributions, top_features
-from pipelines.learning.priority import level_of
+from pipelines.learning.priority import Thresholds, fixed_thresholds, learned_thresholds, level_of, model_thresholds
 from pipelines.learning.spec import load_spec
 from tests.warehouse_fixtures import Province, d, month_range
 
@@ -272,11 +272,48 @@ def test_cutoff_for_recall_and_top_half():
 
 
 def test_priority_levels():
+    t = Thresholds(high=0.6, medium=0.3, rule="test")
+    assert level_of(0.1, "urgent", t) == "high"            # urgent is always 高
+    assert level_of(0.7, "low", t) == "high" and level_of(0.4, "high", t) == "medium"
+    assert level_of(0.1, "high", t) == "low"
+    assert [level_of(None, s, t) for s in ("urgent", "high", "medium", "low")] == ["high", "high", "medium", "low"]
+    assert [level_of(0.9, s) for s in ("urgent", "high", "medium", "low")] == ["high", "high", "medium", "low"]
+
+
+def test_priority_thresholds_are_set_by_shares_unless_fixed():
+    """Departments confirm most referrals: fixed probabilities would make every row 高. Training sets the
+    thresholds so that the configured shares of the calibration cases are 高 and 中; ties stay together;
+    thresholds fixed in the spec win; an artifact without thresholds is refused with a message."""
+    import dataclasses
+
     spec = load_spec("triage")
-    assert level_of(0.1, "urgent", spec) == "high"            # urgent is always 高
-    assert level_of(0.7, "low", spec) == "high" and level_of(0.4, "high", spec) == "medium"
-    assert level_of(0.1, "high", spec) == "low"
-    assert [level_of(None, s, spec) for s in ("urgent", "high", "medium", "low")] == ["high", "high", "medium", "low"]
+    assert fixed_thresholds(spec) is None and spec.priority["high_share"] == 0.3
+    p = np.linspace(0.999, 0.7, 100)                       # every case likely confirmed
+    t = learned_thresholds(p, spec)
+    levels = [level_of(x, "medium", t) for x in p]
+    assert levels.count("high") == 30 and levels.count("medium") == 40 and levels.count("low") == 30
+    assert 0.7 <= t.medium <= t.high < 1 and "30%" in t.rule
+    tied = learned_thresholds([0.9] * 50 + [0.8] * 50, spec)
+    assert [level_of(x, "low", tied) for x in (0.9, 0.8)] == ["high", "medium"]  # 50 % reach 高: ties not split
+    fixed = dataclasses.replace(spec, priority={**spec.priority, "high": 0.6, "medium": 0.3})
+    assert model_thresholds(fixed, {"priority": {"high": 0.95, "medium": 0.9}}) == fixed_thresholds(fixed)
+    assert model_thresholds(spec, {"priority": {"high": 0.95, "medium": 0.9}}).high == 0.95
+    with pytest.raises(ValueError, match="retrain"):
+        model_thresholds(spec, {})
+
+
+def test_a_triage_model_is_in_force_only_if_it_orders_better_than_severity():
+    from pipelines.learning.triage import deployable
+
+    spec = load_spec("triage")
+    worse = {"model (probability)": 0.499, "severity (the order without a model)": 0.5}
+    better = {"model (probability)": 0.52, "severity (the order without a model)": 0.5}
+    assert deployable(worse, spec)[0] is False and "49.9%" in deployable(worse, spec)[1]
+    assert deployable(better, spec)[0] is True
+    import dataclasses
+
+    lenient = dataclasses.replace(spec, priority={**spec.priority, "require_better_than_severity": False})
+    assert deployable(worse, lenient)[0] is True
 
 
 def test_fairness_gap_beyond_the_bound_is_a_warning():

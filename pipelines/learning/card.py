@@ -79,7 +79,11 @@ def render(spec, meta: dict) -> str:
         lines.append(f"- **cut-off** {meta['cutoff']:.3f}: {meta.get('cutoff_rule', '')}")
     if "priority" in meta:
         p = meta["priority"]
-        lines.append(f"- **priority** 高 ≥ {p['high']:.2f}, 中 ≥ {p['medium']:.2f}, else 低; urgent cases always 高")
+        rule = f" ({p['rule']})" if p.get("rule") else ""
+        lines.append(f"- **priority** 高 ≥ {p['high']:.3f}, 中 ≥ {p['medium']:.3f}, else 低{rule}; urgent cases always 高")
+    if "in_force" in meta:
+        lines.append(f"- **in force** {'yes' if meta['in_force'] else 'no: the nights keep the severity order'} "
+                     f"({meta.get('in_force_reason', '')})")
     lines.append(f"- **explanations** {meta.get('explanation_method', '–')}")
     lib = meta.get("libraries", {})
     lines.append("- **libraries** " + ", ".join(f"{k} {v}" for k, v in sorted(lib.items())))
@@ -127,6 +131,11 @@ def render(spec, meta: dict) -> str:
         lines += ["", "| order | share of confirmed cases in the top half |", "| --- | ---: |"]
         for label, v in meta["ordering"].items():
             lines.append(f"| {label} | {_pct(v)} |")
+    if meta.get("levels"):
+        lines += ["", "What a priority meant on the held-back months (urgent cases are 高 whatever their probability):", "",
+                  "| priority | cases | share | confirmed |", "| --- | ---: | ---: | ---: |"]
+        for lv in meta["levels"]:
+            lines.append(f"| {lv['label']} | {lv['cases']:,} | {_pct(lv['share'])} | {_pct(lv['confirmed'])} |")
     lines += ["", "## By group (held-back months, at the cut-off)", "",
               f"A gap in precision or recall larger than {meta.get('fairness_bound', 0.15):.2f} between judged groups is "
               "a warning (groups with too few rows or positives are listed, not judged).", ""]

@@ -22,6 +22,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.core import feed_tokens
 from pipelines.dates import shift_period
@@ -54,10 +56,22 @@ def household_features(con, period: str, *, households=None, partial_only: bool 
                        include_enrolled: bool = False) -> pd.DataFrame:
     """The rows of ``household_features.sql`` for data month ``period`` (all households, or those in
     ``households``)."""
+    return _features_result(con, period, households, partial_only, include_enrolled).df()
+
+
+def household_features_table(con, period: str, *, households=None, partial_only: bool = False,
+                             include_enrolled: bool = False) -> pa.Table:
+    """:func:`household_features` as an Arrow table: the nightly scoring reads the feature columns
+    straight into a matrix (:func:`table_matrix`; a pandas frame of a 1M province's month cost ~1 s more)."""
+    result = _features_result(con, period, households, partial_only, include_enrolled).arrow()
+    return result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+
+
+def _features_result(con, period, households, partial_only, include_enrolled):
     scoped = _scope(con, households)
     return con.execute(sql("learning/household_features.sql"),
                        {"period": period, "scoped": scoped, "partial_only": partial_only,
-                        "include_enrolled": include_enrolled}).df()
+                        "include_enrolled": include_enrolled})
 
 
 # What a month's features are made of besides its own core facts: the core months of its trailing
@@ -99,6 +113,17 @@ def matrix(frame: pd.DataFrame, features: list[str]) -> np.ndarray:
     if not len(frame):
         return np.zeros((0, len(features)))
     return frame[features].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def table_matrix(table: pa.Table, features: list[str]) -> np.ndarray:
+    """:func:`matrix` of an Arrow table: each feature column cast to float64 (null = NaN), C order
+    (the layout the trees' binning reads)."""
+    out = np.empty((table.num_rows, len(features)), dtype=np.float64)
+    for j, f in enumerate(features):
+        column = pc.cast(table.column(f), pa.float64())
+        out[:, j] = column.to_numpy(zero_copy_only=False) if column.null_count == 0 else \
+            pc.fill_null(column, np.nan).to_numpy(zero_copy_only=False)
+    return out
 
 
 def data_months(con) -> list[str]:

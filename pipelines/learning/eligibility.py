@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.dates import today
 from pipelines.learning import data, metrics
@@ -327,29 +328,29 @@ def _score_month(con, art, spec: ModelSpec, period: str, cutoff: float, k: int, 
     from pipelines.learning.explain import top_features
     from pipelines.warehouse import registered, transaction
 
-    frame = data.household_features(con, period, partial_only=list(spec.scoring.get("coverage", ["partial"])) == ["partial"])
-    if not len(frame):
-        probs = np.zeros(0)
-    else:
-        X = data.matrix(frame, art.features)
-        # rounded as stored: the households explained here are exactly those the gate lets through
-        # (stored probability >= stored cut-off)
-        probs = np.round(art.predict(X), PROBABILITY_DECIMALS)
-    tops = [None] * len(frame)
+    table = data.household_features_table(
+        con, period, partial_only=list(spec.scoring.get("coverage", ["partial"])) == ["partial"])
+    n = table.num_rows
+    ids = table.column("household_id").cast(pa.string())
+    X = data.table_matrix(table, art.features)
+    # rounded as stored: the households explained here are exactly those the gate lets through
+    # (stored probability >= stored cut-off)
+    probs = np.round(art.predict(X), PROBABILITY_DECIMALS) if n else np.zeros(0)
+    tops = [None] * n
     above = int((probs >= cutoff).sum())
-    explain = explained_rows(con, frame, probs, cutoff, period, scope) if len(frame) else np.zeros(0, dtype=int)
+    explain = np.zeros(0, dtype=int)
+    if n:
+        who = pd.DataFrame({"household_id": ids.to_pandas(), "on_roster": table.column("on_roster").to_pandas()})
+        explain = explained_rows(con, who, probs, cutoff, period, scope)
     if len(explain):
-        explained = top_features(art, spec, data.matrix(frame.iloc[explain], art.features), k)
-        for i, items in zip(explain, explained):
+        for i, items in zip(explain, top_features(art, spec, X[explain], k)):
             tops[i] = json.dumps(items, ensure_ascii=False)
-    import pyarrow as pa
-
     table = pa.table({
-        "period": pa.array([period] * len(frame), pa.string()),
-        "household_id": pa.array(frame["household_id"].astype(str).tolist() if len(frame) else [], pa.string()),
+        "period": pa.array([period] * n, pa.string()),
+        "household_id": ids,
         "probability": pa.array(probs, pa.float64()),
-        "cutoff": pa.array([cutoff] * len(frame), pa.float64()),
-        "model_version": pa.array([art.version] * len(frame), pa.string()),
+        "cutoff": pa.array([cutoff] * n, pa.float64()),
+        "model_version": pa.array([art.version] * n, pa.string()),
         "top_features": pa.array(tops, pa.string()),
     })
     with registered(con, "eligibility_scored", table), transaction(con):
@@ -358,5 +359,5 @@ def _score_month(con, art, spec: ModelSpec, period: str, cutoff: float, k: int, 
                     "model_version, cast(top_features as json) from eligibility_scored")
         con.execute("delete from core.eligibility_runs where period = ?", [period])
         con.execute("insert into core.eligibility_runs values (?, ?, ?, ?, ?, ?)",
-                    [period, token, art.version, cutoff, len(frame), above])
-    return len(frame), above, int(len(explain))
+                    [period, token, art.version, cutoff, n, above])
+    return n, above, int(len(explain))

@@ -88,8 +88,13 @@ def load_spec(name: str, models_dir: Path = MODELS_DIR) -> ModelSpec:
     if "value" in cutoff and not 0 < float(cutoff["value"]) < 1:
         raise ModelSpecError(f"{path}: cutoff.value must be between 0 and 1, got {cutoff['value']!r}")
     priority = raw.get("priority", {})
-    if priority and not 0 <= float(priority.get("medium", 0)) <= float(priority.get("high", 1)) <= 1:
+    if ("high" in priority) != ("medium" in priority):
+        raise ModelSpecError(f"{path}: priority.high and priority.medium are fixed together (or both left to training)")
+    if "high" in priority and not 0 <= float(priority["medium"]) <= float(priority["high"]) <= 1:
         raise ModelSpecError(f"{path}: priority thresholds must satisfy 0 <= medium <= high <= 1")
+    shares = [float(priority.get(k, 0)) for k in ("high_share", "medium_share")]
+    if min(shares) < 0 or sum(shares) > 1:
+        raise ModelSpecError(f"{path}: priority.high_share and medium_share must be >= 0 and add up to at most 1")
     features, groups = {}, {}
     fpath = Path(models_dir) / name / "features.toml"
     if fpath.exists():

@@ -29,7 +29,8 @@ from pipelines.learning import data, metrics
 from pipelines.learning.artifact import ArtifactError, ArtifactMissing, load_artifact, save_artifact
 from pipelines.learning.common import NotEnoughData, TrainingLog, describe_rows, fit, make_artifact, time_split
 from pipelines.learning.eligibility import TrainResult, group_tables
-from pipelines.learning.priority import LEVEL_RANK, SEVERITY_RANK, label_of, level_of
+from pipelines.learning.priority import (LEVEL_RANK, SEVERITY_RANK, Thresholds, fixed_thresholds, label_of,
+                                         learned_thresholds, level_of, model_thresholds)
 from pipelines.learning.spec import ModelSpec, load_spec
 from pipelines.warehouse import insert_arrow, sql, transaction
 
@@ -95,6 +96,39 @@ def severity_order_score(rows: pd.DataFrame) -> np.ndarray:
     return rank - ties / (len(rows) + 1.0)
 
 
+def level_table(y: np.ndarray, p: np.ndarray, severities: list[str], thresholds: Thresholds,
+                spec: ModelSpec) -> list[dict]:
+    """Per priority level, on a set of answered cases (the card: the held-back months): cases, their share
+    and the share the departments confirmed -- what a 高 / 中 / 低 meant."""
+    levels = [level_of(float(x), s, thresholds) for x, s in zip(p, severities)]
+    out = []
+    for level in ("high", "medium", "low"):
+        sel = np.array([lv == level for lv in levels], dtype=bool)
+        n = int(sel.sum())
+        out.append({"level": level, "label": label_of(level, spec), "cases": n,
+                    "share": n / len(levels) if levels else None,
+                    "confirmed": float(y[sel].mean()) if n else None})
+    return out
+
+
+def deployable(ordering: dict, spec: ModelSpec) -> tuple[bool, str]:
+    """Whether the nights use the model: it must put more of the held-back months' confirmed cases in the top
+    half of its order than the severity order does (``priority.require_better_than_severity``, default on) --
+    a model without signal (isotonic calibration then gives nearly every case the base rate) would replace a
+    meaningful order by an arbitrary one. Returns (in force, why) -- the card and the training log say it."""
+    model = ordering.get("model (probability)")
+    severity = ordering.get("severity (the order without a model)")
+    why = (f"held-back months: the model puts {_pct(model)} of the confirmed cases in the top half of its order, "
+           f"the severity order {_pct(severity)}")
+    if not spec.priority.get("require_better_than_severity", True):
+        return True, why + "; models/triage/model.toml does not require it to do better"
+    return (model is not None and (severity is None or model > severity)), why
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{x:.1%}"
+
+
 # --- training ---------------------------------------------------------------------------------------
 
 def train(con, folder: Path, spec: ModelSpec | None = None, *, seed: int | None = None, echo=print,
@@ -132,7 +166,8 @@ def train(con, folder: Path, spec: ModelSpec | None = None, *, seed: int | None 
                                   tr, seed)
     art = make_artifact(NAME, clf, method, calibrator, features, split.test[-1], {})
     p = art.predict(X)
-    high, medium = float(spec.priority.get("high", 0.6)), float(spec.priority.get("medium", 0.3))
+    thresholds = fixed_thresholds(spec) or learned_thresholds(p[part["calibration"]], spec)
+    high = thresholds.high
     test = part["test"]
     sev = severity_order_score(rows[test])
     evaluation = {"held-back cases": {
@@ -158,10 +193,14 @@ def train(con, folder: Path, spec: ModelSpec | None = None, *, seed: int | None 
         f"{_f(m['calibration_error'])}; confirmed cases in the top half: model {_f(ordering['model (probability)'])}, "
         f"severity order {_f(ordering['severity (the order without a model)'])}, "
         f"best possible {_f(ordering['best possible (every confirmed case first)'])}")
+    in_force, why = deployable(ordering, spec)
+    log(f"  priority 高 >= {thresholds.high:.3f}, 中 >= {thresholds.medium:.3f} ({thresholds.rule})")
+    log(f"  in force: {'yes' if in_force else 'NO -- the nights keep the severity order'} ({why})")
     for w in warnings:
         log(f"  WARNING {w}")
     art.meta.update({
-        "model": NAME, "seed": seed, "priority": {"high": high, "medium": medium},
+        "model": NAME, "seed": seed, "priority": thresholds.as_dict(), "in_force": in_force, "in_force_reason": why,
+        "levels": level_table(y[test], p[test], rows[test]["first_severity"].astype(str).tolist(), thresholds, spec),
         "label": "a department confirms the case (verified or assisted) rather than not (not_verified or ineligible)",
         "months": split.as_dict(), "month_kind": "the month the case was first sent",
         "counts": {k: {"rows": int(part[k].sum()), "positives": int(y[part[k]].sum())} for k in part},
@@ -197,10 +236,11 @@ class PrioritySummary:
     cases: int = 0
     levels: dict[str, int] = field(default_factory=dict)
     reused: int = 0  # cases whose probability under this model was kept from the night before
+    model_seconds: float = 0.0  # the model's share of the stage: loading it, the features, the probabilities
 
     def as_dict(self) -> dict:
         return {"method": self.method, "model": self.model, "note": self.note, "cases": self.cases,
-                "levels": dict(self.levels), "reused": self.reused}
+                "levels": dict(self.levels), "reused": self.reused, "model_seconds": round(self.model_seconds, 2)}
 
 
 # mart.case_priority's columns, in the order prioritise builds its records
@@ -219,6 +259,7 @@ def prioritise(con, folder: Path, as_of, spec: ModelSpec | None = None) -> Prior
     confirmed, not_confirmed = answered(con)
     need = int(spec.training.get("min_answered", 300))
     art = None
+    t_model = time.perf_counter()
     try:
         art = load_artifact(folder, NAME)
     except ArtifactMissing:
@@ -226,6 +267,18 @@ def prioritise(con, folder: Path, as_of, spec: ModelSpec | None = None) -> Prior
                     f" Ordered by severity: {confirmed + not_confirmed} answered cases, the triage model needs {need}.")
     except ArtifactError as e:
         out.note = ("按严重程度排序：分诊模型无法使用。 Ordered by severity: the triage model cannot be used: " + str(e))
+    thresholds = None
+    if art is not None and not art.meta.get("in_force", True):
+        out.note = (f"按严重程度排序：分诊模型 {art.version} 在留出月份的排序未优于严重程度排序，暂不启用。"
+                    f" Ordered by severity: the triage model {art.version} is not in force "
+                    f"({art.meta.get('in_force_reason', 'it did not order the held-back cases better than severity')}).")
+        art = None
+    if art is not None:
+        try:
+            thresholds = model_thresholds(spec, art.meta)
+        except ValueError as e:
+            art = None
+            out.note = "按严重程度排序：分诊模型无法使用。 Ordered by severity: the triage model cannot be used: " + str(e)
     probs: list[float | None] = [None] * len(live)
     token_of: dict[str, str | None] = {}  # case -> the features token its probability was computed with
     if art is not None and len(live):
@@ -248,16 +301,18 @@ def prioritise(con, folder: Path, as_of, spec: ModelSpec | None = None) -> Prior
         probs = [prob_of[cid] for cid in live["case_id"]]
         out.reused = int(keep.sum())
         out.method, out.model = "model", art.version
-        out.note = (f"按优先级排序：分诊模型 {art.version} 估计部门核实属实的可能性（紧急案件一律为高）。"
+        out.note = (f"按优先级排序：分诊模型 {art.version} 估计部门核实属实的可能性（高 ≥ {thresholds.high:.3f}，"
+                    f"中 ≥ {thresholds.medium:.3f}，紧急案件一律为高）。"
                     f" Ordered by priority from the triage model {art.version} (urgent cases are always 高).")
     elif art is not None:
         out.method, out.model = "model", art.version
         out.note = f"按优先级排序：分诊模型 {art.version}。 Ordered by priority from the triage model {art.version}."
+    out.model_seconds = time.perf_counter() - t_model
     now = night_time(as_of)
     records = []
     for i, r in enumerate(live.itertuples(index=False)):
         severity = str(r.severity_now)
-        level = level_of(probs[i], severity, spec)
+        level = level_of(probs[i], severity, thresholds)
         label = label_of(level, spec)
         out.levels[label] = out.levels.get(label, 0) + 1
         records.append([r.case_id, label, LEVEL_RANK[level], probs[i], out.method, out.model, out.note, now,

@@ -71,19 +71,22 @@ history as (
       and w.size > 0 and w.dibao_std_yuan > 0
 ),
 windows as (
+    -- sums and means of doubles are rounded (to 1e-9 of the standard): a parallel aggregate adds them in
+    -- an order that varies from run to run, and the last bits with it -- enough, at 1M, to give the same
+    -- data and seed a different tree and model version
     select household_id,
-           avg(observed_income_yuan / size / dibao_std_yuan)
-               filter (where income_known and month_idx >= (select month_idx from calendar) - 2) as obs_pc_ratio_3m,
+           round(avg(observed_income_yuan / size / dibao_std_yuan)
+               filter (where income_known and month_idx >= (select month_idx from calendar) - 2), 9) as obs_pc_ratio_3m,
            count(*) filter (where income_known and month_idx >= (select month_idx from calendar) - 2) as known_months_3m,
-           avg(observed_income_yuan / size / dibao_std_yuan)
+           round(avg(observed_income_yuan / size / dibao_std_yuan)
                filter (where income_known and month_idx between (select month_idx from calendar) - 5
-                                                          and (select month_idx from calendar) - 3) as obs_pc_ratio_prev3m,
+                                                          and (select month_idx from calendar) - 3), 9) as obs_pc_ratio_prev3m,
            max(observed_income_yuan / size / dibao_std_yuan) filter (where income_known) as obs_pc_ratio_max12m,
-           sum(oop_yuan / size / dibao_std_yuan)
-               filter (where month_idx >= (select month_idx from calendar) - 2)      as oop_3m_ratio,
-           sum(oop_yuan / size / dibao_std_yuan)                                     as oop_12m_ratio,
-           sum(edu_cost_yuan / size / dibao_std_yuan)                                as edu_12m_ratio,
-           sum(disaster_loss_yuan / size / dibao_std_yuan)                           as disaster_12m_ratio
+           round(sum(oop_yuan / size / dibao_std_yuan)
+               filter (where month_idx >= (select month_idx from calendar) - 2), 9)   as oop_3m_ratio,
+           round(sum(oop_yuan / size / dibao_std_yuan), 9)                          as oop_12m_ratio,
+           round(sum(edu_cost_yuan / size / dibao_std_yuan), 9)                     as edu_12m_ratio,
+           round(sum(disaster_loss_yuan / size / dibao_std_yuan), 9)                as disaster_12m_ratio
     from history
     group by household_id
 ),
