@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from pipelines.dates import night_time, today
 from pipelines.learning import data, metrics
-from pipelines.learning.artifact import ArtifactError, ArtifactMissing, load_artifact, save_artifact
+from pipelines.learning.artifact import ArtifactError, ArtifactMissing, load_artifact, read_meta, save_artifact
 from pipelines.learning.common import NotEnoughData, TrainingLog, describe_rows, fit, make_artifact, time_split
 from pipelines.learning.eligibility import TrainResult, group_tables
 from pipelines.learning.priority import (LEVEL_RANK, SEVERITY_RANK, Thresholds, fixed_thresholds, label_of,
@@ -123,6 +123,14 @@ def deployable(ordering: dict, spec: ModelSpec) -> tuple[bool, str]:
     if not spec.priority.get("require_better_than_severity", True):
         return True, why + "; models/triage/model.toml does not require it to do better"
     return (model is not None and (severity is None or model > severity)), why
+
+
+def _readable_meta(folder: Path) -> dict | None:
+    """The artifact's metadata if it can be read (a broken one is reported by :func:`load_artifact`)."""
+    try:
+        return read_meta(folder, NAME)
+    except ArtifactError:
+        return None
 
 
 def _pct(x) -> str:
@@ -256,23 +264,24 @@ def prioritise(con, folder: Path, as_of, spec: ModelSpec | None = None) -> Prior
     spec = spec or load_spec(NAME)
     out = PrioritySummary()
     live = cases(con, live_only=True)
-    confirmed, not_confirmed = answered(con)
-    need = int(spec.training.get("min_answered", 300))
     art = None
     t_model = time.perf_counter()
-    try:
-        art = load_artifact(folder, NAME)
-    except ArtifactMissing:
-        out.note = (f"按严重程度排序：已答复案件 {confirmed + not_confirmed} 件，分诊模型需至少 {need} 件已答复案件方可训练启用。"
-                    f" Ordered by severity: {confirmed + not_confirmed} answered cases, the triage model needs {need}.")
-    except ArtifactError as e:
-        out.note = ("按严重程度排序：分诊模型无法使用。 Ordered by severity: the triage model cannot be used: " + str(e))
+    meta = _readable_meta(folder)
+    if meta is not None and meta.get("in_force", True) is False:
+        # decided at training (its card says why): the estimators are not even loaded
+        out.note = (f"按严重程度排序：分诊模型 {meta.get('version')} 在留出月份的排序未优于严重程度排序，暂不启用。"
+                    f" Ordered by severity: the triage model {meta.get('version')} is not in force "
+                    f"({meta.get('in_force_reason', 'it did not order the held-back cases better than severity')}).")
+    else:
+        try:
+            art = load_artifact(folder, NAME)
+        except ArtifactMissing:
+            answers, need = sum(answered(con)), int(spec.training.get("min_answered", 300))
+            out.note = (f"按严重程度排序：已答复案件 {answers} 件，分诊模型需至少 {need} 件已答复案件方可训练启用。"
+                        f" Ordered by severity: {answers} answered cases, the triage model needs {need}.")
+        except ArtifactError as e:
+            out.note = ("按严重程度排序：分诊模型无法使用。 Ordered by severity: the triage model cannot be used: " + str(e))
     thresholds = None
-    if art is not None and not art.meta.get("in_force", True):
-        out.note = (f"按严重程度排序：分诊模型 {art.version} 在留出月份的排序未优于严重程度排序，暂不启用。"
-                    f" Ordered by severity: the triage model {art.version} is not in force "
-                    f"({art.meta.get('in_force_reason', 'it did not order the held-back cases better than severity')}).")
-        art = None
     if art is not None:
         try:
             thresholds = model_thresholds(spec, art.meta)
