@@ -65,6 +65,11 @@ class DemoTruth:
 # income being low).
 INCOME_QUESTIONS = frozenset({"ELIG_DIBAO", "ELIG_EDGE", "EXP_HARDSHIP", "INC_DROP", "EXP_MED", "EXP_EDU",
                               "TEKUN_CANDIDATE"})
+# Of those, the ones an office answers with an economic check (核对): whether the household's true income is
+# below the line decides, whatever else happened to it -- a first disability certificate does not make a
+# household above the line eligible for 低保 (the income rules' own question, scored the same way by
+# pipelines.evaluate.income_rule_report).
+CHECKED_BY_INCOME = frozenset({"ELIG_DIBAO", "ELIG_EDGE", "EXP_HARDSHIP"})
 
 
 def simulated_answer(case: dict, truth: DemoTruth) -> tuple[str, bool] | None:
@@ -72,7 +77,9 @@ def simulated_answer(case: dict, truth: DemoTruth) -> tuple[str, bool] | None:
 
     Like a real office: a case on a household really in trouble (an injected event of the
     generator) or, for an income question (:data:`INCOME_QUESTIONS`), really below the line (true
-    per-capita income of the case's month below the 低保边缘 line) is mostly confirmed (``verified`` or ``assisted``), the others mostly not
+    per-capita income of the case's month below the 低保边缘 line) is mostly confirmed (``verified`` or
+    ``assisted``) -- a case an office settles by an economic check (:data:`CHECKED_BY_INCOME`) only when
+    the household is really below the line --, the others mostly not
     (``not_verified`` or ``ineligible``); 15% of answers go the other way (noise), about 8% of cases
     are never answered, and 12% of the answers come one night late. Deterministic per case id."""
     digest = hashlib.sha256(case["case_id"].encode()).digest()
@@ -80,8 +87,12 @@ def simulated_answer(case: dict, truth: DemoTruth) -> tuple[str, bool] | None:
     if u[0] < 0.08:
         return None
     household = case.get("family_id") or ("H" + case["hukou_no"] if case.get("hukou_no") else "")
-    real = any(k and k in truth.households for k in (case.get("family_id"), case.get("hukou_no"))) \
-        or (case.get("indicator_code") in INCOME_QUESTIONS and (household, case.get("period")) in truth.below_line)
+    below = (household, case.get("period")) in truth.below_line
+    if case.get("indicator_code") in CHECKED_BY_INCOME and truth.below_line:
+        real = below
+    else:
+        real = any(k and k in truth.households for k in (case.get("family_id"), case.get("hukou_no"))) \
+            or (case.get("indicator_code") in INCOME_QUESTIONS and below)
     confirmed = real if u[1] >= 0.15 else not real
     if confirmed:
         status = "assisted" if u[2] < 0.45 else "verified"

@@ -277,6 +277,11 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
     con.execute("create or replace temp table edge(city_code varchar, mult double)")
     con.executemany("insert into edge values (?, ?)", [(c, rules.edge_multiplier_for(c)) for c in cities])
     rows, paths, households = [], [], []
+    referrals = [0, 0]  # warnings sent to an office (a case opened or its severity raised), of them correct (matched)
+    from pipelines.warehouse import relation_exists
+
+    links = ("mart.case_warnings" if relation_exists(con, "mart.case_warnings")
+             else "(select null::varchar as warning_id, null::varchar as link where false)")
     for code in indicators:
         k, who = rules.income_window(code), INCOME_RULES[code]
         excluded = tuple(rules.indicator(code).params.get("excluded_categories", ()))
@@ -313,8 +318,12 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
                        count(*) filter (where true_income is null) as untracked
                 from win group by household_id, period),
             warned as (
-                select household_id, period, max(coalesce(json_extract_string(evidence, '$.path'), 'a')) as path
-                from mart.warnings where indicator_code = '{code}' group by household_id, period)
+                select w.household_id, w.period, max(coalesce(json_extract_string(w.evidence, '$.path'), 'a')) as path,
+                       -- a referral: the warning opened a case or raised its severity (sent again); one linked to
+                       -- a case the office already has, or to a closed one within its cool-down, sends nothing
+                       coalesce(bool_or(cw.link in ('opened', 'raised')), false) as sent
+                from mart.warnings w left join {links} cw on cw.warning_id = w.warning_id
+                where w.indicator_code = '{code}' group by w.household_id, w.period)
             select c.partial_observed, c.partial_v2, w.household_id is not null as warned, w.path,
                    case '{code}' when 'ELIG_DIBAO' then c.true_pc < c.std
                                  when 'ELIG_EDGE' then c.true_pc < c.mult * c.std
@@ -324,7 +333,8 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
                    case '{code}' when 'ELIG_DIBAO' then c.matched_true_pc < c.std
                                  when 'ELIG_EDGE' then c.matched_true_pc < c.mult * c.std
                                  else c.matched_net_pc < c.std end as below_matched,
-                   case when w.household_id is not null then c.household_id end as warned_household
+                   case when w.household_id is not null then c.household_id end as warned_household,
+                   coalesce(w.sent, false) as sent
             from cand c left join warned w using (household_id, period)
             where c.untracked = 0
             group by all
@@ -366,6 +376,8 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
             if r[2]:
                 per_hh[r[8]] = per_hh.get(r[8], True) and bool(r[7])
         households.append((code, len(per_hh), sum(per_hh.values())))
+        referrals[0] += sum(r[6] for r in cells if r[2] and r[9])
+        referrals[1] += sum(r[6] for r in cells if r[2] and r[9] and r[7])
     obs = [r for r in rows if r["basis"] == "observed"]
     warned = sum(r["warnings"] for r in obs)
     correct = sum(r["correct"] for r in obs)
@@ -375,7 +387,9 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
     combined = {"indicators": indicators, "warnings": warned, "correct": correct,
                 "precision_old": _precision(warned, correct), "correct_matched": matched,
                 "precision": _precision(warned, matched), "households": hh_n, "households_correct": hh_ok,
-                "households_precision": _precision(hh_n, hh_ok)}
+                "households_precision": _precision(hh_n, hh_ok),
+                "referrals": referrals[0], "referrals_correct": referrals[1],
+                "referrals_precision": _precision(*referrals)}
     load = {}
     for basis in COVERAGE_BASES:
         per = {}
@@ -416,7 +430,9 @@ def render_income_rules(report: dict, meta: dict) -> str:
     lines.append(f"{' + '.join(c['indicators'])} together: {c['warnings']:,} warnings (household-months), "
                  f"precision {pct(c['precision_old'])} ({c['correct']:,} correct, 3-month), "
                  f"{pct(c['precision'])} ({c['correct_matched']:,} correct, matched; target >= 90%); "
-                 f"{c['households']:,} households, {pct(c['households_precision'])} with every warning correct (matched)")
+                 f"{c['households']:,} households, {pct(c['households_precision'])} with every warning correct (matched); "
+                 f"{c['referrals']:,} of the warnings were referrals (opened a case or raised its severity: what reached "
+                 f"an office), {pct(c['referrals_precision'])} of them correct (matched)")
     for basis, what in (("observed", "some member's income unknown to HRSS in the rule's window"),
                         ("v2", "coverage partial after economic checks and relapse surveys")):
         ld = report["load"][basis]

@@ -130,6 +130,12 @@ def test_income_rules_against_true_income(province):
     # what the rules reach today (84% on this province, matched window): a floor against regressions;
     # the 90% target is the test below
     assert report["combined"]["precision"] >= 0.8, report["combined"]
+    # what reached an office: the warnings that opened a case or raised its severity (the others joined a case
+    # the office already had, or a closed one within its cool-down)
+    sent = con.execute("select count(distinct (w.household_id, w.period, w.indicator_code)) from mart.warnings w "
+                       "join mart.case_warnings cw using (warning_id) where cw.link in ('opened', 'raised') "
+                       "and w.indicator_code in ('ELIG_DIBAO', 'ELIG_EDGE', 'EXP_HARDSHIP')").fetchone()[0]
+    assert 0 < report["combined"]["referrals"] <= sent and report["combined"]["referrals"] < report["combined"]["warnings"]
     for basis in ("observed", "v2"):
         assert report["load"][basis]["ratio"] <= 2.0, (basis, report["load"])
 

@@ -553,3 +553,37 @@ def test_features_tokens_follow_the_core_window_and_the_feeds_the_features_read(
     # a delivery of a feed the features do not read themselves changes nothing here
     con.execute("insert into core.feed_month values ('mca_roster', '2025-06', 'loaded', 'mca_roster/late', now())")
     assert changed() == set()
+
+
+# --- the simulated offices the models learn from -----------------------------------------------------
+
+def _ids_without_noise(n: int) -> list[str]:
+    """Case ids whose simulated answer is neither missing nor flipped by the noise (pipelines.demo)."""
+    import hashlib
+
+    out, i = [], 0
+    while len(out) < n:
+        cid = f"C{i:05d}"
+        d = hashlib.sha256(cid.encode()).digest()
+        if d[0] / 256 >= 0.08 and d[1] / 256 >= 0.15:
+            out.append(cid)
+        i += 1
+    return out
+
+
+def test_simulated_offices_answer_an_income_question_by_the_true_income():
+    """An office settles ELIG_DIBAO / ELIG_EDGE / EXP_HARDSHIP by an economic check: a household with an
+    injected event (say a first disability certificate) but true income above the line is not confirmed; one
+    truly below is. Other indicators are confirmed by the event itself."""
+    from pipelines.demo import DemoTruth, simulated_answer
+
+    truth = DemoTruth(households={"F1", "F2"}, below_line={("F2", "2026-05")})
+    confirmed = {"verified", "assisted"}
+    a, b, c = _ids_without_noise(3)
+    above = simulated_answer({"case_id": a, "family_id": "F1", "indicator_code": "ELIG_DIBAO", "period": "2026-05"}, truth)
+    below = simulated_answer({"case_id": b, "family_id": "F2", "indicator_code": "ELIG_EDGE", "period": "2026-05"}, truth)
+    event = simulated_answer({"case_id": c, "family_id": "F1", "indicator_code": "POP_DISABILITY", "period": "2026-05"}, truth)
+    assert above[0] not in confirmed and below[0] in confirmed and event[0] in confirmed
+    # without true incomes (no truth_income beside truth.csv) the injected events decide, as before
+    assert simulated_answer({"case_id": a, "family_id": "F1", "indicator_code": "ELIG_DIBAO", "period": "2026-05"},
+                            DemoTruth(households={"F1"}))[0] in confirmed

@@ -276,9 +276,15 @@ def prioritise(con, folder: Path, as_of, spec: ModelSpec | None = None) -> Prior
         try:
             art = load_artifact(folder, NAME)
         except ArtifactMissing:
-            answers, need = sum(answered(con)), int(spec.training.get("min_answered", 300))
-            out.note = (f"按严重程度排序：已答复案件 {answers} 件，分诊模型需至少 {need} 件已答复案件方可训练启用。"
-                        f" Ordered by severity: {answers} answered cases, the triage model needs {need}.")
+            yes, no = answered(con)
+            answers, need = yes + no, int(spec.training.get("min_answered", 300))
+            if answers < need or min(yes, no) < int(spec.training.get("min_per_class", 30)):
+                out.note = (f"按严重程度排序：已答复案件 {answers} 件，分诊模型需至少 {need} 件已答复案件方可训练启用。"
+                            f" Ordered by severity: {answers} answered cases, the triage model needs {need}.")
+            else:
+                out.note = (f"按严重程度排序：已答复案件 {answers} 件，分诊模型尚未训练。"
+                            f" Ordered by severity: {answers} answered cases, enough to train the triage model; none "
+                            f"is trained yet (`lowincome model train --model triage`, or the monthly model_training DAG).")
         except ArtifactError as e:
             out.note = ("按严重程度排序：分诊模型无法使用。 Ordered by severity: the triage model cannot be used: " + str(e))
     thresholds = None
