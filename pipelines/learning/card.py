@@ -18,6 +18,11 @@ GROUP_TITLES = {"urban_rural": "urban / rural (城乡)", "city": "city (地市)"
                 "head_age_band": "head's age band (户主年龄段)", "indicator": "indicator (指标)"}
 
 
+# the triage model's own features (pipelines/learning/triage.py): the case as first sent
+CASE_GROUPS = {"case_indicator": "案件的预警指标 the case's indicator (one column each)",
+               "case": "案件与预警证据 the case, its severity and departments, its warning's evidence"}
+
+
 def _pct(x) -> str:
     return "–" if x is None else f"{x:.1%}"
 
@@ -102,12 +107,20 @@ def render(spec, meta: dict) -> str:
             f"{part}: " + ", ".join(f"{r} {n:,}" for r, n in reasons.items()) for part, reasons in meta["reasons"].items())]
     lines += ["", f"Features: {len(meta['features'])} (by group, with the words an explanation uses):", "",
               "| group | label (中文) | features |", "| --- | --- | --- |"]
+    named, groups = spec.features, spec.groups
+    if not named:  # the triage model: its household features are the eligibility model's, named there
+        from pipelines.learning.spec import load_spec
+
+        household = load_spec("eligibility")
+        named, groups = household.features, household.groups
     by_group: dict[str, list[str]] = {}
     for f in meta["features"]:
-        by_group.setdefault(spec.features.get(f, f), []).append(f)
+        code = named.get(f) or ("case_indicator" if f.startswith("ind_") else "case" if name == "triage" else f)
+        by_group.setdefault(code, []).append(f)
     for code, feats in by_group.items():
-        g = spec.groups.get(code)
-        lines.append(f"| {code} | {g.label_zh if g else code} | {', '.join(feats)} |")
+        g = groups.get(code)
+        label = g.label_zh if g else CASE_GROUPS.get(code, code)
+        lines.append(f"| {code} | {label} | {', '.join(feats)} |")
     lines += ["", "No name, person id, ethnicity or gender is a feature; the head's gender is used only for the "
                   "fairness table below.", "",
               "## Held-back months: " + ", ".join(meta["months"]["test"]), "",
