@@ -238,8 +238,8 @@ def targets(results: list[dict]) -> list[str]:
         lines.append(f"| scoring adds < 10% to the night | {scoring:.1f} s of {tot:.0f} s = {scoring / tot:.1%} (the "
                      f"eligibility stage, {late['stages']['eligibility']['seconds']:.1f} s, and the triage stage's model "
                      f"work, {triage['model_s']:.1f} s"
-                     + ("; the triage model is not in force there: it did not order the held-back cases better "
-                        "than severity" if "暂不启用" in str(triage.get("note", "")) else "") + ") | "
+                     + ("; the triage stage used no model that night (its note says why)"
+                        if str(triage.get("note", "")).startswith("model -:") else "") + ") | "
                      f"{'✅' if scoring < 0.1 * tot else '❌'} |")
     pd_ = late["stages"].get("pandas")
     if pd_:

@@ -278,10 +278,6 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
     con.executemany("insert into edge values (?, ?)", [(c, rules.edge_multiplier_for(c)) for c in cities])
     rows, paths, households = [], [], []
     referrals = [0, 0]  # warnings sent to an office (a case opened or its severity raised), of them correct (matched)
-    from pipelines.warehouse import relation_exists
-
-    links = ("mart.case_warnings" if relation_exists(con, "mart.case_warnings")
-             else "(select null::varchar as warning_id, null::varchar as link where false)")
     for code in indicators:
         k, who = rules.income_window(code), INCOME_RULES[code]
         excluded = tuple(rules.indicator(code).params.get("excluded_categories", ()))
@@ -322,7 +318,7 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
                        -- a referral: the warning opened a case or raised its severity (sent again); one linked to
                        -- a case the office already has, or to a closed one within its cool-down, sends nothing
                        coalesce(bool_or(cw.link in ('opened', 'raised')), false) as sent
-                from mart.warnings w left join {links} cw on cw.warning_id = w.warning_id
+                from mart.warnings w left join mart.case_warnings cw on cw.warning_id = w.warning_id
                 where w.indicator_code = '{code}' group by w.household_id, w.period)
             select c.partial_observed, c.partial_v2, w.household_id is not null as warned, w.path,
                    case '{code}' when 'ELIG_DIBAO' then c.true_pc < c.std

@@ -587,3 +587,26 @@ def test_simulated_offices_answer_an_income_question_by_the_true_income():
     # without true incomes (no truth_income beside truth.csv) the injected events decide, as before
     assert simulated_answer({"case_id": a, "family_id": "F1", "indicator_code": "ELIG_DIBAO", "period": "2026-05"},
                             DemoTruth(households={"F1"}))[0] in confirmed
+
+
+def test_the_priority_section_names_shares_or_fixed_thresholds(tmp_path):
+    """No threshold is written in code: [priority] gives the shares training sets the thresholds from, or fixes
+    both thresholds by hand; anything else is refused with the file named."""
+    from pipelines.learning.spec import MODELS_DIR, ModelSpecError
+
+    text = (MODELS_DIR / "triage" / "model.toml").read_text(encoding="utf-8")
+    (tmp_path / "triage").mkdir()
+
+    def spec_with(old: str, new: str):
+        assert old in text
+        (tmp_path / "triage" / "model.toml").write_text(text.replace(old, new), encoding="utf-8")
+        return load_spec("triage", tmp_path)
+
+    with pytest.raises(ModelSpecError, match="needs medium_share"):
+        spec_with("medium_share = 0.4\n", "")
+    with pytest.raises(ModelSpecError, match="fixed together"):
+        spec_with("# high = 0.6\n", "high = 0.6\n")
+    with pytest.raises(ModelSpecError, match="add up to at most 1"):
+        spec_with("medium_share = 0.4\n", "medium_share = 0.8\n")
+    fixed = spec_with("# high = 0.6\n# medium = 0.3\n", "high = 0.6\nmedium = 0.3\n")
+    assert fixed_thresholds(fixed).high == 0.6

@@ -23,7 +23,7 @@ CASE_GROUPS = {"case_indicator": "案件的预警指标 the case's indicator (on
                "case": "案件与预警证据 the case, its severity and departments, its warning's evidence"}
 
 
-def _pct(x) -> str:
+def pct(x) -> str:
     return "–" if x is None else f"{x:.1%}"
 
 
@@ -64,9 +64,9 @@ def calibration_png(bins_by_label: dict[str, list[dict]], title: str) -> bytes:
 
 def _summary_rows(name: str, s: dict) -> list[str]:
     c = s.get("at_cutoff") or {}
-    return [f"| {name} | {s['rows']:,} | {s['positives']:,} | {_pct(s.get('base_rate'))} | {_num(s.get('roc_auc'))} | "
-            f"{_pct(c.get('precision'))} | {_pct(c.get('recall'))} | {c.get('flagged', 0):,} | "
-            f"{_pct(s.get('precision_top_5pct'))} | {_pct(s.get('precision_top_10pct'))} | "
+    return [f"| {name} | {s['rows']:,} | {s['positives']:,} | {pct(s.get('base_rate'))} | {_num(s.get('roc_auc'))} | "
+            f"{pct(c.get('precision'))} | {pct(c.get('recall'))} | {c.get('flagged', 0):,} | "
+            f"{pct(s.get('precision_top_5pct'))} | {pct(s.get('precision_top_10pct'))} | "
             f"{_num(s.get('calibration_error'))} | {_num(s.get('brier'))} |"]
 
 
@@ -138,17 +138,17 @@ def render(spec, meta: dict) -> str:
               "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for label, ev in meta["evaluation"].items():
         m, r = ev["model"].get("at_cutoff") or {}, ev.get("rule_baseline") or {}
-        lines.append(f"| {label} | {_pct(m.get('precision'))} | {_pct(m.get('recall'))} | {_pct(r.get('precision'))} | "
-                     f"{_pct(r.get('recall'))} | {m.get('flagged', 0):,} | {r.get('flagged', 0):,} |")
+        lines.append(f"| {label} | {pct(m.get('precision'))} | {pct(m.get('recall'))} | {pct(r.get('precision'))} | "
+                     f"{pct(r.get('recall'))} | {m.get('flagged', 0):,} | {r.get('flagged', 0):,} |")
     if meta.get("ordering"):
         lines += ["", "| order | share of confirmed cases in the top half |", "| --- | ---: |"]
         for label, v in meta["ordering"].items():
-            lines.append(f"| {label} | {_pct(v)} |")
+            lines.append(f"| {label} | {pct(v)} |")
     if meta.get("levels"):
         lines += ["", "What a priority meant on the held-back months (urgent cases are 高 whatever their probability):", "",
                   "| priority | cases | share | confirmed |", "| --- | ---: | ---: | ---: |"]
         for lv in meta["levels"]:
-            lines.append(f"| {lv['label']} | {lv['cases']:,} | {_pct(lv['share'])} | {_pct(lv['confirmed'])} |")
+            lines.append(f"| {lv['label']} | {lv['cases']:,} | {pct(lv['share'])} | {pct(lv['confirmed'])} |")
     lines += ["", "## By group (held-back months, at the cut-off)", "",
               f"A gap in precision or recall larger than {meta.get('fairness_bound', 0.15):.2f} between judged groups is "
               "a warning (groups with too few rows or positives are listed, not judged).", ""]
@@ -157,9 +157,9 @@ def render(spec, meta: dict) -> str:
                   "| group | rows | positive | ROC-AUC | precision | recall | flagged | mean probability | observed rate | judged |",
                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
         for r in rows:
-            lines.append(f"| {r['group']} | {r['rows']:,} | {r['positives']:,} | {_num(r['roc_auc'])} | {_pct(r['precision'])} | "
-                         f"{_pct(r['recall'])} | {r['flagged']:,} | {_pct(r['mean_probability'])} | "
-                         f"{_pct(r['observed_rate'])} | {'yes' if r['judged'] else 'no'} |")
+            lines.append(f"| {r['group']} | {r['rows']:,} | {r['positives']:,} | {_num(r['roc_auc'])} | {pct(r['precision'])} | "
+                         f"{pct(r['recall'])} | {r['flagged']:,} | {pct(r['mean_probability'])} | "
+                         f"{pct(r['observed_rate'])} | {'yes' if r['judged'] else 'no'} |")
         lines.append("")
     lines += ["## Warnings", ""]
     lines += [f"- ⚠ {w}" for w in meta.get("warnings", [])] or ["- none: no gap beyond the bound, nothing else to report"]

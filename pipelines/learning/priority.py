@@ -19,7 +19,6 @@ DEFAULT_LABELS = {"high": "高", "medium": "中", "low": "低"}
 SEVERITY_NOTE = "按严重程度排序（尚无分诊模型）。 Ordered by severity (no triage model)."
 
 
-DEFAULT_SHARES = {"high_share": 0.3, "medium_share": 0.4}
 THRESHOLD_DECIMALS = 6
 
 
@@ -46,9 +45,7 @@ def learned_thresholds(probabilities, spec: ModelSpec, basis: str = "the calibra
     """Thresholds from the probabilities of a set of cases (training: the calibration months): 高 for the
     ``high_share`` most likely confirmed, 中 for the next ``medium_share``. Each threshold is the probability of
     the last case inside its share (rounded down), so at least that share reaches it (ties can add more)."""
-    p = spec.priority
-    high_share = float(p.get("high_share", DEFAULT_SHARES["high_share"]))
-    medium_share = float(p.get("medium_share", DEFAULT_SHARES["medium_share"]))
+    high_share, medium_share = float(spec.priority["high_share"]), float(spec.priority["medium_share"])
     ranked = sorted((float(x) for x in probabilities), reverse=True)
     if not ranked:
         raise ValueError("no probabilities to set the priority thresholds from")

@@ -92,6 +92,11 @@ def load_spec(name: str, models_dir: Path = MODELS_DIR) -> ModelSpec:
         raise ModelSpecError(f"{path}: priority.high and priority.medium are fixed together (or both left to training)")
     if "high" in priority and not 0 <= float(priority["medium"]) <= float(priority["high"]) <= 1:
         raise ModelSpecError(f"{path}: priority thresholds must satisfy 0 <= medium <= high <= 1")
+    if priority and "high" not in priority:
+        missing = [k for k in ("high_share", "medium_share") if k not in priority]
+        if missing:
+            raise ModelSpecError(f"{path}: [priority] needs {' and '.join(missing)} (training sets the thresholds from "
+                                 "them) or fixed high and medium thresholds")
     shares = [float(priority.get(k, 0)) for k in ("high_share", "medium_share")]
     if min(shares) < 0 or sum(shares) > 1:
         raise ModelSpecError(f"{path}: priority.high_share and medium_share must be >= 0 and add up to at most 1")

@@ -26,7 +26,9 @@ import pyarrow as pa
 
 from pipelines.dates import night_time, today
 from pipelines.learning import data, metrics
-from pipelines.learning.artifact import ArtifactError, ArtifactMissing, load_artifact, read_meta, save_artifact
+from pipelines.learning.card import pct
+from pipelines.learning.artifact import (Artifact, ArtifactError, ArtifactMissing, load_artifact, read_meta,
+                                         save_artifact)
 from pipelines.learning.common import NotEnoughData, TrainingLog, describe_rows, fit, make_artifact, time_split
 from pipelines.learning.eligibility import TrainResult, group_tables
 from pipelines.learning.priority import (LEVEL_RANK, SEVERITY_RANK, Thresholds, fixed_thresholds, label_of,
@@ -118,23 +120,40 @@ def deployable(ordering: dict, spec: ModelSpec) -> tuple[bool, str]:
     meaningful order by an arbitrary one. Returns (in force, why) -- the card and the training log say it."""
     model = ordering.get("model (probability)")
     severity = ordering.get("severity (the order without a model)")
-    why = (f"held-back months: the model puts {_pct(model)} of the confirmed cases in the top half of its order, "
-           f"the severity order {_pct(severity)}")
+    why = (f"held-back months: the model puts {pct(model)} of the confirmed cases in the top half of its order, "
+           f"the severity order {pct(severity)}")
     if not spec.priority.get("require_better_than_severity", True):
         return True, why + "; models/triage/model.toml does not require it to do better"
     return (model is not None and (severity is None or model > severity)), why
 
 
-def _readable_meta(folder: Path) -> dict | None:
-    """The artifact's metadata if it can be read (a broken one is reported by :func:`load_artifact`)."""
+def _model_in_force(con, folder: Path, spec: ModelSpec) -> tuple[Artifact | None, Thresholds | None, str]:
+    """(the model, its priority thresholds, "") -- or (None, None, the sentence saying why the night orders
+    by severity): no model trained yet, one its training did not put in force (not even loaded), one that
+    cannot be used."""
+    unusable = "按严重程度排序：分诊模型无法使用。 Ordered by severity: the triage model cannot be used: "
     try:
-        return read_meta(folder, NAME)
-    except ArtifactError:
-        return None
-
-
-def _pct(x) -> str:
-    return "–" if x is None else f"{x:.1%}"
+        meta = read_meta(folder, NAME)
+    except ArtifactError as e:
+        return None, None, unusable + str(e)
+    if meta is not None and meta.get("in_force", True) is False:
+        return None, None, (f"按严重程度排序：分诊模型 {meta.get('version')} 在留出月份的排序未优于严重程度排序，暂不启用。"
+                            f" Ordered by severity: the triage model {meta.get('version')} is not in force "
+                            f"({meta.get('in_force_reason', 'it did not order the held-back cases better than severity')}).")
+    try:
+        art = load_artifact(folder, NAME)
+        return art, model_thresholds(spec, art.meta), ""
+    except ArtifactMissing:
+        yes, no = answered(con)
+        answers, need = yes + no, int(spec.training.get("min_answered", 300))
+        if answers < need or min(yes, no) < int(spec.training.get("min_per_class", 30)):
+            return None, None, (f"按严重程度排序：已答复案件 {answers} 件，分诊模型需至少 {need} 件已答复案件方可训练启用。"
+                                f" Ordered by severity: {answers} answered cases, the triage model needs {need}.")
+        return None, None, (f"按严重程度排序：已答复案件 {answers} 件，分诊模型尚未训练。"
+                            f" Ordered by severity: {answers} answered cases, enough to train the triage model; none is "
+                            f"trained yet (`lowincome model train --model triage`, or the monthly model_training DAG).")
+    except (ArtifactError, ValueError) as e:  # ValueError: no priority thresholds in an older artifact
+        return None, None, unusable + str(e)
 
 
 # --- training ---------------------------------------------------------------------------------------
@@ -264,36 +283,8 @@ def prioritise(con, folder: Path, as_of, spec: ModelSpec | None = None) -> Prior
     spec = spec or load_spec(NAME)
     out = PrioritySummary()
     live = cases(con, live_only=True)
-    art = None
     t_model = time.perf_counter()
-    meta = _readable_meta(folder)
-    if meta is not None and meta.get("in_force", True) is False:
-        # decided at training (its card says why): the estimators are not even loaded
-        out.note = (f"按严重程度排序：分诊模型 {meta.get('version')} 在留出月份的排序未优于严重程度排序，暂不启用。"
-                    f" Ordered by severity: the triage model {meta.get('version')} is not in force "
-                    f"({meta.get('in_force_reason', 'it did not order the held-back cases better than severity')}).")
-    else:
-        try:
-            art = load_artifact(folder, NAME)
-        except ArtifactMissing:
-            yes, no = answered(con)
-            answers, need = yes + no, int(spec.training.get("min_answered", 300))
-            if answers < need or min(yes, no) < int(spec.training.get("min_per_class", 30)):
-                out.note = (f"按严重程度排序：已答复案件 {answers} 件，分诊模型需至少 {need} 件已答复案件方可训练启用。"
-                            f" Ordered by severity: {answers} answered cases, the triage model needs {need}.")
-            else:
-                out.note = (f"按严重程度排序：已答复案件 {answers} 件，分诊模型尚未训练。"
-                            f" Ordered by severity: {answers} answered cases, enough to train the triage model; none "
-                            f"is trained yet (`lowincome model train --model triage`, or the monthly model_training DAG).")
-        except ArtifactError as e:
-            out.note = ("按严重程度排序：分诊模型无法使用。 Ordered by severity: the triage model cannot be used: " + str(e))
-    thresholds = None
-    if art is not None:
-        try:
-            thresholds = model_thresholds(spec, art.meta)
-        except ValueError as e:
-            art = None
-            out.note = "按严重程度排序：分诊模型无法使用。 Ordered by severity: the triage model cannot be used: " + str(e)
+    art, thresholds, out.note = _model_in_force(con, folder, spec)
     probs: list[float | None] = [None] * len(live)
     token_of: dict[str, str | None] = {}  # case -> the features token its probability was computed with
     if art is not None and len(live):
