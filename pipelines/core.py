@@ -72,7 +72,7 @@ MODEL_DEPS: dict[str, tuple[str, ...]] = {
     "household_oop_month": ("person_month",),
     "student_term": ("person_month",),
     "member_income_month": ("person_month", "person_income_month", "standards_month"),
-    "household_coverage_month": ("member_income_month", "person_month"),
+    "household_coverage_month": ("member_income_month", "person_month", "person_income_month"),
     "household_month": ("standards_month", "person_month", "person_income_month", "household_coverage_month",
                         "household_oop_month", "student_term"),
     "assistance_month": ("person_month", "person_income_month", "student_term"),

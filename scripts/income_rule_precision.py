@@ -3,6 +3,8 @@
     uv run python scripts/income_rule_precision.py                       # 1,500 roster families, 13 months
     uv run python scripts/income_rule_precision.py --households 300 --keep --out /tmp/irp
     uv run python scripts/income_rule_precision.py --province DIR        # an existing province
+    uv run python scripts/income_rule_precision.py --province DIR --warehouse FILE --out WORK
+                                                   # re-evaluate a warehouse the province already ran into
 
 Generates a province (``pipelines.synth``), runs one night over all of it (ingest, core, indicators; no cases or extracts), then scores
 ELIG_DIBAO, ELIG_EDGE and EXP_HARDSHIP (``--indicators`` to choose) against ``truth_income.parquet``:
@@ -16,6 +18,12 @@ ELIG_DIBAO, ELIG_EDGE and EXP_HARDSHIP (``--indicators`` to choose) against ``tr
   education and disaster costs (true income net of them);
 * **found**: of the household-months whose true income is below that line (and which the rule could
   warn: not excluded by category, evaluated), how many got a warning.
+
+With ``--warehouse`` (e.g. the 1M nightly benchmark's ``after_m12/warehouse.duckdb``, whose history took
+hours to load) the warehouse is copied into the work directory, its core is rebuilt for every month with
+the current SQL and the chosen rules' warnings are evaluated afresh for every month (the copy's warnings of
+those rules are dropped first, so a warning an earlier version raised and a case kept does not count):
+the before and after of a rule change on the same data, without replaying the history.
 
 The numbers are the pipeline's own: household composition, standards and costs from ``core``, the
 warnings from ``mart.warnings``; only the income truth comes from the generator.
@@ -51,12 +59,36 @@ def run_pipeline(province: Path, work: Path, indicators: list[str]):
     return settings, time.perf_counter() - t0
 
 
+def reevaluate(warehouse: Path, work: Path, indicators: list[str]):
+    """A copy of ``warehouse`` with core rebuilt for every month and ``indicators`` evaluated afresh."""
+    import duckdb
+
+    from pipelines.core import build_core
+    from pipelines.indicators import compute_indicators
+    from pipelines.rules import load_rules
+
+    copy = work / "warehouse.duckdb"
+    shutil.copyfile(warehouse, copy)
+    t0 = time.perf_counter()
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute("delete from mart.warnings where indicator_code in (select unnest(?::varchar[]))", [indicators])
+        con.execute("delete from mart.indicator_runs where indicator_code in (select unnest(?::varchar[]))", [indicators])
+        periods = [r[0] for r in con.execute("select period from core.month_calendar order by period").fetchall()]
+        build_core(con, periods=periods)
+        compute_indicators(con, load_rules(), indicators=indicators)
+    finally:
+        con.close()
+    return copy, time.perf_counter() - t0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--households", type=int, default=1500)
     ap.add_argument("--months", type=int, default=13)
     ap.add_argument("--seed", type=int, default=20261)
     ap.add_argument("--province", type=Path, help="score an existing province")
+    ap.add_argument("--warehouse", type=Path, help="re-evaluate a copy of this warehouse (needs --province)")
     ap.add_argument("--out", type=Path, help="work directory (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--indicators", default=",".join(INCOME_RULES))
@@ -66,6 +98,8 @@ def main(argv=None) -> int:
     unknown = set(indicators) - set(INCOME_RULES)
     if unknown:
         ap.error(f"unknown indicator(s) {sorted(unknown)}; known: {sorted(INCOME_RULES)}")
+    if args.warehouse and not args.province:
+        ap.error("--warehouse needs --province (the province whose truth_income.parquet scores it)")
 
     import duckdb
 
@@ -83,8 +117,12 @@ def main(argv=None) -> int:
             province = work / "province"
             generate(out=province, households=args.households, months=args.months, seed=args.seed)
         t_gen = time.perf_counter() - t0
-        settings, t_run = run_pipeline(province, work, indicators)
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        if args.warehouse:
+            warehouse, t_run = reevaluate(args.warehouse, work, indicators)
+        else:
+            settings, t_run = run_pipeline(province, work, indicators)
+            warehouse = settings.warehouse
+        con = duckdb.connect(str(warehouse), read_only=True)
         try:
             results = income_rule_report(con, province / "truth_income.parquet", indicators)
             n, partial = con.execute(

@@ -275,8 +275,9 @@ def test_coverage_verified_by_an_assessed_check_and_lost_after_a_birth():
 
 def test_coverage_surveyed_relapse_watch_household():
     """A household on the 防止返贫 list surveyed for 2025: 9,600 yuan net per head a year of which 1,200
-    transfers -> (9,600 - 1,200) / 12 = 700 a head, x 3 members = 2,100 yuan, more than the 180 yuan of
-    basic pension HRSS shows."""
+    transfers -> (9,600 - 1,200) / 12 = 700 a head, x 3 members = 2,100 yuan of its own; the transfers
+    include the grandfather's basic pension of 180, which HRSS shows this month: 2,100 + 180 = 2,280, more
+    than the 180 observed."""
     con, p = province()
     old, son, grandson = p.person(None, birth="19500101"), p.person(None, birth="19800101"), \
         p.person(None, birth="20150101")
@@ -291,7 +292,7 @@ def test_coverage_surveyed_relapse_watch_household():
     p.load()
     build_core(con)
     h = _coverage(con, hh.household_id)
-    assert (h["income_coverage"], h["observed_income_yuan"], h["rule_income_yuan"]) == ("surveyed", 180, 2100)
+    assert (h["income_coverage"], h["observed_income_yuan"], h["rule_income_yuan"]) == ("surveyed", 180, 2280)
     assert h["coverage_reason"] == "relapse-watch survey of 2025"
 
 

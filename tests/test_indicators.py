@@ -392,6 +392,16 @@ def golden():
           visit_type="inpatient", catastrophic=True, total_yuan=20000, fund_yuan=15000, critical_illness_yuan=2000,
           medical_aid_yuan=0, oop_yuan=3000, reversal_of=None)
     G.edge_partial = eh.household_id
+    # ELIG_EDGE (a) on SURVEYED income, and the ELIG_DIBAO it must not be: a rural elderly couple on the relapse
+    # watch since June 2025, its 2025 survey 9,600 a head net of which 4,800 transfers (its own earnings: 400 a
+    # head a month, 800 for the two); HRSS pays the husband a pension of 900 (>= 800: known), the wife has a
+    # 无 row. The survey's transfers include that pension, so the income is 800 + 900 = 1,700 (more than the
+    # observed 900): 850 a head, >= 800 and < 1,200 -> ELIG_EDGE (a), medium. Without the pension added
+    # back it would read 800 / 2 = 400 < 800 -> an ELIG_DIBAO the household's true income does not support.
+    r1 = none_month(p.person(None, birth="19550101"), status="retired", pension=900)
+    rh = p.resident_household(RURAL, [r1, none_month(p.person(None, birth="19570101"))])
+    watch_listing(p, rh, r1, "W-SP", "2025-06-01", ["illness"], net=9600, transfer=4800)
+    G.surveyed_pension = rh.household_id
 
     # TEKUN_CANDIDATE raise: a rural dibao couple aged 76 and 73 on the basic pension, the husband found
     # ill on 12 May -> medium; the legal supporters must be checked.
@@ -672,6 +682,24 @@ def test_elig_dibao_a_on_verified_income(golden):
     assert e["application_check_date"] == "2026-04-10"            # 112 days before 31 July: not in process
     assert w["explanation"] == (f"户号 {G.verified[1:]} 近3个月人均月收入 600 元（据2026年4月10日家庭经济状况核对），"
                                 "低于当地低保标准 800 元，尚未纳入低保或特困，建议核查是否符合低保条件")
+
+
+def test_elig_edge_a_on_surveyed_income_counts_the_pensions_on_record(golden):
+    """The relapse-watch survey's own-income figure (net less transfers) leaves out the pensions its
+    transfers include; the month's pensions on record are added back: 800 + 900 = 1,700 for two."""
+    con, _ = golden
+    none(con, "ELIG_DIBAO", G.surveyed_pension)
+    w = only(con, "ELIG_EDGE", G.surveyed_pension)
+    e = ev(w)
+    assert w["severity"] == "medium" and e["path"] == "a" and e["income_coverage"] == "surveyed"
+    assert e["per_capita_yuan"] == 850 and e["edge_line_yuan"] == 1200
+    assert [m["coverage"] for m in e["detail"]] == ["surveyed"] * 3
+    assert w["explanation"] == (f"户号 {G.surveyed_pension[1:]} 近3个月人均月收入 850 元（据防止返贫监测2025年收入调查及"
+                                "养老金记录），高于低保标准 800 元但低于低保边缘线 1,200 元（低保标准×1.5），尚未在册，"
+                                "建议核查是否符合低保边缘条件")
+    row = con.execute("select observed_income_yuan, surveyed_income_yuan, rule_income_yuan from core.household_coverage_month "
+                      "where household_id = ? and period = ?", [G.surveyed_pension, M]).fetchone()
+    assert [float(x) for x in row] == [900, 1700, 1700]
 
 
 def test_elig_not_while_an_application_is_in_process(golden):
@@ -971,6 +999,7 @@ def test_golden_province_raises_exactly_the_expected_warnings(golden):
         ("ELIG_DIBAO", G.elig), ("ELIG_EDGE", G.edge), ("ELIG_EDGE", G.edge_sz),
         ("ELIG_DIBAO", G.verified), ("ELIG_DIBAO", G.partial), ("ELIG_DIBAO", G.partial_roster),
         ("ELIG_DIBAO", G.signal_after_check), ("ELIG_DIBAO", G.tekun_verified), ("ELIG_EDGE", G.edge_partial),
+        ("ELIG_EDGE", G.surveyed_pension),
         ("TEKUN_CANDIDATE", G.tekun), ("TEKUN_CANDIDATE", G.disability), ("TEKUN_CANDIDATE", G.tekun_verified),
         ("RELAPSE_RISK", G.relapse),
         ("EXIT_REVIEW", G.car), ("EXIT_REVIEW", G.assets), ("BENEFIT_AFTER_DEATH", G.benefit),

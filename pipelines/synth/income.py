@@ -140,7 +140,8 @@ def verified_checks(pv: Province, hm) -> np.ndarray:
 def rule_income_matrix(pv: Province, hm, cov: np.ndarray) -> np.ndarray:
     """(H, T) the income the rules use (yuan), as core.household_coverage_month computes it:
     verified -> the verifying check's income; surveyed -> the larger of observed income and the survey's
-    (人均纯收入 - 人均转移性收入) / 12 x size; full / partial -> observed income."""
+    (人均纯收入 - 人均转移性收入) / 12 x size plus the month's pensions on record (the survey's transfers
+    include them); full / partial -> observed income."""
     out = hm.income.astype(float).copy()
     ver = verified_checks(pv, hm)
     ch = pv.rec.get("checks")
@@ -152,11 +153,14 @@ def rule_income_matrix(pv: Province, hm, cov: np.ndarray) -> np.ndarray:
         from pipelines.synth.checks import WATCH_SINCE, since_index
 
         t0 = since_index(pv, WATCH_SINCE)
+        mh, mp, mt = hm.members
+        pension = np.bincount(mh.astype(np.int64) * pv.T + mt, weights=pv.hr_pension[mp, mt] / 100.0,
+                              minlength=pv.H * pv.T).reshape(pv.H, pv.T)
         for t in range(t0, pv.T):
             sel = np.flatnonzero(w["t_from"] <= t)
             net, transfer = pv.rec["watch_survey"][pv.cal.year(t) - 1]
             h = w["h"][sel]
-            surveyed = np.round((net[sel] - transfer[sel]) / 12.0 * hm.size[h, t], 2)
+            surveyed = np.round((net[sel] - transfer[sel]) / 12.0 * hm.size[h, t], 2) + pension[h, t]
             take = cov[h, t] == SURVEYED
             out[h[take], t] = np.maximum(hm.income[h[take], t], surveyed[take])
     return out

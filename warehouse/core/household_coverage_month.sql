@@ -39,7 +39,7 @@ comment on column core.household_coverage_month.coverage_reason is 'Why, in code
 comment on column core.household_coverage_month.verified_income_yuan is 'monthly_income_yuan of the latest assessed economic check of the household within 6 months (whatever the coverage); null if none.';
 comment on column core.household_coverage_month.check_id is 'That check (mca_econ_checks.check_id).';
 comment on column core.household_coverage_month.check_date is 'Its date.';
-comment on column core.household_coverage_month.surveyed_income_yuan is 'From the relapse-watch survey: (per-capita net income - per-capita transfer income) / 12 x size; null if none within 18 months.';
+comment on column core.household_coverage_month.surveyed_income_yuan is 'From the relapse-watch survey: (per-capita net income - per-capita transfer income) / 12 x size, plus the pensions HRSS pays the members this month (the survey''s transfer income includes pensions with the assistance benefits; pensions are income to every rule); null if no survey within 18 months.';
 comment on column core.household_coverage_month.watch_id is 'The relapse-watch household (moa_relapse_watch.watch_id) of that survey.';
 comment on column core.household_coverage_month.rule_income_yuan is 'The monthly household income the income rules use: verified -> verified income; surveyed -> the larger of observed and surveyed income; full -> observed income; partial -> observed income (a floor, not the income).';
 comment on column core.household_coverage_month.application_date is 'Date of the latest economic check on application (申请) of the household in the 12 months up to the month''s end, any basis: the household is in process.';

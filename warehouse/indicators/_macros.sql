@@ -137,7 +137,7 @@ create or replace temp macro zh_unknown_reason(r) as case r
 -- How the income of month `period` is known, in words (core.household_month / household_coverage_month)
 create or replace temp macro zh_coverage(coverage, check_date, survey_year) as case coverage
     when 'verified' then '据' || zh_date(check_date) || '家庭经济状况核对'
-    when 'surveyed' then '据防止返贫监测' || survey_year || '年收入调查'
+    when 'surveyed' then '据防止返贫监测' || survey_year || '年收入调查及养老金记录'
     when 'full' then '家庭成员收入均有记录'
     else '收入部分未知' end;
 

@@ -19,6 +19,14 @@ households as (
     from members
     group by household_id
 ),
+pensions as (
+    -- the pensions HRSS pays the members this month: a survey's transfer income includes them (with the
+    -- assistance benefits), so its own-income figure leaves them out -- they are income to every rule
+    select p.household_id, sum(i.pension_yuan) as pension_yuan
+    from persons p join core.person_income_month i on i.person_id = p.person_id and i.period = $period
+    where i.pension_yuan > 0
+    group by p.household_id
+),
 household_keys as (
     select household_id, min(family_id) as family_id, min(hukou_no) as hukou_no
     from persons group by household_id
@@ -139,7 +147,9 @@ covered as (
         a.monthly_income_yuan as verified_income_yuan,
         a.check_id,
         a.check_date,
-        case when s.watch_id is not null then round(s.per_capita_month * h.size, 2) end as surveyed_income_yuan,
+        -- the survey's own income (net income less transfers) and this month's pensions on record
+        case when s.watch_id is not null then round(s.per_capita_month * h.size, 2)
+                                              + coalesce(pn.pension_yuan, 0) end as surveyed_income_yuan,
         s.watch_id,
         s.income_year,
         u.unknown_list,
@@ -154,6 +164,7 @@ covered as (
     left join latest_check c using (household_id)
     left join any_check a using (household_id)
     left join survey s using (household_id)
+    left join pensions pn using (household_id)
     left join unknown_members u using (household_id)
     left join check_history ch using (household_id)
 )
