@@ -20,8 +20,8 @@ ELIG_DIBAO, ELIG_EDGE and EXP_HARDSHIP (``--indicators`` to choose) against ``tr
   warn: not excluded by category, evaluated), how many got a warning.
 
 With ``--warehouse`` (e.g. the 1M nightly benchmark's ``after_m12/warehouse.duckdb``, whose history took
-hours to load) the warehouse is copied into the work directory, its core is rebuilt for every month with
-the current SQL and the chosen rules' warnings are evaluated afresh for every month (the copy's warnings of
+hours to load) the warehouse is copied into the work directory, its core is rebuilt with the current SQL
+(every month, when the core SQL changed) and the chosen rules' warnings are evaluated afresh for every month (the copy's warnings of
 those rules are dropped first, so a warning an earlier version raised and a case kept does not count):
 the before and after of a rule change on the same data, without replaying the history.
 
@@ -60,7 +60,7 @@ def run_pipeline(province: Path, work: Path, indicators: list[str]):
 
 
 def reevaluate(warehouse: Path, work: Path, indicators: list[str]):
-    """A copy of ``warehouse`` with core rebuilt for every month and ``indicators`` evaluated afresh."""
+    """A copy of ``warehouse`` with core brought up to the current SQL and ``indicators`` evaluated afresh."""
     import duckdb
 
     from pipelines.core import build_core
@@ -74,8 +74,7 @@ def reevaluate(warehouse: Path, work: Path, indicators: list[str]):
     try:
         con.execute("delete from mart.warnings where indicator_code in (select unnest(?::varchar[]))", [indicators])
         con.execute("delete from mart.indicator_runs where indicator_code in (select unnest(?::varchar[]))", [indicators])
-        periods = [r[0] for r in con.execute("select period from core.month_calendar order by period").fetchall()]
-        build_core(con, periods=periods)
+        build_core(con)  # the months whose SQL or inputs changed since the copy's last build: all, after a SQL change
         compute_indicators(con, load_rules(), indicators=indicators)
     finally:
         con.close()

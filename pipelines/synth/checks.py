@@ -302,10 +302,8 @@ def build_watch(pv: Province, hm: HouseholdMonths) -> None:
 def _surveys(pv: Province, hm: HouseholdMonths, hs: np.ndarray, subsidy: np.ndarray) -> dict:
     """Per survey year: (人均纯收入, 人均转移性收入) per watch row, whole yuan, from the true income of the
     generated months of that year (the first months when the year precedes the data)."""
-    T, H = pv.T, pv.H
-    mh, mp, mt = hm.members
-    pension = np.bincount(mh.astype(np.int64) * T + mt, weights=pv.hr_pension[mp, mt] / 100.0,
-                          minlength=H * T).reshape(H, T)
+    T = pv.T
+    pension = hm.pension
     years = sorted({pv.cal.year(t) - 1 for t in range(T)} | {pv.cal.year(t) for t in range(T)})
     out = {}
     rng = stream(pv.seed, "survey")

@@ -153,14 +153,11 @@ def rule_income_matrix(pv: Province, hm, cov: np.ndarray) -> np.ndarray:
         from pipelines.synth.checks import WATCH_SINCE, since_index
 
         t0 = since_index(pv, WATCH_SINCE)
-        mh, mp, mt = hm.members
-        pension = np.bincount(mh.astype(np.int64) * pv.T + mt, weights=pv.hr_pension[mp, mt] / 100.0,
-                              minlength=pv.H * pv.T).reshape(pv.H, pv.T)
         for t in range(t0, pv.T):
             sel = np.flatnonzero(w["t_from"] <= t)
             net, transfer = pv.rec["watch_survey"][pv.cal.year(t) - 1]
             h = w["h"][sel]
-            surveyed = np.round((net[sel] - transfer[sel]) / 12.0 * hm.size[h, t], 2) + pension[h, t]
+            surveyed = np.round((net[sel] - transfer[sel]) / 12.0 * hm.size[h, t], 2) + hm.pension[h, t]
             take = cov[h, t] == SURVEYED
             out[h[take], t] = np.maximum(hm.income[h[take], t], surveyed[take])
     return out

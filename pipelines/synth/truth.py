@@ -69,6 +69,7 @@ class HouseholdMonths:
 
     size: np.ndarray
     income: np.ndarray
+    pension: np.ndarray       # (H, T) the part of income that is pensions (HRSS)
     oop: np.ndarray
     catastrophic: np.ndarray
     edu: np.ndarray
@@ -246,6 +247,7 @@ def household_months(pv: Province, coverage: bool = True) -> HouseholdMonths:
 
     size = np.bincount(flat, minlength=H * T).reshape(H, T)
     income = per_hh(pv.income_matrix() / 100.0)
+    pension = per_hh(pv.hr_pension / 100.0)
     std_cents = pv.std_matrix()
     hid_idx, hid_cents = income_mod.hidden_pairs(pv, mp, mt)
     hflat = flat[hid_idx]
@@ -323,7 +325,7 @@ def household_months(pv: Province, coverage: bool = True) -> HouseholdMonths:
             amt[ps] = amount
             tot = np.bincount(mh[sel], weights=amt[mp[sel]], minlength=H)
             deposits_pc[: pv.F, t] = tot[: pv.F] / np.maximum(size[: pv.F, t], 1)
-    return HouseholdMonths(size=size, income=income, oop=oop, catastrophic=cata, edu=edu,
+    return HouseholdMonths(size=size, income=income, pension=pension, oop=oop, catastrophic=cata, edu=edu,
                            edu_new_upper=edu_new_upper, loss=loss, std=std, tekun_std=tekun, lost_job=lost_job,
                            term_months=[pv.cal.t_of(m) for m in pv.cal.term_months if 0 <= pv.cal.t_of(m) < T],
                            cat=pv.h_cat, roster=roster, econ_age=econ_age, visit_age=visit_age,
