@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -86,7 +87,7 @@ def simulated_answer(case: dict, truth: DemoTruth) -> tuple[str, bool] | None:
     u = [b / 256 for b in digest[:4]]
     if u[0] < 0.08:
         return None
-    household = case.get("family_id") or ("H" + case["hukou_no"] if case.get("hukou_no") else "")
+    household = _case_household(case)
     below = (household, case.get("period")) in truth.below_line
     if case.get("indicator_code") in CHECKED_BY_INCOME and truth.below_line:
         real = below
@@ -107,11 +108,12 @@ def _case_fields(row: dict) -> dict:
 
 
 def simulate_feedback(outbox: Path, feedback_dir: Path, night: dt.date, answer_on: dt.date,
-                      truth: DemoTruth | set[str]) -> int:
+                      truth: DemoTruth | set[str], answered: list[dict] | None = None) -> int:
     """The offices answer this night's extracts (:func:`simulated_answer`), each in its own folder (the
     extract's: a civil-affairs town office, or a county office), and the late answers to the previous
     extract night's. A few civil-affairs town offices stay silent, so escalation shows too: their
-    overdue cases go to the county civil-affairs office, which answers them."""
+    overdue cases go to the county civil-affairs office, which answers them. Returns the number of
+    feedback files written; ``answered``, when given, receives the cases answered (their extract fields)."""
     if not isinstance(truth, DemoTruth):
         truth = DemoTruth(households=set(truth))
     written = 0
@@ -142,6 +144,8 @@ def simulate_feedback(outbox: Path, feedback_dir: Path, night: dt.date, answer_o
                      action="入户核实 home visit", amount_yuan="", handled_on=answer_on.isoformat(),
                      handler=f"{dept}-{office}-经办人", note="")
             out_rows.append(r)
+            if answered is not None:
+                answered.append(case_of.get(cid) or {"case_id": cid})
         if not out_rows:
             continue
         # each office answers in its own folder (the extract's folder name: the office code)
@@ -157,10 +161,85 @@ def simulate_feedback(outbox: Path, feedback_dir: Path, night: dt.date, answer_o
     return written
 
 
+def simulate_checks(landing: Path, book: Path, answered: list[dict], night: dt.date, checked_on: dt.date) -> int:
+    """The economic checks behind this night's answers: an office settles a case of an income question
+    (:data:`CHECKED_BY_INCOME`: is the household below the line?) by asking the check centre for an
+    assessed check (转介核对), which reports it in its monthly delivery (``mca_econ_checks``) like any
+    other check -- so the pipeline sees the verified income the office saw. The check is dated
+    ``checked_on`` (the answer's date) and reports what the generator's check book
+    (:func:`pipelines.synth.checks.build_check_book`) holds for the household that month; it is added to
+    every delivery of that month not yet visible to ``night`` (the manifest's row counts and digests
+    follow). One check per household and date; none for a household absent that month or a month
+    without a delivery still to come. Returns the checks added."""
+    households = sorted({_case_household(c) for c in answered if c.get("indicator_code") in CHECKED_BY_INCOME} - {""})
+    if not households or not book.exists():
+        return 0
+    import pyarrow.parquet as pq
+
+    period = checked_on.strftime("%Y-%m")
+    folders = []
+    for manifest in sorted((landing / "mca_econ_checks").glob("*/manifest.json")):
+        folder_date = dt.date.fromisoformat(manifest.parent.name)
+        meta = json.loads(manifest.read_text(encoding="utf-8"))
+        if meta.get("period") == period and folder_date > night:
+            folders.append((manifest, meta))
+    if not folders:
+        return 0
+    rows = pq.read_table(book, filters=[("period", "=", period), ("household_id", "in", households)]).to_pylist()
+    if not rows:
+        return 0
+    ym = period.replace("-", "")
+    added = 0
+    for manifest, meta in folders:
+        checks_file = manifest.with_name(f"checks_{ym}.csv")
+        members_file = manifest.with_name(f"check_members_{ym}.csv")
+        if not (checks_file.exists() and members_file.exists()):
+            continue
+        text = checks_file.read_text(encoding="utf-8-sig")
+        header = text.splitlines()[0].split(",")
+        taken = {line.split(",", 1)[0] for line in text.splitlines()[1:]}
+        lines, member_lines = [], []
+        serial = 0
+        for row in rows:
+            serial += 1
+            check_id = f"HR{checked_on.strftime('%Y%m%d')}{serial:04d}"
+            while check_id in taken:
+                serial += 1
+                check_id = f"HR{checked_on.strftime('%Y%m%d')}{serial:04d}"
+            row = dict(row, check_id=check_id, check_date=checked_on.isoformat())
+            lines.append(",".join(str(row[k] if row[k] is not None else "") for k in header))
+            member_lines += [f"{check_id},{person}" for person in row["members"]]
+        _append_lines(checks_file, lines)
+        _append_lines(members_file, member_lines)
+        for entry in meta.get("files", []):
+            path = manifest.with_name(entry["name"])
+            if path in (checks_file, members_file):
+                entry["rows"] = int(entry["rows"]) + (len(lines) if path == checks_file else len(member_lines))
+                entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        manifest.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        added = max(added, len(lines))
+    return added
+
+
+def _case_household(case: dict) -> str:
+    """The warehouse's household id of an extract row: its family id, else H + its hukou number."""
+    return case.get("family_id") or ("H" + case["hukou_no"] if case.get("hukou_no") else "")
+
+
+def _append_lines(path: Path, lines: list[str]) -> None:
+    if not lines:
+        return
+    data = path.read_bytes()
+    sep = b"" if data.endswith(b"\n") else b"\n"
+    path.write_bytes(data + sep + ("\n".join(lines) + "\n").encode("utf-8"))
+
+
 def replay(settings, nights: list[dt.date], truth: Path, echo=None):
     """Run one night per month over a synthetic province, and after each night let the
-    offices answer (:func:`simulate_feedback`, read by the next night). Returns the last night's
-    :class:`~pipelines.nightly.NightSummary`. The demo and the end-to-end test both call this."""
+    offices answer (:func:`simulate_feedback`, read by the next night) and the check centre report the
+    economic checks their answers rest on (:func:`simulate_checks`, when the province has a check book).
+    Returns the last night's :class:`~pipelines.nightly.NightSummary`. The demo and the end-to-end test
+    both call this."""
     from pipelines import nightly
 
     nights = demo_nights(nights)
@@ -174,7 +253,10 @@ def replay(settings, nights: list[dt.date], truth: Path, echo=None):
                  f"new warnings={ind.get('new_warnings', ind.get('warnings', '?'))} extracts={len(summary.extracts)} "
                  f"({sum(summary.timings.values()):.1f}s)")
         answer_on = nights[i + 1] - dt.timedelta(days=1) if i + 1 < len(nights) else night + dt.timedelta(days=5)
-        simulate_feedback(settings.outbox, settings.feedback, night, answer_on, DemoTruth.load(truth, settings))
+        answered: list[dict] = []
+        simulate_feedback(settings.outbox, settings.feedback, night, answer_on, DemoTruth.load(truth, settings),
+                          answered=answered)
+        simulate_checks(settings.landing, Path(truth).with_name("check_book.parquet"), answered, night, answer_on)
         last = summary
     return last
 

@@ -199,7 +199,9 @@ COVERAGE_BASES = ("observed", "v2")   # partial = some member unknown to HRSS / 
 def _matched_truth(con) -> None:
     """Temp table ``tm(household_id, period, matched_pc)``: the TRUE per-capita income over the window the
     income a rule used was measured on. A month whose rule income is an economic check's (``verified``:
-    the mean of the 12 months up to the check) is matched with the true income of those 12 months; a
+    the income of the members counted, over the 12 months up to the check) is matched with what the check
+    truly finds (``assessed_income_yuan``; a province without it: the household's true income of those
+    12 months); a
     month whose rule income is a relapse-watch survey's (``surveyed``, the survey above the observed
     income) with the true income of the survey year (the generator surveys the first months of the data
     when that year precedes them); every other month with its own true income."""
@@ -222,7 +224,9 @@ def _matched_truth(con) -> None:
             from core.household_coverage_month c),
         first_months as (select period from (select distinct period from ti) order by period limit 3),
         checked as (
-            select c.household_id, c.period, avg(t.true_income) as check_income
+            select c.household_id, c.period,
+                   coalesce(any_value(t.assessed_income) filter (where t.period = strftime(c.check_date, '%Y-%m')),
+                            avg(t.true_income)) as check_income
             from cov c join ti t on t.household_id = c.household_id and t.size > 0
              and t.period between strftime(c.check_date - interval 11 month, '%Y-%m') and strftime(c.check_date, '%Y-%m')
             where c.income_coverage = 'verified' group by all),
@@ -269,9 +273,12 @@ def income_rule_report(con, truth_income: Path, indicators: list[str] | None = N
     from pipelines.rules import load_rules
 
     rules = load_rules()
+    columns = {r[0] for r in con.execute("describe select * from read_parquet(?)", [str(truth_income)]).fetchall()}
+    # a province written before the checks' own income was kept: the household's 12-month mean stands in
+    assessed = "assessed_income_yuan::double" if "assessed_income_yuan" in columns else "null::double"
     con.execute("create or replace temp table ti as select household_id, period, size,"
-                " true_income_yuan::double as true_income, observed_coverage, coverage as v2_coverage"
-                " from read_parquet(?)", [str(truth_income)])
+                " true_income_yuan::double as true_income, observed_coverage, coverage as v2_coverage,"
+                f" {assessed} as assessed_income from read_parquet(?)", [str(truth_income)])
     _matched_truth(con)
     cities = [r[0] for r in con.execute("select distinct city_code from core.household_month").fetchall()]
     con.execute("create or replace temp table edge(city_code varchar, mult double)")

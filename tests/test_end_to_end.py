@@ -127,9 +127,10 @@ def test_income_rules_against_true_income(province):
         "join read_parquet(?) using (household_id, period)", [str(result.truth_income)]).fetchone()
     print("\n" + render_income_rules(report, {"households": HOUSEHOLDS, "months": 13, "seed": 20261,
                                               "household_months": n, "partial_share": partial / n}))
-    # what the rules reach today (84% on this province, matched window): a floor against regressions;
-    # the 90% target is the test below
-    assert report["combined"]["precision"] >= 0.8, report["combined"]
+    # a floor on every measure (matched window, the rule's own window, per household); the 90% target on the
+    # matched measure is the test below
+    for measure in ("precision", "precision_old", "households_precision", "referrals_precision"):
+        assert report["combined"][measure] >= 0.8, (measure, report["combined"])
     # what reached an office: the warnings that opened a case or raised its severity (the others joined a case
     # the office already had, or a closed one within its cool-down)
     sent = con.execute("select count(distinct (w.household_id, w.period, w.indicator_code)) from mart.warnings w "
@@ -140,16 +141,31 @@ def test_income_rules_against_true_income(province):
         assert report["load"][basis]["ratio"] <= 2.0, (basis, report["load"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "target not met yet: 84% matched-window precision. Path (b) refers partly-unknown-income households "
-    "after a first disability certificate or a working-age death whose true income stays above the line, "
-    "every month of the signal's window; the eligibility model's gate is not trained on this province"))
 def test_income_rules_reach_the_precision_target(province):
-    """ELIG_DIBAO, ELIG_EDGE and EXP_HARDSHIP together >= 90% precise against TRUE income."""
+    """ELIG_DIBAO, ELIG_EDGE and EXP_HARDSHIP together >= 90% precise against TRUE income (matched measure),
+    in a province whose offices answer a referral by an economic check (the replay's): a path (b) referral of
+    a household truly above the line is quiet once the check's `above_edge` is in."""
     from pipelines.evaluate import income_rule_report
 
     result, _, _, con = province
     assert income_rule_report(con, result.truth_income)["combined"]["precision"] >= 0.9
+    # the loop that gets it there: a path (b) referral answered by a check that finds the household above the
+    # edge line, after which the household's income is verified and path (b) quiet for the check's 6 months
+    quiet = con.execute(
+        """with checks as (
+               select s.check_id, c.household_id, strftime(s.check_date, '%Y-%m') as checked
+               from staging.mca_econ_checks s
+               join (select distinct household_id, check_id from core.household_coverage_month) c using (check_id)
+               where s.check_id like 'HR%' and s.outcome = 'above_edge'),
+           path_b as (select household_id, period from mart.warnings
+                      where indicator_code like 'ELIG_%' and json_extract_string(evidence, '$.path') = 'b')
+           select k.household_id, k.checked,
+                  count(*) filter (where b.period < k.checked) as before,
+                  count(*) filter (where b.period >= k.checked
+                                     and b.period <= strftime(cast(k.checked || '-01' as date) + interval 5 month, '%Y-%m'))
+                    as after
+           from checks k join path_b b using (household_id) group by all""").fetchall()
+    assert quiet and all(before > 0 and after == 0 for _, _, before, after in quiet), quiet
 
 
 def test_catalog_v2_feeds_load(province):
@@ -303,15 +319,24 @@ def test_the_nightly_incremental_analyst_db_equals_a_full_rebuild(province, tmp_
 
 def test_income_coverage_matches_the_generators(province):
     """core's income coverage (verified / surveyed / full / partial) and observed income, recomputed by
-    the pipeline from the feeds alone, equal what the generator knows it built, household by month."""
+    the pipeline from the feeds alone, equal what the generator knows it built, household by month --
+    except where an economic check the replay's offices asked for (check ids HR..., which the generator
+    cannot know) verifies the month: there the check's own income is the rule's."""
     result, _, _, con = province
     truth = result.truth_income
     counts = dict(con.execute(
         """select coalesce(h.income_coverage = t.coverage, false)
                     and coalesce(h.observed_income_yuan = t.observed_income_yuan, false), count(*)
            from core.household_month h join read_parquet(?) t using (household_id, period)
+           join core.household_coverage_month c using (household_id, period)
+           where coalesce(c.check_id, '') not like 'HR%'
            group by all""", [str(truth)]).fetchall())
     assert counts.get(False, 0) == 0 and counts.get(True, 0) > 1000, counts
+    replayed = con.execute(
+        """select count(*), count(*) filter (where c.verified_income_yuan = s.monthly_income_yuan)
+           from core.household_coverage_month c join staging.mca_econ_checks s using (check_id)
+           where c.check_id like 'HR%' and c.income_coverage = 'verified'""").fetchone()
+    assert replayed[0] > 0 and replayed[0] == replayed[1], replayed
     kinds = {k for (k,) in con.execute("select distinct income_coverage from core.household_month").fetchall()}
     assert kinds == {"verified", "surveyed", "full", "partial"}
 

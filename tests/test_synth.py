@@ -566,12 +566,20 @@ def test_truth_columns_and_events(truth):
     # what the catalog v2 income rules see on households without an injected event (a verified
     # applicant, a routine field-visit finding, the relapse watch) has truth rows of its own; a referral
     # of a household whose true income is above the line is a row that may be raised, not one that must
-    injected = truth[truth.event_type != "income_rule"]
+    injected = truth[~truth.event_type.isin(["income_rule", "referral_check"])]
     required = injected[injected.required == "1"].groupby("event_id").size()
     assert set(required.index) == set(injected.event_id), "every event has a warning that must fire"
     assert per_type.get("income_rule", 0) > 0
     assert set(truth[truth.event_type == "income_rule"].indicator_code) <= {
         "ELIG_DIBAO", "ELIG_EDGE", "EXP_HARDSHIP", "EXP_MED", "EXP_EDU", "TEKUN_CANDIDATE", "RELAPSE_RISK"}
+    # what a check that a referral brings may make a rule raise (the replay's offices ask for one): never
+    # required, one row per household and indicator, never a pair another row has, only rules that weigh income
+    rc = truth[truth.event_type == "referral_check"]
+    assert len(rc) and (rc.required == "0").all() and not rc.duplicated(["household_id", "indicator_code"]).any()
+    assert set(rc.indicator_code) <= {"INC_DROP", "EXP_MED", "EXP_EDU", "EXP_HARDSHIP", "ELIG_DIBAO", "ELIG_EDGE",
+                                      "EXIT_REVIEW", "TEKUN_CANDIDATE"}
+    other = truth[truth.event_type != "referral_check"]
+    assert not set(zip(rc.household_id, rc.indicator_code)) & set(zip(other.household_id, other.indicator_code))
     expected_routing = {"DISASTER": "MEM;MCA;MOHURD", "DUP_ENROLL": "MCA", "EXP_MED": "NHSA;MCA", "EXP_EDU": "MOE",
                         "POP_DISABILITY": "CDPF", "BENEFIT_AFTER_DEATH": "MCA", "TEKUN_CANDIDATE": "MCA",
                         "RELAPSE_RISK": "MOA;MCA"}
@@ -849,7 +857,8 @@ def _latest_moe(valid, period: str) -> set[str]:
 def test_truth_income_columns_and_sums(truth_income):
     assert list(truth_income.columns) == ["household_id", "period", "urban_rural", "category", "size",
                                           "known_members", "true_income_yuan", "observed_income_yuan",
-                                          "hidden_income_yuan", "observed_coverage", "coverage"]
+                                          "hidden_income_yuan", "assessed_income_yuan", "observed_coverage",
+                                          "coverage"]
     ti = truth_income
     assert set(ti.period) == set(PERIODS)
     assert not ti.duplicated(["household_id", "period"]).any()
@@ -863,6 +872,31 @@ def test_truth_income_columns_and_sums(truth_income):
     # verified and surveyed only from the first period of the checks and the relapse watch
     assert (ti[ti.coverage.isin(["verified", "surveyed"])].period >= "2026-01").all()
     assert ((ti.coverage == "full") <= (ti.observed_coverage == "full")).all()
+
+
+def test_an_assessed_check_counts_the_members_as_they_are_now(truth, truth_income):
+    """What an assessed check finds (assessed_income_yuan) is the income of the household's members of the
+    month over the months up to 12 back: the household's own mean true income while nobody joined, left or
+    died -- and without a member who died, even for the months he still earned in."""
+    ti = truth_income.sort_values(["household_id", "period"]).copy()
+    for c in ("true_income_yuan", "assessed_income_yuan"):
+        ti[c] = ti[c].astype(float)
+    g = ti.groupby("household_id")
+    ti["months"] = g.cumcount() + 1
+    ti["mean_true"] = g["true_income_yuan"].transform(lambda x: x.rolling(12, min_periods=1).mean())
+    ti["same_size"] = g["size"].transform(lambda x: x.rolling(12, min_periods=1).apply(lambda w: w.min() == w.max()))
+    everyone = set(PERIODS[:12])
+    present_all = g["period"].transform(lambda x: set(x) >= everyone)
+    died = set(truth[truth.indicator_code.isin(["POP_DEATH", "BENEFIT_AFTER_DEATH", "CHILD_NO_CARE"])].household_id)
+    stable = ti[(ti.same_size == 1) & present_all & (ti.period <= PERIODS[11]) & ~ti.household_id.isin(died)]
+    assert len(stable) > 1000
+    assert (stable.assessed_income_yuan - stable.mean_true).abs().max() < 0.01
+    # a death of an earner: the household's mean true income still holds his earlier months, the check not
+    deaths = truth.query("indicator_code == 'POP_DEATH'")
+    after = ti.merge(deaths[["household_id", "period"]], on=["household_id", "period"])
+    after = after[(after.months >= 2) & (after.true_income_yuan < after.mean_true - 100)]
+    assert len(after) >= 1
+    assert (after.assessed_income_yuan < after.mean_true - 1).all()
 
 
 def test_truth_income_recomputed_from_files(province, valid, truth_income):
@@ -1128,3 +1162,73 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
     assert da == db
     assert da != dc
     assert any(k.endswith(".xlsx") for k in da) and any(k.endswith(".parquet") for k in da)
+
+
+def test_offices_answers_bring_their_economic_checks_into_the_next_delivery(province, truth_income, tmp_path):
+    """An office settles an income question by an assessed check (转介核对): the replay adds it, from the
+    generator's check book, to the check centre's delivery of the answer's month -- one check per household,
+    its members beside it, the manifest's counts and digests following, and the delivery still loads."""
+    import datetime as dt
+    import hashlib
+    import json
+    import shutil
+
+    import duckdb
+
+    from pipelines.config import Settings
+    from pipelines.demo import simulate_checks
+    from pipelines.ingest import ingest
+
+    book = pq.read_table(province.out / "check_book.parquet").to_pandas()
+    assert set(book.period) == {p for p in PERIODS if p >= "2026-01"}
+    assert (book.reason == "referral").all() and (book.income_basis == "assessed").all()
+    assert (book.household_size.astype(int) == book.members.map(len)).all()
+    folder = next(m.parent for m in sorted((province.landing / "mca_econ_checks").glob("*/manifest.json"))
+                  if json.loads(m.read_text(encoding="utf-8"))["period"] == "2026-04")
+    landing = tmp_path / "landing"
+    shutil.copytree(folder, landing / "mca_econ_checks" / folder.name)
+    copy = landing / "mca_econ_checks" / folder.name
+    before = (copy / "checks_202604.csv").read_text(encoding="utf-8-sig").splitlines()
+    april = book[book.period == "2026-04"]
+    roster = april[april.family_id != ""].iloc[0]
+    other = april[april.family_id == ""].iloc[0]
+    answered = [
+        {"case_id": "C-1", "family_id": roster.family_id, "hukou_no": roster.hukou_no, "indicator_code": "ELIG_EDGE"},
+        {"case_id": "C-2", "family_id": roster.family_id, "hukou_no": roster.hukou_no, "indicator_code": "EXP_HARDSHIP"},
+        {"case_id": "C-3", "family_id": "", "hukou_no": other.hukou_no, "indicator_code": "ELIG_DIBAO"},
+        {"case_id": "C-4", "family_id": "", "hukou_no": other.hukou_no, "indicator_code": "POP_BIRTH"},
+    ]
+    night = dt.date(2026, 3, 31)
+    assert simulate_checks(landing, province.out / "check_book.parquet", answered, night, dt.date(2026, 4, 29)) == 2
+    after = (copy / "checks_202604.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert after[:len(before)] == before
+    added = [dict(zip(after[0].split(","), line.split(","))) for line in after[len(before):]]
+    assert {r["hukou_no"] for r in added} == {roster.hukou_no, other.hukou_no}
+    for r in added:
+        src = april[april.hukou_no == r["hukou_no"]].iloc[0]
+        assert r["check_id"].startswith("HR20260429") and r["check_date"] == "2026-04-29"
+        assert (r["reason"], r["income_basis"]) == ("referral", "assessed")
+        assert (r["monthly_income_yuan"], r["outcome"]) == (src.monthly_income_yuan, src.outcome)
+        members = [line.split(",")[1] for line in (copy / "check_members_202604.csv").read_text(
+            encoding="utf-8-sig").splitlines() if line.startswith(r["check_id"] + ",")]
+        assert members == list(src.members)
+        # what the check finds is what truly is: the members' income over the months up to 12 back
+        truth = truth_income[(truth_income.household_id == src.household_id) & (truth_income.period == "2026-04")]
+        assert abs(float(src.monthly_income_yuan) / float(truth.assessed_income_yuan.iloc[0]) - 1) < 0.1
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    for entry in manifest["files"]:
+        data = (copy / entry["name"]).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["rows"] == len(data.decode("utf-8-sig").splitlines()) - 1
+    # a delivery already visible to the night is never touched; nor is a month without one to come
+    assert simulate_checks(landing, province.out / "check_book.parquet", answered, dt.date(2026, 5, 31),
+                           dt.date(2026, 4, 30)) == 0
+    assert simulate_checks(landing, province.out / "check_book.parquet", answered, night, dt.date(2026, 5, 29)) == 0
+    s = Settings(landing=landing, warehouse=tmp_path / "wh.duckdb", show_progress=False, duckdb_threads=1)
+    ingest(s, as_of=dt.date.fromisoformat(folder.name))
+    con = duckdb.connect(str(s.warehouse), read_only=True)
+    try:
+        status, errors = con.execute("select status, cast(errors as varchar) from ops.deliveries").fetchone()
+    finally:
+        con.close()
+    assert status == "loaded", errors

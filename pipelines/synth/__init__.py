@@ -9,7 +9,8 @@ of which warnings the pipeline must raise (docs/architecture.md, "Synthetic prov
 
 Writes ``out/landing/<feed>/<date>/`` (manifest last) in the layouts of catalog ``v1`` or ``v2``,
 ``out/truth.csv``, ``out/truth_income.parquet`` (per household and month: true, observed and hidden
-income, coverage), ``out/faults.csv``, ``out/nights.txt``, ``out/superseded/`` (the first version of a
+income, what an assessed check finds, coverage), ``out/check_book.parquet`` (per household and month from
+2026-01: the check an office's referral would bring, for a replay to deliver), ``out/faults.csv``, ``out/nights.txt``, ``out/superseded/`` (the first version of a
 folder rewritten in place) and, for inspection, ``out/near_misses.csv`` (ordinary households with
 something that looks alarming but must raise nothing). Same seed, same bytes.
 
@@ -29,7 +30,7 @@ Modules, in the order ``generate()`` runs them:
   derives the truth rows;
 * ``events``     — life events at known months and near misses;
 * ``income``     — hidden income, income coverage (known / unknown / verified), ``truth_income``;
-* ``checks``     — catalog v2's economic checks and relapse watch;
+* ``checks``     — catalog v2's economic checks, the check centre's book, and the relapse watch;
 * ``deliveries`` / ``writers`` — each department's files in its own format;
 * ``faults``     — the delivery calendar, re-deliveries, corrupt/unfinished/late deliveries.
 

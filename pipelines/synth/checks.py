@@ -74,7 +74,6 @@ def build_checks(pv: Province, hm: HouseholdMonths) -> None:
         pv.rec["checks"] = _checks_cols([])
         pv.rec["check_members"] = Cols(ci=np.zeros(0, np.int64), p=np.zeros(0, np.int64))
         return
-    reg = hm.registered
     true = hm.true_income
     present = hm.size > 0
     # any member dead by month t: no further checks of that family
@@ -140,6 +139,44 @@ def build_checks(pv: Province, hm: HouseholdMonths) -> None:
     firsts = np.array([pv.cal.first_day(x) for x in range(T)])
     ndays = np.array([pv.cal.ndays(x) for x in range(T)])
     date[nat] = firsts[t[nat]] + np.floor(rng.random(nat.sum()) * ndays[t[nat]]).astype("timedelta64[D]")
+    cols, members, pv.h_insurance = check_rows(pv, hm, reason, h, t, basis, date, rng)
+    order = np.lexsort((cols["h"], cols["reason"], cols["date"]))
+    inv = np.empty(len(order), np.int64)
+    inv[order] = np.arange(len(order))
+    pv.rec["checks"] = cols.take(order)
+    mo = np.lexsort((members["p"], inv[members["ci"]]))
+    pv.rec["check_members"] = Cols(ci=inv[members["ci"]][mo], p=members["p"][mo])
+
+
+def build_check_book(pv: Province, hm: HouseholdMonths) -> tuple[Cols, Cols] | None:
+    """The check centre's book: what an ``assessed`` referral check (转介核对) of each household would
+    report in each month from ``CHECKS_SINCE`` in which the pipeline sees it (dated the month's last day).
+    ``(rows, members)`` as :func:`check_rows`. The generated feed holds only the checks the province
+    asked for on its own; a replay
+    (``pipelines.demo``) takes from the book the checks that its offices' answers to the pipeline's own
+    referrals imply. None before ``CHECKS_SINCE``."""
+    t0 = since_index(pv, CHECKS_SINCE)
+    if t0 >= pv.T or pv.h_insurance is None:
+        return None
+    hh, tt = np.nonzero(hm.size[:, t0:] > 0)
+    tt = tt + t0
+    order = np.lexsort((hh, tt))
+    hh, tt = hh[order].astype(np.int64), tt[order].astype(np.int64)
+    lasts = np.array([pv.cal.last_day(x) for x in range(pv.T)])
+    rows, members, _ = check_rows(pv, hm, np.full(len(hh), REFERRAL, np.int8), hh, tt,
+                                  np.ones(len(hh), np.int8), lasts[tt], stream(pv.seed, "check_book"),
+                                  insurance=pv.h_insurance)
+    return rows, members
+
+
+def check_rows(pv: Province, hm: HouseholdMonths, reason: np.ndarray, h: np.ndarray, t: np.ndarray,
+               basis: np.ndarray, date: np.ndarray, rng, insurance: np.ndarray | None = None):
+    """What the check centre reports for checks of household ``h`` in month ``t`` on ``date`` (arrays):
+    ``(rows, members, insurance)`` -- the rows (:func:`_checks_cols` columns; a household without a member
+    that month has no row), the members counted (row index ``ci``, person ``p``) and the insurance cash
+    value per household (drawn from ``rng`` when not given: one draw per province, shared by every check
+    of a household)."""
+    H, T = pv.H, pv.T
     need = np.zeros((H, T), bool)
     need[h, t] = True
     key, persons = _pairs_by_hh_month(hm, T, need)
@@ -152,15 +189,10 @@ def build_checks(pv: Province, hm: HouseholdMonths) -> None:
     ci = np.repeat(np.arange(n), size)
     mem = persons[np.repeat(lo, size) + (np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size))]
     tm = t[ci]
-    # income: assessed = true income, mean of up to 12 months, with assessment noise; check_only =
-    # the registered part (observed + business and rent)
-    pres = present.astype(np.float64)
-    cs_true = np.concatenate([np.zeros((H, 1)), np.cumsum(np.where(present, true, 0), axis=1)], axis=1)
-    cs_n = np.concatenate([np.zeros((H, 1)), np.cumsum(pres, axis=1)], axis=1)
-    w0 = np.maximum(t - 11, 0)
-    mean12 = (cs_true[h, t + 1] - cs_true[h, w0]) / np.maximum(cs_n[h, t + 1] - cs_n[h, w0], 1)
-    assessed = mean12 * (1 + ASSESS_NOISE * rng.standard_normal(n))
-    income = np.maximum(np.rint(np.where(basis == 1, assessed, hm.income[h, t] + reg[h, t])), 0.0)
+    # income: assessed = what the town's assessment finds (truth.assessed_income: the members' income over
+    # up to 12 months) with assessment noise; check_only = the registered part (observed + business and rent)
+    assessed = hm.assessed[h, t] * (1 + ASSESS_NOISE * rng.standard_normal(n))
+    income = np.maximum(np.rint(np.where(basis == 1, assessed, hm.income[h, t] + hm.registered[h, t])), 0.0)
     # assets of the members as of the check month (event overrides included)
     dep = pv.p_dep[mem] + pv.p_sec[mem]
     prop = pv.p_prop[mem].copy()
@@ -169,13 +201,9 @@ def build_checks(pv: Province, hm: HouseholdMonths) -> None:
         dep[hit] = amount + pv.p_sec[q]
     for q, t_from, dc, _ in pv.overrides.get("prop", []):
         prop[(mem == q) & (tm >= t_from)] += dc
-    v = pv.rec["vehicles"]
-    car = np.isin(v["vclass"], [act.CAR, act.TRUCK])
-    cars_m = np.zeros(len(mem), np.int64)
-    for q, d, sign in zip(v["p"][car], v["date"][car],
-                          np.where(np.isin(v["event"][car], [act.REGISTER, act.TRANSFER_IN]), 1, -1)):
-        cars_m += np.where((mem == q) & (date[ci] >= d), sign, 0)
-    insurance = np.where(rng.random(H) < 0.05, rng.integers(20, 200, H) * 100_00, 0)
+    cars_m = _cars_on(pv, mem, date[ci])
+    if insurance is None:
+        insurance = np.where(rng.random(H) < 0.05, rng.integers(20, 200, H) * 100_00, 0)
     assets = np.bincount(ci, weights=dep, minlength=n) + insurance[h]
     props = np.bincount(ci, weights=prop, minlength=n).astype(np.int64)
     cars = np.maximum(np.bincount(ci, weights=cars_m, minlength=n), 0).astype(np.int64)
@@ -183,15 +211,33 @@ def build_checks(pv: Province, hm: HouseholdMonths) -> None:
     pc = income / size
     outcome = np.where(pc < std, 0, np.where(pc < hm.edge_mult[h] * std, 1, 2)).astype(np.int8)
     applicant = _applicants(pv, h, t, ci, mem)
-    order = np.lexsort((h, reason, date))
-    inv = np.empty(n, np.int64)
-    inv[order] = np.arange(n)
-    pv.rec["checks"] = Cols(date=date[order], reason=reason[order], h=h[order], t=t[order], basis=basis[order],
-                            size=size[order].astype(np.int64), income=(income[order] * 100).astype(np.int64),
-                            assets=np.rint(assets[order]).astype(np.int64), cars=cars[order], props=props[order],
-                            outcome=outcome[order], applicant=applicant[order])
-    mo = np.lexsort((mem, inv[ci]))
-    pv.rec["check_members"] = Cols(ci=inv[ci][mo], p=mem[mo].astype(np.int64))
+    rows = Cols(date=date, reason=reason, h=h, t=t, basis=basis, size=size.astype(np.int64),
+                income=(income * 100).astype(np.int64), assets=np.rint(assets).astype(np.int64), cars=cars,
+                props=props, outcome=outcome, applicant=applicant)
+    return rows, Cols(ci=ci, p=mem.astype(np.int64)), insurance
+
+
+def _cars_on(pv: Province, person: np.ndarray, date: np.ndarray) -> np.ndarray:
+    """Cars and trucks registered to each ``person`` on ``date`` (registrations and transfers in less
+    transfers out and scrappings up to that day; may be negative for a car older than the data)."""
+    v = pv.rec["vehicles"]
+    car = np.isin(v["vclass"], [act.CAR, act.TRUCK])
+    vp = v["p"][car].astype(np.int64)
+    vd = v["date"][car].astype("datetime64[D]").astype(np.int64)
+    sign = np.where(np.isin(v["event"][car], [act.REGISTER, act.TRANSFER_IN]), 1, -1)
+    if len(vp) == 0 or len(person) == 0:
+        return np.zeros(len(person), np.int64)
+    span = int(max(vd.max(), date.astype(np.int64).max()) - min(vd.min(), date.astype(np.int64).min())) + 2
+    base = min(vd.min(), date.astype(np.int64).min())
+    ev = vp * span + (vd - base)
+    order = np.argsort(ev, kind="stable")
+    ev, cum = ev[order], np.cumsum(sign[order])
+    q = person.astype(np.int64) * span + (date.astype(np.int64) - base)
+    upto = np.searchsorted(ev, q, side="right")               # events of the person up to the day, and before
+    start = np.searchsorted(ev, person.astype(np.int64) * span, side="left")
+    total = np.where(upto > 0, cum[np.maximum(upto - 1, 0)], 0)
+    before = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0)
+    return total - before
 
 
 def _nanmean(a: np.ndarray) -> np.ndarray:

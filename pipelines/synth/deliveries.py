@@ -495,6 +495,14 @@ class FeedFiles:
         sel = np.flatnonzero(c["t"] == t)
         ym = pv.cal.period(t).replace("-", "")
         cid = np.array([f"HD{ym}{i + 1:06d}" for i in range(len(sel))], dtype=object)
+        table, members = self.checks_tables(c, pv.rec["check_members"], sel, cid)
+        data, rows = csv_bytes(table, bom=True)
+        mdata, mrows = csv_bytes(members, bom=True)
+        return [(f"checks_{ym}.csv", data, rows), (f"check_members_{ym}.csv", mdata, mrows)]
+
+    def checks_tables(self, c: Cols, m: Cols, sel: np.ndarray, cid: np.ndarray) -> tuple[pa.Table, pa.Table]:
+        """The rows ``sel`` of checks ``c`` (members ``m``) as the feed's two files, check ids ``cid``."""
+        pv = self.pv
         h = c["h"][sel]
         roster = h < pv.F
         table = pa.table({
@@ -514,8 +522,6 @@ class FeedFiles:
             "properties": fmt_int(c["props"][sel]),
             "outcome": label(c["outcome"][sel], chk.OUTCOMES),
         })
-        data, rows = csv_bytes(table, bom=True)
-        m = pv.rec["check_members"]
         pos = np.full(len(c["t"]), -1, np.int64)
         pos[sel] = np.arange(len(sel))
         msel = np.flatnonzero(pos[m["ci"]] >= 0)
@@ -523,8 +529,32 @@ class FeedFiles:
             "check_id": strings(cid[pos[m["ci"][msel]]]) if len(msel) else pa.array([], pa.string()),
             "person_id": pc.take(self.ids, pa.array(m["p"][msel])),
         })
-        mdata, mrows = csv_bytes(members, bom=True)
-        return [(f"checks_{ym}.csv", data, rows), (f"check_members_{ym}.csv", mdata, mrows)]
+        return table, members
+
+    def write_check_book(self, book: tuple[Cols, Cols] | None, path) -> int:
+        """The check centre's book (:func:`pipelines.synth.checks.build_check_book`) as parquet: per
+        household and month, the feed's columns of the check (``check_id`` empty, ``check_date`` the
+        month's last day) with ``household_id``, ``period`` and ``members`` (the person ids counted, in
+        ``check_members`` order). Nothing is written without a book; returns the rows written."""
+        import pyarrow.parquet as pq
+
+        if book is None:
+            return 0
+        c, m = book
+        pv = self.pv
+        n = len(c["h"])
+        table, _ = self.checks_tables(c, Cols(ci=np.zeros(0, np.int64), p=np.zeros(0, np.int64)), np.arange(n),
+                                      np.full(n, "", dtype=object))
+        hid = pa.array(pv.household_ids().tolist(), pa.string())
+        periods = pa.array([pv.cal.period(x) for x in range(pv.T)], pa.string())
+        # members: check_rows lists them row after row (``ci`` ascending), ``size`` of them per row
+        offsets = np.concatenate([[0], np.cumsum(c["size"])]).astype(np.int32)
+        table = table.append_column("household_id", pc.take(hid, pa.array(c["h"])))
+        table = table.append_column("period", pc.take(periods, pa.array(c["t"])))
+        table = table.append_column("members", pa.ListArray.from_arrays(
+            pa.array(offsets), pc.take(self.ids, pa.array(m["p"]))))
+        pq.write_table(table, path, compression="zstd")
+        return n
 
     # -- 农业农村 relapse watch (catalog v2) ----------------------------------------------------------
     def moa_relapse_watch(self, t: int, hm_size: np.ndarray) -> list:

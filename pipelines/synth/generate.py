@@ -135,6 +135,7 @@ def generate(out: Path, households: int = 2000, months: int = 13, seed: int = 20
     lap("events")
     hm = truth.household_months(pv)
     checks.build_checks(pv, hm)
+    book = checks.build_check_book(pv, hm)
     checks.build_watch(pv, hm)
     truth.add_income_facts(pv, hm)
     rows, issues, hm = truth.build_truth(pv, hm)
@@ -146,6 +147,8 @@ def generate(out: Path, households: int = 2000, months: int = 13, seed: int = 20
     lap("truth")
 
     ff = FeedFiles(pv)
+    ff.write_check_book(book, out / "check_book.parquet")
+    del book
     plan = faults.plan_deliveries(pv, ff, catalog, sizes=hm.size, new_feeds=new_feeds)
     del hm
     landing = out / "landing"

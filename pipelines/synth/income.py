@@ -205,8 +205,7 @@ def write_truth_income(pv: Province, hm, path: Path) -> int:
 
     H, T = hm.size.shape
     cov = coverage_matrix(pv, hm)
-    hid = pa.array(np.where(np.arange(H) < pv.F, pv.h_family,
-                            np.char.add("H", pv.h_hukou.astype("U12"))).tolist(), pa.string())
+    hid = pa.array(pv.household_ids().tolist(), pa.string())
     cat_all = np.where(pv.h_cat == NON_ROSTER, len(CATEGORIES), pv.h_cat).astype(np.int8)
     urban = pv.h_urban().astype(np.int8)
     rows = 0
@@ -227,6 +226,8 @@ def write_truth_income(pv: Province, hm, path: Path) -> int:
                 "true_income_yuan": decimal_cents(obs + hidden),
                 "observed_income_yuan": decimal_cents(obs),
                 "hidden_income_yuan": decimal_cents(hidden),
+                # what an assessed economic check that month finds (truth.assessed_income), before its noise
+                "assessed_income_yuan": decimal_cents(np.rint(hm.assessed[h, t] * 100).astype(np.int64)),
                 "observed_coverage": label(hm.full[h, t].astype(np.int8), COVERAGE[:2]),
                 "coverage": label(cov[h, t], COVERAGE),
             })

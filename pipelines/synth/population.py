@@ -183,6 +183,7 @@ class Province:
     # catalog v2 plans the events leave for the checks and the relapse watch (built after them):
     planned_checks: list = field(default_factory=list)   # (household, month, day, reason, basis)
     planned_watch: list = field(default_factory=list)    # (household, month of identification)
+    h_insurance: np.ndarray = None   # insurance cash value per household, cents (the checks' financial assets)
     watch_risks: dict = field(default_factory=dict)      # household -> 风险类型 (";"-joined), not eliminated
 
     # --- derived lookups -----------------------------------------------------------------------
@@ -207,6 +208,10 @@ class Province:
 
     def household_id(self, h: int) -> str:
         return str(self.h_family[h]) if h < self.F else "H" + str(self.h_hukou[h])
+
+    def household_ids(self) -> np.ndarray:
+        """Every household's id (:meth:`household_id`), by household index."""
+        return np.where(np.arange(self.H) < self.F, self.h_family, np.char.add("H", self.h_hukou.astype("U12")))
 
     def std_matrix(self, kind: str = "dibao") -> np.ndarray:
         """(H, T) applicable monthly standard in cents (city, year of the month, urban/rural)."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -94,6 +94,7 @@ class HouseholdMonths:
     inc_med6: np.ndarray = None   # median household income of the previous 6 months (t >= 3), else nan
     oop_med12: np.ndarray = None  # median monthly OOP of the previous 12 months (t >= 1), else nan
     members: tuple = None         # (household, person, month) membership pairs (not subset by take)
+    assessed: np.ndarray = None   # (H, T) what an assessed economic check that month finds (assessed_income)
     hidden_known: int = 0         # person-months with hidden income counted as known (must be 0)
     # catalog v2 (add_income_facts, once the checks and the relapse watch exist):
     cov: np.ndarray = None        # (H, T) coverage code (income.COVERAGE)
@@ -252,7 +253,7 @@ def household_months(pv: Province, coverage: bool = True) -> HouseholdMonths:
     hid_idx, hid_cents = income_mod.hidden_pairs(pv, mp, mt)
     hflat = flat[hid_idx]
     hidden = np.bincount(hflat, weights=hid_cents / 100.0, minlength=H * T).reshape(H, T)
-    registered = known = None
+    registered = known = assessed = None
     hidden_known = 0
     if coverage:
         known_p = income_mod.known_pairs(pv, mh, mp, mt, std_cents)
@@ -260,6 +261,7 @@ def household_months(pv: Province, coverage: bool = True) -> HouseholdMonths:
         registered = np.bincount(hflat[reg], weights=hid_cents[reg] / 100.0, minlength=H * T).reshape(H, T)
         known = np.bincount(flat[known_p], minlength=H * T).reshape(H, T)
         hidden_known = int(known_p[hid_idx].sum())
+        assessed = assessed_income(pv, (mh, mp, mt), size > 0)
 
     c = pv.rec["claims"]
     pm = np.bincount(c["p"] * T + c["t"], weights=c["oop"] / 100.0, minlength=P * T).reshape(P, T)
@@ -332,7 +334,32 @@ def household_months(pv: Province, coverage: bool = True) -> HouseholdMonths:
                            econ_overdue=econ_overdue, visit_overdue=visit_overdue,
                            deposits_pc=deposits_pc, hidden=hidden, registered=registered, known=known,
                            full=None if known is None else (known == size) & (size > 0),
-                           edge_mult=edge_multipliers(pv), members=(mh, mp, mt), hidden_known=hidden_known)
+                           edge_mult=edge_multipliers(pv), members=(mh, mp, mt), hidden_known=hidden_known,
+                           assessed=assessed)
+
+
+def assessed_income(pv: Province, members: tuple, present: np.ndarray, months: int = 12) -> np.ndarray:
+    """(H, T) yuan: what an ``assessed`` economic check of month t finds before its assessment noise --
+    the income (all sources: on record and hidden) of the household's members of month t, averaged over
+    the months t-11..t in which the household was present. As the 低保 rules count a family: its members
+    as they are now, so a member who died or left is not counted any more, even for the months he still
+    earned in (the household's own true income would count him), and one who joined counts with his
+    earnings from before."""
+    mh, mp, mt = members
+    H, T = present.shape
+    observed = pv.income_matrix()
+    alive = pv.p_death_t[mp] > mt           # a member listed after his death (a roster's delay) is not counted
+    total = np.zeros(len(mp))
+    for d in range(months):
+        w = mt - d
+        ok = alive & (w >= 0)
+        w = np.where(ok, w, 0)
+        ok &= present[mh, w]
+        total += np.where(ok, observed[mp, w] + pv.hidden_cents(mp, w), 0)
+    income = np.bincount(mh * T + mt, weights=total / 100.0, minlength=H * T).reshape(H, T)
+    cs = np.concatenate([np.zeros((H, 1), np.int64), np.cumsum(present, axis=1)], axis=1)
+    n = cs[:, 1:] - cs[:, np.maximum(np.arange(T) + 1 - months, 0)]
+    return income / np.maximum(n, 1)
 
 
 def months_before(day: np.datetime64, n: int) -> dt.date:
@@ -731,8 +758,47 @@ def build_truth(pv: Province, hm: HouseholdMonths | None = None) -> tuple[list[T
             r = oracle_row(ev, h, ind)
             if r is not None:
                 rows.append(r)
+    rows += _referral_check_rows(pv, hm, rows, near)
     issues = self_check(pv, hm, nominal_fire)
     return rows, issues, hm
+
+
+def referral_checked(hm: HouseholdMonths) -> HouseholdMonths:
+    """The household-month facts as if every household were verified, each month, by an assessed economic
+    check of that month (:func:`assessed_income`)."""
+    present = hm.size > 0
+    return replace(hm, cov=np.where(present, income_mod.VERIFIED, hm.cov).astype(np.int8),
+                               accepted=present.copy(), rule_income=np.where(present, hm.assessed, hm.rule_income))
+
+
+def _referral_check_rows(pv: Province, hm: HouseholdMonths, rows: list[TruthRow], near: set) -> list[TruthRow]:
+    """Truth rows (not required: consequences the pipeline may raise) for what an economic check that the
+    pipeline's own referrals bring may make a rule raise. Offices answer an income question by asking the
+    check centre for an assessed check (转介核对; a replay adds it to the check centre's delivery, see
+    pipelines.demo.simulate_checks): which households that will be, the generator cannot know, so every
+    household's rules are also run on its income as such a check would find it (nominal and a little
+    loosened thresholds, for the check's noise). A near miss gets no such row: nothing may be raised on it."""
+    have = {(r.household_id, r.indicator_code) for r in rows}
+    checked = referral_checked(hm)
+    fired = [fire_matrices(checked), fire_matrices(checked, k=-1, d=ROBUST_DELTA)]
+    out = []
+    seq = 0
+    for name in ORACLE_INDICATORS:
+        if name not in fired[0]:
+            continue
+        m = fired[0][name] | fired[1][name]
+        for h in np.flatnonzero(m.any(axis=1)):
+            h = int(h)
+            if h in near or (pv.household_id(h), name) in have:
+                continue
+            seq += 1
+            t = int(np.flatnonzero(m[h])[0])
+            head = int(pv.h_head[h])
+            out.append(TruthRow(f"RC{seq:05d}", "referral_check", pv.household_id(h), str(pv.h_family[h]),
+                                str(pv.h_hukou[h]), str(pv.p_id[head]) if head >= 0 else "", name, pv.cal.period(t),
+                                DEPARTMENTS.get(name, "MCA"), "what an economic check a referral brings (转介核对) "
+                                "may make the rule raise on the income it finds", 0))
+    return out
 
 
 class _IncomeEvent:
