@@ -25,7 +25,8 @@ How it works:
 2. ONE province (landing zone, ``truth.csv``, ``nights.txt``) is generated once, by default with the
    BASE revision's generator (``--generator head`` to use the head's), and the same files are fed to
    both revisions: the comparison is of the night loop on identical inputs, even if the generator
-   changes between the revisions.
+   changes between the revisions. Each run reads its own copy of it (``<run>/province``): the replay's
+   offices add the economic checks their answers rest on to the landing.
 3. Each revision runs in its own subprocess (no module mixing): ``pipelines.config.load_settings``
    and ``pipelines.demo.replay`` (one night per month, simulated department feedback), with fresh
    warehouse/outbox/feedback dirs, a fixed ``LOWINCOME_HMAC_KEY``, no other ``LOWINCOME_*``
@@ -601,7 +602,10 @@ def main(argv: list[str] | None = None) -> int:
         for rev in revs:
             run = work / f"run-{rev.label}"
             run.mkdir()
-            t = run_child(rev, ["replay", str(province), str(run)], work / f"replay-{rev.label}.log")
+            # each run its own copy: the replay's offices add the economic checks their answers rest on to
+            # the landing (pipelines.demo.simulate_checks)
+            shutil.copytree(province, run / "province")
+            t = run_child(rev, ["replay", str(run / "province"), str(run)], work / f"replay-{rev.label}.log")
             print(f"  [{rev.label}] night loop in {t:.1f}s (log {work / f'replay-{rev.label}.log'})")
             runs[rev.label] = run
 
