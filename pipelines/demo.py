@@ -176,6 +176,8 @@ def simulate_checks(landing: Path, book: Path, answered: list[dict], night: dt.d
         return 0
     import pyarrow.parquet as pq
 
+    from pipelines.synth.writers import sha256_bytes, write_manifest
+
     period = checked_on.strftime("%Y-%m")
     folders = []
     for manifest in sorted((landing / "mca_econ_checks").glob("*/manifest.json")):
@@ -215,8 +217,8 @@ def simulate_checks(landing: Path, book: Path, answered: list[dict], night: dt.d
             path = manifest.with_name(entry["name"])
             if path in (checks_file, members_file):
                 entry["rows"] = int(entry["rows"]) + (len(lines) if path == checks_file else len(member_lines))
-                entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-        manifest.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+                entry["sha256"] = sha256_bytes(path.read_bytes())
+        write_manifest(manifest.parent, meta)
         added = max(added, len(lines))
     return added
 

@@ -201,10 +201,9 @@ def _matched_truth(con) -> None:
     income a rule used was measured on. A month whose rule income is an economic check's (``verified``:
     the income of the members counted, over the 12 months up to the check) is matched with what the check
     truly finds (``assessed_income_yuan``; a province without it: the household's true income of those
-    12 months); a
-    month whose rule income is a relapse-watch survey's (``surveyed``, the survey above the observed
-    income) with the true income of the survey year (the generator surveys the first months of the data
-    when that year precedes them); every other month with its own true income."""
+    12 months); a month whose rule income is a relapse-watch survey's (``surveyed``, the survey above the
+    observed income) with the true income of the survey year (the generator surveys the first months of
+    the data when that year precedes them); every other month with its own true income."""
     has_coverage = con.execute(
         "select count(*) from duckdb_tables() where schema_name = 'core' and table_name = 'household_coverage_month'"
     ).fetchone()[0]

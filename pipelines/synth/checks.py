@@ -152,9 +152,8 @@ def build_check_book(pv: Province, hm: HouseholdMonths) -> tuple[Cols, Cols] | N
     """The check centre's book: what an ``assessed`` referral check (转介核对) of each household would
     report in each month from ``CHECKS_SINCE`` in which the pipeline sees it (dated the month's last day).
     ``(rows, members)`` as :func:`check_rows`. The generated feed holds only the checks the province
-    asked for on its own; a replay
-    (``pipelines.demo``) takes from the book the checks that its offices' answers to the pipeline's own
-    referrals imply. None before ``CHECKS_SINCE``."""
+    asked for on its own; a replay (``pipelines.demo.simulate_checks``) takes from the book the checks that
+    its offices' answers to the pipeline's own referrals imply. None before ``CHECKS_SINCE``."""
     t0 = since_index(pv, CHECKS_SINCE)
     if t0 >= pv.T or pv.h_insurance is None:
         return None

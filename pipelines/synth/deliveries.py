@@ -495,13 +495,12 @@ class FeedFiles:
         sel = np.flatnonzero(c["t"] == t)
         ym = pv.cal.period(t).replace("-", "")
         cid = np.array([f"HD{ym}{i + 1:06d}" for i in range(len(sel))], dtype=object)
-        table, members = self.checks_tables(c, pv.rec["check_members"], sel, cid)
-        data, rows = csv_bytes(table, bom=True)
-        mdata, mrows = csv_bytes(members, bom=True)
+        data, rows = csv_bytes(self.checks_table(c, sel, cid), bom=True)
+        mdata, mrows = csv_bytes(self.check_members_table(pv.rec["check_members"], sel, cid, len(c["t"])), bom=True)
         return [(f"checks_{ym}.csv", data, rows), (f"check_members_{ym}.csv", mdata, mrows)]
 
-    def checks_tables(self, c: Cols, m: Cols, sel: np.ndarray, cid: np.ndarray) -> tuple[pa.Table, pa.Table]:
-        """The rows ``sel`` of checks ``c`` (members ``m``) as the feed's two files, check ids ``cid``."""
+    def checks_table(self, c: Cols, sel: np.ndarray, cid: np.ndarray) -> pa.Table:
+        """The rows ``sel`` of checks ``c`` as the feed's ``checks_<YYYYMM>.csv``, check ids ``cid``."""
         pv = self.pv
         h = c["h"][sel]
         roster = h < pv.F
@@ -522,14 +521,17 @@ class FeedFiles:
             "properties": fmt_int(c["props"][sel]),
             "outcome": label(c["outcome"][sel], chk.OUTCOMES),
         })
-        pos = np.full(len(c["t"]), -1, np.int64)
+        return table
+
+    def check_members_table(self, m: Cols, sel: np.ndarray, cid: np.ndarray, n: int) -> pa.Table:
+        """The members ``m`` of the rows ``sel`` (of ``n`` checks) as ``check_members_<YYYYMM>.csv``."""
+        pos = np.full(n, -1, np.int64)
         pos[sel] = np.arange(len(sel))
         msel = np.flatnonzero(pos[m["ci"]] >= 0)
-        members = pa.table({
+        return pa.table({
             "check_id": strings(cid[pos[m["ci"][msel]]]) if len(msel) else pa.array([], pa.string()),
             "person_id": pc.take(self.ids, pa.array(m["p"][msel])),
         })
-        return table, members
 
     def write_check_book(self, book: tuple[Cols, Cols] | None, path) -> int:
         """The check centre's book (:func:`pipelines.synth.checks.build_check_book`) as parquet: per
@@ -543,8 +545,7 @@ class FeedFiles:
         c, m = book
         pv = self.pv
         n = len(c["h"])
-        table, _ = self.checks_tables(c, Cols(ci=np.zeros(0, np.int64), p=np.zeros(0, np.int64)), np.arange(n),
-                                      np.full(n, "", dtype=object))
+        table = self.checks_table(c, np.arange(n), np.full(n, "", dtype=object))
         hid = pa.array(pv.household_ids().tolist(), pa.string())
         periods = pa.array([pv.cal.period(x) for x in range(pv.T)], pa.string())
         # members: check_rows lists them row after row (``ci`` ascending), ``size`` of them per row

@@ -247,7 +247,8 @@ def household_months(pv: Province, coverage: bool = True) -> HouseholdMonths:
         return np.bincount(flat, weights=person_month[mp, mt], minlength=H * T).reshape(H, T)
 
     size = np.bincount(flat, minlength=H * T).reshape(H, T)
-    income = per_hh(pv.income_matrix() / 100.0)
+    observed = pv.income_matrix()
+    income = per_hh(observed / 100.0)
     pension = per_hh(pv.hr_pension / 100.0)
     std_cents = pv.std_matrix()
     hid_idx, hid_cents = income_mod.hidden_pairs(pv, mp, mt)
@@ -261,7 +262,7 @@ def household_months(pv: Province, coverage: bool = True) -> HouseholdMonths:
         registered = np.bincount(hflat[reg], weights=hid_cents[reg] / 100.0, minlength=H * T).reshape(H, T)
         known = np.bincount(flat[known_p], minlength=H * T).reshape(H, T)
         hidden_known = int(known_p[hid_idx].sum())
-        assessed = assessed_income(pv, (mh, mp, mt), size > 0)
+        assessed = assessed_income(pv, (mh, mp, mt), size > 0, observed)
 
     c = pv.rec["claims"]
     pm = np.bincount(c["p"] * T + c["t"], weights=c["oop"] / 100.0, minlength=P * T).reshape(P, T)
@@ -338,16 +339,16 @@ def household_months(pv: Province, coverage: bool = True) -> HouseholdMonths:
                            assessed=assessed)
 
 
-def assessed_income(pv: Province, members: tuple, present: np.ndarray, months: int = 12) -> np.ndarray:
+def assessed_income(pv: Province, members: tuple, present: np.ndarray, observed: np.ndarray,
+                    months: int = 12) -> np.ndarray:
     """(H, T) yuan: what an ``assessed`` economic check of month t finds before its assessment noise --
     the income (all sources: on record and hidden) of the household's members of month t, averaged over
     the months t-11..t in which the household was present. As the 低保 rules count a family: its members
     as they are now, so a member who died or left is not counted any more, even for the months he still
     earned in (the household's own true income would count him), and one who joined counts with his
-    earnings from before."""
+    earnings from before. ``observed``: the (P, T) income on record in cents (``pv.income_matrix()``)."""
     mh, mp, mt = members
     H, T = present.shape
-    observed = pv.income_matrix()
     alive = pv.p_death_t[mp] > mt           # a member listed after his death (a roster's delay) is not counted
     total = np.zeros(len(mp))
     for d in range(months):
@@ -768,7 +769,7 @@ def referral_checked(hm: HouseholdMonths) -> HouseholdMonths:
     check of that month (:func:`assessed_income`)."""
     present = hm.size > 0
     return replace(hm, cov=np.where(present, income_mod.VERIFIED, hm.cov).astype(np.int8),
-                               accepted=present.copy(), rule_income=np.where(present, hm.assessed, hm.rule_income))
+                   accepted=present.copy(), rule_income=np.where(present, hm.assessed, hm.rule_income))
 
 
 def _referral_check_rows(pv: Province, hm: HouseholdMonths, rows: list[TruthRow], near: set) -> list[TruthRow]:
