@@ -20,7 +20,9 @@
 The offices answer: after every untimed night (month 1, the history nights) and after the timed month 2, the
 simulated departments of ``pipelines.demo`` answer that night's extracts into ``<run>/feedback/`` (mostly
 confirming real trouble, some wrong, some late, some never, silent town offices escalated), so the next night reads
-feedback and the cases of a working province close. After the history, both models are trained on it
+feedback and the cases of a working province close; an answer to an income question brings the assessed check it
+rests on into the check centre's delivery still to come (``pipelines.demo.simulate_checks``, from the province's
+check book; a province generated before the check book existed brings none). After the history, both models are trained on it
 (``lowincome model train``, timed per model).
 
 What it does, per size (``<cache>/<size>/``):
@@ -74,7 +76,7 @@ sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 # size label -> roster families (synth: ~2.5 roster persons per family)
-SIZES = {"10k": 4_000, "100k": 40_000, "1000k": 400_000, "3000k": 1_200_000}
+SIZES = {"10k": 4_000, "100k": 40_000, "300k": 120_000, "1000k": 400_000, "3000k": 1_200_000}
 START = "2025-10"
 SEED = 20261
 DEFAULT_CACHE = Path("/tmp/lowincome_nightly_bench")
@@ -144,12 +146,17 @@ def _stage(args) -> dict:
         out["note"] = f"{summary.stages.get('ingest', {}).get('loaded', 0)} deliveries loaded"
 
     elif name == "answer":  # the offices answer the night's extracts (as in the demo), read by the next night
-        from pipelines.demo import DemoTruth, simulate_feedback
+        from pipelines.demo import DemoTruth, simulate_checks, simulate_feedback
 
         truth = DemoTruth.load(Path(args.landing).parent / "truth.csv", settings)
         answer_on = as_of_for(args.month + 1) - dt.timedelta(days=1)
-        out["rows"] = simulate_feedback(settings.outbox, settings.feedback, as_of, answer_on, truth)
-        out["note"] = f"{out['rows']} feedback files dated {answer_on}"
+        answered: list[dict] = []
+        out["rows"] = simulate_feedback(settings.outbox, settings.feedback, as_of, answer_on, truth, answered=answered)
+        # the check centre reports the assessed checks behind the answers to income questions (a province
+        # generated before the check book existed has none: no checks then)
+        checks = simulate_checks(Path(args.landing), Path(args.landing).parent / "check_book.parquet", answered, as_of,
+                                 answer_on)
+        out["note"] = f"{out['rows']} feedback files dated {answer_on}, {checks} economic checks"
 
     elif name.startswith("train:"):  # lowincome model train --model <name>, on the warehouse as it stands
         from pipelines.learning.train import train_models

@@ -1,6 +1,7 @@
 """Train the learned models on a replayed synthetic province and check them against its truth.
 
     uv run python scripts/model_targets.py --province DIR --warehouse FILE --model-dir DIR [--out FILE]
+                                           [--no-train] [--referral-estimate]
 
 DIR is what ``lowincome synth`` wrote (``truth_income.parquet`` is read); FILE a warehouse the
 province's nights ran into with the demo's simulated department answers (``pipelines.demo.replay``).
@@ -28,6 +29,9 @@ def main(argv=None) -> int:
     ap.add_argument("--model-dir", type=Path, required=True)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--no-train", action="store_true", help="use the artifacts already in --model-dir")
+    ap.add_argument("--referral-estimate", action="store_true",
+                    help="also estimate what checks of the pipeline's own referrals would teach the eligibility model "
+                         "(for a province whose offices bring no checks; pipelines/learning/targets.py)")
     args = ap.parse_args(argv)
 
     import numpy as np
@@ -67,6 +71,15 @@ def main(argv=None) -> int:
                                              meta["months"]["test"], oracle_months=meta["months"]["train"],
                                              seed=spec.seed, training=spec.training)
         lines += ["## Eligibility against true income", "", targets.render(result, cutoff), ""]
+        if args.referral_estimate:
+            t0 = time.perf_counter()
+            est = targets.referral_check_estimate(con, art, args.province / "truth_income.parquet", spec.training,
+                                                  spec.seed, float(spec.cutoff.get("target_recall", 0.9)))
+            lines += ["## Estimate: with checks of the pipeline's own referrals", "",
+                      "The province's offices bring no checks; what the eligibility model would learn if each path (b) "
+                      "candidate of the training and calibration months had been checked (its true income against the "
+                      "line; pipelines/learning/targets.py: referral_check_estimate). An estimate, not the loop itself.",
+                      "", targets.render_estimate(est), "", f"({time.perf_counter() - t0:.0f} s)", ""]
         # what the nightly stage costs for the newest month (features, probabilities, explanations)
         newest = data.data_months(con)[-1]
         t0 = time.perf_counter()

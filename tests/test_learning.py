@@ -121,6 +121,47 @@ def test_labels_are_joined_to_the_month_before_and_a_later_join_fails():
         data.check_no_leakage(leaked)
 
 
+def _floor_province(death_on: str | None, check_on: str = "2026-02-10", counted: int = 2):
+    """Two adults off the roster whose income no feed shows (observed income 0, coverage partial); an
+    information-based check (check_only) on ``check_on`` found 4,000 yuan a month on record (business
+    and rent) for the ``counted`` members -- 2.5x the rural 低保 standard of 800 per head for two;
+    ``death_on``: one of them dies that day."""
+    con = duckdb.connect()
+    p = Province(con, MONTHS)
+    p.standard("3301", "rural", 800, 1100)
+    a = p.person(None, birth="19800101", status="none", income=0)
+    b = p.person(None, birth="19820101", status="none", income=0)
+    res = p.resident_household(RURAL, [a, b])
+    m = check_on[:7]
+    p.add("mca_econ_checks", m, check_id="C1", check_date=d(check_on), reason="application", family_id=None,
+          hukou_no=res.hukou_no, applicant_id=a.person_id, region_code=RURAL, urban_rural="rural", household_size=counted,
+          income_basis="check_only", monthly_income_yuan=4000, financial_assets_yuan=0, vehicles=0, properties=0,
+          outcome="above_edge")
+    if death_on is not None:
+        p.add("mps_hukou_events", death_on[:7], event_id="E1", person_id=b.person_id, hukou_no=res.hukou_no,
+              event_type="death", event_date=d(death_on), region_code=RURAL)
+    p.load()
+    build_core(con)
+    return con
+
+
+def test_registered_income_of_a_check_is_a_floor_until_the_household_changes():
+    """``known_floor_pc_ratio``: an information-based check's registered income counts as income on
+    record (it is part of what an assessed check would find) while no birth, death or move has
+    changed the household since; after a death it says nothing any more, and a check of a later
+    month is not seen."""
+    def floor(con, month=FEATURE_MONTH):
+        f = data.household_features(con, month)
+        assert len(f) == 1 and f["cov_partial"].iloc[0] == 1.0 and f["obs_pc_ratio_3m"].iloc[0] == 0.0
+        return float(f["known_floor_pc_ratio"].iloc[0])
+
+    assert floor(_floor_province(None)) == pytest.approx(2.5)
+    assert floor(_floor_province("2026-03-05")) == 0.0          # a member died after the check
+    assert floor(_floor_province("2026-01-20", counted=1)) == pytest.approx(5.0)  # died before: one counted
+    assert floor(_floor_province(None, check_on="2026-04-10")) == 0.0   # not known in March
+    assert floor(_floor_province(None, check_on="2026-04-10"), "2026-04") == pytest.approx(2.5)
+
+
 def test_no_name_id_or_gender_is_a_feature():
     con, _, _ = _province(None)
     features = data.feature_columns(_features(con))

@@ -96,6 +96,32 @@ def test_training_writes_artifact_and_a_complete_card(province):
     assert tri["ordering"]["model (probability)"] <= best
 
 
+def test_the_referral_check_estimate_adds_one_label_per_path_b_household(province):
+    """scripts/model_targets.py --referral-estimate: the province's checks of the training and calibration
+    months, plus one label per household that was a path (b) candidate in a month before them (at its first
+    such month), judged on the held-back rows with a hardship signal."""
+    from pipelines.dates import shift_period
+    from pipelines.learning import data, targets
+    from pipelines.learning.artifact import load_artifact
+    from pipelines.learning.spec import load_spec
+
+    result, settings, _, _, _, con = province
+    art = load_artifact(settings.models / "eligibility", "eligibility")
+    months = art.meta["months"]
+    truth = result.truth_income
+    est = targets.referral_check_estimate(con, art, truth, {**load_spec("eligibility").training, **SMALL}, 7, 0.9,
+                                          answered_share=1.0)
+    feature_months = sorted({shift_period(m, -1) for m in months["train"] + months["calibration"]})
+    rows = targets.evaluation_rows(con, feature_months, truth)
+    assert est["referral_labels"] == rows.loc[rows["hardship_signal"] & rows["candidate"], "household_id"].nunique()
+    assert est["check_labels"] == len(data.eligibility_rows(con, months["train"] + months["calibration"]))
+    held = targets.evaluation_rows(con, months["test"], truth)
+    assert est["rows"] == int(held["hardship_signal"].sum())
+    assert est["truly_below"] == int(held.loc[held["hardship_signal"], "below_line"].sum())
+    # path (b) with the model never flags more than the rule alone
+    assert est["with_rule"]["flagged"] <= est["rule_baseline"]["flagged"]
+
+
 def test_training_is_deterministic_and_the_cli_trains_the_same(province, tmp_path):
     _, settings, trained, _, _, _ = province
     assert trained["again"].version == trained["eligibility"].version

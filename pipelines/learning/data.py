@@ -29,10 +29,12 @@ from pipelines.core import feed_tokens
 from pipelines.dates import shift_period
 from pipelines.warehouse import sql
 
-# Columns of household_features.sql that describe the row and are never features.
+# Columns of household_features.sql that describe the row and are never features. obs_pc_ratio_3m is
+# what ELIG path (b) compares with the line (rule_baseline); the model reads it inside
+# known_floor_pc_ratio, with the registered income of an earlier check.
 DESCRIPTORS = ("period", "household_id", "on_roster", "category", "income_coverage", "urban_rural",
                "city_code", "county_code", "dibao_std_yuan", "household_size", "head_gender",
-               "observed_pc_ratio_now")
+               "observed_pc_ratio_now", "obs_pc_ratio_3m")
 # The hardship signals of docs/indicators.md the features count (last 6 months; disasters 12).
 HARDSHIP_COLUMNS = ("hs_catastrophic_6m", "hs_severe_disability_6m", "hs_working_age_death_6m",
                     "hs_new_unemployed_6m", "hs_watch_listed_6m", "grid_findings_6m", "severe_disasters_12m")

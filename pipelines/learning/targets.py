@@ -138,3 +138,70 @@ def render(result: dict, cutoff: float) -> str:
                          f"{pct(m.get('precision_at_recall_90'))} | {num(o.get('roc_auc'))} | "
                          f"{pct(o.get('precision_at_recall_90'))} |")
     return "\n".join(lines)
+
+
+def referral_check_estimate(con, artifact, truth_income: Path, training: dict, seed: int, target_recall: float,
+                            answered_share: float = 0.92) -> dict:
+    """An estimate of what the checks of the pipeline's own referrals would teach the eligibility
+    model, for a province whose offices bring no checks (the 1M benchmark's): besides the province's
+    assessed checks, one label per path (b) candidate household of the training and calibration
+    months (partial coverage, observed income below the line, a hardship signal; at its first such
+    month, for ``answered_share`` of them -- the simulated offices leave 8% unanswered), labelled by
+    its true income against the line (what the assessed referral check of pipelines.demo.simulate_checks
+    would find, without the check's 2% noise) and learned, like a check, from the features of the month
+    before. The same learner, calibration and cut-off rule as the artifact, judged on the held-back
+    rows with a hardship signal. An estimate, not a measurement of the loop: the real one is the
+    replay's (docs/models.md)."""
+    from pipelines.dates import shift_period
+    from pipelines.learning.artifact import Artifact
+    from pipelines.learning.common import fit
+
+    months = artifact.meta["months"]
+    feats = list(artifact.features)
+    checks = data.eligibility_rows(con, months["train"] + months["calibration"])
+    checks["y"] = data.eligibility_target(checks)
+    feature_months = sorted({shift_period(m, -1) for m in months["train"] + months["calibration"]})
+    rows = evaluation_rows(con, feature_months, truth_income)
+    cand = rows[rows["hardship_signal"] & rows["candidate"]].sort_values(["period", "household_id"])
+    cand = cand.drop_duplicates("household_id").reset_index(drop=True)
+    keep = np.random.default_rng(seed).random(len(cand)) < answered_share
+    cand = cand[keep].assign(label_period=lambda f: f["period"].map(lambda m: shift_period(m, 1)),
+                             y=lambda f: f["below_line"].astype(int))
+    cols = ["label_period", "y"] + feats + ([] if "cov_partial" in feats else ["cov_partial"])
+    both = pd.concat([checks[cols], cand[cols]], ignore_index=True)
+    X, y = data.matrix(both, feats), both["y"].to_numpy(int)
+    tr = both["label_period"].isin(months["train"]).to_numpy()
+    cal = both["label_period"].isin(months["calibration"]).to_numpy()
+    clf, method, calibrator = fit(X[tr], y[tr], X[cal], y[cal], training, seed)
+    model = Artifact("estimate", clf, calibrator, method, feats)
+    sel = cal & (both["cov_partial"].to_numpy() == 1.0)
+    if not y[sel].sum():
+        sel = cal  # as training does when the calibration months hold too few partial checks
+    cutoff = metrics.cutoff_for_recall(y[sel], model.predict(X[sel]), target_recall)
+    if cutoff is None:
+        raise ValueError("no label below the line in the calibration months: no cut-off for the estimate")
+    held = evaluation_rows(con, months["test"], truth_income)
+    held = held[held["hardship_signal"]].reset_index(drop=True)
+    yh, ph = held["below_line"].to_numpy(int), model.predict(data.matrix(held, feats))
+    flagged = ph >= cutoff
+    return {"referral_labels": int(len(cand)), "referral_labels_below": int(cand["y"].sum()),
+            "check_labels": int(len(checks)), "cutoff": float(cutoff), "rows": int(len(held)),
+            "truly_below": int(yh.sum()), "model": _scores(yh, flagged, ph),
+            "with_rule": metrics.of_flags(yh, flagged & held["candidate"].to_numpy()),
+            "rule_baseline": metrics.of_flags(yh, held["candidate"].to_numpy())}
+
+
+def render_estimate(e: dict) -> str:
+    def pct(x):
+        return "–" if x is None else f"{x:.1%}"
+
+    m, w, r = e["model"], e["with_rule"], e["rule_baseline"]
+    return "\n".join([
+        f"Labels: {e['check_labels']:,} assessed checks and {e['referral_labels']:,} referral checks "
+        f"({e['referral_labels_below']:,} below the line); cut-off {e['cutoff']:.3f}. Held-back rows with partial "
+        f"coverage and a hardship signal: {e['rows']:,}, {e['truly_below']:,} truly below the model's line.", "",
+        "| | precision | recall |", "| --- | ---: | ---: |",
+        f"| model at its cut-off | {pct(m['precision'])} | {pct(m['recall'])} |",
+        f"| path (b) with the model (rule and cut-off) | {pct(w['precision'])} | {pct(w['recall'])} |",
+        f"| rule baseline (path (b) without the model) | {pct(r['precision'])} | {pct(r['recall'])} |",
+        f"| model at recall 90% (ROC-AUC {m['roc_auc']:.3f}) | {pct(m.get('precision_at_recall_90'))} | 90% |"])

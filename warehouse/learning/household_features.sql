@@ -165,7 +165,8 @@ hukou_events as (
     select p.household_id,
            count(*) filter (where e.event_type = 'death') as deaths_12m,
            count(*) filter (where e.event_type in ('birth', 'move_in')) as arrivals_12m,
-           count(*) filter (where e.event_type = 'move_out') as departures_12m
+           count(*) filter (where e.event_type = 'move_out') as departures_12m,
+           max(e.event_date) filter (where e.event_type in ('birth', 'death', 'move_in', 'move_out')) as last_change_date
     from staging.mps_hukou_events e
     join (select household_id, hukou_no from households) p on p.hukou_no = e.hukou_no
     where e.period <= $period and e.event_date <= (select month_end from calendar)
@@ -261,7 +262,7 @@ last_assessed as (
     qualify row_number() over (partition by household_id order by check_date desc) = 1
 ),
 last_registered as (
-    select household_id, monthly_income_yuan / greatest(household_size, 1) as pc_yuan
+    select household_id, check_date, monthly_income_yuan / greatest(household_size, 1) as pc_yuan
     from checks where income_basis = 'check_only'
     qualify row_number() over (partition by household_id order by check_date desc) = 1
 ),
@@ -300,7 +301,7 @@ select
     case when h.income_coverage in ('verified', 'surveyed') then 1.0 else 0.0 end as cov_verified_or_surveyed,
     cast(h.dibao_std_yuan as double)                                 as dibao_std_yuan_f,
     case when h.income_known then h.observed_income_yuan / h.size / h.dibao_std_yuan end as obs_pc_ratio,
-    w.obs_pc_ratio_3m,
+    w.obs_pc_ratio_3m,                                               -- a descriptor (pipelines/learning/data.py)
     w.obs_pc_ratio_3m - w.obs_pc_ratio_prev3m                        as obs_pc_ratio_change,
     w.obs_pc_ratio_max12m,
     cast(coalesce(h.earners, 0) as double)                           as earners,
@@ -349,6 +350,15 @@ select
     la.pc_yuan / h.dibao_std_yuan                                    as last_assessed_pc_ratio,
     cast(date_diff('month', la.check_date, (select month_end from calendar)) as double) as months_since_assessed,
     lr.pc_yuan / h.dibao_std_yuan                                    as last_registered_pc_ratio,
+    -- income on record as a floor: the observed income of the last 3 months, or the registered income
+    -- (wages, pensions, business, rent) of an information-based check of the last 12 months that no
+    -- birth, death or move in the household has followed, whichever is larger (null: neither known).
+    -- It replaces obs_pc_ratio_3m as a feature: a household's label row never has an earlier check
+    -- of its own, so the trees learn what a floor above the line means from the observed floors
+    greatest(w.obs_pc_ratio_3m,
+             case when lr.check_date > (select month_end from calendar) - interval 12 month
+                   and (he.last_change_date is null or he.last_change_date <= lr.check_date)
+                  then lr.pc_yuan / h.dibao_std_yuan end)           as known_floor_pc_ratio,
     vi.village_wage_yuan / h.dibao_std_yuan                          as village_wage_ratio,
     cast(vi.village_wage_earners as double)                          as village_wage_earners,
     co.county_wage_yuan / h.dibao_std_yuan                           as county_wage_ratio,
