@@ -312,6 +312,27 @@ def test_cutoff_for_recall_and_top_half():
     assert metrics.expected_calibration_error(np.array([1, 0]), np.array([1.0, 0.0])) == 0.0
 
 
+def test_the_cutoff_is_set_on_path_b_households_once_their_checks_suffice():
+    """Calibration rows: 12 checks of path (b) households (partial, observed income 0.5x the standard, a new
+    unemployment registration; 6 below the line) and 40 of partial households without a signal (20 below),
+    plus 8 of a training month. The cut-off rows are the path (b) ones when they hold ``need`` of each
+    outcome, else the partial ones, else every calibration check."""
+    from pipelines.learning.eligibility import cutoff_rows
+
+    n_b, n_p, n_t = 12, 40, 8
+    rows = pd.DataFrame({"category": [None] * (n_b + n_p + n_t), "city_code": "3301",
+                         "cov_partial": [1.0] * (n_b + n_p) + [0.0] * n_t,
+                         "obs_pc_ratio_3m": 0.5, "hs_new_unemployed_6m": [1.0] * n_b + [0.0] * (n_p + n_t)})
+    y = np.array([1, 0] * (n_b // 2) + [1, 0] * (n_p // 2) + [1] * n_t)
+    calibration = np.array([True] * (n_b + n_p) + [False] * n_t)
+    sel, basis = cutoff_rows(rows, calibration, y, need=6)
+    assert basis == "calibration months, path (b) households" and sel.tolist() == [True] * n_b + [False] * (n_p + n_t)
+    sel, basis = cutoff_rows(rows, calibration, y, need=7)
+    assert basis == "calibration months, partial coverage" and sel.sum() == n_b + n_p
+    sel, basis = cutoff_rows(rows, calibration, y, need=27)
+    assert basis.startswith("calibration months, all checks") and (sel == calibration).all()
+
+
 def test_priority_levels():
     t = Thresholds(high=0.6, medium=0.3, rule="test")
     assert level_of(0.1, "urgent", t) == "high"            # urgent is always 高

@@ -80,6 +80,20 @@ def group_tables(frame: pd.DataFrame, y: np.ndarray, p: np.ndarray, cutoff: floa
     return {name: metrics.by_group(values, y, p, cutoff, **kw) for name, values in groupings.items()}
 
 
+def cutoff_rows(rows: pd.DataFrame, calibration: np.ndarray, y: np.ndarray, need: int) -> tuple[np.ndarray, str]:
+    """The labelled rows the cut-off is chosen on, and their description: the calibration months' checks of
+    the households path (b) asks about (partial coverage, observed income below the line, a hardship
+    signal -- the checks of the pipeline's own referrals) when they hold ``need`` of each outcome; else
+    those of every partial household when they hold ``need`` below the line; else every check."""
+    sel = calibration & data.rule_baseline(rows)
+    if y[sel].sum() >= need and (1 - y[sel]).sum() >= need:
+        return sel, "calibration months, path (b) households"
+    sel = calibration & (rows["cov_partial"].to_numpy() == 1.0)
+    if y[sel].sum() >= need:
+        return sel, "calibration months, partial coverage"
+    return calibration, "calibration months, all checks (too few partial ones)"
+
+
 def train(con, folder: Path, spec: ModelSpec | None = None, *, seed: int | None = None, echo=print,
           card: bool = True) -> TrainResult:
     """Train on the warehouse's assessed checks, write ``<folder>/eligibility.{skops,json}``, the card
@@ -120,10 +134,7 @@ def train(con, folder: Path, spec: ModelSpec | None = None, *, seed: int | None 
     if "value" in cutoff_rule:
         cutoff, how = float(cutoff_rule["value"]), "fixed in models/eligibility/model.toml"
     else:
-        sel = part["calibration"] & partial
-        basis = "calibration months, partial coverage"
-        if y[sel].sum() < int(tr.get("min_positives", 20)):
-            sel, basis = part["calibration"], "calibration months, all checks (too few partial ones)"
+        sel, basis = cutoff_rows(rows, part["calibration"], y, int(tr.get("min_positives", 20)))
         cutoff = metrics.cutoff_for_recall(y[sel], p[sel], target)
         how = f"highest cut-off with recall >= {target:.0%} on the {basis} ({describe_rows(y[sel])})"
         if cutoff is None:

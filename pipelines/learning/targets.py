@@ -167,16 +167,16 @@ def referral_check_estimate(con, artifact, truth_income: Path, training: dict, s
     keep = np.random.default_rng(seed).random(len(cand)) < answered_share
     cand = cand[keep].assign(label_period=lambda f: f["period"].map(lambda m: shift_period(m, 1)),
                              y=lambda f: f["below_line"].astype(int))
-    cols = ["label_period", "y"] + feats + ([] if "cov_partial" in feats else ["cov_partial"])
+    cols = list(dict.fromkeys(["label_period", "y", "category", "city_code", "obs_pc_ratio_3m", "cov_partial"] + feats))
     both = pd.concat([checks[cols], cand[cols]], ignore_index=True)
     X, y = data.matrix(both, feats), both["y"].to_numpy(int)
     tr = both["label_period"].isin(months["train"]).to_numpy()
     cal = both["label_period"].isin(months["calibration"]).to_numpy()
     clf, method, calibrator = fit(X[tr], y[tr], X[cal], y[cal], training, seed)
     model = Artifact("estimate", clf, calibrator, method, feats)
-    sel = cal & (both["cov_partial"].to_numpy() == 1.0)
-    if not y[sel].sum():
-        sel = cal  # as training does when the calibration months hold too few partial checks
+    from pipelines.learning.eligibility import cutoff_rows
+
+    sel, _ = cutoff_rows(both, cal, y, int(training.get("min_positives", 20)))
     cutoff = metrics.cutoff_for_recall(y[sel], model.predict(X[sel]), target_recall)
     if cutoff is None:
         raise ValueError("no label below the line in the calibration months: no cut-off for the estimate")
