@@ -333,6 +333,26 @@ def test_the_cutoff_is_set_on_path_b_households_once_their_checks_suffice():
     assert basis.startswith("calibration months, all checks") and (sel == calibration).all()
 
 
+def test_isotonic_calibration_keeps_the_order_of_the_trees():
+    """The calibrated probability rises with the raw score between the first and last step of the isotonic
+    fit (no step where a cut-off takes or leaves many households at once) and stays close to the steps."""
+    from sklearn.isotonic import IsotonicRegression
+
+    from pipelines.learning.artifact import fit_calibrator
+
+    rng = np.random.default_rng(3)
+    raw = rng.random(4000)
+    y = (rng.random(4000) < raw ** 2).astype(int)
+    method, cal = fit_calibrator(raw, y, isotonic_min_rows=1000, seed=3)
+    steps = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
+    inside = np.linspace(cal.X_min_, cal.X_max_, 500)[1:-1]
+    assert method == "isotonic"
+    assert np.all(np.diff(cal.predict(inside)) > 0)
+    assert len(np.unique(steps.predict(inside))) < 100          # the plain fit is a staircase
+    assert np.abs(cal.predict(raw) - steps.predict(raw)).mean() < 0.03
+    assert cal.predict(np.array([-1.0, 2.0])).tolist() == [cal.predict([cal.X_min_])[0], cal.predict([cal.X_max_])[0]]
+
+
 def test_priority_levels():
     t = Thresholds(high=0.6, medium=0.3, rule="test")
     assert level_of(0.1, "urgent", t) == "high"            # urgent is always 高
@@ -372,6 +392,8 @@ def test_a_triage_model_is_in_force_only_if_it_orders_better_than_severity():
     better = {"model (probability)": 0.52, "severity (the order without a model)": 0.5}
     assert deployable(worse, spec)[0] is False and "49.9%" in deployable(worse, spec)[1]
     assert deployable(better, spec)[0] is True
+    hair = {"model (probability)": 0.5004, "severity (the order without a model)": 0.5}   # better by a hair
+    assert deployable(hair, spec)[0] is False and "by at least 1% of the confirmed cases" in deployable(hair, spec)[1]
     import dataclasses
 
     lenient = dataclasses.replace(spec, priority={**spec.priority, "require_better_than_severity": False})

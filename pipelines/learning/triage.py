@@ -124,7 +124,11 @@ def deployable(ordering: dict, spec: ModelSpec) -> tuple[bool, str]:
            f"the severity order {pct(severity)}")
     if not spec.priority.get("require_better_than_severity", True):
         return True, why + "; models/triage/model.toml does not require it to do better"
-    return (model is not None and (severity is None or model > severity)), why
+    # by at least min_gain_over_severity: a model of answers without signal may win by a hair (at 1M: by
+    # less than 0.05 points, both shown as 50.0%)
+    gain = float(spec.priority.get("min_gain_over_severity", 0.0))
+    ok = model is not None and (severity is None or model >= severity + gain and model > severity)
+    return ok, why + (f" (it must do better by at least {gain:.0%} of the confirmed cases)" if gain and not ok else "")
 
 
 def _model_in_force(con, folder: Path, spec: ModelSpec) -> tuple[Artifact | None, Thresholds | None, str]:
