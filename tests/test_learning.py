@@ -353,6 +353,16 @@ def test_isotonic_calibration_keeps_the_order_of_the_trees():
     assert cal.predict(np.array([-1.0, 2.0])).tolist() == [cal.predict([cal.X_min_])[0], cal.predict([cal.X_max_])[0]]
 
 
+def test_no_rows_calibrate_to_no_probabilities_with_either_calibrator():
+    from pipelines.learning.artifact import Artifact, fit_calibrator
+
+    raw, y = np.linspace(0.01, 0.99, 50), np.array([0, 1] * 25)
+    for min_rows in (10, 1000):   # isotonic, Platt
+        method, cal = fit_calibrator(raw, y, min_rows, seed=1)
+        out = Artifact("x", None, cal, method, []).calibrate(np.zeros(0))
+        assert out.shape == (0,), method
+
+
 def test_priority_levels():
     t = Thresholds(high=0.6, medium=0.3, rule="test")
     assert level_of(0.1, "urgent", t) == "high"            # urgent is always 高

@@ -87,6 +87,8 @@ class Artifact:
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw, dtype=float)
+        if raw.size == 0:  # (Platt's logistic regression refuses an empty array)
+            return np.zeros(0)
         if self.calibration == "isotonic":
             return np.clip(self.calibrator.predict(raw), 0.0, 1.0)
         return self.calibrator.predict_proba(_logit(raw).reshape(-1, 1))[:, 1]
