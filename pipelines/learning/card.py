@@ -26,6 +26,7 @@ CASE_GROUPS = {"case_indicator": "案件的预警指标 the case's indicator (on
 # how the card names a calibration method (pipelines/learning/artifact.py: fit_calibrator)
 _CALIBRATION = {"isotonic": "isotonic (steps joined at their midpoints)", "sigmoid": "Platt (sigmoid)"}
 
+
 def pct(x) -> str:
     return "–" if x is None else f"{x:.1%}"
 
@@ -80,7 +81,8 @@ def render(spec, meta: dict) -> str:
              f"(`{name}.json`); do not edit by hand.", "",
              f"- **version** `{meta['version']}` (trained {meta.get('trained_on', '?')}, seed {meta.get('seed')})",
              f"- **predicts** {meta.get('label', '')}",
-             f"- **model** scikit-learn HistGradientBoostingClassifier, {_CALIBRATION.get(meta.get('calibration'), meta.get('calibration'))} calibration; "
+             f"- **model** scikit-learn HistGradientBoostingClassifier, "
+             f"{_CALIBRATION.get(meta.get('calibration'), meta.get('calibration'))} calibration; "
              f"artifact `{name}.skops` (skops, no pickle) + `{name}.json`",
              ]
     if "cutoff" in meta:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.learning import data, metrics
+from pipelines.learning.card import pct
 
 
 # What "truly below the line" is measured on (column, words): the province's true income, and -- where the
@@ -145,9 +146,6 @@ def render(result: dict, cutoff: float) -> str:
              "| model ROC-AUC | model precision at recall 90% | oracle ROC-AUC | oracle precision at recall 90% |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
 
-    def pct(x):
-        return "–" if x is None else f"{x:.1%}"
-
     def num(x):
         return "–" if x is None else f"{x:.3f}"
 
@@ -179,6 +177,7 @@ def referral_check_estimate(con, artifact, truth_income: Path, training: dict, s
     from pipelines.dates import shift_period
     from pipelines.learning.artifact import Artifact
     from pipelines.learning.common import fit
+    from pipelines.learning.eligibility import cutoff_rows
 
     months = artifact.meta["months"]
     feats = list(artifact.features)
@@ -198,8 +197,6 @@ def referral_check_estimate(con, artifact, truth_income: Path, training: dict, s
     cal = both["label_period"].isin(months["calibration"]).to_numpy()
     clf, method, calibrator = fit(X[tr], y[tr], X[cal], y[cal], training, seed)
     model = Artifact("estimate", clf, calibrator, method, feats)
-    from pipelines.learning.eligibility import cutoff_rows
-
     sel, _ = cutoff_rows(both, cal, y, int(training.get("min_positives", 20)))
     cutoff = metrics.cutoff_for_recall(y[sel], model.predict(X[sel]), target_recall)
     if cutoff is None:
@@ -216,9 +213,6 @@ def referral_check_estimate(con, artifact, truth_income: Path, training: dict, s
 
 
 def render_estimate(e: dict) -> str:
-    def pct(x):
-        return "–" if x is None else f"{x:.1%}"
-
     m, w, r = e["model"], e["with_rule"], e["rule_baseline"]
     return "\n".join([
         f"Labels: {e['check_labels']:,} assessed checks and {e['referral_labels']:,} referral checks "
